@@ -41,6 +41,7 @@ __all__ = [
     "has_accents",
     "nfc",
     "normalize_term",
+    "place_key",
     "terms",
     "tokens",
 ]
@@ -203,6 +204,26 @@ def _split_glued(word: str) -> list[tuple[str, int]]:
     return [(word[a:b], a) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
+# Memo of raw word → its "plan": ((exact, folded, offset, length, advances), ...).
+# Most words have a one-entry plan; a glued word has the whole plus its parts.
+_PLAN_CACHE: dict[str, tuple[tuple[str, str, int, int, int], ...]] = {}
+
+
+def _plan(word: str) -> tuple[tuple[str, str, int, int, int], ...]:
+    parts = _split_glued(word)
+    if len(parts) == 1:
+        plan = (normalize_term(word) + (0, len(word), 1),)
+    else:
+        # The glued whole is kept too (same position as its first part), so "namtừ"
+        # still matches; the parts take consecutive positions for phrases.
+        plan = (normalize_term(word) + (0, len(word), 0),) + tuple(
+            normalize_term(part) + (offset, len(part), 1) for part, offset in parts
+        )
+    if len(_PLAN_CACHE) < _TERM_CACHE_LIMIT:
+        _PLAN_CACHE[word] = plan
+    return plan
+
+
 def tokens(text: str) -> Iterator[Token]:
     """Split *text* into normalised :class:`Token` s.
 
@@ -211,18 +232,25 @@ def tokens(text: str) -> Iterator[Token]:
     """
     text = nfc(text)
     pos = 0
+    cache = _PLAN_CACHE
+    make = Token._make
     for match in _WORD.finditer(text):
         word = match.group()
+        plan = cache.get(word) or _plan(word)
         start = match.start()
-        parts = _split_glued(word)
-        if len(parts) > 1:
-            # The glued whole is kept too, so that "namtừ" still matches.
-            exact, folded = normalize_term(word)
-            yield Token(exact, folded, start, match.end(), pos)
-        for part, offset in parts:
-            exact, folded = normalize_term(part)
-            yield Token(exact, folded, start + offset, start + offset + len(part), pos)
+        if len(plan) == 1:
+            exact, folded, _, length, _ = plan[0]
+            yield make((exact, folded, start, start + length, pos))
             pos += 1
+            continue
+        for exact, folded, offset, length, advance in plan:
+            yield make((exact, folded, start + offset, start + offset + length, pos))
+            pos += advance
+
+
+def place_key(name: str) -> str:
+    """A place name as a filter key: folded words joined by spaces (``TP.HCM`` → ``tp hcm``)."""
+    return " ".join(t.folded for t in tokens(name))
 
 
 def terms(text: str, folded: bool = False) -> list[str]:

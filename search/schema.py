@@ -7,7 +7,9 @@ a word typed without accents searches the folded form only.
 
 The article text itself is stored once (``body``), for snippets and ``vnsearch show``.
 ``id``, ``hash`` and ``root`` are columns so the indexer can read them for every
-document without unpickling stored bodies.
+document without unpickling stored bodies. ``*_name`` fields and ``year`` exist for
+facet counts: columns (or term vectors, for the many-valued places) are what Whoosh
+counts groups from.
 """
 
 from __future__ import annotations
@@ -49,8 +51,14 @@ def build_schema() -> Schema:
         author=TEXT(analyzer=FOLDED, stored=True, phrase=True),
         source=TEXT(analyzer=FOLDED, stored=True),
         people=TEXT(analyzer=FOLDED, stored=True, phrase=True),
+        # Places: folded keys to filter on (pre- and post-2025 units), and the
+        # canonical names, with term vectors, to count as facets.
         place=KEYWORD(commas=True, lowercase=True, scorable=False),
+        province=KEYWORD(commas=True, lowercase=True, scorable=False),
+        place_name=KEYWORD(commas=True, scorable=False, vector=True),
         places=STORED,
+        author_name=ID(sortable=True),
+        source_name=ID(sortable=True),
         date=DATETIME(stored=True, sortable=True),
         year=NUMERIC(int, sortable=True),
         summary=STORED,

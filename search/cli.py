@@ -1,0 +1,362 @@
+"""The ``vnsearch`` command line: a thin layer over the library.
+
+Each command parses its options, calls one library function, and renders the
+result: rich text on a terminal (colour only when stdout is a TTY), or one JSON
+object with ``--json``. Errors are one line on stderr, with exit code 2 for bad
+input (query, options) and 1 for everything else (no index, failed files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from search import __version__, store
+from search.highlight import Snippet
+from search.indexer import IndexBusy, IndexSummary, index_paths
+from search.query import MAX_LIMIT, QueryError, SearchResult, get_article, run
+
+app = typer.Typer(
+    name="vnsearch",
+    help=(
+        "Search an archive of Vietnamese news articles, with or without accents.\n\n"
+        "Build an index once with 'vnsearch index corpus/', then search it:\n\n"
+        "    vnsearch search \"quan uy ba dinh\"\n\n"
+        "The index lives in ./index unless --index DIR or VNSEARCH_INDEX says otherwise."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+IndexDir = Annotated[
+    Path,
+    typer.Option(
+        "--index",
+        envvar="VNSEARCH_INDEX",
+        help="Index directory (env: VNSEARCH_INDEX).",
+        show_default=True,
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (for scripts).")]
+MARK_STYLE = "bold black on yellow"
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a one-line error to stderr and exit."""
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def emit_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | tuple):
+        return list(value)
+    return str(value)
+
+
+@contextmanager
+def opened(index_dir: Path):
+    """A searcher on the index at *index_dir*, or a clear error when there is none."""
+    try:
+        ix = store.open_index(index_dir)
+    except store.IndexError_ as exc:
+        fail(str(exc))
+    with ix.searcher() as searcher:
+        yield searcher
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"vnsearch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Search an archive of Vietnamese news articles, with or without accents."""
+
+
+# --------------------------------------------------------------------------- index
+
+
+@app.command("index")
+def index_cmd(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Archive directories or files (.txt, .json, .jsonl, .jsonl.gz). "
+            "Default: the archives indexed before, else ./corpus.",
+            show_default=False,
+        ),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Start from an empty index (swapped in when done).")
+    ] = False,
+    index_dir: IndexDir = store.DEFAULT_INDEX,
+    as_json: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
+) -> None:
+    """Index an archive; only new, changed and deleted files are processed.
+
+    Files that cannot be read (binary, wrong encoding, empty, broken JSON) are
+    listed with the reason and skipped; the rest is indexed. Exit code 1 when any
+    file failed.
+
+    Examples:
+
+        vnsearch index corpus/
+
+        vnsearch index --rebuild ~/archives/2023 ~/archives/2024
+
+        vnsearch index articles.jsonl --index /tmp/idx
+    """
+    targets = paths or _default_targets(index_dir)
+    for p in targets:
+        if not p.exists():
+            fail(f"no such file or directory: {p}", 2)
+    try:
+        with _progress(enabled=not (as_json or quiet)) as report:
+            summary = index_paths(index_dir, targets, rebuild=rebuild, progress=report)
+    except IndexBusy as exc:
+        fail(str(exc))
+    except store.IndexError_ as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({**summary.as_dict(), "index": str(index_dir)})
+    else:
+        _print_summary(summary, index_dir, quiet)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _default_targets(index_dir: Path) -> list[Path]:
+    roots = store.read_manifest(index_dir).get("roots") or []
+    if roots:
+        return [Path(r) for r in roots]
+    if Path("corpus").is_dir():
+        return [Path("corpus")]
+    fail("nothing to index: give a PATH (for example: vnsearch index corpus/)", 2)
+
+
+@contextmanager
+def _progress(enabled: bool):
+    """A progress bar on an interactive terminal; nothing otherwise."""
+    if not (enabled and err.is_terminal):
+        yield None
+        return
+    bar = Progress(
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files · {task.fields[articles]} articles"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("index", total=None, articles=0)
+
+        def report(files_done: int, files_total: int, articles: int) -> None:
+            bar.update(task, completed=files_done, total=files_total, articles=articles)
+
+        yield report
+
+
+def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:
+    if not quiet:
+        rate = (summary.added + summary.updated) / summary.seconds if summary.seconds else 0.0
+        out.print(
+            f"{summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+            f"{summary.skipped} unchanged, {len(summary.failed)} failed "
+            f"in {summary.seconds:.1f} s ({rate:.0f} articles/s)"
+        )
+        out.print(f"index: {escape(str(index_dir))} ({summary.documents} articles)")
+    if summary.failed:
+        err.print(f"[bold red]{len(summary.failed)} file(s) could not be indexed:[/]")
+        for failure in summary.failed:
+            err.print(f"  {escape(str(failure))}")
+
+
+# --------------------------------------------------------------------------- search
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="Words to find; accents optional.")],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Hits per page.")
+    ] = 10,
+    page: Annotated[int, typer.Option("--page", "-p", min=1, help="Page number.")] = 1,
+    sort: Annotated[
+        str, typer.Option("--sort", help="Order: 'relevance' or 'date' (newest first).")
+    ] = "relevance",
+    index_dir: IndexDir = store.DEFAULT_INDEX,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search the index and show ranked hits with highlighted snippets.
+
+    Accents are optional: 'quan uy ba dinh' finds "Quận ủy Ba Đình"; words typed
+    with accents rank exact matches first. All words are required; if no article
+    has them all, articles with any of them are shown, with a notice.
+
+    Query syntax: "exact phrase", -excluded, a OR b, title:word, author:"trần hòa".
+
+    Examples:
+
+        vnsearch search "dang vien"
+
+        vnsearch search '"thi đua" -covid' --sort date --limit 5
+
+        vnsearch search "title:hoà bình" --json
+    """
+    if sort not in ("relevance", "date"):
+        fail(f"--sort must be 'relevance' or 'date', not {sort!r}", 2)
+    with opened(index_dir) as searcher:
+        try:
+            result = run(searcher, query, limit=limit, page=page, sort=sort)  # type: ignore[arg-type]
+        except QueryError as exc:
+            fail(str(exc), 2)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        _print_result(result)
+
+
+def _marked(snippet: Snippet, style: str = MARK_STYLE) -> Text:
+    text = Text(snippet.text)
+    for start, end in snippet.matches:
+        text.stylize(style, start, end)
+    return text
+
+
+def _print_result(result: SearchResult) -> None:
+    if result.fallback:
+        out.print("No article contains all the words; showing articles with any of them.")
+    if not result.total:
+        out.print(f"No results for {result.query!r}.")
+        return
+    first = (result.page - 1) * result.limit + 1
+    out.print(
+        f"{result.total} result(s) for {escape(repr(result.query))}, "
+        f"page {result.page}/{result.pages} ({result.took_ms:.0f} ms)\n"
+    )
+    for n, hit in enumerate(result.hits, first):
+        title = _marked(hit.title_marks, "bold " + MARK_STYLE)
+        title.stylize("bold")
+        out.print(Text(f"{n:>2}. ").append(title))
+        details = [
+            hit.date.strftime("%Y-%m-%d") if hit.date else None,
+            hit.author,
+            hit.source,
+            hit.id,
+        ]
+        out.print(Text("    " + " · ".join(d for d in details if d), style="dim"))
+        for snippet in hit.snippets:
+            out.print(Text("    ").append(_marked(snippet)))
+        out.print()
+    if result.page < result.pages:
+        out.print(Text(f"More: --page {result.page + 1}", style="dim"))
+
+
+# --------------------------------------------------------------------------- show / stats
+
+
+@app.command("show")
+def show_cmd(
+    doc_id: Annotated[str, typer.Argument(metavar="ID", help="Article id, as printed by search.")],
+    index_dir: IndexDir = store.DEFAULT_INDEX,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print one article with its metadata.
+
+    Example: vnsearch show 001_f4567b4d3bda134d.txt
+    """
+    with opened(index_dir) as searcher:
+        article = get_article(searcher, doc_id)
+        if article is None:
+            matches = [
+                t.decode() if isinstance(t, bytes) else t
+                for t in searcher.reader().expand_prefix("id", doc_id)
+            ][:2]
+            if len(matches) == 1:
+                article = get_article(searcher, matches[0])
+    if article is None:
+        fail(f"no article with id {doc_id!r} (ids are printed by 'vnsearch search')")
+    if as_json:
+        emit_json(_article_json(article))
+        return
+    out.print(Text(article.get("title", ""), style="bold"))
+    for label, key in (("id", "id"), ("date", "date"), ("author", "author"), ("source", "source")):
+        value = article.get(key)
+        if value:
+            out.print(Text(f"{label:>7}: {value}", style="dim"))
+    if article.get("places"):
+        out.print(Text(f" places: {', '.join(article['places'])}", style="dim"))
+    if article.get("people"):
+        out.print(Text(f" people: {article['people']}", style="dim"))
+    out.print()
+    out.print(Text(article.get("body", "")))
+
+
+def _article_json(article: dict) -> dict:
+    data = {k: v for k, v in article.items() if k not in ("meta",)}
+    data.update(article.get("meta") or {})
+    if "people" in data:
+        data["people"] = [p for p in str(data["people"]).split(", ") if p]
+    return data
+
+
+@app.command("stats")
+def stats_cmd(index_dir: IndexDir = store.DEFAULT_INDEX, as_json: JsonFlag = False) -> None:
+    """Show what the index holds: articles, size on disk, last run, fields."""
+    with opened(index_dir) as searcher:
+        manifest = store.read_manifest(index_dir)
+        data = {
+            "index": str(index_dir),
+            "documents": searcher.doc_count(),
+            "size_bytes": store.index_size(index_dir),
+            "last_indexed": manifest.get("last_indexed"),
+            "roots": manifest.get("roots", []),
+            "schema_version": manifest.get("schema_version"),
+            "fields": sorted(searcher.schema.names()),
+        }
+    if as_json:
+        emit_json(data)
+        return
+    out.print(f"index:        {escape(data['index'])}")
+    out.print(f"articles:     {data['documents']}")
+    out.print(f"size on disk: {data['size_bytes'] / 1e6:.2f} MB")
+    out.print(f"last indexed: {data['last_indexed'] or 'unknown'}")
+    for root in data["roots"]:
+        out.print(f"archive:      {escape(root)}")
+    out.print(f"fields:       {', '.join(data['fields'])}")
+
+
+def run_cli() -> None:  # pragma: no cover - console entry point
+    app(prog_name=os.environ.get("VNSEARCH_PROG", "vnsearch"))

@@ -1,0 +1,149 @@
+"""Snippets: the best 1–3 fragments of an article with the matched words marked.
+
+Matching works on both index forms of every word, so a query typed without accents
+(``dang vien``) marks the accented words of the original text (``đảng viên``). The
+text is tokenised with :func:`search.normalize.tokens`, the same function the index
+uses, so what is marked is exactly what matched.
+
+A :class:`Snippet` is plain text plus match offsets; front ends decide how to show
+it (terminal colour, ``<mark>`` in HTML via :meth:`Snippet.html`, which escapes).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from search.normalize import tokens
+
+#: Target length of one fragment, in characters.
+FRAGMENT_CHARS = 180
+
+
+@dataclass
+class Snippet:
+    """A fragment of text and the ``(start, end)`` offsets of marked words in it."""
+
+    text: str
+    matches: list[tuple[int, int]]
+
+    def html(self) -> str:
+        """The fragment as HTML: all text escaped, matches wrapped in ``<mark>``."""
+        out, last = [], 0
+        for start, end in self.matches:
+            out.append(html.escape(self.text[last:start]))
+            out.append(f"<mark>{html.escape(self.text[start:end])}</mark>")
+            last = end
+        out.append(html.escape(self.text[last:]))
+        return "".join(out)
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "matches": [list(m) for m in self.matches], "html": self.html()}
+
+
+def find_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int, int]]:
+    """Offsets of the words of *text* whose exact or folded form is wanted."""
+    found: list[tuple[int, int]] = []
+    for tok in tokens(text):
+        if tok.exact in exact or tok.folded in folded:
+            if found and tok.start <= found[-1][1]:  # a glued word and its parts
+                found[-1] = (min(found[-1][0], tok.start), max(found[-1][1], tok.end))
+            else:
+                found.append((tok.start, tok.end))
+    return found
+
+
+def mark_all(text: str, exact: set[str], folded: set[str]) -> Snippet:
+    """The whole of a short text (a title) with its matches marked."""
+    return Snippet(text, find_matches(text, exact, folded))
+
+
+def snippets(
+    text: str,
+    exact: set[str],
+    folded: set[str],
+    limit: int = 3,
+    width: int = FRAGMENT_CHARS,
+) -> list[Snippet]:
+    """Up to *limit* fragments of *text* around its densest groups of matches.
+
+    With no match in the text (the hit matched on its title only), the opening of
+    the text is returned, unmarked, so every hit still shows some context.
+    """
+    matches = find_matches(text, exact, folded)
+    if not matches:
+        return [_fragment(text, 0, width, [])] if text.strip() else []
+    windows = _best_windows(text, matches, limit, width)
+    return [_fragment(text, start, width, matches) for start in sorted(windows)]
+
+
+def _best_windows(
+    text: str, matches: list[tuple[int, int]], limit: int, width: int
+) -> list[int]:
+    """Start offsets of up to *limit* non-overlapping windows holding the most matches."""
+    scored = []
+    for i, (start, _) in enumerate(matches):
+        words = {text[s:e].lower() for s, e in matches[i:] if e <= start + width}
+        count = sum(1 for s, e in matches[i:] if e <= start + width)
+        scored.append((len(words), count, -start, start))
+    scored.sort(reverse=True)
+    chosen: list[int] = []
+    for *_, start in scored:
+        if all(abs(start - other) >= width for other in chosen):
+            chosen.append(start)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _fragment(text: str, anchor: int, width: int, matches: list[tuple[int, int]]) -> Snippet:
+    """Cut a fragment starting a little before *anchor*, on word boundaries."""
+    lead = width // 5
+    start = max(0, anchor - lead)
+    if start > 0:
+        space = _last_space(text, 0, start + 1)
+        if anchor - space < width // 2:  # also when space == -1: start at the top
+            start = space + 1
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = _last_space(text, start, end)
+        end = space if space > anchor else end
+    piece = text[start:end]
+    # Flatten line breaks: a snippet is one line of context.
+    body = " ".join(piece.split())
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    inside = [(s - start, e - start) for s, e in matches if s >= start and e <= end]
+    spans = _remap(piece, body, inside)
+    shift = len(prefix)
+    return Snippet(prefix + body + suffix, [(s + shift, e + shift) for s, e in spans])
+
+
+def _last_space(text: str, lo: int, hi: int) -> int:
+    """Index of the last whitespace character in ``text[lo:hi]``, or -1."""
+    for i in range(min(hi, len(text)) - 1, lo - 1, -1):
+        if text[i].isspace():
+            return i
+    return -1
+
+
+def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Translate offsets in *piece* to offsets in its whitespace-collapsed form *body*."""
+    mapping, j, in_space = [], -1, True
+    for ch in piece:
+        if ch.isspace():
+            if not in_space:
+                j += 1
+            in_space = True
+            mapping.append(max(j, 0))
+        else:
+            j += 1
+            in_space = False
+            mapping.append(j)
+    lead_trim = len(piece) - len(piece.lstrip())
+    out = []
+    for s, e in spans:
+        if s < lead_trim:
+            continue
+        out.append((mapping[s], mapping[e - 1] + 1))
+    return [(s, e) for s, e in out if body[s:e].strip()]

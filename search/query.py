@@ -1,0 +1,518 @@
+"""Running a user's query: parse, expand to the exact and folded fields, search, snip.
+
+The query language is Whoosh's (``"phrases"``, ``-excluded``, ``OR``, ``NOT``,
+parentheses, ``field:value``), parsed against a small *query schema* whose text
+field uses the exact analyzer. The parsed tree is then rewritten: each word becomes
+"its exact form in the exact fields (boosted) OR its folded form in the folded
+fields", and only the folded form when the user typed it without accents. That one
+rewrite gives accent-insensitive matching, exact-accent-first ranking, ``hoà`` =
+``hòa`` (both normalise to one term), and title-over-body weighting.
+
+All words are required; when that finds nothing the query is re-run with any word
+allowed, and the result says so (``fallback``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from whoosh import query as wq
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.index import Index
+from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
+from whoosh.searching import Searcher
+from whoosh.sorting import Count, FieldFacet
+
+from search.analysis import EXACT, FOLDED
+from search.highlight import Snippet, mark_all, snippets
+from search.normalize import fold, has_accents, place_key, terms
+from search.schema import EXACT_BOOST, FIELD_BOOSTS, FOLDED_SUFFIX, TEXT_FIELDS, folded_name
+
+#: Hard bounds that keep one request from costing too much.
+MAX_QUERY_CHARS = 1000
+MAX_LIMIT = 100
+MAX_PAGE = 1000
+#: Field prefixes a user may type, and the index fields they search.
+USER_FIELDS = {"title": ("title",), "body": ("body",)}
+#: Metadata fields searched through their own (folded) analysis.
+META_FIELDS = ("author", "source", "people")
+
+Sort = Literal["relevance", "date"]
+
+
+class QueryError(ValueError):
+    """The query cannot be run; the message says why, in one line."""
+
+
+@dataclass
+class Hit:
+    """One ranked result, ready for any front end."""
+
+    id: str
+    path: str
+    title: str
+    date: datetime | None
+    author: str | None
+    source: str | None
+    score: float
+    snippets: list[Snippet]
+    title_marks: Snippet
+    fields: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "path": self.path,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "author": self.author,
+            "source": self.source,
+            "score": round(self.score, 4),
+            "snippets": [s.as_dict() for s in self.snippets],
+            **self.fields,
+        }
+
+
+@dataclass
+class SearchResult:
+    """A page of hits and what produced it."""
+
+    query: str
+    total: int
+    page: int
+    limit: int
+    took_ms: float
+    hits: list[Hit]
+    fallback: bool = False  # all-words found nothing; these hits match any word
+    sort: str = "relevance"
+    facets: dict[str, dict[str, int]] | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
+
+    def as_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "limit": self.limit,
+            "took_ms": round(self.took_ms, 2),
+            "sort": self.sort,
+            "fallback": self.fallback,
+            "hits": [h.as_dict() for h in self.hits],
+            **({"facets": self.facets} if self.facets is not None else {}),
+        }
+
+
+def _query_schema() -> Schema:
+    """The fields a user can name in a query, analysed as the parser needs them."""
+    return Schema(
+        text=TEXT(analyzer=EXACT, phrase=True),
+        title=TEXT(analyzer=EXACT, phrase=True),
+        body=TEXT(analyzer=EXACT, phrase=True),
+        author=TEXT(analyzer=FOLDED, phrase=True),
+        source=TEXT(analyzer=FOLDED, phrase=True),
+        people=TEXT(analyzer=FOLDED, phrase=True),
+        id=ID,
+    )
+
+
+_SCHEMA = _query_schema()
+
+
+def _parser(any_word: bool) -> QueryParser:
+    parser = QueryParser("text", _SCHEMA, group=OrGroup if any_word else AndGroup)
+    parser.add_plugin(PlusMinusPlugin())
+    return parser
+
+
+def parse(text: str, any_word: bool = False) -> wq.Query:
+    """Parse *text* into a Whoosh query over the real index fields.
+
+    Raises :class:`QueryError` for empty, over-long or unparsable queries.
+    """
+    text = text.strip()
+    if not text:
+        raise QueryError("empty query: type some words to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
+    try:
+        parsed = _parser(any_word).parse(text)
+    except Exception as exc:  # Whoosh raises assorted errors on odd syntax
+        raise QueryError(f"cannot parse query: {exc}") from None
+    rewritten = _rewrite(parsed, negated=False)
+    if rewritten is None or rewritten is wq.NullQuery:
+        raise QueryError("query has no searchable words")
+    return rewritten.normalize()
+
+
+def _text_fields(fieldname: str) -> tuple[str, ...]:
+    return USER_FIELDS.get(fieldname, TEXT_FIELDS)
+
+
+def _word(fields: tuple[str, ...], word: str, negated: bool) -> wq.Query:
+    """One word → its exact and folded terms across *fields*."""
+    folded = fold(word)
+    parts: list[wq.Query] = []
+    accented = has_accents(word)
+    for f in fields:
+        boost = FIELD_BOOSTS[f]
+        if accented:
+            parts.append(wq.Term(f, word, boost=boost * EXACT_BOOST))
+        if not (negated and accented):  # "-bà" excludes bà, not every ba
+            parts.append(wq.Term(folded_name(f), folded, boost=boost))
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def _phrase(fields: tuple[str, ...], words: list[str], slop: int, negated: bool) -> wq.Query:
+    accented = any(has_accents(w) for w in words)
+    folded = [fold(w) for w in words]
+    parts: list[wq.Query] = []
+    for f in fields:
+        boost = FIELD_BOOSTS[f]
+        if accented:
+            parts.append(wq.Phrase(f, words, slop=slop, boost=boost * EXACT_BOOST))
+        if not (negated and accented):
+            parts.append(wq.Phrase(folded_name(f), folded, slop=slop, boost=boost))
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def _pattern(cls: type, fields: tuple[str, ...], text: str) -> wq.Query:
+    """Prefix/wildcard/fuzzy queries run on the folded fields only."""
+    pattern = fold(text) if cls is not wq.Wildcard else _fold_wildcard(text)
+    return wq.Or([cls(folded_name(f), pattern) for f in fields])
+
+
+def _fold_wildcard(text: str) -> str:
+    return "".join(ch if ch in "*?" else fold(ch) for ch in text)
+
+
+def _rewrite(q: wq.Query, negated: bool) -> wq.Query | None:
+    """Map a parsed query onto the index fields (see the module docstring)."""
+    if isinstance(q, wq.Not):
+        inner = _rewrite(q.query, not negated)
+        return wq.Not(inner) if inner is not None else None
+    if isinstance(q, wq.AndNot):
+        a, b = _rewrite(q.a, negated), _rewrite(q.b, not negated)
+        if a is None:
+            return None
+        return wq.AndNot(a, b) if b is not None else a
+    if isinstance(q, wq.Phrase):
+        return _leaf(q.fieldname, q, negated)
+    if isinstance(q, wq.Term | wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
+        return _leaf(q.fieldname, q, negated)
+    if isinstance(q, wq.compound.CompoundQuery):
+        children = [c for c in (_rewrite(s, negated) for s in q.subqueries) if c is not None]
+        if not children:
+            return None
+        return type(q)(children, boost=q.boost)
+    if q is wq.NullQuery:
+        return None
+    if isinstance(q, wq.Every):
+        return q
+    # Ranges and other leaves on text fields: search the words they contain.
+    words = [t for _, t in q.iter_all_terms()] if hasattr(q, "iter_all_terms") else []
+    if not words:
+        raise QueryError(f"unsupported query syntax: {q}")
+    return wq.And([_word(TEXT_FIELDS, w, negated) for w in words])
+
+
+def _leaf(fieldname: str, q: wq.Query, negated: bool) -> wq.Query:
+    if fieldname in META_FIELDS:
+        if isinstance(q, wq.Phrase):
+            return wq.Phrase(fieldname, [fold(w) for w in q.words], slop=q.slop)
+        return wq.Term(fieldname, fold(q.text)) if isinstance(q, wq.Term) else q
+    if fieldname == "id":
+        return wq.Term("id", q.text) if isinstance(q, wq.Term) else q
+    fields = _text_fields(fieldname)
+    if isinstance(q, wq.Phrase):
+        return _phrase(fields, list(q.words), q.slop, negated)
+    if isinstance(q, wq.FuzzyTerm):
+        return _pattern(wq.FuzzyTerm, fields, q.text)
+    if isinstance(q, wq.Prefix):
+        return _pattern(wq.Prefix, fields, q.text)
+    if isinstance(q, wq.Wildcard):
+        return _pattern(wq.Wildcard, fields, q.text)
+    return _word(fields, q.text, negated)
+
+
+# --------------------------------------------------------------------------- filters
+
+#: Facet name → the index field it counts.
+FACETS = {
+    "place": FieldFacet("place_name", allow_overlap=True),
+    "year": FieldFacet("year"),
+    "source": FieldFacet("source_name"),
+    "author": FieldFacet("author_name"),
+}
+#: How many values of each facet to report.
+FACET_SIZE = 20
+
+# place:"Ba Đình", place:badinh, date:2023, date:[2022-06 TO 2023-06]
+_META_TERM = re.compile(r'(?<![\w:])(place|date):(?:"([^"]*)"|\[([^\]]*)\]|(\S+))', re.I)
+
+
+@dataclass
+class Filters:
+    """Restrictions on metadata, from CLI/HTTP options or ``place:``/``date:`` syntax."""
+
+    place: str | None = None
+    since: str | None = None  # any form parse_date_bounds accepts
+    until: str | None = None
+    author: str | None = None
+    source: str | None = None
+    date_ranges: list[tuple[datetime | None, datetime | None]] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+
+
+def split_filters(text: str, filters: Filters) -> tuple[str, Filters]:
+    """Move ``place:`` and ``date:`` terms out of the query text into *filters*."""
+
+    def take(m: re.Match) -> str:
+        name = m.group(1).lower()
+        quoted, ranged, bare = m.group(2), m.group(3), m.group(4)
+        if name == "place":
+            filters.places.append(quoted if quoted is not None else (bare or ""))
+        elif ranged is not None:
+            filters.date_ranges.append(date_range(ranged))
+        else:
+            start, end = date_bounds(quoted if quoted is not None else bare)
+            filters.date_ranges.append((start, end))
+        return " "
+
+    return _META_TERM.sub(take, text), filters
+
+
+def date_bounds(value: str) -> tuple[datetime, datetime]:
+    """First and last instant of a date given as ``2023``, ``2023-06``, ``2023-06-15``
+    or ``15/6/2023``: a year or month means the whole of it."""
+    value = value.strip()
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value) or re.fullmatch(
+        r"(?:(\d{1,2})/)?(\d{1,2})/(\d{4})", value
+    )
+    try:
+        if m and "/" not in value:
+            year, month, day = int(m.group(1)), m.group(2), m.group(3)
+        elif m:
+            day, month, year = m.group(1), m.group(2), int(m.group(3))
+        else:
+            raise ValueError
+        if month is None:
+            return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)
+        month = int(month)
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return datetime(year, month, 1), datetime(year, month, last, 23, 59, 59)
+        start = datetime(year, month, int(day))
+        return start, start + timedelta(days=1) - timedelta(seconds=1)
+    except ValueError:
+        raise QueryError(
+            f"bad date {value!r}: use YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY"
+        ) from None
+
+
+def date_range(text: str) -> tuple[datetime | None, datetime | None]:
+    """``2022-06 TO 2023-06`` → from the start of the first to the end of the second;
+    either side may be left empty for an open range."""
+    parts = re.split(r"\s+TO\s+|\s+to\s+", f" {text.strip()} ")
+    if len(parts) != 2:
+        raise QueryError(f"bad date range [{text}]: use [2022-06 TO 2023-06]")
+    low, high = parts[0].strip(), parts[1].strip()
+    start = date_bounds(low)[0] if low else None
+    end = date_bounds(high)[1] if high else None
+    if start and end and start > end:
+        raise QueryError(f"bad date range [{text}]: the start is after the end")
+    return start, end
+
+
+def resolve_place(name: str) -> list[str]:
+    """Filter keys for a place typed by a user, aliases resolved (``TPHCM`` → ``tp hcm``)."""
+    from search.places import canonical_places  # the gazetteer loads on first use
+
+    names = canonical_places(name) or [name]
+    return [k for k in (place_key(n) for n in names) if k]
+
+
+def build_filter(filters: Filters) -> wq.Query | None:
+    """The Whoosh filter for *filters*, or ``None`` when nothing is restricted."""
+    parts: list[wq.Query] = []
+    for place in ([filters.place] if filters.place else []) + filters.places:
+        keys = resolve_place(place)
+        if not keys:
+            raise QueryError(f"bad place {place!r}: give a place name such as \"Ba Đình\"")
+        parts.append(
+            wq.Or([wq.Term(f, k) for k in keys for f in ("place", "province")])
+        )
+    ranges = list(filters.date_ranges)
+    if filters.since or filters.until:
+        start = date_bounds(filters.since)[0] if filters.since else None
+        end = date_bounds(filters.until)[1] if filters.until else None
+        ranges.append((start, end))
+    for start, end in ranges:
+        parts.append(wq.DateRange("date", start, end))
+    for fieldname, value in (("author", filters.author), ("source", filters.source)):
+        if value:
+            words = terms(value, folded=True)
+            if not words:
+                raise QueryError(f"bad {fieldname} {value!r}")
+            parts.append(wq.And([wq.Term(fieldname, w) for w in words]))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def facet_counts(results) -> dict[str, dict[str, int]]:
+    """The top values of each facet over all the query's matches, most frequent first."""
+    out: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        groups = results.groups(name)
+        pairs = []
+        for key, count in groups.items():
+            if isinstance(key, bytes):
+                key = key.decode("utf-8")
+            if key in (None, "", 0):
+                continue
+            pairs.append((str(key), int(count)))
+        pairs.sort(key=lambda kv: (-kv[1], kv[0]))
+        out[name] = dict(pairs[:FACET_SIZE])
+    return out
+
+
+def highlight_terms(q: wq.Query, searcher: Searcher) -> tuple[set[str], set[str]]:
+    """The exact and folded terms a query can match, for marking snippets.
+
+    Prefix, wildcard and fuzzy parts are expanded against the index vocabulary;
+    excluded (``NOT``) parts are left out.
+    """
+    exact: set[str] = set()
+    folded: set[str] = set()
+    positive = _without_negations(q)
+    if positive is None:
+        return exact, folded
+    reader = searcher.reader()
+    # Not Query.existing_terms(): in Whoosh it skips every field after the first.
+    for leaf in positive.leaves():
+        for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+            text = text.decode("utf-8") if isinstance(text, bytes) else text
+            if fieldname in TEXT_FIELDS:
+                exact.add(text)
+            elif fieldname.endswith(FOLDED_SUFFIX):
+                folded.add(text)
+    return exact, folded
+
+
+def _without_negations(q: wq.Query) -> wq.Query | None:
+    if isinstance(q, wq.Not):
+        return None
+    if isinstance(q, wq.AndNot):
+        return _without_negations(q.a)
+    if isinstance(q, wq.compound.CompoundQuery):
+        kept = [c for c in (_without_negations(s) for s in q.subqueries) if c is not None]
+        return type(q)(kept) if kept else None
+    return q
+
+
+def run(
+    searcher: Searcher,
+    text: str,
+    limit: int = 10,
+    page: int = 1,
+    sort: Sort = "relevance",
+    filters: Filters | None = None,
+    facets: bool = False,
+) -> SearchResult:
+    """Search with the library's full behaviour; both front ends call this.
+
+    *text* may carry ``place:`` and ``date:`` terms; they join *filters*. A query of
+    filters only (``place:"ba dinh" date:2023``) lists every matching article.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT} (got {limit})")
+    if not 1 <= page <= MAX_PAGE:
+        raise QueryError(f"page must be between 1 and {MAX_PAGE} (got {page})")
+    if sort not in ("relevance", "date"):
+        raise QueryError(f"sort must be 'relevance' or 'date' (got {sort!r})")
+    started = time.perf_counter()
+    words, filters = split_filters(text, filters or Filters())
+    flt = build_filter(filters)
+    if not words.strip():
+        if flt is None:
+            raise QueryError("empty query: type some words to search for")
+        q: wq.Query = wq.Every()
+    else:
+        q = parse(words)
+    results = _search(searcher, q, limit, page, sort, flt, facets)
+    fallback = False
+    if results.total == 0 and _has_many_words(q):
+        q_any = parse(words, any_word=True)
+        any_results = _search(searcher, q_any, limit, page, sort, flt, facets)
+        if any_results.total:
+            q, results, fallback = q_any, any_results, True
+    exact, folded = highlight_terms(q, searcher)
+    hits = [_hit(hit, exact, folded) for hit in results]
+    counts = facet_counts(results.results) if facets else None
+    took = (time.perf_counter() - started) * 1000
+    return SearchResult(text, results.total, page, limit, took, hits, fallback, sort, counts)
+
+
+def _has_many_words(q: wq.Query) -> bool:
+    return isinstance(q, wq.And | wq.AndNot)
+
+
+def _search(searcher, q, limit, page, sort, flt, facets):
+    kwargs: dict = {"filter": flt, "terms": False}
+    if sort == "date":
+        kwargs.update(sortedby="date", reverse=True)
+    if facets:
+        kwargs.update(groupedby=FACETS, maptype=Count)
+    return searcher.search_page(q, page, pagelen=limit, **kwargs)
+
+
+def _hit(hit, exact: set[str], folded: set[str]) -> Hit:
+    stored = hit.fields()
+    body = stored.get("body", "")
+    return Hit(
+        id=stored["id"],
+        path=stored.get("path", ""),
+        title=stored.get("title", ""),
+        date=stored.get("date"),
+        author=stored.get("author"),
+        source=stored.get("source"),
+        score=float(hit.score or 0.0),
+        snippets=snippets(body, exact, folded),
+        title_marks=mark_all(stored.get("title", ""), exact, folded),
+        fields=extra_fields(stored),
+    )
+
+
+def extra_fields(stored: dict) -> dict:
+    """Extracted metadata beyond the core hit fields, as JSON-ready values."""
+    meta = stored.get("meta") or {}
+    return {
+        "places": list(stored.get("places") or []),
+        "people": [p for p in (stored.get("people") or "").split(", ") if p],
+        "summary": stored.get("summary", ""),
+        "word_count": stored.get("word_count"),
+        **{k: v for k, v in meta.items() if _jsonable(v)},
+    }
+
+
+def _jsonable(value: object) -> bool:
+    return isinstance(value, str | int | float | bool | list | dict) or value is None
+
+
+def get_article(searcher: Searcher, doc_id: str) -> dict | None:
+    """The stored fields of one article, or ``None`` for an unknown id."""
+    stored = searcher.document(id=doc_id)
+    return dict(stored) if stored else None
+
+
+def open_searcher(ix: Index) -> Searcher:
+    """A searcher with BM25F scoring (Whoosh's default weighting)."""
+    return ix.searcher()

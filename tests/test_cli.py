@@ -1,0 +1,125 @@
+"""The command line: output shapes, plain text when piped, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import CORPUS, REPO, SEED_IDS
+
+HIT_KEYS = {"id", "path", "title", "date", "author", "source", "score", "snippets"}
+
+
+def test_search_json_shape(cli, seed_index) -> None:
+    result = cli("search", "quan uy ba dinh", "--json", "--index", seed_index)
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert {"query", "total", "page", "limit", "took_ms", "hits"} <= set(data)
+    assert data["query"] == "quan uy ba dinh" and data["total"] == 2
+    assert data["page"] == 1 and data["limit"] == 10 and data["took_ms"] >= 0
+    for hit in data["hits"]:
+        assert HIT_KEYS <= set(hit)
+        assert 1 <= len(hit["snippets"]) <= 3
+        for snip in hit["snippets"]:
+            assert set(snip) >= {"text", "matches", "html"}
+            for start, end in snip["matches"]:
+                assert snip["text"][start:end].strip()
+            assert "<mark>" in snip["html"] or not snip["matches"]
+    marked = {s["text"][a:b] for h in data["hits"] for s in h["snippets"] for a, b in s["matches"]}
+    assert "Đình" in marked
+
+
+def test_search_plain_output_has_no_escape_codes_when_piped(cli, seed_index) -> None:
+    result = cli("search", "dang vien", "--limit", "2", "--index", seed_index)
+    assert result.exit_code == 0
+    assert "\x1b[" not in result.stdout
+    assert "5 result(s)" in result.stdout and "--page 2" in result.stdout
+    assert "đảng viên" in result.stdout.lower()
+
+
+def test_search_sort_and_paging_options(cli, seed_index) -> None:
+    data = json.loads(cli("search", "dang", "--sort", "date", "-n", "2", "-p", "2", "--json",
+                          "--index", seed_index).stdout)
+    assert data["page"] == 2 and data["limit"] == 2 and len(data["hits"]) == 2
+
+
+def test_bad_query_is_one_line_and_exit_2(cli, seed_index) -> None:
+    result = cli("search", "!!!", "--index", seed_index)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "error:" in result.stderr
+
+
+def test_bad_options_exit_2(cli, seed_index) -> None:
+    assert cli("search", "dang", "--sort", "oldest", "--index", seed_index).exit_code == 2
+    assert cli("search", "dang", "--limit", "0", "--index", seed_index).exit_code == 2
+    assert cli("search", "dang", "--limit", "1000", "--index", seed_index).exit_code == 2
+
+
+def test_missing_index_says_how_to_build_it(cli, tmp_path: Path) -> None:
+    result = cli("search", "dang", "--index", tmp_path / "nothing")
+    assert result.exit_code == 1
+    assert "vnsearch index" in result.stderr and "Traceback" not in result.output
+
+
+def test_index_env_variable(cli, seed_index) -> None:
+    result = cli("stats", "--json", env={"VNSEARCH_INDEX": str(seed_index)})
+    assert result.exit_code == 0 and json.loads(result.stdout)["documents"] == 5
+
+
+def test_index_command_summary_and_failures(cli, tmp_path: Path, corpus_copy: Path) -> None:
+    (corpus_copy / "bad.txt").write_bytes(b"\x00\x01binary")
+    result = cli("index", corpus_copy, "--index", tmp_path / "ix", "--json")
+    assert result.exit_code == 1  # one file failed, the rest is indexed
+    data = json.loads(result.stdout)
+    assert data["added"] == 5 and data["documents"] == 5
+    assert data["failed"] == [{"path": "bad.txt", "reason": data["failed"][0]["reason"]}]
+    assert "binary" in data["failed"][0]["reason"]
+
+    (corpus_copy / "bad.txt").unlink()
+    again = cli("index", "--index", tmp_path / "ix")  # no PATH: the roots indexed before
+    assert again.exit_code == 0
+    assert "0 added" in again.stdout and "5 unchanged" in again.stdout
+
+
+def test_index_missing_path_is_a_usage_error(cli, tmp_path: Path) -> None:
+    result = cli("index", tmp_path / "nope", "--index", tmp_path / "ix")
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    assert not (tmp_path / "ix").exists()
+
+
+def test_show_by_id_and_prefix(cli, seed_index) -> None:
+    data = json.loads(cli("show", SEED_IDS[1], "--json", "--index", seed_index).stdout)
+    assert data["id"] == SEED_IDS[1]
+    assert data["title"].startswith("Quận Ba Đình phát động")
+    assert "Ba Đình" in data["body"]
+    text = cli("show", SEED_IDS[1].removesuffix(".txt"), "--index", seed_index)
+    assert text.exit_code == 0 and "Quận Ba Đình phát động" in text.stdout
+    missing = cli("show", "no-such-id", "--index", seed_index)
+    assert missing.exit_code == 1 and "no article" in missing.stderr
+
+
+def test_stats(cli, seed_index) -> None:
+    data = json.loads(cli("stats", "--json", "--index", seed_index).stdout)
+    assert data["documents"] == 5 and data["size_bytes"] > 0
+    assert data["last_indexed"] and {"title", "body", "title_f", "body_f"} <= set(data["fields"])
+    assert data["roots"] == [str(CORPUS)]
+    plain = cli("stats", "--index", seed_index).stdout
+    assert "articles:     5" in plain
+
+
+def test_help_teaches_the_query_syntax(cli) -> None:
+    text = cli("search", "--help").stdout
+    assert "quan uy ba dinh" in text and "--sort" in text and "author:" in text
+    assert "vnsearch index" in cli("--help").stdout
+
+
+def test_python_dash_m_entry_point(seed_index) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "search", "search", "go vap", "--json", "--index", str(seed_index)],
+        capture_output=True, text=True, cwd=REPO, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hits"][0]["id"] == "004_752ea5e39524a483.txt"

@@ -1,0 +1,71 @@
+"""Snippets: fragments, offsets, accent-insensitive marking, HTML escaping."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from search.highlight import Snippet, find_matches, mark_all, snippets
+from search.normalize import fold
+
+
+def marked(snippet: Snippet) -> list[str]:
+    return [snippet.text[s:e] for s, e in snippet.matches]
+
+
+def test_unaccented_terms_mark_the_accented_words() -> None:
+    text = "Bí thư Quận ủy Ba Đình gặp mặt đảng viên."
+    folded = {fold(w) for w in ["quan", "uy", "ba", "dinh"]}
+    snip = snippets(text, set(), folded)[0]
+    assert marked(snip) == ["Quận", "ủy", "Ba", "Đình"]
+
+
+def test_exact_terms_mark_only_exact_words() -> None:
+    text = "Bà Ba bán bánh ở bà Bá."
+    assert marked(mark_all(text, {"bà"}, set())) == ["Bà", "bà"]
+
+
+def test_tone_placement_variants_are_marked() -> None:
+    text = "Giữ gìn hoà bình, hòa bình bền vững"
+    assert marked(mark_all(text, {"hòa"}, set())) == ["hoà", "hòa"]
+
+
+def test_glued_word_is_marked_once() -> None:
+    text = "Quận NamTừ Liêm"
+    assert find_matches(text, set(), {"nam", "tu"}) == [(5, 10)]
+
+
+def test_at_most_three_fragments_in_text_order() -> None:
+    filler = "không liên quan gì cả. " * 30
+    text = f"đầu thuỷ lợi. {filler} giữa thuỷ lợi. {filler} cuối thuỷ lợi. {filler} thêm thuỷ lợi."
+    result = snippets(text, set(), {"thuy", "loi"})
+    assert 1 <= len(result) <= 3
+    starts = [text.find(s.text.strip("…")[:20]) for s in result]
+    assert starts == sorted(starts)
+    for snip in result:
+        assert marked(snip) and all(m.lower() in ("thuỷ", "lợi") for m in marked(snip))
+
+
+def test_fragments_collapse_line_breaks_and_keep_offsets_right() -> None:
+    text = "Dòng một.\n\nDòng hai có  đảng viên\nở giữa.\n\nDòng ba."
+    snip = snippets(text, set(), {"dang", "vien"})[0]
+    assert "\n" not in snip.text and "  " not in snip.text
+    assert marked(snip) == ["đảng", "viên"]
+
+
+def test_no_match_gives_the_opening_unmarked() -> None:
+    text = "Đoạn mở đầu của bài báo. " * 20
+    result = snippets(text, set(), {"xyz"})
+    assert len(result) == 1 and result[0].matches == [] and result[0].text.startswith("Đoạn")
+    assert snippets("", set(), {"x"}) == []
+
+
+def test_html_escapes_everything_and_marks_matches() -> None:
+    text = 'Bài có <script>alert("x")</script> & đảng viên'
+    html = mark_all(text, set(), {"dang"}).html()
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp;" in html
+    assert "<mark>đảng</mark>" in html
+
+
+def test_nfd_text_is_marked_on_its_nfc_form() -> None:
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFD", "Quận Gò Vấp"))
+    assert marked(mark_all(text, set(), {"go", "vap"})) == ["Gò", "Vấp"]

@@ -1,0 +1,185 @@
+"""Vietnamese normalisation: NFC, tone placement, case, separators, glued words, folding."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from unidecode import unidecode
+
+from search.normalize import canonical_tone, fold, nfc, normalize_term, terms, tokens
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.mark.parametrize(
+    ("new_style", "old_style"),
+    [
+        ("hoà", "hòa"),
+        ("thuỷ", "thủy"),
+        ("khoẻ", "khỏe"),
+        ("hoá", "hóa"),
+        ("loà", "lòa"),
+        ("xoè", "xòe"),
+        ("tuý", "túy"),
+        ("uỷ", "ủy"),
+        ("HOÀ", "HÒA"),
+        ("THUỶ", "THỦY"),
+        ("Khoẻ", "Khỏe"),
+        ("Hoá", "Hóa"),
+    ],
+)
+def test_old_and_new_tone_placement_are_one_term(new_style: str, old_style: str) -> None:
+    assert canonical_tone(new_style) == old_style
+    assert canonical_tone(old_style) == old_style
+    assert normalize_term(new_style) == normalize_term(old_style)
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["hoàn", "toàn", "quý", "quốc", "quỳnh", "hoạch", "khuyến", "thuyền", "người", "giữa", "mùa"],
+)
+def test_unambiguous_syllables_are_unchanged(word: str) -> None:
+    assert canonical_tone(word) == word
+    assert canonical_tone(word.upper()) == word.upper()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Quận ủy Ba Đình", ["quận", "ủy", "ba", "đình"]),
+        ("Hòa bình và hoà bình", ["hòa", "bình", "và", "hòa", "bình"]),
+        ("Thuỷ lợi, THỦY LỢI", ["thủy", "lợi", "thủy", "lợi"]),
+        ("TP.HCM", ["tp", "hcm"]),
+        ("a\u00a0b", ["a", "b"]),  # NBSP
+        ("đảng\u200bviên", ["đảng", "viên"]),  # zero-width space
+        ("đảng\u200dviên", ["đảng", "viên"]),  # zero-width joiner
+        ("\ufeffQuận", ["quận"]),  # stray BOM
+        ("“Toàn dân” «x»", ["toàn", "dân", "x"]),  # smart quotes
+        ("under_score", ["under", "score"]),
+        ("17/18 chỉ tiêu", ["17", "18", "chỉ", "tiêu"]),
+        ("", []),
+        ("  ...  ", []),
+    ],
+)
+def test_exact_terms(text: str, expected: list[str]) -> None:
+    assert terms(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Quận ủy Ba Đình", "quan uy ba dinh"),
+        ("ĐẢNG VIÊN", "dang vien"),
+        ("Gò Vấp", "go vap"),
+        ("Nguyễn Thị Tuyến", "nguyen thi tuyen"),
+        ("thuở ấy ưu đãi", "thuo ay uu dai"),
+        ("Đắk Lắk", "dak lak"),
+    ],
+)
+def test_folded_terms(text: str, expected: str) -> None:
+    assert " ".join(terms(text, folded=True)) == expected
+
+
+def test_fold_is_ascii_and_drops_transliteration_punctuation() -> None:
+    # unidecode("½") is " 1/2": per-token folding must not leak spaces or slashes.
+    assert fold("½") == "12"
+    assert fold("Đà") == "da"
+    assert fold("ß") == "ss"
+
+
+def test_nfd_input_gives_the_same_tokens_as_nfc() -> None:
+    text = "Quận ủy Ba Đình khoẻ hoà thuỷ"
+    nfd = unicodedata.normalize("NFD", text)
+    assert terms(nfd) == terms(text)
+    assert terms(nfd, folded=True) == terms(text, folded=True)
+    assert terms(nfd)[0] == "quận"  # Whoosh's \w+ was seen to cut this to "qua"
+
+
+def test_mixed_nfc_and_nfd_input() -> None:
+    mixed = "Quận " + unicodedata.normalize("NFD", "Ba Đình")
+    assert terms(mixed) == ["quận", "ba", "đình"]
+
+
+def test_offsets_point_into_the_nfc_text() -> None:
+    text = unicodedata.normalize("NFD", "Bí thư Quận ủy Vũ Hà")
+    base = nfc(text)
+    for tok in tokens(text):
+        assert base[tok.start : tok.end].lower() == tok.exact or tok.exact == canonical_tone(
+            base[tok.start : tok.end]
+        ).lower()
+
+
+def test_glued_camel_case_words_also_yield_their_parts() -> None:
+    toks = list(tokens("Quận NamTừ Liêm"))
+    exact = [t.exact for t in toks]
+    assert exact == ["quận", "namtừ", "nam", "từ", "liêm"]
+    positions = {t.exact: t.pos for t in toks}
+    # The parts take consecutive positions so that the phrase "nam từ liêm" matches.
+    assert positions["nam"] + 1 == positions["từ"] and positions["từ"] + 1 == positions["liêm"]
+    assert positions["namtừ"] == positions["nam"]
+
+
+@pytest.mark.parametrize("word", ["HĐND", "UBND", "TPHCM", "Quận", "quận", "Đình"])
+def test_ordinary_words_are_not_split(word: str) -> None:
+    assert len(list(tokens(word))) == 1
+
+
+def test_seed_title_with_glued_words() -> None:
+    title = (CORPUS / "002_7f5c0ff51dbfc99e.txt").read_text(encoding="utf-8").splitlines()[2]
+    assert {"nam", "từ", "liêm"} <= set(terms(title))
+
+
+# ------------------------------------------------------------------ properties
+
+vietnamese_letters = st.sampled_from(
+    list("aăâbcdđeêghiklmnoôơpqrstuưvxy")
+    + list("àáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
+    + list("ABCĐÊÔƠƯ")
+)
+words = st.text(vietnamese_letters, min_size=1, max_size=8)
+separators = st.sampled_from([" ", "\u00a0", "\u200b", ", ", "\n", "“", "”", " - "])
+texts = st.lists(st.tuples(words, separators), max_size=12).map(
+    lambda pairs: "".join(w + s for w, s in pairs)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_nfd_and_nfc_forms_always_tokenize_alike(text: str) -> None:
+    nfd = unicodedata.normalize("NFD", text)
+    assert terms(nfd) == terms(unicodedata.normalize("NFC", text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_folded_terms_are_lowercase_ascii_alphanumerics(text: str) -> None:
+    for term in terms(text, folded=True):
+        assert term.isascii() and term.isalnum() and term == term.lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(words)
+def test_folding_agrees_with_unidecode(word: str) -> None:
+    expected = "".join(c for c in unidecode(nfc(word)).lower() if c.isalnum())
+    assert fold(nfc(word)) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(words)
+def test_tone_canonicalisation_is_idempotent_and_keeps_the_fold(word: str) -> None:
+    once = canonical_tone(word)
+    assert canonical_tone(once) == once
+    assert fold(once) == fold(nfc(word))
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_token_offsets_slice_the_nfc_text(text: str) -> None:
+    base = nfc(text)
+    for tok in tokens(text):
+        piece = base[tok.start : tok.end]
+        assert normalize_term(piece)[0] == tok.exact

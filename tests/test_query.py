@@ -1,0 +1,174 @@
+"""Searching: accents, tone placement, ranking, syntax, fallback, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import store
+from search.indexer import index_paths
+from search.query import MAX_QUERY_CHARS, QueryError, parse, run
+
+
+def search(index_dir: Path, text: str, **kwargs):
+    ix = store.open_index(index_dir)
+    with ix.searcher() as s:
+        return run(s, text, **kwargs)
+
+
+def ids(index_dir: Path, text: str, **kwargs) -> list[str]:
+    return [h.id for h in search(index_dir, text, **kwargs).hits]
+
+
+# Unaccented words from each seed's title → that seed must rank first.
+SEED_QUERIES = {
+    "000_79b2625c10f6956a.txt": "bac tu liem trao huy hieu dang",
+    "001_f4567b4d3bda134d.txt": "phat dong dot thi dua cao diem dai hoi",
+    "002_7f5c0ff51dbfc99e.txt": "nam tu liem bieu duong ket qua phong trao thi dua",
+    "003_0abad921df26c789.txt": "to chuc co so dang hoan thanh xuat sac khen thuong",
+    "004_752ea5e39524a483.txt": "su ngoc anh trao giay khen",
+}
+
+
+@pytest.mark.parametrize(("seed", "query"), SEED_QUERIES.items())
+def test_each_seed_is_found_by_unaccented_title_words(seed_index, seed, query) -> None:
+    assert ids(seed_index, query)[0] == seed
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("quan uy ba dinh", {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}),
+        ("go vap", {"004_752ea5e39524a483.txt"}),
+        ("Quận ủy Ba Đình", {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}),
+        ("QUAN UY BA DINH", {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}),
+    ],
+)
+def test_accent_insensitive_matching(seed_index, query, expected) -> None:
+    assert expected <= set(ids(seed_index, query))
+
+
+def test_dang_vien_finds_every_seed(seed_index) -> None:
+    assert len(ids(seed_index, "dang vien")) == 5
+
+
+def test_old_and_new_tone_placement_give_the_same_results(seed_index) -> None:
+    for a, b in [("hoà bình", "hòa bình"), ("văn hoá", "văn hóa"), ("thuỷ", "thủy")]:
+        ra, rb = search(seed_index, a), search(seed_index, b)
+        assert [h.id for h in ra.hits] == [h.id for h in rb.hits]
+        assert [h.score for h in ra.hits] == [h.score for h in rb.hits]
+    assert ids(seed_index, "văn hoá")  # the seeds do say "văn hóa"
+
+
+@pytest.fixture(scope="module")
+def ba_index(tmp_path_factory) -> Path:
+    """Two articles: one says "bà" once, the other says "ba" (no accent) often."""
+    root = tmp_path_factory.mktemp("ba-archive")
+    (root / "ba-accented.txt").write_text(
+        "Tin thứ nhất\n\nHôm qua bà đến thăm khu phố và trò chuyện với người dân.",
+        encoding="utf-8",
+    )
+    (root / "ba-plain.txt").write_text(
+        "Tin thứ hai\n\nBa anh em Ba, ba người cùng ba lần đến thăm khu phố.",
+        encoding="utf-8",
+    )
+    index_dir = root.parent / (root.name + "-ix")
+    index_paths(index_dir, [root])
+    return index_dir
+
+
+def test_exact_accents_rank_above_folded_matches(ba_index) -> None:
+    # Typed without accents, the article with most "ba" wins …
+    assert ids(ba_index, "ba") == ["ba-plain.txt", "ba-accented.txt"]
+    # … typed as "bà", the one that really says "bà" comes first, the other still matches.
+    assert ids(ba_index, "bà") == ["ba-accented.txt", "ba-plain.txt"]
+
+
+def test_phrase_query(seed_index) -> None:
+    assert set(ids(seed_index, '"giai phong mat bang"')) == {
+        "000_79b2625c10f6956a.txt",
+        "002_7f5c0ff51dbfc99e.txt",
+    }
+    assert ids(seed_index, '"mat bang giai phong"') == []
+
+
+def test_excluded_words(seed_index) -> None:
+    with_ba = set(ids(seed_index, "dang vien"))
+    without = set(ids(seed_index, "dang vien -dinh"))
+    assert without and without < with_ba
+    assert not without & {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}
+
+
+def test_or_query(seed_index) -> None:
+    # OR binds tighter than the implicit AND, so group with phrases (or parentheses).
+    assert set(ids(seed_index, '"go vap" OR "bac tu liem"')) == {
+        "004_752ea5e39524a483.txt",
+        "000_79b2625c10f6956a.txt",
+    }
+
+
+def test_title_field_prefix(seed_index) -> None:
+    # "Gò Vấp" is in seed 004's body but not in any title.
+    assert ids(seed_index, "go vap")
+    assert ids(seed_index, "title:vap") == []
+    assert set(ids(seed_index, "title:khen")) == {
+        "003_0abad921df26c789.txt",
+        "004_752ea5e39524a483.txt",
+    }
+
+
+def test_all_words_then_fallback_to_any_word(seed_index) -> None:
+    strict = search(seed_index, "ba dinh")
+    assert not strict.fallback and strict.total == 2
+    loose = search(seed_index, "ba dinh xyzzyplugh")
+    assert loose.fallback and loose.total >= 2
+    none = search(seed_index, "xyzzyplugh")
+    assert none.total == 0 and not none.fallback
+
+
+def test_unaccented_query_highlights_accented_text(seed_index) -> None:
+    hit = search(seed_index, "quan uy ba dinh").hits[0]
+    words = {s.text[a:b] for s in hit.snippets for a, b in s.matches}
+    assert {"Ba", "Đình"} <= words
+    assert {"Quận", "ủy"} & words or {"quận"} & words
+
+
+def test_pagination_and_sort_by_date(seed_index) -> None:
+    page1 = search(seed_index, "dang vien", limit=2, page=1)
+    page3 = search(seed_index, "dang vien", limit=2, page=3)
+    assert page1.total == 5 and len(page1.hits) == 2 and len(page3.hits) == 1
+    by_date = search(seed_index, "dang vien", sort="date")
+    dates = [h.date for h in by_date.hits if h.date]
+    assert dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("!!! ??? ...", "no searchable words"),
+        ("x" * (MAX_QUERY_CHARS + 1), "too long"),
+    ],
+)
+def test_bad_queries_raise_query_error(text: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    "text", ['"unclosed phrase', "(unbalanced", "title:", "a AND", "OR OR", "-", "*", "[a TO"]
+)
+def test_odd_syntax_never_crashes(seed_index, text: str) -> None:
+    try:
+        search(seed_index, text)
+    except QueryError:
+        pass
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
+                                                 ({"page": 0}, "page"), ({"sort": "x"}, "sort")])
+def test_bad_options_raise_query_error(seed_index, kwargs, message) -> None:
+    with pytest.raises(QueryError, match=message):
+        search(seed_index, "dang", **kwargs)
