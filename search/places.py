@@ -1,0 +1,171 @@
+"""The gazetteer: which places an article is about, accent-insensitively.
+
+The data is ``search/data/places.json`` (edit it, not this code): Vietnam's 63
+provinces and centrally-run cities as they were before 1 July 2025, each with the
+province it belongs to after Resolution 202/2025/QH15, and the districts of Hà Nội
+and TP.HCM with their parent city. An archive spans both systems, so an article keeps
+the names it used and is also tagged with the post-2025 province.
+
+Matching runs over the folded words of :func:`search.normalize.tokens` (so ``Ba Dinh``,
+``Ba Đình`` and the glued ``NamTừ Liêm`` all count), with two guards against ordinary
+words: in article text a name must be capitalised (``Long An`` the province, not
+``long an``), and numbered districts need ``quận`` in front (``Quận 1``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from search.normalize import Token, tokens
+
+#: Words that may stand before a numbered district name ("quận 1", "Q.1").
+_NUMBERED_PREFIXES = {"quan", "q"}
+#: A name right after these is a ward, commune or street, not the unit of that name
+#: ("phường Điện Biên" is in Ba Đình; "đường Hà Nội" is a street in many cities).
+_NOT_AFTER = {"phuong", "xa", "duong", "pho", "ngo", "hem"}
+#: A name right before these is part of a longer name ("Điện Biên Phủ").
+_NOT_BEFORE = {"phu"}
+
+
+@dataclass(frozen=True)
+class Place:
+    """One administrative unit of the gazetteer."""
+
+    name: str
+    type: str
+    parent: str | None
+    province_2025: str
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Places by name, and name spellings indexed by their first folded word."""
+
+    by_name: dict[str, Place]
+    # first folded word → [(folded words, place name, needs a "quận" prefix)], longest first
+    spellings: dict[str, list[tuple[tuple[str, ...], str, bool]]]
+
+
+def _folded(name: str) -> tuple[str, ...]:
+    return tuple(t.folded for t in _words(name))
+
+
+def _words(text: str, toks: list[Token] | None = None) -> list[Token]:
+    """Tokens without the glued wholes (``NamTừ`` counts as ``Nam`` + ``Từ`` only)."""
+    toks = list(tokens(text)) if toks is None else toks
+    return [t for i, t in enumerate(toks) if not (i + 1 < len(toks) and toks[i + 1].pos == t.pos)]
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    """The shipped gazetteer, loaded once."""
+    raw = json.loads(
+        resources.files("search").joinpath("data/places.json").read_text(encoding="utf-8")
+    )
+    by_name: dict[str, Place] = {}
+    spellings: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}
+    for entry in raw["places"]:
+        place = Place(entry["name"], entry["type"], entry.get("parent"), entry["province_2025"])
+        by_name[place.name] = place
+        needs_prefix = bool(entry.get("needs_prefix"))
+        for spelling in [place.name, *entry.get("aliases", [])]:
+            words = _folded(spelling)
+            if needs_prefix:
+                words = words[1:]  # "Quận 1" → ("1",), and the prefix is checked on match
+            if words:
+                spellings.setdefault(words[0], []).append((words, place.name, needs_prefix))
+    for options in spellings.values():
+        options.sort(key=lambda o: -len(o[0]))
+    return Gazetteer(by_name, spellings)
+
+
+def mentions(
+    text: str, require_capitals: bool = True, toks: list[Token] | None = None
+) -> list[str]:
+    """Canonical names of the places *text* mentions, in order of mention (repeats kept).
+
+    *toks* may pass ``tokens(text)`` when the caller has them already.
+    """
+    gaz = gazetteer()
+    words = _words(text, toks)
+    folded = [w.folded for w in words]
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        match = _match_at(gaz, text, words, folded, i, require_capitals)
+        if match is None:
+            i += 1
+            continue
+        length, name = match
+        found.append(name)
+        i += length
+    return found
+
+
+def _match_at(gaz, text, words, folded, i, require_capitals) -> tuple[int, str] | None:
+    for spelling, name, needs_prefix in gaz.spellings.get(folded[i], ()):
+        n = len(spelling)
+        if tuple(folded[i : i + n]) != spelling:
+            continue
+        before = folded[i - 1] if i > 0 else ""
+        after = folded[i + n] if i + n < len(folded) else ""
+        if needs_prefix and before not in _NUMBERED_PREFIXES:
+            continue
+        if not needs_prefix and (before in _NOT_AFTER or after in _NOT_BEFORE):
+            continue
+        if require_capitals and not needs_prefix:
+            first = text_at(text, words[i])
+            if not first[:1].isupper():
+                continue
+        return n, name
+    return None
+
+
+def text_at(text: str, token) -> str:
+    """The original characters of a token (text is NFC, as tokens() offsets assume)."""
+    return text[token.start : token.end]
+
+
+def tag(title: str, body: str, body_tokens: list[Token] | None = None):
+    """Places an article is about, and the post-2025 provinces they belong to.
+
+    Returns ``(places, provinces_2025)``; *body_tokens* may pass ``tokens(body)``.
+
+    Districts come before cities and provinces (the most specific place first), each
+    group most-mentioned first, ties by first mention; a district brings its city.
+    """
+    named = mentions(title) + mentions(body, toks=body_tokens)
+    if not named:
+        return [], []
+    gaz = gazetteer()
+    counts = Counter(named)
+    first_seen = {name: i for i, name in reversed(list(enumerate(named)))}
+    ordered = sorted(
+        counts,
+        key=lambda n: (gaz.by_name[n].parent is None, -counts[n], first_seen[n]),
+    )
+    places: list[str] = []
+    for name in ordered:
+        parent = gaz.by_name[name].parent
+        for item in (name, parent):
+            if item and item not in places:
+                places.append(item)
+    provinces: list[str] = []
+    for name in places:
+        province = gaz.by_name[name].province_2025
+        if province not in provinces:
+            provinces.append(province)
+    return places, provinces
+
+
+def canonical_places(query: str) -> list[str]:
+    """The places a user means by *query* (any case, accents optional; aliases resolved).
+
+    ``ba dinh`` → ``["Ba Đình"]``, ``tphcm`` → ``["TP.HCM"]``, ``quan 1`` → ``["Quận 1"]``.
+    Empty when the query names no known place.
+    """
+    return list(dict.fromkeys(mentions(query, require_capitals=False)))
