@@ -20,7 +20,22 @@ from collections.abc import Iterator
 
 from whoosh.analysis import Token, Tokenizer
 
+from search.normalize import Token as WordToken
 from search.normalize import tokens
+
+# Whoosh indexes a document's fields in sorted order, so ``body`` is analysed right
+# before ``body_f`` (and ``title`` before ``title_f``) from the very same string. One
+# remembered (text, tokens) pair lets the second pass skip tokenising again.
+_last: tuple[str, list[WordToken]] = ("", [])
+
+
+def _tokens_once(value: str) -> list[WordToken]:
+    global _last
+    if _last[0] is value:
+        return _last[1]
+    toks = list(tokens(value))
+    _last = (value, toks)
+    return toks
 
 
 class VietnameseTokenizer(Tokenizer):
@@ -50,7 +65,7 @@ class VietnameseTokenizer(Tokenizer):
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         folded = self.folded
-        for tok in tokens(value):
+        for tok in _tokens_once(value):
             t.text = tok.folded if folded else tok.exact
             t.boost = 1.0
             t.stopped = False

@@ -25,7 +25,15 @@ from rich.text import Text
 from search import __version__, store
 from search.highlight import Snippet
 from search.indexer import IndexBusy, IndexSummary, index_paths
-from search.query import MAX_LIMIT, QueryError, SearchResult, get_article, run
+from search.query import (
+    MAX_LIMIT,
+    Filters,
+    QueryError,
+    SearchResult,
+    article_json,
+    get_article,
+    run,
+)
 
 app = typer.Typer(
     name="vnsearch",
@@ -208,7 +216,10 @@ def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:
 
 @app.command("search")
 def search_cmd(
-    query: Annotated[str, typer.Argument(help="Words to find; accents optional.")],
+    query: Annotated[
+        str,
+        typer.Argument(help="Words to find; accents optional. May be empty with filters."),
+    ] = "",
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=MAX_LIMIT, help="Hits per page.")
     ] = 10,
@@ -216,6 +227,21 @@ def search_cmd(
     sort: Annotated[
         str, typer.Option("--sort", help="Order: 'relevance' or 'date' (newest first).")
     ] = "relevance",
+    place: Annotated[
+        str | None,
+        typer.Option(help="Only articles about this place (district, city or province)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only articles dated on/after: 2023, 2023-06, 2023-06-15.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only articles dated on/before (same forms as --since).")
+    ] = None,
+    author: Annotated[str | None, typer.Option(help="Only articles by this author.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only articles from this source.")] = None,
+    facets: Annotated[
+        bool, typer.Option("--facets", help="Also count matches per place, year, source, author.")
+    ] = False,
     index_dir: IndexDir = store.DEFAULT_INDEX,
     as_json: JsonFlag = False,
 ) -> None:
@@ -225,7 +251,8 @@ def search_cmd(
     with accents rank exact matches first. All words are required; if no article
     has them all, articles with any of them are shown, with a notice.
 
-    Query syntax: "exact phrase", -excluded, a OR b, title:word, author:"trần hòa".
+    Query syntax: "exact phrase", -excluded, a OR b, title:word, author:"trần hòa",
+    place:"Ba Đình", date:2023, date:[2022-06 TO 2023-06].
 
     Examples:
 
@@ -233,13 +260,19 @@ def search_cmd(
 
         vnsearch search '"thi đua" -covid' --sort date --limit 5
 
-        vnsearch search "title:hoà bình" --json
+        vnsearch search "thi dua" --place "ba dinh" --since 2023 --facets
+
+        vnsearch search 'place:"Gò Vấp" date:2023' --json
     """
     if sort not in ("relevance", "date"):
         fail(f"--sort must be 'relevance' or 'date', not {sort!r}", 2)
+    filters = Filters(place=place, since=since, until=until, author=author, source=source)
     with opened(index_dir) as searcher:
         try:
-            result = run(searcher, query, limit=limit, page=page, sort=sort)  # type: ignore[arg-type]
+            result = run(
+                searcher, query, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
+                filters=filters, facets=facets,
+            )
         except QueryError as exc:
             fail(str(exc), 2)
     if as_json:
@@ -260,6 +293,8 @@ def _print_result(result: SearchResult) -> None:
         out.print("No article contains all the words; showing articles with any of them.")
     if not result.total:
         out.print(f"No results for {result.query!r}.")
+        if result.facets:
+            _print_facets(result.facets)
         return
     first = (result.page - 1) * result.limit + 1
     out.print(
@@ -282,6 +317,16 @@ def _print_result(result: SearchResult) -> None:
         out.print()
     if result.page < result.pages:
         out.print(Text(f"More: --page {result.page + 1}", style="dim"))
+    if result.facets:
+        _print_facets(result.facets)
+
+
+def _print_facets(facets: dict[str, dict[str, int]]) -> None:
+    """Facet counts as a compact block: one line per facet, most frequent first."""
+    out.print()
+    for name, counts in facets.items():
+        values = " · ".join(f"{value} {count}" for value, count in list(counts.items())[:8])
+        out.print(Text(f"{name:>7}: ", style="bold").append(values or "—"))
 
 
 # --------------------------------------------------------------------------- show / stats
@@ -299,17 +344,10 @@ def show_cmd(
     """
     with opened(index_dir) as searcher:
         article = get_article(searcher, doc_id)
-        if article is None:
-            matches = [
-                t.decode() if isinstance(t, bytes) else t
-                for t in searcher.reader().expand_prefix("id", doc_id)
-            ][:2]
-            if len(matches) == 1:
-                article = get_article(searcher, matches[0])
     if article is None:
         fail(f"no article with id {doc_id!r} (ids are printed by 'vnsearch search')")
     if as_json:
-        emit_json(_article_json(article))
+        emit_json(article_json(article))
         return
     out.print(Text(article.get("title", ""), style="bold"))
     for label, key in (("id", "id"), ("date", "date"), ("author", "author"), ("source", "source")):
@@ -322,14 +360,6 @@ def show_cmd(
         out.print(Text(f" people: {article['people']}", style="dim"))
     out.print()
     out.print(Text(article.get("body", "")))
-
-
-def _article_json(article: dict) -> dict:
-    data = {k: v for k, v in article.items() if k not in ("meta",)}
-    data.update(article.get("meta") or {})
-    if "people" in data:
-        data["people"] = [p for p in str(data["people"]).split(", ") if p]
-    return data
 
 
 @app.command("stats")
@@ -356,6 +386,81 @@ def stats_cmd(index_dir: IndexDir = store.DEFAULT_INDEX, as_json: JsonFlag = Fal
     for root in data["roots"]:
         out.print(f"archive:      {escape(root)}")
     out.print(f"fields:       {', '.join(data['fields'])}")
+
+
+@app.command("extract")
+def extract_cmd(
+    file: Annotated[Path, typer.Argument(help="An article file (.txt, .json, .jsonl).")],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Records to show from a JSON file.")
+    ] = 3,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the metadata the extractor finds in one file (to check a new archive).
+
+    Nothing is indexed. Example: vnsearch extract corpus/001_f4567b4d3bda134d.txt
+    """
+    from search.archive import Failure, archive_root, read_file
+    from search.indexer import analyse, article_fields
+
+    if not file.is_file():
+        fail(f"no such file: {file}", 2)
+    shown: list[dict] = []
+    failures: list[str] = []
+    for item in read_file(file, archive_root(file)):
+        if isinstance(item, Failure):
+            failures.append(str(item))
+            continue
+        shown.append({"id": item.id, **article_fields(analyse(item))})
+        if len(shown) == limit:
+            break
+    if as_json:
+        emit_json(shown if len(shown) != 1 else shown[0])
+    else:
+        for data in shown:
+            for key, value in data.items():
+                if key == "body":
+                    continue
+                if isinstance(value, list):
+                    value = ", ".join(map(str, value))
+                out.print(Text(f"{key:>15}: ", style="bold").append(str(value)))
+            out.print()
+    for failure in failures:
+        err.print(f"[bold red]error:[/] {escape(failure)}")
+    if failures and not shown:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind. Anything but loopback is public.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    index_dir: IndexDir = store.DEFAULT_INDEX,
+) -> None:
+    """Serve a search page and a JSON API over HTTP (loopback only by default).
+
+    Open http://127.0.0.1:8000/ for the search page; the API is described at
+    /docs (OpenAPI). The server picks up a re-built index without a restart.
+
+    Example: vnsearch serve --port 8080
+    """
+    from search.http import serve  # imported here: the HTTP stack loads only when used
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"[bold yellow]warning:[/] binding to {escape(host)} exposes the archive to the "
+            "network; vnsearch has no authentication."
+        )
+    try:
+        store.open_index(index_dir)
+    except store.IndexError_ as exc:
+        fail(str(exc))
+    serve(host=host, port=port, index_dir=index_dir)
 
 
 def run_cli() -> None:  # pragma: no cover - console entry point

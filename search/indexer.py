@@ -109,6 +109,23 @@ def to_document(record: Record, root: str, article: Article) -> dict:
     return doc
 
 
+def article_fields(article: Article) -> dict:
+    """Every extracted field of an article, JSON-ready (for ``vnsearch extract``)."""
+    return {
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else None,
+        "has_time": article.has_time,
+        "author": article.author,
+        "source": article.source,
+        "places": list(article.places),
+        "provinces_2025": list(article.provinces_2025),
+        "people": list(article.people),
+        "summary": article.summary,
+        "word_count": article.word_count,
+        "body": article.body,
+    }
+
+
 def analyse(record: Record) -> Article:
     """Extract an article's metadata and clean text (NFC throughout)."""
     return extract(nfc(record.text), record.fields or None)

@@ -508,9 +508,31 @@ def _jsonable(value: object) -> bool:
 
 
 def get_article(searcher: Searcher, doc_id: str) -> dict | None:
-    """The stored fields of one article, or ``None`` for an unknown id."""
+    """The stored fields of one article, or ``None`` for an unknown id.
+
+    An id prefix that names exactly one article also works (``001_f4567b4d3bda134d``
+    for ``001_f4567b4d3bda134d.txt``).
+    """
     stored = searcher.document(id=doc_id)
+    if stored is None and doc_id:
+        candidates = [
+            t.decode("utf-8") if isinstance(t, bytes) else t
+            for _, t in zip(range(2), searcher.reader().expand_prefix("id", doc_id), strict=False)
+        ]
+        if len(candidates) == 1:
+            stored = searcher.document(id=candidates[0])
     return dict(stored) if stored else None
+
+
+def article_json(article: dict) -> dict:
+    """An article's stored fields as one flat, JSON-ready dict (every extracted field)."""
+    data = {k: v for k, v in article.items() if k != "meta"}
+    data.update(article.get("meta") or {})
+    data["people"] = [p for p in str(data.get("people") or "").split(", ") if p]
+    data.setdefault("places", [])
+    if isinstance(data.get("date"), datetime):
+        data["date"] = data["date"].isoformat()
+    return data
 
 
 def open_searcher(ix: Index) -> Searcher:
