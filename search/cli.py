@@ -292,13 +292,15 @@ def _print_result(result: SearchResult) -> None:
     if result.fallback:
         out.print("No article contains all the words; showing articles with any of them.")
     if not result.total:
-        out.print(f"No results for {result.query!r}.")
+        what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
+        out.print(f"No results{what}.")
         if result.facets:
             _print_facets(result.facets)
         return
     first = (result.page - 1) * result.limit + 1
+    what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
     out.print(
-        f"{result.total} result(s) for {escape(repr(result.query))}, "
+        f"{result.total} result(s){what}, "
         f"page {result.page}/{result.pages} ({result.took_ms:.0f} ms)\n"
     )
     for n, hit in enumerate(result.hits, first):

@@ -378,6 +378,8 @@ def facet_counts(results) -> dict[str, dict[str, int]]:
                 key = key.decode("utf-8")
             if key in (None, "", 0):
                 continue
+            if name == "year" and not 1000 <= int(key) <= 9999:
+                continue  # the column's fill value for articles with no date
             pairs.append((str(key), int(count)))
         pairs.sort(key=lambda kv: (-kv[1], kv[0]))
         out[name] = dict(pairs[:FACET_SIZE])

@@ -123,3 +123,38 @@ def test_python_dash_m_entry_point(seed_index) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["hits"][0]["id"] == "004_752ea5e39524a483.txt"
+
+
+def test_search_filters_and_facets_through_the_cli(cli, seed_index) -> None:
+    result = cli("search", "thi dua", "--place", "ba dinh", "--facets", "--json", "--index", seed_index)
+    data = json.loads(result.stdout)
+    assert {h["id"] for h in data["hits"]} == {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}
+    assert data["facets"]["place"]["Ba Đình"] == 2
+    plain = cli("search", "", "--since", "2023", "--facets", "--index", seed_index).stdout
+    assert "2 result(s)" in plain and "year: 2023 2" in plain and "place:" in plain
+    assert cli("search", "x", "--since", "someday", "--index", seed_index).exit_code == 2
+    assert cli("search", "", "--index", seed_index).exit_code == 2  # no words, no filters
+
+
+def test_show_json_has_every_field(cli, seed_index) -> None:
+    data = json.loads(cli("show", "002_7f5c0ff51dbfc99e.txt", "--json", "--index", seed_index).stdout)
+    for key in ("title", "date", "author", "source", "places", "provinces_2025", "people",
+                "summary", "word_count", "body", "has_time"):
+        assert key in data
+    assert data["date"] == "2023-05-18T21:04:00" and data["author"] == "Trần Hòa"
+
+
+def test_extract_command(cli) -> None:
+    data = json.loads(cli("extract", CORPUS / "000_79b2625c10f6956a.txt", "--json").stdout)
+    assert data["author"] == "Trần Thảo" and data["date"] == "2023-01-12T00:00:00"
+    assert data["places"] == ["Bắc Từ Liêm", "Hà Nội"] and data["source"] == "Kinhtedothi"
+    plain = cli("extract", CORPUS / "004_752ea5e39524a483.txt").stdout
+    assert "Gò Vấp, TP.HCM" in plain and "An Nhiên" in plain
+
+
+def test_extract_command_on_bad_files(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01")
+    result = cli("extract", bad)
+    assert result.exit_code == 1 and "binary" in result.stderr
+    assert cli("extract", tmp_path / "missing.txt").exit_code == 2

@@ -172,3 +172,75 @@ def test_odd_syntax_never_crashes(seed_index, text: str) -> None:
 def test_bad_options_raise_query_error(seed_index, kwargs, message) -> None:
     with pytest.raises(QueryError, match=message):
         search(seed_index, "dang", **kwargs)
+
+
+# ------------------------------------------------------------------ metadata filters (issue 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"place": "ba dinh"}, {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}),
+        ({"place": "Hà Nội"}, {"000_79b2625c10f6956a.txt", "001_f4567b4d3bda134d.txt",
+                               "002_7f5c0ff51dbfc99e.txt", "003_0abad921df26c789.txt"}),
+        ({"place": "tphcm"}, {"004_752ea5e39524a483.txt"}),
+        ({"place": "sai gon"}, {"004_752ea5e39524a483.txt"}),
+        ({"since": "2023"}, {"000_79b2625c10f6956a.txt", "002_7f5c0ff51dbfc99e.txt"}),
+        ({"until": "2022"}, {"001_f4567b4d3bda134d.txt"}),
+        ({"since": "2023-02", "until": "2023-05-18"}, {"002_7f5c0ff51dbfc99e.txt"}),
+        ({"author": "tran hoa"}, {"002_7f5c0ff51dbfc99e.txt"}),
+        ({"author": "Trần Thảo"}, {"000_79b2625c10f6956a.txt"}),
+        ({"source": "tdkt"}, {"001_f4567b4d3bda134d.txt"}),
+        ({"place": "ba dinh", "since": "2023"}, set()),
+    ],
+)
+def test_filters(seed_index, kwargs, expected) -> None:
+    from search.query import Filters
+
+    assert set(ids(seed_index, "dang", filters=Filters(**kwargs))) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('place:"Ba Đình" thi dua', {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}),
+        ("place:govap", set()),  # not a known place spelling → nothing tagged with it
+        ('place:"go vap"', {"004_752ea5e39524a483.txt"}),
+        ("date:2023", {"000_79b2625c10f6956a.txt", "002_7f5c0ff51dbfc99e.txt"}),
+        ("date:2020-02", {"001_f4567b4d3bda134d.txt"}),
+        ("dang date:[2022-06 TO 2023-06]", {"000_79b2625c10f6956a.txt", "002_7f5c0ff51dbfc99e.txt"}),
+        ("date:[2021 TO]", {"000_79b2625c10f6956a.txt", "002_7f5c0ff51dbfc99e.txt"}),
+        ('author:"trần hòa"', {"002_7f5c0ff51dbfc99e.txt"}),
+        ('author:"tran thao" dang', {"000_79b2625c10f6956a.txt"}),
+    ],
+)
+def test_metadata_query_syntax(seed_index, text, expected) -> None:
+    assert set(ids(seed_index, text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("date:2023-13", "bad date"), ("date:[2024 TO 2023]", "start is after"),
+     ("date:[2023]", "bad date range"), ('place:"" x', "bad place")],
+)
+def test_bad_metadata_syntax(seed_index, text, message) -> None:
+    with pytest.raises(QueryError, match=message):
+        search(seed_index, text)
+
+
+def test_facets_count_all_matches(seed_index) -> None:
+    result = search(seed_index, "dang vien", limit=1, facets=True)
+    assert result.total == 5 and len(result.hits) == 1
+    facets = result.facets
+    assert facets["place"] == {"Hà Nội": 4, "Ba Đình": 2, "Bắc Từ Liêm": 1, "Gò Vấp": 1,
+                               "Nam Từ Liêm": 1, "TP.HCM": 1}
+    assert facets["year"] == {"2023": 2, "2020": 1}  # two seeds state no date
+    assert facets["source"] == {"Kinhtedothi": 1, "NTL": 1, "TĐKT": 1}
+    assert set(facets["author"]) == {"Trần Thảo", "Cẩm Tú", "Trần Hòa", "Trung Anh", "An Nhiên"}
+
+
+def test_hits_carry_every_extracted_field(seed_index) -> None:
+    hit = search(seed_index, "go vap").hits[0].as_dict()
+    assert hit["places"] == ["Gò Vấp", "TP.HCM"] and hit["provinces_2025"] == ["TP.HCM"]
+    assert hit["people"] == ["Sử Ngọc Anh"] and hit["author"] == "An Nhiên"
+    assert hit["summary"].startswith("Năm 2022") and hit["word_count"] > 400
