@@ -22,10 +22,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from whoosh import query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.index import Index
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
-from whoosh.searching import Searcher
+from whoosh.searching import ResultsPage, Searcher
 from whoosh.sorting import Count, FieldFacet
 
 from search.analysis import EXACT, FOLDED
@@ -37,6 +38,10 @@ from search.schema import EXACT_BOOST, FIELD_BOOSTS, FOLDED_SUFFIX, TEXT_FIELDS,
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100
 MAX_PAGE = 1000
+#: Deepest hit a page may reach (page × limit): collecting costs grow with it.
+MAX_DEPTH = 10_000
+#: Most index words one prefix/wildcard/fuzzy term may expand to.
+MAX_EXPANSION = 1000
 #: Field prefixes a user may type, and the index fields they search.
 USER_FIELDS = {"title": ("title",), "body": ("body",)}
 #: Metadata fields searched through their own (folded) analysis.
@@ -46,7 +51,16 @@ Sort = Literal["relevance", "date"]
 
 
 class QueryError(ValueError):
-    """The query cannot be run; the message says why, in one line."""
+    """The query cannot be run; the message says why, in one line.
+
+    ``param`` names the input at fault (``q``, ``limit``, ``page``, ``sort``,
+    ``since``, ``until``, ``place``, ``author``, ``source``) for front ends that
+    report errors per parameter.
+    """
+
+    def __init__(self, message: str, param: str = "q"):
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass
@@ -91,6 +105,7 @@ class SearchResult:
     fallback: bool = False  # all-words found nothing; these hits match any word
     sort: str = "relevance"
     facets: dict[str, dict[str, int]] | None = None
+    partial: bool = False  # the time limit cut the search short
 
     @property
     def pages(self) -> int:
@@ -105,6 +120,7 @@ class SearchResult:
             "took_ms": round(self.took_ms, 2),
             "sort": self.sort,
             "fallback": self.fallback,
+            "partial": self.partial,
             "hits": [h.as_dict() for h in self.hits],
             **({"facets": self.facets} if self.facets is not None else {}),
         }
@@ -289,7 +305,7 @@ def split_filters(text: str, filters: Filters) -> tuple[str, Filters]:
     return _META_TERM.sub(take, text), filters
 
 
-def date_bounds(value: str) -> tuple[datetime, datetime]:
+def date_bounds(value: str, param: str = "q") -> tuple[datetime, datetime]:
     """First and last instant of a date given as ``2023``, ``2023-06``, ``2023-06-15``
     or ``15/6/2023``: a year or month means the whole of it."""
     value = value.strip()
@@ -313,7 +329,7 @@ def date_bounds(value: str) -> tuple[datetime, datetime]:
         return start, start + timedelta(days=1) - timedelta(seconds=1)
     except ValueError:
         raise QueryError(
-            f"bad date {value!r}: use YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY"
+            f"bad date {value!r}: use YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY", param
         ) from None
 
 
@@ -345,14 +361,18 @@ def build_filter(filters: Filters) -> wq.Query | None:
     for place in ([filters.place] if filters.place else []) + filters.places:
         keys = resolve_place(place)
         if not keys:
-            raise QueryError(f"bad place {place!r}: give a place name such as \"Ba Đình\"")
+            raise QueryError(
+                f"bad place {place!r}: give a place name such as \"Ba Đình\"", "place"
+            )
         parts.append(
             wq.Or([wq.Term(f, k) for k in keys for f in ("place", "province")])
         )
     ranges = list(filters.date_ranges)
     if filters.since or filters.until:
-        start = date_bounds(filters.since)[0] if filters.since else None
-        end = date_bounds(filters.until)[1] if filters.until else None
+        start = date_bounds(filters.since, "since")[0] if filters.since else None
+        end = date_bounds(filters.until, "until")[1] if filters.until else None
+        if start and end and start > end:
+            raise QueryError("--since is after --until", "since")
         ranges.append((start, end))
     for start, end in ranges:
         parts.append(wq.DateRange("date", start, end))
@@ -360,7 +380,7 @@ def build_filter(filters: Filters) -> wq.Query | None:
         if value:
             words = terms(value, folded=True)
             if not words:
-                raise QueryError(f"bad {fieldname} {value!r}")
+                raise QueryError(f"bad {fieldname} {value!r}", fieldname)
             parts.append(wq.And([wq.Term(fieldname, w) for w in words]))
     if not parts:
         return None
@@ -428,18 +448,16 @@ def run(
     sort: Sort = "relevance",
     filters: Filters | None = None,
     facets: bool = False,
+    time_limit: float | None = None,
 ) -> SearchResult:
     """Search with the library's full behaviour; both front ends call this.
 
     *text* may carry ``place:`` and ``date:`` terms; they join *filters*. A query of
     filters only (``place:"ba dinh" date:2023``) lists every matching article.
+    With *time_limit* (seconds), a search that runs longer returns what it found so
+    far, marked ``partial``.
     """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT} (got {limit})")
-    if not 1 <= page <= MAX_PAGE:
-        raise QueryError(f"page must be between 1 and {MAX_PAGE} (got {page})")
-    if sort not in ("relevance", "date"):
-        raise QueryError(f"sort must be 'relevance' or 'date' (got {sort!r})")
+    check_paging(limit, page, sort)
     started = time.perf_counter()
     words, filters = split_filters(text, filters or Filters())
     flt = build_filter(filters)
@@ -449,31 +467,73 @@ def run(
         q: wq.Query = wq.Every()
     else:
         q = parse(words)
-    results = _search(searcher, q, limit, page, sort, flt, facets)
+        check_expansions(q, searcher)
+    results, partial = _search(searcher, q, limit, page, sort, flt, facets, time_limit)
     fallback = False
-    if results.total == 0 and _has_many_words(q):
+    if results.total == 0 and not partial and _has_many_words(q):
         q_any = parse(words, any_word=True)
-        any_results = _search(searcher, q_any, limit, page, sort, flt, facets)
+        any_results, partial = _search(searcher, q_any, limit, page, sort, flt, facets, time_limit)
         if any_results.total:
             q, results, fallback = q_any, any_results, True
     exact, folded = highlight_terms(q, searcher)
     hits = [_hit(hit, exact, folded) for hit in results]
     counts = facet_counts(results.results) if facets else None
     took = (time.perf_counter() - started) * 1000
-    return SearchResult(text, results.total, page, limit, took, hits, fallback, sort, counts)
+    return SearchResult(
+        text, results.total, page, limit, took, hits, fallback, sort, counts, partial
+    )
+
+
+def check_paging(limit: int, page: int, sort: str) -> None:
+    """Refuse page sizes, page numbers and orders outside the supported bounds."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT} (got {limit})", "limit")
+    if not 1 <= page <= MAX_PAGE:
+        raise QueryError(f"page must be between 1 and {MAX_PAGE} (got {page})", "page")
+    if page * limit > MAX_DEPTH:
+        raise QueryError(
+            f"page too deep: page × limit may be at most {MAX_DEPTH:,} (got {page * limit:,})",
+            "page",
+        )
+    if sort not in ("relevance", "date"):
+        raise QueryError(f"sort must be 'relevance' or 'date' (got {sort!r})", "sort")
+
+
+def check_expansions(q: wq.Query, searcher: Searcher) -> None:
+    """Refuse prefix/wildcard/fuzzy terms that would expand to too many words."""
+    reader = searcher.reader()
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.MultiTerm):
+            count = sum(
+                1 for _ in zip(range(MAX_EXPANSION + 1), leaf._btexts(reader), strict=False)
+            )
+            if count > MAX_EXPANSION:
+                raise QueryError(
+                    f"'{leaf}' matches more than {MAX_EXPANSION} different words; "
+                    "make the pattern longer"
+                )
 
 
 def _has_many_words(q: wq.Query) -> bool:
     return isinstance(q, wq.And | wq.AndNot)
 
 
-def _search(searcher, q, limit, page, sort, flt, facets):
-    kwargs: dict = {"filter": flt, "terms": False}
+def _search(searcher, q, limit, page, sort, flt, facets, time_limit):
+    """One page of results, and whether the time limit cut the search short."""
+    kwargs: dict = {"limit": page * limit, "filter": flt}
     if sort == "date":
         kwargs.update(sortedby="date", reverse=True)
     if facets:
         kwargs.update(groupedby=FACETS, maptype=Count)
-    return searcher.search_page(q, page, pagelen=limit, **kwargs)
+    collector = searcher.collector(**kwargs)
+    partial = False
+    if time_limit:
+        collector = TimeLimitCollector(collector, time_limit, use_alarm=False)
+    try:
+        searcher.search_with_collector(q, collector)
+    except TimeLimit:
+        partial = True
+    return ResultsPage(collector.results(), page, limit), partial
 
 
 def _hit(hit, exact: set[str], folded: set[str]) -> Hit:

@@ -244,3 +244,57 @@ def test_hits_carry_every_extracted_field(seed_index) -> None:
     assert hit["places"] == ["Gò Vấp", "TP.HCM"] and hit["provinces_2025"] == ["TP.HCM"]
     assert hit["people"] == ["Sử Ngọc Anh"] and hit["author"] == "An Nhiên"
     assert hit["summary"].startswith("Năm 2022") and hit["word_count"] > 400
+
+
+# ------------------------------------------------------------------ cost bounds
+
+
+def test_page_depth_is_bounded(seed_index) -> None:
+    with pytest.raises(QueryError, match="page too deep") as info:
+        search(seed_index, "dang", limit=100, page=101)
+    assert info.value.param == "page"
+
+
+def test_wide_patterns_are_refused_and_narrow_ones_run(seed_index, monkeypatch) -> None:
+    from search import query
+
+    assert ids(seed_index, "huy*")  # prefix queries work, folded
+    monkeypatch.setattr(query, "MAX_EXPANSION", 5)
+    with pytest.raises(QueryError, match="more than 5 different words"):
+        search(seed_index, "t*")
+
+
+def test_time_limit_returns_partial_results_flagged(seed_index, monkeypatch) -> None:
+    from whoosh.collectors import TimeLimit
+    from whoosh.searching import Searcher
+
+    full = search(seed_index, "dang", time_limit=30)
+    assert not full.partial and full.total == 5
+
+    def out_of_time(self, q, collector):
+        raise TimeLimit
+
+    monkeypatch.setattr(Searcher, "search_with_collector", out_of_time)
+    cut = search(seed_index, "dang", time_limit=0.001)
+    assert cut.partial and cut.hits == [] and not cut.fallback
+    assert cut.as_dict()["partial"] is True
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [({"limit": 0}, "limit"), ({"page": 0}, "page"), ({"sort": "x"}, "sort")],
+)
+def test_query_errors_name_their_parameter(seed_index, kwargs, param) -> None:
+    with pytest.raises(QueryError) as info:
+        search(seed_index, "dang", **kwargs)
+    assert info.value.param == param
+
+
+def test_filter_errors_name_their_parameter(seed_index) -> None:
+    from search.query import Filters
+
+    for kwargs, param in [({"since": "x"}, "since"), ({"until": "2023-99"}, "until"),
+                          ({"place": "!!"}, "place"), ({"since": "2024", "until": "2023"}, "since")]:
+        with pytest.raises(QueryError) as info:
+            search(seed_index, "dang", filters=Filters(**kwargs))
+        assert info.value.param == param, kwargs
