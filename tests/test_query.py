@@ -265,16 +265,15 @@ def test_wide_patterns_are_refused_and_narrow_ones_run(seed_index, monkeypatch) 
 
 
 def test_time_limit_returns_partial_results_flagged(seed_index, monkeypatch) -> None:
-    from whoosh.collectors import TimeLimit
-    from whoosh.searching import Searcher
+    from whoosh.collectors import TimeLimit, TimeLimitCollector
 
     full = search(seed_index, "dang", time_limit=30)
     assert not full.partial and full.total == 5
 
-    def out_of_time(self, q, collector):
-        raise TimeLimit
+    def out_of_time(self):
+        raise TimeLimit  # what the collector does when its timer has fired
 
-    monkeypatch.setattr(Searcher, "search_with_collector", out_of_time)
+    monkeypatch.setattr(TimeLimitCollector, "collect_matches", out_of_time)
     cut = search(seed_index, "dang", time_limit=0.001)
     assert cut.partial and cut.hits == [] and not cut.fallback
     assert cut.as_dict()["partial"] is True
