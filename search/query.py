@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import FilterCollector, TimeLimit, WrappingCollector
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.index import Index
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
@@ -518,17 +518,37 @@ def _has_many_words(q: wq.Query) -> bool:
     return isinstance(q, wq.And | wq.AndNot)
 
 
+class _Deadline(WrappingCollector):
+    """Stops collecting with :class:`TimeLimit` once *deadline* has passed.
+
+    Whoosh's own ``TimeLimitCollector`` walks its child's matches itself, which
+    bypasses a ``FilterCollector`` around it and so ignores filters; checking the
+    clock per collected document keeps the filter in charge.
+    """
+
+    def __init__(self, child, deadline: float):
+        self.child = child
+        self.deadline = deadline
+
+    def collect(self, sub_docnum):
+        if time.monotonic() > self.deadline:
+            raise TimeLimit
+        return self.child.collect(sub_docnum)
+
+
 def _search(searcher, q, limit, page, sort, flt, facets, time_limit):
     """One page of results, and whether the time limit cut the search short."""
-    kwargs: dict = {"limit": page * limit, "filter": flt}
+    kwargs: dict = {"limit": page * limit}
     if sort == "date":
         kwargs.update(sortedby="date", reverse=True)
     if facets:
         kwargs.update(groupedby=FACETS, maptype=Count)
     collector = searcher.collector(**kwargs)
-    partial = False
     if time_limit:
-        collector = TimeLimitCollector(collector, time_limit, use_alarm=False)
+        collector = _Deadline(collector, time.monotonic() + time_limit)
+    if flt is not None:
+        collector = FilterCollector(collector, allow=flt)
+    partial = False
     try:
         searcher.search_with_collector(q, collector)
     except TimeLimit:

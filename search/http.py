@@ -1,0 +1,365 @@
+"""``vnsearch serve``: a JSON API and a small search page over the same library.
+
+Like the CLI, this is a thin layer: each endpoint parses its parameters, calls
+:func:`search.query.run` (or ``get_article``/``article_json``) and renders the result.
+Errors are JSON naming the parameter at fault (:attr:`QueryError.param`), never a
+traceback.
+
+Searchers come from :class:`Searchers`, which notices when ``vnsearch index`` has
+committed again (or swapped in a rebuild) and opens the new index for the next
+request, while requests already running finish on the searcher they started with.
+
+The page is server-rendered HTML: every piece of article text goes through
+``html.escape`` (snippets through :meth:`Snippet.html`, which escapes and adds
+``<mark>``), so an article containing ``<script>`` shows it as text.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from whoosh.searching import Searcher
+
+from search import __version__, store
+from search.query import (
+    MAX_LIMIT,
+    MAX_PAGE,
+    MAX_QUERY_CHARS,
+    Filters,
+    QueryError,
+    SearchResult,
+    article_json,
+    get_article,
+    run,
+)
+
+log = logging.getLogger("vnsearch.http")
+
+#: Seconds one query may run before it answers with what it has found.
+QUERY_TIME_LIMIT = 5.0
+#: Searches running at once; more wait for a free searcher.
+POOL_SIZE = 4
+#: How long a request waits for a free searcher before answering 503.
+POOL_WAIT = 10.0
+
+
+class Searchers:
+    """A small pool of searchers on the current index generation.
+
+    A *generation* is identified by the index manifest's modification time, which
+    every committed ``vnsearch index`` run (incremental or ``--rebuild``) rewrites.
+    When it changes, new requests get searchers on the new index; searchers of the
+    old one are closed as their requests finish.
+    """
+
+    def __init__(self, index_dir: Path, size: int = POOL_SIZE):
+        self.index_dir = index_dir
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
+        self._generation: object = None
+        self._idle: list[Searcher] = []
+        self._index = None
+
+    def _current_generation(self) -> object:
+        try:
+            stat = (self.index_dir / store.MANIFEST).stat()
+            return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            return None
+
+    def _refresh(self) -> None:
+        generation = self._current_generation()
+        if self._index is not None and generation == self._generation:
+            return
+        index = store.open_index(self.index_dir)  # raises IndexError_ when unusable
+        for searcher in self._idle:
+            searcher.close()
+        self._idle = []
+        self._index, self._generation = index, generation
+        log.info("opened index %s (generation %s)", self.index_dir, generation)
+
+    @contextmanager
+    def searcher(self) -> Iterator[Searcher]:
+        """A searcher for the duration of one request."""
+        if not self._slots.acquire(timeout=POOL_WAIT):
+            raise Busy("the server is busy; try again in a moment")
+        try:
+            with self._lock:
+                self._refresh()
+                generation = self._generation
+                searcher = self._idle.pop() if self._idle else self._index.searcher()
+            try:
+                yield searcher
+            finally:
+                with self._lock:
+                    if generation == self._generation:
+                        self._idle.append(searcher)
+                    else:
+                        searcher.close()  # its index was replaced meanwhile
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            for searcher in self._idle:
+                searcher.close()
+            self._idle = []
+
+
+class Busy(Exception):
+    """No searcher became free in time."""
+
+
+def error(status: int, param: str | None, message: str) -> JSONResponse:
+    """The one shape of every error answer."""
+    return JSONResponse(status_code=status, content={"error": {"param": param, "message": message}})
+
+
+def create_app(index_dir: Path) -> FastAPI:
+    """The ASGI application serving the index at *index_dir*."""
+    pool = Searchers(index_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        pool.close()
+
+    app = FastAPI(
+        title="vnsearch",
+        version=__version__,
+        description="Search an archive of Vietnamese news articles, with or without accents.",
+        lifespan=lifespan,
+    )
+    app.state.searchers = pool
+    _add_error_handlers(app)
+
+    @app.get("/health", summary="Liveness and index availability")
+    def health() -> JSONResponse:
+        with pool.searcher() as searcher:
+            return JSONResponse({"status": "ok", "documents": searcher.doc_count()})
+
+    @app.get("/stats", summary="What the index holds")
+    def stats() -> dict:
+        with pool.searcher() as searcher:
+            manifest = store.read_manifest(index_dir)
+            return {
+                "index": str(index_dir),
+                "documents": searcher.doc_count(),
+                "size_bytes": store.index_size(index_dir),
+                "last_indexed": manifest.get("last_indexed"),
+                "roots": manifest.get("roots", []),
+                "schema_version": manifest.get("schema_version"),
+                "fields": sorted(searcher.schema.names()),
+            }
+
+    @app.get("/search", summary="Ranked hits with highlighted snippets")
+    def search_api(
+        q: Annotated[
+            str, Query(max_length=MAX_QUERY_CHARS, description="Query; accents optional")
+        ] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        sort: Annotated[str, Query(pattern="^(relevance|date)$")] = "relevance",
+        place: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        author: str | None = None,
+        source: str | None = None,
+        facets: bool = False,
+    ) -> JSONResponse:
+        filters = Filters(place=place, since=since, until=until, author=author, source=source)
+        result = _run(pool, q, limit, page, sort, filters, facets)
+        return JSONResponse(result.as_dict())
+
+    @app.get("/articles/{doc_id:path}", summary="One article with every extracted field")
+    def article_api(doc_id: str) -> JSONResponse:
+        with pool.searcher() as searcher:
+            article = get_article(searcher, doc_id)
+        if article is None:
+            return error(404, "id", f"no article with id {doc_id!r}")
+        return JSONResponse(article_json(article))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page(
+        q: str = "",
+        page: int = 1,
+        place: str | None = None,
+        year: str | None = None,
+        sort: str = "relevance",
+    ) -> HTMLResponse:
+        return HTMLResponse(_search_page(pool, q, page, place, year, sort))
+
+    @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def article_page(doc_id: str) -> HTMLResponse:
+        with pool.searcher() as searcher:
+            article = get_article(searcher, doc_id)
+        if article is None:
+            return HTMLResponse(_layout("Không tìm thấy", "<p>Không có bài viết này.</p>"), 404)
+        return HTMLResponse(_article_html(article_json(article)))
+
+    return app
+
+
+def _run(pool: Searchers, q, limit, page, sort, filters, facets) -> SearchResult:
+    with pool.searcher() as searcher:
+        return run(
+            searcher, q, limit=limit, page=page, sort=sort, filters=filters, facets=facets,
+            time_limit=QUERY_TIME_LIMIT,
+        )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(QueryError)
+    def query_error(request: Request, exc: QueryError) -> JSONResponse:
+        return error(400, exc.param, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
+        return error(422, ".".join(loc) or None, first.get("msg", "invalid request"))
+
+    @app.exception_handler(store.IndexError_)
+    def no_index(request: Request, exc: store.IndexError_) -> JSONResponse:
+        return error(503, None, str(exc))
+
+    @app.exception_handler(Busy)
+    def busy(request: Request, exc: Busy) -> JSONResponse:
+        return error(503, None, str(exc))
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return error(500, None, "internal error; the server log has the details")
+
+
+# --------------------------------------------------------------------------- page
+
+_CSS = """
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
+main{max-width:46rem;margin:0 auto;padding:1.5rem 1rem}
+h1{font-size:1.4rem;margin:0 0 1rem} h1 a{color:inherit;text-decoration:none}
+form.q{display:flex;gap:.5rem} form.q input[type=search]{flex:1;font-size:1.1rem;padding:.5rem}
+button{font-size:1rem;padding:.5rem 1rem}
+.meta{color:#555;font-size:.9rem} .hit{margin:1.5rem 0} .hit h2{font-size:1.15rem;margin:0}
+.snip{margin:.3rem 0} mark{background:#ffe066;padding:0 .1em}
+.facets{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.9rem;margin:.8rem 0}
+.facets a{color:#0645ad} .on{font-weight:bold} nav.pages{display:flex;gap:1rem;margin:2rem 0}
+.notice{background:#f3f3f3;padding:.5rem .8rem} .err{background:#fde2e1;padding:.5rem .8rem}
+article p{margin:.8rem 0}
+"""
+
+
+def _layout(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+        f'<body><main><h1><a href="/">vnsearch</a></h1>{body}</main></body></html>'
+    )
+
+
+def _link(**params: object) -> str:
+    return "/?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def _search_page(pool, q: str, page: int, place, year, sort: str) -> str:
+    e = html.escape
+    form = (
+        '<form class="q" action="/" method="get" role="search">'
+        f'<input type="search" name="q" value="{e(q)}" aria-label="Tìm kiếm" '
+        'placeholder="Tìm bài viết — có dấu hoặc không dấu" autofocus>'
+        + (f'<input type="hidden" name="place" value="{e(place)}">' if place else "")
+        + (f'<input type="hidden" name="year" value="{e(year)}">' if year else "")
+        + '<button type="submit">Tìm</button></form>'
+    )
+    if not (q.strip() or place or year):
+        return _layout("vnsearch", form)
+    filters = Filters(place=place, since=year, until=year)
+    try:
+        result = _run(pool, q, 10, max(1, min(page, 100)), sort, filters, True)
+    except QueryError as exc:
+        return _layout("vnsearch", form + f'<p class="err">{e(str(exc))}</p>')
+    parts = [form, _facets_html(result, q, place, year)]
+    if result.fallback:
+        parts.append(
+            '<p class="notice">Không bài nào có đủ mọi từ; đây là các bài có một số từ.</p>'
+        )
+    parts.append(f'<p class="meta">{result.total} kết quả · {result.took_ms:.0f} ms</p>')
+    for hit in result.hits:
+        data = hit.as_dict()
+        meta = [
+            hit.date.strftime("%d/%m/%Y") if hit.date else None,
+            ", ".join(data.get("places", [])[:3]) or None,
+            hit.source,
+            hit.author,
+        ]
+        snippets = "".join(f'<p class="snip">{s.html()}</p>' for s in hit.snippets)
+        parts.append(
+            '<section class="hit">'
+            f'<h2><a href="/a/{quote(hit.id)}">{hit.title_marks.html()}</a></h2>'
+            f'<div class="meta">{e(" · ".join(m for m in meta if m))}</div>{snippets}</section>'
+        )
+    nav = []
+    if result.page > 1:
+        back = _link(q=q, page=result.page - 1, place=place, year=year)
+        nav.append(f'<a href="{e(back)}">← Trước</a>')
+    if result.page < result.pages:
+        forward = _link(q=q, page=result.page + 1, place=place, year=year)
+        nav.append(f'<a href="{e(forward)}">Sau →</a>')
+    parts.append(f'<nav class="pages">{"".join(nav)}</nav>')
+    return _layout(f"{q} — vnsearch", "".join(parts))
+
+
+def _facets_html(result: SearchResult, q: str, place, year) -> str:
+    e = html.escape
+    facets = result.facets or {}
+    rows = []
+    for name, label, current in (("place", "Nơi", place), ("year", "Năm", year)):
+        links = []
+        for value, count in list(facets.get(name, {}).items())[:10]:
+            on = current == value
+            params = {"q": q, "place": place, "year": year, name: None if on else value}
+            cls = ' class="on"' if on else ""
+            links.append(f'<a{cls} href="{e(_link(**params))}">{e(value)} ({count})</a>')
+        if links:
+            rows.append(f"<span><b>{label}:</b> {' '.join(links)}</span>")
+    return f'<div class="facets">{"".join(rows)}</div>' if rows else ""
+
+
+def _article_html(data: dict) -> str:
+    e = html.escape
+    meta = [data.get("date", "") and str(data["date"])[:10], data.get("author"), data.get("source"),
+            ", ".join(data.get("places") or [])]
+    paragraphs = "".join(f"<p>{e(p)}</p>" for p in str(data.get("body", "")).split("\n\n") if p)
+    body = (
+        f'<article><h2>{e(data.get("title", ""))}</h2>'
+        f'<div class="meta">{e(" · ".join(m for m in meta if m))}</div>{paragraphs}</article>'
+        '<p><a href="javascript:history.back()">← Quay lại</a></p>'
+    )
+    return _layout(str(data.get("title", "")), body)
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def serve(host: str, port: int, index_dir: Path) -> None:
+    """Run the server until interrupted (what ``vnsearch serve`` calls)."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    started = time.strftime("%H:%M:%S")
+    log.info("vnsearch %s serving %s on http://%s:%d/ (started %s)", __version__, index_dir,
+             host, port, started)
+    uvicorn.run(create_app(index_dir), host=host, port=port, log_level="info")

@@ -1,0 +1,215 @@
+"""The HTTP API and page, against a real server on a free loopback port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from search.http import create_app
+from search.indexer import index_paths
+from search.query import MAX_QUERY_CHARS
+from tests.conftest import CORPUS, SEED_IDS
+
+BA_DINH = {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(index_dir: Path) -> Iterator[str]:
+    """Serve *index_dir* on a free loopback port in a thread; yield the base URL."""
+    port = free_port()
+    config = uvicorn.Config(create_app(index_dir), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("http-archive")
+    shutil.copytree(CORPUS, root / "corpus")
+    (root / "corpus" / "xss.txt").write_text(
+        "Bài có mã <script>alert('xss')</script> trong tiêu đề\n\n"
+        "Nội dung có <b>thẻ</b> và <script>document.title='pwned'</script> ở quận Ba Đình.\n",
+        encoding="utf-8",
+    )
+    index_dir = root / "ix"
+    index_paths(index_dir, [root / "corpus"])
+    with running_server(index_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(base_url) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        yield c
+
+
+def test_search_same_shape_as_cli_json(client) -> None:
+    r = client.get("/search", params={"q": "quan uy ba dinh"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    data = r.json()
+    assert {"query", "total", "page", "limit", "took_ms", "hits"} <= set(data)
+    assert {h["id"] for h in data["hits"]} >= BA_DINH
+    marked = {s["text"][a:b] for h in data["hits"] for s in h["snippets"] for a, b in s["matches"]}
+    assert "Đình" in marked
+
+
+def test_search_filters_sort_and_facets(client) -> None:
+    data = client.get("/search", params={"q": "dang", "place": "ba dinh", "facets": "true",
+                                         "sort": "date", "since": "2020", "until": "2020-12"}).json()
+    assert [h["id"] for h in data["hits"]] == ["001_f4567b4d3bda134d.txt"]
+    assert data["facets"]["year"] == {"2020": 1}
+    assert client.get("/search", params={"q": "", "author": "tran hoa"}).json()["total"] == 1
+    assert client.get("/search", params={"q": "dang", "source": "ntl"}).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "param"),
+    [
+        ({"q": "dang", "limit": 0}, 422, "limit"),
+        ({"q": "dang", "limit": 101}, 422, "limit"),
+        ({"q": "dang", "limit": "ten"}, 422, "limit"),
+        ({"q": "dang", "page": 0}, 422, "page"),
+        ({"q": "dang", "page": 1001}, 422, "page"),
+        ({"q": "dang", "page": 200, "limit": 100}, 400, "page"),  # too deep
+        ({"q": "dang", "sort": "oldest"}, 422, "sort"),
+        ({"q": "dang", "since": "yesterday"}, 400, "since"),
+        ({"q": "dang", "until": "2023-13"}, 400, "until"),
+        ({"q": "dang", "place": "!!!"}, 400, "place"),
+        ({"q": "date:[2024 TO 2023]"}, 400, "q"),
+        ({"q": "!!!"}, 400, "q"),
+        ({"q": ""}, 400, "q"),
+        ({"q": "x" * (MAX_QUERY_CHARS + 1)}, 422, "q"),
+        ({"q": "dang", "facets": "maybe"}, 422, "facets"),
+    ],
+)
+def test_bad_input_is_a_json_error_naming_the_parameter(client, params, status, param) -> None:
+    r = client.get("/search", params=params)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["error"]["param"] == param and body["error"]["message"]
+    assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize("q", ['"unclosed', "(a", "a AND", "OR OR", "*", "[a TO", "title:", "-"])
+def test_odd_syntax_never_gives_500(client, q) -> None:
+    assert client.get("/search", params={"q": q}).status_code in (200, 400)
+
+
+def test_articles_endpoint(client) -> None:
+    r = client.get(f"/articles/{SEED_IDS[4]}")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["id"] == SEED_IDS[4] and data["places"] == ["Gò Vấp", "TP.HCM"]
+    assert data["author"] == "An Nhiên" and "body" in data
+    missing = client.get("/articles/no/such.txt")
+    assert missing.status_code == 404 and missing.json()["error"]["param"] == "id"
+
+
+def test_stats_health_openapi(client) -> None:
+    assert client.get("/health").json() == {"status": "ok", "documents": 6}
+    stats = client.get("/stats").json()
+    assert stats["documents"] == 6 and "body_f" in stats["fields"]
+    spec = client.get("/openapi.json").json()
+    assert {"/search", "/articles/{doc_id}", "/stats", "/health"} <= set(spec["paths"])
+
+
+def test_page_renders_accented_marks_for_an_unaccented_query(client) -> None:
+    r = client.get("/", params={"q": "quan uy ba dinh"})
+    assert r.status_code == 200 and "charset=utf-8" in r.headers["content-type"]
+    assert "<mark>Đình</mark>" in r.text
+    for doc_id in BA_DINH:
+        assert f'href="/a/{doc_id}"' in r.text
+    assert 'class="facets"' in r.text and "Ba Đình" in r.text
+
+
+def test_page_and_api_escape_article_text(client) -> None:
+    page = client.get("/", params={"q": "script"})
+    # "script" itself is a match, so it is marked inside the escaped tag.
+    assert "<script>" not in page.text and "&lt;<mark>script</mark>&gt;" in page.text
+    article = client.get("/a/xss.txt")
+    assert article.status_code == 200
+    assert "<script>" not in article.text and "&lt;script&gt;alert" in article.text
+    assert "<b>thẻ</b>" not in article.text
+    api = client.get("/search", params={"q": "script"}).json()
+    html = " ".join(s["html"] for h in api["hits"] for s in h["snippets"])
+    assert "<script>" not in html and "&lt;<mark>script</mark>&gt;" in html
+
+
+def test_page_reflects_the_query_escaped(client) -> None:
+    r = client.get("/", params={"q": '"><img src=x onerror=alert(1)>'})
+    assert r.status_code == 200 and "<img src=x" not in r.text
+
+
+def test_page_filters_and_pagination_links(client) -> None:
+    r = client.get("/", params={"q": "dang", "place": "Ba Đình", "year": "2020"})
+    assert r.status_code == 200 and "1 kết quả" in r.text
+    many = client.get("/", params={"q": "dang"})
+    assert "6 kết quả" in many.text or "5 kết quả" in many.text
+    assert client.get("/a/missing.txt").status_code == 404
+
+
+def test_binding_is_loopback_by_default() -> None:
+    import inspect
+
+    from search.cli import serve_cmd
+
+    assert inspect.signature(serve_cmd).parameters["host"].default == "127.0.0.1"
+
+
+def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(CORPUS, archive)
+    index_dir = tmp_path / "ix"
+    index_paths(index_dir, [archive])
+    with running_server(index_dir) as url, httpx.Client(base_url=url, timeout=30) as c:
+        assert c.get("/search", params={"q": "zyxwvut"}).json()["total"] == 0
+        errors: list[str] = []
+        stop = threading.Event()
+
+        def hammer() -> None:  # searches running while the index changes must complete
+            while not stop.is_set():
+                r = c.get("/search", params={"q": "dang vien"})
+                if r.status_code != 200 or r.json()["total"] < 5:
+                    errors.append(r.text)
+
+        workers = [threading.Thread(target=hammer) for _ in range(3)]
+        for w in workers:
+            w.start()
+        (archive / "new.txt").write_text("Tin mới zyxwvut\n\nNội dung zyxwvut ở quận Gò Vấp.",
+                                         encoding="utf-8")
+        index_paths(index_dir, [archive])
+        assert c.get("/search", params={"q": "zyxwvut"}).json()["total"] == 1
+        (archive / "new2.txt").write_text("Tin khác qponmlk\n\nNội dung.", encoding="utf-8")
+        index_paths(index_dir, [archive], rebuild=True)
+        assert c.get("/search", params={"q": "qponmlk"}).json()["total"] == 1
+        assert c.get("/health").json()["documents"] == 7
+        stop.set()
+        for w in workers:
+            w.join()
+        assert errors == []
