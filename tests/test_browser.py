@@ -1,0 +1,70 @@
+"""The search page in a real browser: headless Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, REPO
+from tests.test_http import running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT = REPO / "bench" / "results" / "search-page.png"
+
+
+@pytest.fixture(scope="module")
+def page_url(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from search.indexer import index_paths
+
+    root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(CORPUS, root / "corpus")
+    index_paths(root / "ix", [root / "corpus"])
+    with running_server(root / "ix") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(page_url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def test_unaccented_search_shows_marked_ba_dinh_articles(browser, page_url) -> None:
+    page = browser.new_page()
+    page.goto(page_url + "/")
+    page.fill("input[name=q]", "quan uy ba dinh")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("section.hit")
+    links = page.eval_on_selector_all("section.hit h2 a", "els => els.map(e => e.getAttribute('href'))")
+    assert set(links) >= {"/a/001_f4567b4d3bda134d.txt", "/a/003_0abad921df26c789.txt"}
+    marks = page.eval_on_selector_all("mark", "els => els.map(e => e.textContent)")
+    assert "Đình" in marks and "Ba" in marks
+    assert page.title().startswith("quan uy ba dinh")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=False)
+    # Following a result opens the article page.
+    page.click("section.hit h2 a")
+    page.wait_for_selector("article h2")
+    assert "Ba Đình" in page.inner_text("article")
+    page.close()
+
+
+def test_facet_link_filters_the_results(browser, page_url) -> None:
+    page = browser.new_page()
+    page.goto(page_url + "/?q=dang+vien")
+    assert "5 kết quả" in page.inner_text("p.meta")
+    page.click("div.facets a:has-text('Gò Vấp')")
+    page.wait_for_load_state()
+    assert "1 kết quả" in page.inner_text("p.meta")
+    page.close()
