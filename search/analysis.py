@@ -5,10 +5,15 @@ and know nothing of Vietnamese tone placement or accent folding. These tokenizer
 delegate every decision to :func:`search.normalize.tokens`, so the index, the query
 parser and the snippet highlighter see exactly the same words.
 
-Two analyzers exist, one per index form of a word:
+Three analyzers, one per index form of a word:
 
-* :data:`EXACT` — NFC, lower case, canonical tone (``hoà`` → ``hòa``);
-* :data:`FOLDED` — plain ASCII (``Đình`` → ``dinh``), for accent-insensitive search.
+* :data:`FOLDED` — plain ASCII (``Đình`` → ``dinh``): what every query matches;
+* :data:`EXACT` — NFC, lower case, canonical tone (``hoà`` → ``hòa``): for parsing
+  queries;
+* :data:`ACCENTED` — like :data:`EXACT` but only words that carry accents or ``đ``.
+  The exact fields exist to rank ``bà`` above ``ba`` and to exclude ``-bà``; a word
+  typed without accents never looks there, so indexing unaccented words in them
+  would only cost postings.
 
 They are module-level objects (not closures) so Whoosh can pickle them into the
 index's schema and into its multiprocessing writers.
@@ -23,32 +28,54 @@ from whoosh.analysis import Token, Tokenizer
 from search.normalize import Token as WordToken
 from search.normalize import tokens
 
-# Whoosh indexes a document's fields in sorted order, so ``body`` is analysed right
-# before ``body_f`` (and ``title`` before ``title_f``) from the very same string. One
-# remembered (text, tokens) pair lets the second pass skip tokenising again.
-_last: tuple[str, list[WordToken]] = ("", [])
+#: Separates the parts of a multi-part field value (title ⁋ body in ``text_f``).
+#: It is whitespace, so it also separates words, and cleaned titles never contain it.
+PART_SEPARATOR = "\u2029"
+#: Positions left between parts, so that a phrase cannot span title and body.
+PART_GAP = 10
+
+# Whoosh indexes a document's fields one after another, and the same text comes back
+# several times (``body``, then ``text_f`` = title ⁋ body, ``title`` then ``title_f``).
+# A few remembered (text → tokens) entries let every text be tokenised once.
+_recent: dict[str, list[WordToken]] = {}
+_RECENT_MAX = 4
 
 
 def _tokens_once(value: str) -> list[WordToken]:
-    global _last
-    if _last[0] is value:
-        return _last[1]
-    toks = list(tokens(value))
-    _last = (value, toks)
+    toks = _recent.get(value)
+    if toks is None:
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        toks = _recent[value] = list(tokens(value))
     return toks
 
 
-class VietnameseTokenizer(Tokenizer):
-    """Yield the exact or the folded form of every word, with positions and offsets."""
+def _parts(value: str) -> Iterator[tuple[list[WordToken], int, int]]:
+    """``(tokens, char offset, position offset)`` for each part of a field value."""
+    char_offset = pos_offset = 0
+    for part in value.split(PART_SEPARATOR):
+        toks = _tokens_once(part)
+        yield toks, char_offset, pos_offset
+        char_offset += len(part) + 1
+        if toks:
+            pos_offset += toks[-1].pos + 1 + PART_GAP
 
-    def __init__(self, folded: bool = False):
-        self.folded = folded
+
+class VietnameseTokenizer(Tokenizer):
+    """Yield the exact, folded or accented-only form of every word."""
+
+    MODES = ("exact", "folded", "accented")
+
+    def __init__(self, mode: str = "exact"):
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}")
+        self.mode = mode
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, VietnameseTokenizer) and other.folded == self.folded
+        return isinstance(other, VietnameseTokenizer) and other.mode == self.mode
 
     def __hash__(self) -> int:
-        return hash((type(self), self.folded))
+        return hash((type(self), self.mode))
 
     def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
         self,
@@ -64,20 +91,25 @@ class VietnameseTokenizer(Tokenizer):
         **kwargs,
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        folded = self.folded
-        for tok in _tokens_once(value):
-            t.text = tok.folded if folded else tok.exact
-            t.boost = 1.0
-            t.stopped = False
-            if keeporiginal:
-                t.original = t.text
-            if positions:
-                t.pos = start_pos + tok.pos
-            if chars:
-                t.startchar = start_char + tok.start
-                t.endchar = start_char + tok.end
-            yield t
+        folded = self.mode == "folded"
+        accented_only = self.mode == "accented"
+        for toks, char_offset, pos_offset in _parts(value):
+            for tok in toks:
+                if accented_only and tok.exact == tok.folded:
+                    continue
+                t.text = tok.folded if folded else tok.exact
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = t.text
+                if positions:
+                    t.pos = start_pos + pos_offset + tok.pos
+                if chars:
+                    t.startchar = start_char + char_offset + tok.start
+                    t.endchar = start_char + char_offset + tok.end
+                yield t
 
 
-EXACT = VietnameseTokenizer(folded=False)
-FOLDED = VietnameseTokenizer(folded=True)
+EXACT = VietnameseTokenizer("exact")
+FOLDED = VietnameseTokenizer("folded")
+ACCENTED = VietnameseTokenizer("accented")

@@ -25,6 +25,7 @@ from search import store
 from search.archive import Failure, Record, archive_root, read_file, walk
 from search.extract import Article, extract
 from search.normalize import nfc, place_key
+from search.schema import match_text, pack_body
 
 #: Above this many bytes of input, index with both cores.
 PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
@@ -82,7 +83,8 @@ def to_document(record: Record, root: str, article: Article) -> dict:
         "title": article.title,
         "title_f": article.title,
         "body": article.body,
-        "body_f": article.body,
+        "body_z": pack_body(article.body),
+        "text_f": match_text(article.title, article.body),
         "summary": article.summary,
         "word_count": article.word_count,
         "places": list(article.places),

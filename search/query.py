@@ -32,7 +32,14 @@ from whoosh.sorting import Count, FieldFacet
 from search.analysis import EXACT, FOLDED
 from search.highlight import Snippet, mark_all, snippets
 from search.normalize import fold, has_accents, place_key, terms
-from search.schema import EXACT_BOOST, FIELD_BOOSTS, FOLDED_SUFFIX, TEXT_FIELDS, folded_name
+from search.schema import (
+    EXACT_BOOST,
+    EXACT_FIELDS,
+    MATCH_FIELD,
+    TITLE_BOOST,
+    TITLE_FIELD,
+    stored_body,
+)
 
 #: Hard bounds that keep one request from costing too much.
 MAX_QUERY_CHARS = 1000
@@ -42,8 +49,6 @@ MAX_PAGE = 1000
 MAX_DEPTH = 10_000
 #: Most index words one prefix/wildcard/fuzzy term may expand to.
 MAX_EXPANSION = 1000
-#: Field prefixes a user may type, and the index fields they search.
-USER_FIELDS = {"title": ("title",), "body": ("body",)}
 #: Metadata fields searched through their own (folded) analysis.
 META_FIELDS = ("author", "source", "people")
 
@@ -151,7 +156,10 @@ def _parser(any_word: bool) -> QueryParser:
 def parse(text: str, any_word: bool = False) -> wq.Query:
     """Parse *text* into a Whoosh query over the real index fields.
 
-    Raises :class:`QueryError` for empty, over-long or unparsable queries.
+    The result is ``AndMaybe(required, boosts)``: *required* decides which articles
+    match (folded forms in ``text_f``), *boosts* (title and exact-accent terms) only
+    add to the score of articles that match anyway. Raises :class:`QueryError` for
+    empty, over-long or unparsable queries.
     """
     text = text.strip()
     if not text:
@@ -163,99 +171,116 @@ def parse(text: str, any_word: bool = False) -> wq.Query:
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
         raise QueryError(f"cannot parse query: {exc}") from None
     rewritten = _rewrite(parsed, negated=False)
-    if rewritten is None or rewritten is wq.NullQuery:
+    if rewritten is None:
         raise QueryError("query has no searchable words")
-    return rewritten.normalize()
+    required, boosts = rewritten
+    required = required.normalize()
+    if required is wq.NullQuery:
+        raise QueryError("query has no searchable words")
+    if not boosts:
+        return required
+    return wq.AndMaybe(required, wq.Or(boosts))
 
 
-def _text_fields(fieldname: str) -> tuple[str, ...]:
-    return USER_FIELDS.get(fieldname, TEXT_FIELDS)
+def required_part(q: wq.Query) -> wq.Query:
+    """The part of a parsed query that decides what matches."""
+    return q.a if isinstance(q, wq.AndMaybe) else q
 
 
-def _word(fields: tuple[str, ...], word: str, negated: bool) -> wq.Query:
-    """One word → its exact and folded terms across *fields*."""
+# A rewritten query: what must match, and the optional boosts that rank the matches.
+Rewritten = tuple[wq.Query, list[wq.Query]]
+
+
+def _word(fieldname: str, word: str, negated: bool) -> Rewritten:
+    """One word → required folded term, optional title and exact-accent boosts."""
     folded = fold(word)
-    parts: list[wq.Query] = []
     accented = has_accents(word)
-    for f in fields:
-        boost = FIELD_BOOSTS[f]
+    if negated:  # "-bà" excludes exactly bà; "-ba" excludes every ba/bà/bá …
         if accented:
-            parts.append(wq.Term(f, word, boost=boost * EXACT_BOOST))
-        if not (negated and accented):  # "-bà" excludes bà, not every ba
-            parts.append(wq.Term(folded_name(f), folded, boost=boost))
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
+            return wq.Or([wq.Term(f, word) for f in EXACT_FIELDS]), []
+        return wq.Term(MATCH_FIELD, folded), []
+    if fieldname == "title":
+        required = wq.Term(TITLE_FIELD, folded)
+        boosts = [wq.Term("title", word, boost=EXACT_BOOST)] if accented else []
+        return required, boosts
+    boosts: list[wq.Query] = [wq.Term(TITLE_FIELD, folded, boost=TITLE_BOOST)]
+    if accented:
+        boosts += [wq.Term(f, word, boost=EXACT_BOOST) for f in EXACT_FIELDS]
+    return wq.Term(MATCH_FIELD, folded), boosts
 
 
-def _phrase(fields: tuple[str, ...], words: list[str], slop: int, negated: bool) -> wq.Query:
-    accented = any(has_accents(w) for w in words)
+def _phrase(fieldname: str, words: list[str], slop: int, negated: bool) -> Rewritten:
     folded = [fold(w) for w in words]
-    parts: list[wq.Query] = []
-    for f in fields:
-        boost = FIELD_BOOSTS[f]
-        if accented:
-            parts.append(wq.Phrase(f, words, slop=slop, boost=boost * EXACT_BOOST))
-        if not (negated and accented):
-            parts.append(wq.Phrase(folded_name(f), folded, slop=slop, boost=boost))
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
+    field = TITLE_FIELD if fieldname == "title" else MATCH_FIELD
+    required = wq.Phrase(field, folded, slop=slop)
+    if negated:
+        return required, []
+    boosts: list[wq.Query] = []
+    if field == MATCH_FIELD:
+        boosts.append(wq.Phrase(TITLE_FIELD, folded, slop=slop, boost=TITLE_BOOST))
+    exact_fields = ("title",) if fieldname == "title" else EXACT_FIELDS
+    boosts += [
+        wq.Term(f, w, boost=EXACT_BOOST) for w in words if has_accents(w) for f in exact_fields
+    ]
+    return required, boosts
 
 
-def _pattern(cls: type, fields: tuple[str, ...], text: str) -> wq.Query:
-    """Prefix/wildcard/fuzzy queries run on the folded fields only."""
+def _pattern(cls: type, fieldname: str, text: str) -> Rewritten:
+    """Prefix/wildcard/fuzzy queries run on the folded forms."""
     pattern = fold(text) if cls is not wq.Wildcard else _fold_wildcard(text)
-    return wq.Or([cls(folded_name(f), pattern) for f in fields])
+    field = TITLE_FIELD if fieldname == "title" else MATCH_FIELD
+    return cls(field, pattern), []
 
 
 def _fold_wildcard(text: str) -> str:
     return "".join(ch if ch in "*?" else fold(ch) for ch in text)
 
 
-def _rewrite(q: wq.Query, negated: bool) -> wq.Query | None:
-    """Map a parsed query onto the index fields (see the module docstring)."""
+def _rewrite(q: wq.Query, negated: bool) -> Rewritten | None:
+    """Map a parsed query onto the index fields (see :func:`parse`)."""
     if isinstance(q, wq.Not):
         inner = _rewrite(q.query, not negated)
-        return wq.Not(inner) if inner is not None else None
+        return (wq.Not(inner[0]), []) if inner is not None else None
     if isinstance(q, wq.AndNot):
         a, b = _rewrite(q.a, negated), _rewrite(q.b, not negated)
         if a is None:
             return None
-        return wq.AndNot(a, b) if b is not None else a
-    if isinstance(q, wq.Phrase):
-        return _leaf(q.fieldname, q, negated)
-    if isinstance(q, wq.Term | wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
+        return (wq.AndNot(a[0], b[0]), a[1]) if b is not None else a
+    if isinstance(q, wq.Phrase | wq.Term | wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
         return _leaf(q.fieldname, q, negated)
     if isinstance(q, wq.compound.CompoundQuery):
         children = [c for c in (_rewrite(s, negated) for s in q.subqueries) if c is not None]
         if not children:
             return None
-        return type(q)(children, boost=q.boost)
+        return type(q)([c[0] for c in children], boost=q.boost), [b for c in children for b in c[1]]
     if q is wq.NullQuery:
         return None
     if isinstance(q, wq.Every):
-        return q
+        return q, []
     # Ranges and other leaves on text fields: search the words they contain.
     words = [t for _, t in q.iter_all_terms()] if hasattr(q, "iter_all_terms") else []
     if not words:
         raise QueryError(f"unsupported query syntax: {q}")
-    return wq.And([_word(TEXT_FIELDS, w, negated) for w in words])
+    parts = [_word("text", w, negated) for w in words]
+    return wq.And([p[0] for p in parts]), [b for p in parts for b in p[1]]
 
 
-def _leaf(fieldname: str, q: wq.Query, negated: bool) -> wq.Query:
+def _leaf(fieldname: str, q: wq.Query, negated: bool) -> Rewritten:
     if fieldname in META_FIELDS:
         if isinstance(q, wq.Phrase):
-            return wq.Phrase(fieldname, [fold(w) for w in q.words], slop=q.slop)
-        return wq.Term(fieldname, fold(q.text)) if isinstance(q, wq.Term) else q
+            return wq.Phrase(fieldname, [fold(w) for w in q.words], slop=q.slop), []
+        return (wq.Term(fieldname, fold(q.text)) if isinstance(q, wq.Term) else q), []
     if fieldname == "id":
-        return wq.Term("id", q.text) if isinstance(q, wq.Term) else q
-    fields = _text_fields(fieldname)
+        return (wq.Term("id", q.text) if isinstance(q, wq.Term) else q), []
     if isinstance(q, wq.Phrase):
-        return _phrase(fields, list(q.words), q.slop, negated)
+        return _phrase(fieldname, list(q.words), q.slop, negated)
     if isinstance(q, wq.FuzzyTerm):
-        return _pattern(wq.FuzzyTerm, fields, q.text)
+        return _pattern(wq.FuzzyTerm, fieldname, q.text)
     if isinstance(q, wq.Prefix):
-        return _pattern(wq.Prefix, fields, q.text)
+        return _pattern(wq.Prefix, fieldname, q.text)
     if isinstance(q, wq.Wildcard):
-        return _pattern(wq.Wildcard, fields, q.text)
-    return _word(fields, q.text, negated)
+        return _pattern(wq.Wildcard, fieldname, q.text)
+    return _word(fieldname, q.text, negated)
 
 
 # --------------------------------------------------------------------------- filters
@@ -422,9 +447,9 @@ def highlight_terms(q: wq.Query, searcher: Searcher) -> tuple[set[str], set[str]
     for leaf in positive.leaves():
         for fieldname, text in leaf.expanded_terms(reader, phrases=True):
             text = text.decode("utf-8") if isinstance(text, bytes) else text
-            if fieldname in TEXT_FIELDS:
+            if fieldname in EXACT_FIELDS:
                 exact.add(text)
-            elif fieldname.endswith(FOLDED_SUFFIX):
+            elif fieldname in (MATCH_FIELD, TITLE_FIELD):
                 folded.add(text)
     return exact, folded
 
@@ -432,6 +457,9 @@ def highlight_terms(q: wq.Query, searcher: Searcher) -> tuple[set[str], set[str]
 def _without_negations(q: wq.Query) -> wq.Query | None:
     if isinstance(q, wq.Not):
         return None
+    if isinstance(q, wq.AndMaybe):
+        kept = [c for c in (_without_negations(q.a), _without_negations(q.b)) if c is not None]
+        return wq.Or(kept) if kept else None
     if isinstance(q, wq.AndNot):
         return _without_negations(q.a)
     if isinstance(q, wq.compound.CompoundQuery):
@@ -515,7 +543,7 @@ def check_expansions(q: wq.Query, searcher: Searcher) -> None:
 
 
 def _has_many_words(q: wq.Query) -> bool:
-    return isinstance(q, wq.And | wq.AndNot)
+    return isinstance(required_part(q), wq.And | wq.AndNot)
 
 
 class _Deadline(WrappingCollector):
@@ -558,7 +586,7 @@ def _search(searcher, q, limit, page, sort, flt, facets, time_limit):
 
 def _hit(hit, exact: set[str], folded: set[str]) -> Hit:
     stored = hit.fields()
-    body = stored.get("body", "")
+    body = stored_body(stored)
     return Hit(
         id=stored["id"],
         path=stored.get("path", ""),
@@ -603,7 +631,12 @@ def get_article(searcher: Searcher, doc_id: str) -> dict | None:
         ]
         if len(candidates) == 1:
             stored = searcher.document(id=candidates[0])
-    return dict(stored) if stored else None
+    if not stored:
+        return None
+    article = dict(stored)
+    article["body"] = stored_body(article)
+    article.pop("body_z", None)
+    return article
 
 
 def article_json(article: dict) -> dict:

@@ -1,40 +1,59 @@
 """The index schema: which fields an article has and how each is analysed.
 
-Every searchable text exists twice: an *exact* form (accents kept, normalised) and a
-*folded* form (ASCII). A query word typed with accents searches both, with the exact
-form boosted, so ``bà`` ranks articles saying ``bà`` above those saying only ``ba``;
-a word typed without accents searches the folded form only.
+Matching happens in one folded field, ``text_f`` (title ⁋ body, ASCII-folded, with
+positions): every query word must be there, so an all-words query is a plain
+intersection that Whoosh can skip through quickly. Everything else that shapes the
+ranking is an optional boost, scored only on documents that already match:
 
-The article text itself is stored once (``body``), for snippets and ``vnsearch show``.
-``id``, ``hash`` and ``root`` are columns so the indexer can read them for every
-document without unpickling stored bodies. ``*_name`` fields and ``year`` exist for
-facet counts: columns (or term vectors, for the many-valued places) are what Whoosh
-counts groups from.
+* ``title_f`` — the folded title, so title matches weigh more (and ``title:``);
+* ``title`` / ``body`` — the *accented* words in their exact form (no positions),
+  so a query typed with accents ranks ``bà`` above ``ba``, and ``-bà`` can exclude
+  exactly ``bà``.
+
+The article text is stored once, zlib-compressed (``body_z``), for snippets and
+``vnsearch show``; the stored title is plain. ``id``, ``hash`` and ``root`` are
+columns so the indexer can read them for every document without unpickling stored
+fields. ``*_name`` fields and ``year`` exist for facet counts: columns (or term
+vectors, for the many-valued places) are what Whoosh counts groups from.
 """
 
 from __future__ import annotations
 
+import zlib
+
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from search.analysis import EXACT, FOLDED
+from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
 
 #: Bump when the schema changes in a way an old index cannot serve.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: Searchable text fields, and for each its folded twin.
-TEXT_FIELDS = ("title", "body")
-FOLDED_SUFFIX = "_f"
+#: The folded field every query matches, and the folded title.
+MATCH_FIELD = "text_f"
+TITLE_FIELD = "title_f"
+#: Fields holding exact (accented) forms, by the part of the article they cover.
+EXACT_FIELDS = ("title", "body")
 
-#: Relative weight of a title match against a body match (BM25F field weighting).
-FIELD_BOOSTS = {"title": 3.0, "body": 1.0}
+#: Extra weight of a title match (on top of its match in ``text_f``).
+TITLE_BOOST = 2.0
+#: Extra weight of an exact-accent match (per field it occurs in).
+EXACT_BOOST = 1.5
 
-#: Weight of an exact-accent match on top of its folded match.
-EXACT_BOOST = 2.0
+
+def match_text(title: str, body: str) -> str:
+    """The value indexed in ``text_f``: title and body as two parts."""
+    return f"{title}{PART_SEPARATOR}{body}"
 
 
-def folded_name(field: str) -> str:
-    """The name of the accent-folded twin of a text field."""
-    return field + FOLDED_SUFFIX
+def pack_body(body: str) -> bytes:
+    """Compress an article body for storage (Vietnamese UTF-8 shrinks ~3×)."""
+    return zlib.compress(body.encode("utf-8"), 6)
+
+
+def stored_body(stored: dict) -> str:
+    """The article body from a document's stored fields."""
+    packed = stored.get("body_z")
+    return zlib.decompress(packed).decode("utf-8") if packed else ""
 
 
 def build_schema() -> Schema:
@@ -44,10 +63,11 @@ def build_schema() -> Schema:
         path=ID(stored=True),
         root=ID(stored=True, sortable=True),
         hash=ID(stored=True, sortable=True),
-        title=TEXT(analyzer=EXACT, stored=True, phrase=True),
+        text_f=TEXT(analyzer=FOLDED, phrase=True),
         title_f=TEXT(analyzer=FOLDED, phrase=True),
-        body=TEXT(analyzer=EXACT, stored=True, phrase=True),
-        body_f=TEXT(analyzer=FOLDED, phrase=True),
+        title=TEXT(analyzer=ACCENTED, stored=True, phrase=False),
+        body=TEXT(analyzer=ACCENTED, phrase=False),
+        body_z=STORED,
         author=TEXT(analyzer=FOLDED, stored=True, phrase=True),
         source=TEXT(analyzer=FOLDED, stored=True),
         people=TEXT(analyzer=FOLDED, stored=True, phrase=True),

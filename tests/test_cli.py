@@ -104,7 +104,7 @@ def test_show_by_id_and_prefix(cli, seed_index) -> None:
 def test_stats(cli, seed_index) -> None:
     data = json.loads(cli("stats", "--json", "--index", seed_index).stdout)
     assert data["documents"] == 5 and data["size_bytes"] > 0
-    assert data["last_indexed"] and {"title", "body", "title_f", "body_f"} <= set(data["fields"])
+    assert data["last_indexed"] and {"title", "body", "title_f", "text_f"} <= set(data["fields"])
     assert data["roots"] == [str(CORPUS)]
     plain = cli("stats", "--index", seed_index).stdout
     assert "articles:     5" in plain

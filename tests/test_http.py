@@ -134,7 +134,7 @@ def test_articles_endpoint(client) -> None:
 def test_stats_health_openapi(client) -> None:
     assert client.get("/health").json() == {"status": "ok", "documents": 6}
     stats = client.get("/stats").json()
-    assert stats["documents"] == 6 and "body_f" in stats["fields"]
+    assert stats["documents"] == 6 and "text_f" in stats["fields"]
     spec = client.get("/openapi.json").json()
     assert {"/search", "/articles/{doc_id}", "/stats", "/health"} <= set(spec["paths"])
 
