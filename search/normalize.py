@@ -158,6 +158,56 @@ def fold(text: str) -> str:
     return folded or text.lower()
 
 
+class _AlignedFoldTable(dict):
+    """A translate table mapping every character to exactly one character.
+
+    Letters and digits fold as in :func:`fold`; anything that folds to nothing
+    becomes a space (a separator), anything that folds to several letters (``ß``,
+    ``½``) becomes ``\x01``, which no query word contains.
+    """
+
+    def __missing__(self, codepoint: int) -> str:
+        folded = _FOLD_TABLE[codepoint]
+        value = folded if len(folded) == 1 else (" " if not folded else "\x01")
+        self[codepoint] = value
+        return value
+
+
+_ALIGNED_TABLE = _AlignedFoldTable({cp: chr(cp).lower() for cp in range(128)})
+
+
+class _CaseTable(dict):
+    """A translate table: upper-case letters → ``U``, lower-case → ``l``, rest → space."""
+
+    def __missing__(self, codepoint: int) -> str:
+        ch = chr(codepoint)
+        value = "U" if ch.isupper() else ("l" if ch.islower() else " ")
+        self[codepoint] = value
+        return value
+
+
+_CASE_TABLE = _CaseTable()
+_SEAM = re.compile("lU")
+
+
+def has_glued_words(text: str) -> bool:
+    """True when *text* has a lower-case letter directly before an upper-case one
+    (``NamTừ``): words that :func:`tokens` splits but a plain fold does not."""
+    return _SEAM.search(text.translate(_CASE_TABLE)) is not None
+
+
+def fold_aligned(text: str) -> str | None:
+    """*text* folded to lower-case ASCII character for character, or ``None`` when
+    *text* is not in NFC (offsets into the fold would not point into *text*).
+
+    One C-level ``str.translate`` over the whole text: the highlighter uses it to
+    find matches without tokenising article bodies word by word.
+    """
+    if not (text.isascii() or unicodedata.is_normalized("NFC", text)):
+        return None
+    return text.translate(_ALIGNED_TABLE)
+
+
 def has_accents(word: str) -> bool:
     """True when folding changes *word* beyond case (it carries marks or ``đ``)."""
     return not word.isascii()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
+
 from search.highlight import Snippet, find_matches, mark_all, snippets
 from search.normalize import fold
 
@@ -69,3 +71,42 @@ def test_html_escapes_everything_and_marks_matches() -> None:
 def test_nfd_text_is_marked_on_its_nfc_form() -> None:
     text = unicodedata.normalize("NFC", unicodedata.normalize("NFD", "Quận Gò Vấp"))
     assert marked(mark_all(text, set(), {"go", "vap"})) == ["Gò", "Vấp"]
+
+
+# ------------------------------------------------------------------ fast path = token path
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from search.highlight import _token_matches  # noqa: E402
+from search.normalize import fold_aligned, has_glued_words, terms  # noqa: E402
+
+_letters = st.sampled_from(list("abcdđeghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵĐÂÔƯ"))
+_seps = st.sampled_from([" ", ", ", "\n\n", " “", "” ", " - ", "\u00a0", "/", "."])
+_texts = st.lists(st.tuples(st.text(_letters, min_size=1, max_size=7), _seps), min_size=1, max_size=40).map(
+    lambda pairs: "".join(w + s for w, s in pairs)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts, st.data())
+def test_fast_matching_agrees_with_token_matching(text: str, data) -> None:
+    words = sorted(set(terms(text, folded=True)))
+    wanted = set(data.draw(st.lists(st.sampled_from(words), max_size=4))) if words else set()
+    wanted |= {"xyz"}
+    if has_glued_words(text):
+        return  # those texts always take the token path
+    assert find_matches(text, set(), wanted) == _token_matches(text, set(), wanted)
+
+
+def test_fold_aligned_keeps_offsets() -> None:
+    text = "Quận ủy “hoà” – ß ½ Đình"
+    flat = fold_aligned(text)
+    assert len(flat) == len(text) and flat.startswith("quan uy  hoa")
+    assert fold_aligned(unicodedata.normalize("NFD", "Quận")) is None
+
+
+@pytest.mark.parametrize(("text", "glued"), [("Quận NamTừ Liêm", True), ("iPhone", True),
+                                             ("Quận Ba Đình", False), ("HĐND TPHCM", False)])
+def test_glued_word_detection(text: str, glued: bool) -> None:
+    assert has_glued_words(text) is glued
