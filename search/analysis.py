@@ -25,8 +25,9 @@ from collections.abc import Iterator
 
 from whoosh.analysis import Token, Tokenizer
 
-from search.normalize import Token as WordToken
-from search.normalize import tokens
+from search.normalize import token_tuples
+
+WordToken = tuple[str, str, int, int, int]  # (exact, folded, start, end, pos)
 
 #: Separates the parts of a multi-part field value (title ⁋ body in ``text_f``).
 #: It is whitespace, so it also separates words, and cleaned titles never contain it.
@@ -46,7 +47,7 @@ def _tokens_once(value: str) -> list[WordToken]:
     if toks is None:
         if len(_recent) >= _RECENT_MAX:
             _recent.clear()
-        toks = _recent[value] = list(tokens(value))
+        toks = _recent[value] = token_tuples(value)
     return toks
 
 
@@ -58,7 +59,7 @@ def _parts(value: str) -> Iterator[tuple[list[WordToken], int, int]]:
         yield toks, char_offset, pos_offset
         char_offset += len(part) + 1
         if toks:
-            pos_offset += toks[-1].pos + 1 + PART_GAP
+            pos_offset += toks[-1][4] + 1 + PART_GAP
 
 
 class VietnameseTokenizer(Tokenizer):
@@ -94,19 +95,19 @@ class VietnameseTokenizer(Tokenizer):
         folded = self.mode == "folded"
         accented_only = self.mode == "accented"
         for toks, char_offset, pos_offset in _parts(value):
-            for tok in toks:
-                if accented_only and tok.exact == tok.folded:
+            for exact, folded_form, start, end, pos in toks:
+                if accented_only and exact == folded_form:
                     continue
-                t.text = tok.folded if folded else tok.exact
+                t.text = folded_form if folded else exact
                 t.boost = 1.0
                 t.stopped = False
                 if keeporiginal:
                     t.original = t.text
                 if positions:
-                    t.pos = start_pos + pos_offset + tok.pos
+                    t.pos = start_pos + pos_offset + pos
                 if chars:
-                    t.startchar = start_char + char_offset + tok.start
-                    t.endchar = start_char + char_offset + tok.end
+                    t.startchar = start_char + char_offset + start
+                    t.endchar = start_char + char_offset + end
                 yield t
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from search import dates, places
-from search.normalize import Token, nfc, tokens
+from search.normalize import folded_words, nfc
 
 #: Whole lines that are page chrome, not article text (matched case-insensitively).
 BOILERPLATE = [
@@ -306,7 +306,7 @@ def _place_length(words: list[str], j: int) -> int:
 def _spells_whole(chunk: str) -> bool:
     """True when *chunk* is exactly a place spelling (no extra words)."""
     gaz = places.gazetteer()
-    folded = tuple(t.folded for t in places._words(chunk))
+    folded = tuple(folded_words(chunk)[0])
     return any(folded == spelling for spelling, _, _ in gaz.spellings.get(folded[0], ()))
 
 
@@ -322,14 +322,9 @@ def summarise(paragraphs: list[str]) -> str:
     return paragraphs[0] if paragraphs else ""
 
 
-def word_count(toks: list[Token]) -> int:
-    """Words among *toks* (a glued ``NamTừ`` counts as its two words)."""
-    last, count = -1, 0
-    for tok in toks:
-        if tok.pos != last:
-            count += 1
-            last = tok.pos
-    return count
+def word_count(text: str) -> int:
+    """Words in *text* (a glued ``NamTừ`` counts as its two words)."""
+    return len(folded_words(text)[0])
 
 
 # --------------------------------------------------------------------------- article
@@ -369,8 +364,7 @@ def extract(text: str, fields: dict | None = None) -> Article:
         parsed = dates.parse_date(str(fields["date"]))
         if parsed:
             date, has_time = parsed
-    body_tokens = list(tokens(body))
-    place_names, provinces = places.tag(title, body, body_tokens)
+    place_names, provinces = places.tag(title, body)
     return Article(
         title=title,
         body=body,
@@ -382,7 +376,7 @@ def extract(text: str, fields: dict | None = None) -> Article:
         provinces_2025=provinces,
         people=find_people(body),
         summary=summarise(paragraphs),
-        word_count=word_count(body_tokens),
+        word_count=word_count(body),
     )
 
 

@@ -208,6 +208,27 @@ def fold_aligned(text: str) -> str | None:
     return text.translate(_ALIGNED_TABLE)
 
 
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+def folded_words(text: str) -> tuple[list[str], list[int]]:
+    """The folded words of *text* and where each starts (glued words as their parts).
+
+    For metadata scans (places, word counts) that need every word but not the
+    exact forms: plain NFC text is folded in one ``str.translate`` and split by one
+    regex; glued (``NamTừ``) or non-NFC text goes through :func:`tokens`.
+    """
+    text = nfc(text)
+    if not has_glued_words(text):
+        flat = fold_aligned(text)
+        if flat is not None:
+            spans = [(m.group(), m.start()) for m in _ASCII_WORD.finditer(flat)]
+            return [w for w, _ in spans], [s for _, s in spans]
+    toks = list(tokens(text))
+    kept = [t for i, t in enumerate(toks) if not (i + 1 < len(toks) and toks[i + 1].pos == t.pos)]
+    return [t.folded for t in kept], [t.start for t in kept]
+
+
 def has_accents(word: str) -> bool:
     """True when folding changes *word* beyond case (it carries marks or ``đ``)."""
     return not word.isascii()
@@ -274,28 +295,39 @@ def _plan(word: str) -> tuple[tuple[str, str, int, int, int], ...]:
     return plan
 
 
-def tokens(text: str) -> Iterator[Token]:
-    """Split *text* into normalised :class:`Token` s.
+def token_tuples(text: str) -> list[tuple[str, str, int, int, int]]:
+    """:func:`tokens` as plain ``(exact, folded, start, end, pos)`` tuples.
 
-    Offsets refer to ``nfc(text)``; callers that need to slice the text must slice
-    the NFC form (the indexer stores text in NFC for that reason).
+    The indexer's hot loop: building a named tuple per word costs more than the
+    dictionary lookup that normalises it.
     """
     text = nfc(text)
+    out: list[tuple[str, str, int, int, int]] = []
+    append = out.append
     pos = 0
     cache = _PLAN_CACHE
-    make = Token._make
     for match in _WORD.finditer(text):
         word = match.group()
         plan = cache.get(word) or _plan(word)
         start = match.start()
         if len(plan) == 1:
             exact, folded, _, length, _ = plan[0]
-            yield make((exact, folded, start, start + length, pos))
+            append((exact, folded, start, start + length, pos))
             pos += 1
             continue
         for exact, folded, offset, length, advance in plan:
-            yield make((exact, folded, start + offset, start + offset + length, pos))
+            append((exact, folded, start + offset, start + offset + length, pos))
             pos += advance
+    return out
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """Split *text* into normalised :class:`Token` s.
+
+    Offsets refer to ``nfc(text)``; callers that need to slice the text must slice
+    the NFC form (the indexer stores text in NFC for that reason).
+    """
+    return map(Token._make, token_tuples(text))
 
 
 def place_key(name: str) -> str:

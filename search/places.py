@@ -6,7 +6,7 @@ province it belongs to after Resolution 202/2025/QH15, and the districts of Hà 
 and TP.HCM with their parent city. An archive spans both systems, so an article keeps
 the names it used and is also tagged with the post-2025 province.
 
-Matching runs over the folded words of :func:`search.normalize.tokens` (so ``Ba Dinh``,
+Matching runs over the folded words of :func:`search.normalize.folded_words` (so ``Ba Dinh``,
 ``Ba Đình`` and the glued ``NamTừ Liêm`` all count), with two guards against ordinary
 words: in article text a name must be capitalised (``Long An`` the province, not
 ``long an``), and numbered districts need ``quận`` in front (``Quận 1``).
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from search.normalize import Token, tokens
+from search.normalize import folded_words, nfc
 
 #: Words that may stand before a numbered district name ("quận 1", "Q.1").
 _NUMBERED_PREFIXES = {"quan", "q"}
@@ -51,13 +51,7 @@ class Gazetteer:
 
 
 def _folded(name: str) -> tuple[str, ...]:
-    return tuple(t.folded for t in _words(name))
-
-
-def _words(text: str, toks: list[Token] | None = None) -> list[Token]:
-    """Tokens without the glued wholes (``NamTừ`` counts as ``Nam`` + ``Từ`` only)."""
-    toks = list(tokens(text)) if toks is None else toks
-    return [t for i, t in enumerate(toks) if not (i + 1 < len(toks) and toks[i + 1].pos == t.pos)]
+    return tuple(folded_words(name)[0])
 
 
 @lru_cache(maxsize=1)
@@ -83,20 +77,15 @@ def gazetteer() -> Gazetteer:
     return Gazetteer(by_name, spellings)
 
 
-def mentions(
-    text: str, require_capitals: bool = True, toks: list[Token] | None = None
-) -> list[str]:
-    """Canonical names of the places *text* mentions, in order of mention (repeats kept).
-
-    *toks* may pass ``tokens(text)`` when the caller has them already.
-    """
+def mentions(text: str, require_capitals: bool = True) -> list[str]:
+    """Canonical names of the places *text* mentions, in order of mention (repeats kept)."""
     gaz = gazetteer()
-    words = _words(text, toks)
-    folded = [w.folded for w in words]
+    text = nfc(text)
+    folded, starts = folded_words(text)
     found: list[str] = []
     i = 0
-    while i < len(words):
-        match = _match_at(gaz, text, words, folded, i, require_capitals)
+    while i < len(folded):
+        match = _match_at(gaz, text, starts, folded, i, require_capitals)
         if match is None:
             i += 1
             continue
@@ -106,7 +95,7 @@ def mentions(
     return found
 
 
-def _match_at(gaz, text, words, folded, i, require_capitals) -> tuple[int, str] | None:
+def _match_at(gaz, text, starts, folded, i, require_capitals) -> tuple[int, str] | None:
     for spelling, name, needs_prefix in gaz.spellings.get(folded[i], ()):
         n = len(spelling)
         if tuple(folded[i : i + n]) != spelling:
@@ -117,28 +106,21 @@ def _match_at(gaz, text, words, folded, i, require_capitals) -> tuple[int, str] 
             continue
         if not needs_prefix and (before in _NOT_AFTER or after in _NOT_BEFORE):
             continue
-        if require_capitals and not needs_prefix:
-            first = text_at(text, words[i])
-            if not first[:1].isupper():
-                continue
+        if require_capitals and not needs_prefix and not text[starts[i]].isupper():
+            continue
         return n, name
     return None
 
 
-def text_at(text: str, token) -> str:
-    """The original characters of a token (text is NFC, as tokens() offsets assume)."""
-    return text[token.start : token.end]
-
-
-def tag(title: str, body: str, body_tokens: list[Token] | None = None):
+def tag(title: str, body: str) -> tuple[list[str], list[str]]:
     """Places an article is about, and the post-2025 provinces they belong to.
 
-    Returns ``(places, provinces_2025)``; *body_tokens* may pass ``tokens(body)``.
+    Returns ``(places, provinces_2025)``.
 
     Districts come before cities and provinces (the most specific place first), each
     group most-mentioned first, ties by first mention; a district brings its city.
     """
-    named = mentions(title) + mentions(body, toks=body_tokens)
+    named = mentions(title) + mentions(body)
     if not named:
         return [], []
     gaz = gazetteer()
