@@ -21,6 +21,7 @@ from pathlib import Path
 
 from whoosh.index import Index, LockError
 
+from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
 from search import store
 from search.archive import Failure, Record, archive_root, read_file, walk
 from search.extract import Article, extract
@@ -32,7 +33,7 @@ PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
 #: JSON record keys that become index fields rather than stored metadata.
 EXTRACTED_KEYS = frozenset({"title", "date", "author", "source"})
 #: Memory budget per Whoosh writer process, in MB.
-WRITER_LIMIT_MB = 128
+WRITER_LIMIT_MB = 256
 
 
 class IndexBusy(Exception):

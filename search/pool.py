@@ -1,0 +1,59 @@
+"""A faster spill format for Whoosh's posting pool.
+
+While indexing, Whoosh collects postings in memory and, past ``limitmb``, sorts
+them and spills a *run* to a temporary file; at commit the runs are merged. Whoosh
+writes a run with one ``pickle.dump`` call per posting and reads it back with one
+``pickle.load`` per posting: on a 10k-article archive that was a third of all
+indexing time. Here a run is written as pickled lists of :data:`CHUNK` postings and
+read back chunk by chunk, so the merge still streams (memory stays bounded by
+chunk × open runs) while pickling runs at C speed.
+
+The patch changes only :class:`whoosh.writing.PostingPool` (the pool used for
+postings), and only how its own runs are written and read: a run never outlives
+the writer that made it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable, Iterator
+
+from whoosh.writing import PostingPool
+
+#: Postings per pickled chunk of a run.
+CHUNK = 10_000
+
+
+def _write_run(self, f, items: Iterable) -> None:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+            chunk = []
+    if chunk:
+        pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+    f.close()
+
+
+def _read_run(self, path: str) -> Iterator:
+    f = self._open_run(path)
+    try:
+        while True:
+            try:
+                chunk = pickle.load(f)
+            except EOFError:
+                return
+            yield from chunk
+    finally:
+        f.close()
+        self._remove_run(path)
+
+
+def install() -> None:
+    """Use the chunked run format for every posting pool (idempotent)."""
+    PostingPool._write_run = _write_run
+    PostingPool._read_run = _read_run
+
+
+install()
