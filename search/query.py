@@ -477,13 +477,15 @@ def run(
     filters: Filters | None = None,
     facets: bool = False,
     time_limit: float | None = None,
+    with_snippets: bool = True,
 ) -> SearchResult:
     """Search with the library's full behaviour; both front ends call this.
 
     *text* may carry ``place:`` and ``date:`` terms; they join *filters*. A query of
     filters only (``place:"ba dinh" date:2023``) lists every matching article.
     With *time_limit* (seconds), a search that runs longer returns what it found so
-    far, marked ``partial``.
+    far, marked ``partial``. ``with_snippets=False`` skips highlighting, for callers
+    that only need the ranked hits.
     """
     check_paging(limit, page, sort)
     started = time.perf_counter()
@@ -499,12 +501,17 @@ def run(
     results, partial = _search(searcher, q, limit, page, sort, flt, facets, time_limit)
     fallback = False
     if results.total == 0 and not partial and _has_many_words(q):
-        q_any = parse(words, any_word=True)
-        any_results, partial = _search(searcher, q_any, limit, page, sort, flt, facets, time_limit)
-        if any_results.total:
-            q, results, fallback = q_any, any_results, True
-    exact, folded = highlight_terms(q, searcher)
-    hits = [_hit(hit, exact, folded) for hit in results]
+        # Relax step by step: all words but one (a typo, a word the archive lacks),
+        # then any word.
+        for relaxed in (all_but_one(q), parse(words, any_word=True)):
+            if relaxed is None:
+                continue
+            more, partial = _search(searcher, relaxed, limit, page, sort, flt, facets, time_limit)
+            if more.total or partial:
+                q, results, fallback = relaxed, more, True
+                break
+    exact, folded = highlight_terms(q, searcher) if with_snippets else (set(), set())
+    hits = [_hit(hit, exact, folded, with_snippets) for hit in results]
     counts = facet_counts(results.results) if facets else None
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
@@ -540,6 +547,35 @@ def check_expansions(q: wq.Query, searcher: Searcher) -> None:
                     f"'{leaf}' matches more than {MAX_EXPANSION} different words; "
                     "make the pattern longer"
                 )
+
+
+#: Longest query (in words) that gets the all-but-one relaxation (n intersections).
+MAX_RELAX_WORDS = 8
+
+
+def all_but_one(q: wq.Query) -> wq.Query | None:
+    """*q* with any one of its required words allowed to be missing, or ``None``.
+
+    Only for plain all-words queries of 3 to :data:`MAX_RELAX_WORDS` words; excluded
+    words stay excluded. Whoosh's ``Or(minmatch=…)`` is not implemented, so this is
+    the OR of the ANDs that each leave one word out.
+    """
+    required = required_part(q)
+    excluded = None
+    if isinstance(required, wq.AndNot):  # "a b c -d": relax the words, keep -d
+        required, excluded = required.a, required.b
+    if not isinstance(required, wq.And):
+        return None
+    words = [c for c in required.subqueries if not isinstance(c, wq.Not)]
+    negations = [c for c in required.subqueries if isinstance(c, wq.Not)]
+    if not 3 <= len(words) <= MAX_RELAX_WORDS:
+        return None
+    relaxed: wq.Query = wq.Or(
+        [wq.And([w for j, w in enumerate(words) if j != i] + negations) for i in range(len(words))]
+    )
+    if excluded is not None:
+        relaxed = wq.AndNot(relaxed, excluded)
+    return wq.AndMaybe(relaxed, q.b) if isinstance(q, wq.AndMaybe) else relaxed
 
 
 def _has_many_words(q: wq.Query) -> bool:
@@ -584,9 +620,9 @@ def _search(searcher, q, limit, page, sort, flt, facets, time_limit):
     return ResultsPage(collector.results(), page, limit), partial
 
 
-def _hit(hit, exact: set[str], folded: set[str]) -> Hit:
+def _hit(hit, exact: set[str], folded: set[str], with_snippets: bool = True) -> Hit:
     stored = hit.fields()
-    body = stored_body(stored)
+    body = stored_body(stored) if with_snippets else ""
     return Hit(
         id=stored["id"],
         path=stored.get("path", ""),

@@ -299,3 +299,22 @@ def test_filter_errors_name_their_parameter(seed_index) -> None:
         with pytest.raises(QueryError) as info:
             search(seed_index, "dang", filters=Filters(**kwargs))
         assert info.value.param == param, kwargs
+
+
+def test_fallback_relaxes_to_all_but_one_word_before_any_word(seed_index) -> None:
+    # "xyzzyq" is in no article (a typo); the other words pin down seed 000.
+    result = search(seed_index, "bac tu liem huy hieu xyzzyq")
+    assert result.fallback
+    assert [h.id for h in result.hits] == ["000_79b2625c10f6956a.txt"]
+    # Two unknown words: all-but-one finds nothing, any-word still answers.
+    loose = search(seed_index, "bac tu liem xyzzyq plughq")
+    assert loose.fallback and "000_79b2625c10f6956a.txt" in [h.id for h in loose.hits]
+    assert len(loose.hits) > 1
+
+
+def test_all_but_one_keeps_exclusions(seed_index) -> None:
+    from search.query import all_but_one, parse
+
+    relaxed = all_but_one(parse("dang vien ba dinh -go"))
+    assert relaxed is not None and "NOT" in str(relaxed)
+    assert all_but_one(parse("dang vien")) is None  # too short to relax

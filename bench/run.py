@@ -1,0 +1,274 @@
+"""vnsearch vs SQLite FTS5 vs Tantivy on VNTC: indexing, query latency, quality.
+
+One command, one run, same machine, same archive for every engine:
+
+    .venv/bin/pip install -e '.[bench]'          # tantivy (FTS5 is in the stdlib)
+    .venv/bin/python bench/run.py --size 10000
+    .venv/bin/python bench/run.py --sizes 10000,30000,84132 --quality-items 1000
+
+For each archive size (the first N records of ../shared/corpora/vntc.jsonl.gz, all
+kept, duplicates included) and each engine:
+
+* indexing in a fresh subprocess: articles/s, MB/s of input, wall and CPU seconds
+  (children included: vnsearch indexes with two processes), peak RSS of the engine's
+  main process and of its largest child, index size on disk (and vs FTS5);
+* queries: a fixed seeded set (default 500) of 1–4 words from the archive's
+  articles, half typed without accents, ~10% quoted phrases, ~10% with a source
+  filter; top-10 *with snippets*; one warm-up pass of 50 excluded; p50/p95/p99 and
+  queries/s;
+* known-item quality (bench/quality.py): MRR@10 and recall@10 per query form.
+
+Writes bench/results/run-<timestamp>.json and bench/results/latest.md, and flags any
+vnsearch figure more than 10% worse than in the previous results file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.engines import ENGINES, records, split_article  # noqa: E402
+from bench.quality import FORMS, build_items, evaluate, surface_words  # noqa: E402
+from search.normalize import fold  # noqa: E402
+
+VNTC = REPO.parent / "shared" / "corpora" / "vntc.jsonl.gz"
+WORK = REPO / "bench" / "work"
+RESULTS = REPO / "bench" / "results"
+
+
+def vntc_subset(n: int) -> Path:
+    """The first *n* VNTC records as a JSONL file in bench/work (made once)."""
+    path = WORK / f"vntc-{n}.jsonl"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with gzip.open(VNTC, "rt", encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as out:
+            for i, line in enumerate(src):
+                if i == n:
+                    break
+                out.write(line)
+        tmp.rename(path)
+    return path
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def build_child(engine: str, archive: Path, workdir: Path) -> None:
+    """Runs in a subprocess: build one engine's index, print its costs as JSON."""
+    t0, c0 = time.perf_counter(), os.times()
+    info = ENGINES[engine](workdir).build(archive)
+    wall, c1 = time.perf_counter() - t0, os.times()
+    cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    cpu += (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    info.update(
+        seconds=round(wall, 2),
+        cpu_seconds=round(cpu, 2),
+        rss_main_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        rss_child_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    )
+    print(json.dumps(info))
+
+
+def build(engine: str, archive: Path, workdir: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--build", engine, str(archive), str(workdir)],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} indexing failed:\n{proc.stderr[-2000:]}")
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    mb = archive.stat().st_size / 1e6
+    info["articles_per_s"] = round(info["documents"] / info["seconds"], 1)
+    info["mb_per_s"] = round(mb / info["seconds"], 2)
+    return info
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def make_queries(recs: list[dict], n: int, seed: int = 42) -> list[tuple[str, str | None]]:
+    """*n* ``(query, source filter)`` pairs drawn from the archive (seeded)."""
+    rng = random.Random(seed)
+    out: list[tuple[str, str | None]] = []
+    while len(out) < n:
+        rec = rng.choice(recs)
+        title, body = split_article(rec["text"])
+        words = surface_words(title if rng.random() < 0.5 else body[:600])
+        if len(words) < 4:
+            continue
+        size = rng.randint(1, 4)
+        start = rng.randrange(len(words) - size + 1)
+        span = words[start : start + size]
+        if len(out) % 2:
+            span = [fold(w) for w in span]
+        text = " ".join(span)
+        roll = rng.random()
+        if roll < 0.1 and size >= 2:
+            text = f'"{text}"'
+        source = rec.get("source") if 0.1 <= roll < 0.2 else None
+        out.append((text, source))
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def time_queries(engine, queries) -> dict:
+    for q, source in queries[:50]:
+        engine.search(q, source)
+    latencies = []
+    for q, source in queries:
+        started = time.perf_counter()
+        engine.search(q, source)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "qps": round(1000 * len(latencies) / sum(latencies), 1),
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def run_size(n: int, engines: list[str], n_queries: int, quality_items: int) -> dict:
+    archive = vntc_subset(n)
+    recs = list(records(archive))
+    workdir = WORK / f"run-{n}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    queries = make_queries(recs, n_queries)
+    items = build_items(recs, quality_items) if quality_items else []
+    out: dict = {"size": len(recs), "archive_mb": round(archive.stat().st_size / 1e6, 1),
+                 "engines": {}}
+    for name in engines:
+        print(f"[{n}] {name}: indexing …", file=sys.stderr, flush=True)
+        info = build(name, archive, workdir)
+        engine = ENGINES[name](workdir)
+        info["index_mb"] = round(engine.size() / 1e6, 1)
+        engine.open()
+        print(f"[{n}] {name}: {len(queries)} queries …", file=sys.stderr, flush=True)
+        info.update(time_queries(engine, queries))
+        if items:
+            print(f"[{n}] {name}: quality on {len(items)} items …", file=sys.stderr, flush=True)
+            info["quality"] = evaluate(engine, items)
+        engine.close()
+        out["engines"][name] = info
+    fts = out["engines"].get("fts5")
+    for info in out["engines"].values():
+        if fts:
+            info["size_vs_fts5"] = round(info["index_mb"] / fts["index_mb"], 2)
+    return out
+
+
+PERF_COLS = [
+    ("articles_per_s", "articles/s"), ("mb_per_s", "MB/s"), ("seconds", "index s"),
+    ("cpu_seconds", "CPU s"), ("rss_main_mb", "RSS main MB"), ("rss_child_mb", "RSS child MB"),
+    ("index_mb", "index MB"), ("size_vs_fts5", "× FTS5"), ("p50_ms", "p50 ms"),
+    ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"), ("qps", "q/s"),
+]
+
+
+def markdown(report: dict) -> str:
+    lines = [f"Run {report['date']} on {report['machine']}.", ""]
+    lines.append("| articles | engine | " + " | ".join(h for _, h in PERF_COLS) + " |")
+    lines.append("|---|---|" + "---|" * len(PERF_COLS))
+    for size in report["sizes"]:
+        for name, info in size["engines"].items():
+            cells = [str(info.get(k, "")) for k, _ in PERF_COLS]
+            lines.append(f"| {size['size']:,} | {name} | " + " | ".join(cells) + " |")
+    for size in report["sizes"]:
+        engines = {k: v for k, v in size["engines"].items() if "quality" in v}
+        if not engines:
+            continue
+        any_q = next(iter(engines.values()))["quality"]
+        lines += ["", f"Known-item quality, {size['size']:,} articles, {any_q['_items']} items "
+                  f"(body and title spans; tone_swapped changed {any_q['_tone_swapped_changed']})"
+                  ": MRR@10 / recall@10", ""]
+        lines.append("| form | " + " | ".join(engines) + " |")
+        lines.append("|---|" + "---|" * len(engines))
+        for form in FORMS:
+            cells = [f"{e['quality'][form]['mrr10']:.3f} / {e['quality'][form]['recall10']:.3f}"
+                     for e in engines.values()]
+            lines.append(f"| {form} | " + " | ".join(cells) + " |")
+    if report.get("regressions"):
+        lines += ["", "**Worse than the previous run by more than 10%:**", ""]
+        lines += [f"- {r}" for r in report["regressions"]]
+    return "\n".join(lines) + "\n"
+
+
+def regressions(report: dict) -> list[str]:
+    """vnsearch figures more than 10% worse than in the previous results file."""
+    previous = sorted(RESULTS.glob("run-*.json"))
+    if not previous:
+        return []
+    old = json.loads(previous[-1].read_text(encoding="utf-8"))
+    old_sizes = {s["size"]: s["engines"].get("vnsearch") for s in old.get("sizes", [])}
+    found = []
+    for size in report["sizes"]:
+        new, prev = size["engines"].get("vnsearch"), old_sizes.get(size["size"])
+        if not new or not prev:
+            continue
+        for key, higher_is_better in (("articles_per_s", True), ("qps", True), ("p50_ms", False),
+                                      ("p95_ms", False), ("index_mb", False)):
+            a, b = prev.get(key), new.get(key)
+            if a and b and (b < 0.9 * a if higher_is_better else b > 1.1 * a):
+                found.append(f"{size['size']:,} articles: {key} {a} → {b} "
+                             f"(previous: {previous[-1].name})")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, help="one archive size (first N VNTC records)")
+    parser.add_argument("--sizes", default="10000", help="comma-separated sizes")
+    parser.add_argument("--engines", default="vnsearch,fts5,tantivy")
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--quality-items", type=int, default=1000,
+                        help="articles sampled for known-item quality (0: skip)")
+    parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--build", nargs=3, metavar=("ENGINE", "ARCHIVE", "WORKDIR"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.build:
+        build_child(args.build[0], Path(args.build[1]), Path(args.build[2]))
+        return
+    if not VNTC.exists():
+        sys.exit(f"VNTC archive not found at {VNTC}")
+    sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",")]
+    engines = [e.strip() for e in args.engines.split(",")]
+    started = time.perf_counter()
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "sizes": [run_size(n, engines, args.queries,
+                           0 if args.no_quality else args.quality_items) for n in sizes],
+    }
+    report["regressions"] = regressions(report)
+    report["wall_seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M")
+    (RESULTS / f"run-{stamp}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    text = markdown(report)
+    (RESULTS / "latest.md").write_text(text, encoding="utf-8")
+    print(text)
+    print(f"wall time: {report['wall_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

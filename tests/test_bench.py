@@ -1,0 +1,86 @@
+"""The benchmark's own pieces: query forms, span choice, the FTS5 and vnsearch adapters."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench.engines import Fts5, Vnsearch, split_article
+from bench.quality import distinctive_span, new_style, query_forms, surface_words, typo
+
+DOCS = [
+    {"id": "a", "text": "Quận ủy Ba Đình\nĐảng viên quận Ba Đình hòa bình.", "source": "X"},
+    {"id": "b", "text": "Gò Vấp\nPhường Gò Vấp tổ chức lễ hội ẩm thực.", "source": "Y"},
+    {"id": "c", "text": "Thời tiết\nNắng nóng kéo dài ở miền Trung.", "source": "X"},
+]
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [("hòa", "hoà"), ("hoà", "hòa"), ("thủy", "thuỷ"), ("khỏe", "khoẻ"), ("hoàn", "hoàn"),
+     ("quý", "quý"), ("ba", "ba")],
+)
+def test_tone_swap(word: str, other: str) -> None:
+    assert new_style(word) == other
+
+
+def test_typo_changes_exactly_one_word_by_one_edit() -> None:
+    words = ["phong", "trào", "thi", "đua", "yêu", "nước"]
+    for seed in range(30):
+        changed = typo(words, random.Random(seed))
+        diffs = [(a, b) for a, b in zip(words, changed, strict=True) if a != b]
+        assert len(diffs) == 1
+        a, b = diffs[0]
+        assert len(a) >= 4 and abs(len(a) - len(b)) <= 1
+
+
+def test_query_forms() -> None:
+    forms = query_forms(["bảo", "vệ", "hòa", "bình"], random.Random(1))
+    assert forms["unaccented"] == "bao ve hoa binh"
+    assert forms["tone_swapped"] == "bảo vệ hoà bình"
+    assert sorted(forms["shuffled"].split()) == sorted(forms["as_written"].split())
+    assert forms["shuffled"] != forms["as_written"]
+
+
+def test_distinctive_span_prefers_rare_words() -> None:
+    words = surface_words("và của và của tên lửa đạn đạo và của và")
+    df = Counter({"va": 100, "cua": 100, "ten": 2, "lua": 2, "dan": 1, "dao": 1})
+    span = distinctive_span(words, df, 100, random.Random(0))
+    assert {"đạn", "đạo"} <= set(span)
+
+
+def test_split_article() -> None:
+    assert split_article("Tiêu đề\nThân bài\nhai") == ("Tiêu đề", "Thân bài\nhai")
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in DOCS), "utf-8")
+    return path
+
+
+def test_fts5_engine(archive: Path, tmp_path: Path) -> None:
+    engine = Fts5(tmp_path)
+    assert engine.build(archive)["documents"] == 3
+    engine.open()
+    assert engine.search("go vap") == ["b"]  # remove_diacritics folds ò, ấ
+    assert engine.search("dang vien") == []  # … but not đ
+    assert engine.search("Đảng viên") == ["a"]
+    assert engine.search("quan", source="Y") == []
+    assert engine.search('"!!!"') == []
+    engine.close()
+
+
+def test_vnsearch_engine(archive: Path, tmp_path: Path) -> None:
+    engine = Vnsearch(tmp_path)
+    assert engine.build(archive)["documents"] == 3
+    engine.open()
+    assert engine.search("dang vien") == ["a"]
+    assert engine.search("nang nong", source="X") == ["c"]
+    assert engine.search("nang nong", source="Y") == []
+    engine.close()
