@@ -84,9 +84,8 @@ def to_document(record: Record, root: str, article: Article) -> dict:
         "title": article.title,
         "title_f": article.title,
         "body": article.body,
-        "body_z": pack_body(article.body),
+        "body_z": pack_body(article.body, article.summary),
         "text_f": match_text(article.title, article.body),
-        "summary": article.summary,
         "word_count": article.word_count,
         "places": list(article.places),
     }

@@ -187,12 +187,14 @@ class _CaseTable(dict):
 
 
 _CASE_TABLE = _CaseTable()
-_SEAM = re.compile("lU")
+# The two seams _split_glued cuts at: lower→Upper ("NamTừ") and the last capital of
+# a run that starts a lower-case word ("TPHồ" → "TP" + "Hồ").
+_SEAM = re.compile("lU|UUl")
 
 
 def has_glued_words(text: str) -> bool:
-    """True when *text* has a lower-case letter directly before an upper-case one
-    (``NamTừ``): words that :func:`tokens` splits but a plain fold does not."""
+    """True when *text* has a glued word (``NamTừ``, ``TPHồ``): words that
+    :func:`tokens` splits but a plain fold does not."""
     return _SEAM.search(text.translate(_CASE_TABLE)) is not None
 
 

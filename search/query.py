@@ -39,6 +39,7 @@ from search.schema import (
     TITLE_BOOST,
     TITLE_FIELD,
     stored_body,
+    stored_summary,
 )
 
 #: Hard bounds that keep one request from costing too much.
@@ -643,7 +644,7 @@ def extra_fields(stored: dict) -> dict:
     return {
         "places": list(stored.get("places") or []),
         "people": [p for p in (stored.get("people") or "").split(", ") if p],
-        "summary": stored.get("summary", ""),
+        "summary": stored_summary(stored),
         "word_count": stored.get("word_count"),
         **{k: v for k, v in meta.items() if _jsonable(v)},
     }
@@ -671,6 +672,7 @@ def get_article(searcher: Searcher, doc_id: str) -> dict | None:
         return None
     article = dict(stored)
     article["body"] = stored_body(article)
+    article["summary"] = stored_summary(article)
     article.pop("body_z", None)
     return article
 

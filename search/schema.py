@@ -10,11 +10,12 @@ ranking is an optional boost, scored only on documents that already match:
   so a query typed with accents ranks ``bà`` above ``ba``, and ``-bà`` can exclude
   exactly ``bà``.
 
-The article text is stored once, zlib-compressed (``body_z``), for snippets and
-``vnsearch show``; the stored title is plain. ``id``, ``hash`` and ``root`` are
-columns so the indexer can read them for every document without unpickling stored
-fields. ``*_name`` fields and ``year`` exist for facet counts: columns (or term
-vectors, for the many-valued places) are what Whoosh counts groups from.
+The article text and its lede are stored once, zlib-compressed together
+(``body_z``), for snippets and ``vnsearch show``; the stored title is plain.
+``id``, ``hash`` and ``root`` are columns so the indexer can read them for every
+document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
+facet counts: columns (or term vectors, for the many-valued places) are what Whoosh
+counts groups from.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
 
 #: Bump when the schema changes in a way an old index cannot serve.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: The folded field every query matches, and the folded title.
 MATCH_FIELD = "text_f"
@@ -45,15 +46,36 @@ def match_text(title: str, body: str) -> str:
     return f"{title}{PART_SEPARATOR}{body}"
 
 
-def pack_body(body: str) -> bytes:
-    """Compress an article body for storage (Vietnamese UTF-8 shrinks ~3×)."""
-    return zlib.compress(body.encode("utf-8"), 6)
+#: Separates the summary from the body inside ``body_z`` (a control character that
+#: cleaned article text never contains).
+_PACK_SEPARATOR = "\x1f"
+
+
+def pack_body(body: str, summary: str = "") -> bytes:
+    """Compress an article's summary and body together for storage.
+
+    Vietnamese UTF-8 shrinks ~3×, and the summary (the lede, a copy of the body's
+    first paragraph) costs almost nothing next to the body it repeats.
+    """
+    return zlib.compress(f"{summary}{_PACK_SEPARATOR}{body}".encode(), 6)
+
+
+def _unpack(stored: dict) -> tuple[str, str]:
+    packed = stored.get("body_z")
+    if not packed:
+        return "", ""
+    summary, _, body = zlib.decompress(packed).decode("utf-8").partition(_PACK_SEPARATOR)
+    return summary, body
 
 
 def stored_body(stored: dict) -> str:
     """The article body from a document's stored fields."""
-    packed = stored.get("body_z")
-    return zlib.decompress(packed).decode("utf-8") if packed else ""
+    return _unpack(stored)[1]
+
+
+def stored_summary(stored: dict) -> str:
+    """The article's lede from a document's stored fields."""
+    return _unpack(stored)[0]
 
 
 def build_schema() -> Schema:
@@ -81,7 +103,6 @@ def build_schema() -> Schema:
         source_name=ID(sortable=True),
         date=DATETIME(stored=True, sortable=True),
         year=NUMERIC(int, sortable=True),
-        summary=STORED,
         word_count=NUMERIC(int, stored=True),
         meta=STORED,
     )

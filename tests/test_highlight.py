@@ -106,7 +106,7 @@ def test_fold_aligned_keeps_offsets() -> None:
     assert fold_aligned(unicodedata.normalize("NFD", "Quận")) is None
 
 
-@pytest.mark.parametrize(("text", "glued"), [("Quận NamTừ Liêm", True), ("iPhone", True),
+@pytest.mark.parametrize(("text", "glued"), [("Quận NamTừ Liêm", True), ("iPhone", True), ("TPHồChíMinh", True), ("ÂÂa", True),
                                              ("Quận Ba Đình", False), ("HĐND TPHCM", False)])
 def test_glued_word_detection(text: str, glued: bool) -> None:
     assert has_glued_words(text) is glued
