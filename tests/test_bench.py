@@ -84,3 +84,22 @@ def test_vnsearch_engine(archive: Path, tmp_path: Path) -> None:
     assert engine.search("nang nong", source="X") == ["c"]
     assert engine.search("nang nong", source="Y") == []
     engine.close()
+
+
+def test_make_archive_is_deterministic_and_parseable(tmp_path: Path) -> None:
+    from bench.make_archive import generate
+    from search.extract import extract
+
+    generate(30, tmp_path / "a", "txt", seed=5)
+    generate(30, tmp_path / "b", "txt", seed=5)
+    files_a = sorted((tmp_path / "a").rglob("*.txt"))
+    files_b = sorted((tmp_path / "b").rglob("*.txt"))
+    assert len(files_a) == 30
+    assert [f.read_bytes() for f in files_a] == [f.read_bytes() for f in files_b]
+    articles = [extract(f.read_text(encoding="utf-8")) for f in files_a]
+    assert all(a.title for a in articles)
+    assert sum(a.date is not None for a in articles) >= 27
+    assert sum(a.author is not None for a in articles) >= 27
+    generate(5, tmp_path / "c.jsonl", "jsonl", seed=5)
+    lines = (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 5 and json.loads(lines[0])["id"] == "gen-0000000"
