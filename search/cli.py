@@ -368,16 +368,7 @@ def show_cmd(
 def stats_cmd(index_dir: IndexDir = store.DEFAULT_INDEX, as_json: JsonFlag = False) -> None:
     """Show what the index holds: articles, size on disk, last run, fields."""
     with opened(index_dir) as searcher:
-        manifest = store.read_manifest(index_dir)
-        data = {
-            "index": str(index_dir),
-            "documents": searcher.doc_count(),
-            "size_bytes": store.index_size(index_dir),
-            "last_indexed": manifest.get("last_indexed"),
-            "roots": manifest.get("roots", []),
-            "schema_version": manifest.get("schema_version"),
-            "fields": sorted(searcher.schema.names()),
-        }
+        data = store.index_stats(index_dir, searcher)
     if as_json:
         emit_json(data)
         return

@@ -152,16 +152,7 @@ def create_app(index_dir: Path) -> FastAPI:
     @app.get("/stats", summary="What the index holds")
     def stats() -> dict:
         with pool.searcher() as searcher:
-            manifest = store.read_manifest(index_dir)
-            return {
-                "index": str(index_dir),
-                "documents": searcher.doc_count(),
-                "size_bytes": store.index_size(index_dir),
-                "last_indexed": manifest.get("last_indexed"),
-                "roots": manifest.get("roots", []),
-                "schema_version": manifest.get("schema_version"),
-                "fields": sorted(searcher.schema.names()),
-            }
+            return store.index_stats(index_dir, searcher)
 
     @app.get("/search", summary="Ranked hits with highlighted snippets")
     def search_api(

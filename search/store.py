@@ -131,3 +131,17 @@ def write_manifest(index_dir: Path, roots: list[str], documents: int) -> None:
 def index_size(index_dir: Path) -> int:
     """Bytes used by the index directory."""
     return sum(p.stat().st_size for p in index_dir.iterdir() if p.is_file())
+
+
+def index_stats(index_dir: Path, searcher) -> dict:
+    """What an index holds, for ``vnsearch stats`` and ``GET /stats``."""
+    manifest = read_manifest(index_dir)
+    return {
+        "index": str(index_dir),
+        "documents": searcher.doc_count(),
+        "size_bytes": index_size(index_dir),
+        "last_indexed": manifest.get("last_indexed"),
+        "roots": manifest.get("roots", []),
+        "schema_version": manifest.get("schema_version"),
+        "fields": sorted(searcher.schema.names()),
+    }
