@@ -179,7 +179,7 @@ def _progress(enabled: bool):
         yield None
         return
     bar = Progress(
-        TextColumn("indexing"),
+        TextColumn("{task.fields[stage]:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("files · {task.fields[articles]} articles"),
@@ -188,10 +188,11 @@ def _progress(enabled: bool):
         transient=True,
     )
     with bar:
-        task = bar.add_task("index", total=None, articles=0)
+        task = bar.add_task("index", total=None, articles=0, stage="indexing")
 
-        def report(files_done: int, files_total: int, articles: int) -> None:
-            bar.update(task, completed=files_done, total=files_total, articles=articles)
+        def report(files_done: int, files_total: int, articles: int, stage: str) -> None:
+            bar.update(task, completed=files_done, total=files_total, articles=articles,
+                       stage=stage)
 
         yield report
 

@@ -70,8 +70,9 @@ class IndexSummary:
         }
 
 
-#: Called as ``progress(files_done, files_total, articles_seen)``.
-Progress = Callable[[int, int, int], None]
+#: Called as ``progress(files_done, files_total, articles_seen, stage)``; the stage is
+#: "indexing", then "committing" while Whoosh writes the new segments.
+Progress = Callable[[int, int, int, str], None]
 
 
 def to_document(record: Record, root: str, article: Article) -> dict:
@@ -205,13 +206,16 @@ def index_paths(
                     _index_one(item, root_s, writer, existing, seen, summary)
                 files_done += 1
                 if progress:
-                    progress(files_done, len(all_files), len(seen) + len(summary.failed))
+                    articles = len(seen) + len(summary.failed)
+                    progress(files_done, len(all_files), articles, "indexing")
         scoped = {str(r) for r in roots}
         for doc_id, (_, root) in existing.items():
             if root in scoped and doc_id not in seen:
                 writer.delete_by_term("id", doc_id)
                 summary.removed += 1
         if summary.changed:
+            if progress:
+                progress(files_done, len(all_files), len(seen) + len(summary.failed), "committing")
             writer.commit()
         else:
             writer.cancel()
