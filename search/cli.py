@@ -250,7 +250,8 @@ def search_cmd(
 
     Accents are optional: 'quan uy ba dinh' finds "Quận ủy Ba Đình"; words typed
     with accents rank exact matches first. All words are required; if no article
-    has them all, articles with any of them are shown, with a notice.
+    has them all, articles with all but one of them are shown (a typo, a missing
+    word), else articles with any of them, with a notice.
 
     Query syntax: "exact phrase", -excluded, a OR b, title:word, author:"trần hòa",
     place:"Ba Đình", date:2023, date:[2022-06 TO 2023-06].
@@ -291,7 +292,8 @@ def _marked(snippet: Snippet, style: str = MARK_STYLE) -> Text:
 
 def _print_result(result: SearchResult) -> None:
     if result.fallback:
-        out.print("No article contains all the words; showing articles with any of them.")
+        which = "all but one of them" if result.relaxed == "all_but_one" else "any of them"
+        out.print(f"No article contains all the words; showing articles with {which}.")
     if not result.total:
         what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
         out.print(f"No results{what}.")

@@ -112,6 +112,7 @@ class SearchResult:
     sort: str = "relevance"
     facets: dict[str, dict[str, int]] | None = None
     partial: bool = False  # the time limit cut the search short
+    relaxed: str | None = None  # with fallback: "all_but_one" or "any_word"
 
     @property
     def pages(self) -> int:
@@ -126,6 +127,7 @@ class SearchResult:
             "took_ms": round(self.took_ms, 2),
             "sort": self.sort,
             "fallback": self.fallback,
+            "relaxed": self.relaxed,
             "partial": self.partial,
             "hits": [h.as_dict() for h in self.hits],
             **({"facets": self.facets} if self.facets is not None else {}),
@@ -500,23 +502,25 @@ def run(
         q = parse(words)
         check_expansions(q, searcher)
     results, partial = _search(searcher, q, limit, page, sort, flt, facets, time_limit)
-    fallback = False
+    relaxed_by = None
     if results.total == 0 and not partial and _has_many_words(q):
         # Relax step by step: all words but one (a typo, a word the archive lacks),
         # then any word.
-        for relaxed in (all_but_one(q), parse(words, any_word=True)):
+        for mode, relaxed in (("all_but_one", all_but_one(q)),
+                              ("any_word", parse(words, any_word=True))):
             if relaxed is None:
                 continue
             more, partial = _search(searcher, relaxed, limit, page, sort, flt, facets, time_limit)
             if more.total or partial:
-                q, results, fallback = relaxed, more, True
+                q, results, relaxed_by = relaxed, more, mode
                 break
     exact, folded = highlight_terms(q, searcher) if with_snippets else (set(), set())
     hits = [_hit(hit, exact, folded, with_snippets) for hit in results]
     counts = facet_counts(results.results) if facets else None
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
-        text, results.total, page, limit, took, hits, fallback, sort, counts, partial
+        text, results.total, page, limit, took, hits, relaxed_by is not None, sort, counts,
+        partial, relaxed_by,
     )
 
 

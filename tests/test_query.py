@@ -120,7 +120,7 @@ def test_title_field_prefix(seed_index) -> None:
 
 def test_all_words_then_fallback_to_any_word(seed_index) -> None:
     strict = search(seed_index, "ba dinh")
-    assert not strict.fallback and strict.total == 2
+    assert not strict.fallback and strict.relaxed is None and strict.total == 2
     loose = search(seed_index, "ba dinh xyzzyplugh")
     assert loose.fallback and loose.total >= 2
     none = search(seed_index, "xyzzyplugh")
@@ -304,11 +304,12 @@ def test_filter_errors_name_their_parameter(seed_index) -> None:
 def test_fallback_relaxes_to_all_but_one_word_before_any_word(seed_index) -> None:
     # "xyzzyq" is in no article (a typo); the other words pin down seed 000.
     result = search(seed_index, "bac tu liem huy hieu xyzzyq")
-    assert result.fallback
+    assert result.fallback and result.relaxed == "all_but_one"
     assert [h.id for h in result.hits] == ["000_79b2625c10f6956a.txt"]
     # Two unknown words: all-but-one finds nothing, any-word still answers.
     loose = search(seed_index, "bac tu liem xyzzyq plughq")
-    assert loose.fallback and "000_79b2625c10f6956a.txt" in [h.id for h in loose.hits]
+    assert loose.fallback and loose.relaxed == "any_word"
+    assert "000_79b2625c10f6956a.txt" in [h.id for h in loose.hits]
     assert len(loose.hits) > 1
 
 
