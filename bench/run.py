@@ -4,7 +4,7 @@ One command, one run, same machine, same archive for every engine:
 
     .venv/bin/pip install -e '.[bench]'          # tantivy (FTS5 is in the stdlib)
     .venv/bin/python bench/run.py --size 10000
-    .venv/bin/python bench/run.py --sizes 10000,30000,84132 --quality-items 1000
+    .venv/bin/python bench/run.py --sizes 10000,30000,84132 --quality-sizes 84132
 
 For each archive size (the first N records of ../shared/corpora/vntc.jsonl.gz, all
 kept, duplicates included) and each engine:
@@ -242,6 +242,8 @@ def main() -> None:
     parser.add_argument("--quality-items", type=int, default=1000,
                         help="articles sampled for known-item quality (0: skip)")
     parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--quality-sizes", default="",
+                        help="comma-separated sizes to run quality at (default: every size)")
     parser.add_argument("--build", nargs=3, metavar=("ENGINE", "ARCHIVE", "WORKDIR"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,12 +254,14 @@ def main() -> None:
         sys.exit(f"VNTC archive not found at {VNTC}")
     sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",")]
     engines = [e.strip() for e in args.engines.split(",")]
+    quality_at = {int(s) for s in args.quality_sizes.split(",") if s.strip()}
     started = time.perf_counter()
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "sizes": [run_size(n, engines, args.queries,
-                           0 if args.no_quality else args.quality_items) for n in sizes],
+                           0 if args.no_quality or (quality_at and n not in quality_at)
+                           else args.quality_items) for n in sizes],
     }
     report["regressions"] = regressions(report)
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
