@@ -23,6 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from search import __version__, store
+from search.complete import MAX_LIMIT as COMPLETE_MAX
+from search.complete import complete
 from search.highlight import Snippet
 from search.indexer import IndexBusy, IndexSummary, index_paths
 from search.query import (
@@ -243,15 +245,25 @@ def search_cmd(
     facets: Annotated[
         bool, typer.Option("--facets", help="Also count matches per place, year, source, author.")
     ] = False,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="No typo tolerance and no automatic correction."),
+    ] = False,
     index_dir: IndexDir = store.DEFAULT_INDEX,
     as_json: JsonFlag = False,
 ) -> None:
     """Search the index and show ranked hits with highlighted snippets.
 
     Accents are optional: 'quan uy ba dinh' finds "Quận ủy Ba Đình"; words typed
-    with accents rank exact matches first. All words are required; if no article
-    has them all, articles with all but one of them are shown (a typo, a missing
-    word), else articles with any of them, with a notice.
+    with accents rank exact matches first. Abbreviations find their full forms and
+    back (UBND = "Ủy ban nhân dân"). All words are required; when that fills less
+    than a page, words of 5+ letters also match one typo away (ranked after the
+    exact matches; --exact turns this off).
+
+    "Có phải bạn muốn tìm" suggests the accented or corrected query (Telex/VNI typed
+    with the keyboard tool off included: 'quaanj uyr'). If nothing matches, the
+    suggestion's results are shown; failing that, articles with all but one of the
+    words, else with any of them, with a notice.
 
     Query syntax: "exact phrase", -excluded, a OR b, title:word, author:"trần hòa",
     place:"Ba Đình", date:2023, date:[2022-06 TO 2023-06].
@@ -273,7 +285,7 @@ def search_cmd(
         try:
             result = run(
                 searcher, query, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
-                filters=filters, facets=facets,
+                filters=filters, facets=facets, exact=exact,
             )
         except QueryError as exc:
             fail(str(exc), 2)
@@ -291,6 +303,13 @@ def _marked(snippet: Snippet, style: str = MARK_STYLE) -> Text:
 
 
 def _print_result(result: SearchResult) -> None:
+    if result.corrected:
+        out.print(
+            f"No results for {escape(repr(result.query))}; "
+            f"showing results for: [bold]{escape(result.suggestion or '')}[/bold]"
+        )
+    elif result.suggestion:
+        out.print(f"Có phải bạn muốn tìm: [bold]{escape(result.suggestion)}[/bold]")
     if result.fallback:
         which = "all but one of them" if result.relaxed == "all_but_one" else "any of them"
         out.print(f"No article contains all the words; showing articles with {which}.")
@@ -320,6 +339,8 @@ def _print_result(result: SearchResult) -> None:
         for snippet in hit.snippets:
             out.print(Text("    ").append(_marked(snippet)))
         out.print()
+    if result.typos:
+        out.print(Text(f"{result.typos} of these match a word one typo away.", style="dim"))
     if result.page < result.pages:
         out.print(Text(f"More: --page {result.page + 1}", style="dim"))
     if result.facets:
@@ -332,6 +353,37 @@ def _print_facets(facets: dict[str, dict[str, int]]) -> None:
     for name, counts in facets.items():
         values = " · ".join(f"{value} {count}" for value, count in list(counts.items())[:8])
         out.print(Text(f"{name:>7}: ", style="bold").append(values or "—"))
+
+
+@app.command("suggest")
+def suggest_cmd(
+    prefix: Annotated[str, typer.Argument(help="The start of what you are typing.")],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=COMPLETE_MAX, help="Most completions.")
+    ] = 10,
+    index_dir: IndexDir = store.DEFAULT_INDEX,
+    as_json: JsonFlag = False,
+) -> None:
+    """Complete a search as you type: places, people and titles, accents optional.
+
+    Every word but the last must be whole; the last may be unfinished.
+
+    Examples:
+
+        vnsearch suggest "ba d"
+
+        vnsearch suggest "tran duc" --json
+    """
+    with opened(index_dir) as searcher:
+        found = complete(searcher, prefix, limit)
+    if as_json:
+        emit_json({"prefix": prefix, "suggestions": [c.as_dict() for c in found]})
+        return
+    if not found:
+        out.print(f"No completions for {escape(repr(prefix))}.")
+    for c in found:
+        count = f" ({c.count} articles)" if c.kind != "title" else f" ({c.id})"
+        out.print(Text(f"{c.kind:>6}  ", style="dim").append(c.text).append(count, style="dim"))
 
 
 # --------------------------------------------------------------------------- show / stats

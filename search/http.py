@@ -28,10 +28,12 @@ from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from whoosh.searching import Searcher
 
 from search import __version__, store
+from search.complete import MAX_LIMIT as COMPLETE_MAX
+from search.complete import MAX_PREFIX, complete
 from search.query import (
     MAX_LIMIT,
     MAX_PAGE,
@@ -168,10 +170,20 @@ def create_app(index_dir: Path) -> FastAPI:
         author: str | None = None,
         source: str | None = None,
         facets: bool = False,
+        exact: Annotated[bool, Query(description="No typo tolerance or correction")] = False,
     ) -> JSONResponse:
         filters = Filters(place=place, since=since, until=until, author=author, source=source)
-        result = _run(pool, q, limit, page, sort, filters, facets)
+        result = _run(pool, q, limit, page, sort, filters, facets, exact)
         return JSONResponse(result.as_dict())
+
+    @app.get("/suggest", summary="Autocomplete: places, people and titles for a prefix")
+    def suggest_api(
+        q: Annotated[str, Query(max_length=MAX_PREFIX, description="What the user has typed")],
+        limit: Annotated[int, Query(ge=1, le=COMPLETE_MAX)] = 10,
+    ) -> JSONResponse:
+        with pool.searcher() as searcher:
+            found = complete(searcher, q, limit)
+        return JSONResponse({"prefix": q, "suggestions": [c.as_dict() for c in found]})
 
     @app.get("/articles/{doc_id:path}", summary="One article with every extracted field")
     def article_api(doc_id: str) -> JSONResponse:
@@ -191,6 +203,11 @@ def create_app(index_dir: Path) -> FastAPI:
     ) -> HTMLResponse:
         return HTMLResponse(_search_page(pool, q, page, place, year, sort))
 
+    @app.get("/complete.js", include_in_schema=False)
+    def complete_js() -> Response:
+        return Response(_COMPLETE_JS, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "max-age=3600"})
+
     @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(doc_id: str) -> HTMLResponse:
         with pool.searcher() as searcher:
@@ -202,11 +219,11 @@ def create_app(index_dir: Path) -> FastAPI:
     return app
 
 
-def _run(pool: Searchers, q, limit, page, sort, filters, facets) -> SearchResult:
+def _run(pool: Searchers, q, limit, page, sort, filters, facets, exact=False) -> SearchResult:
     with pool.searcher() as searcher:
         return run(
             searcher, q, limit=limit, page=page, sort=sort, filters=filters, facets=facets,
-            time_limit=QUERY_TIME_LIMIT,
+            time_limit=QUERY_TIME_LIMIT, exact=exact,
         )
 
 
@@ -249,6 +266,41 @@ button{font-size:1rem;padding:.5rem 1rem}
 .facets a{color:#0645ad} .on{font-weight:bold} nav.pages{display:flex;gap:1rem;margin:2rem 0}
 .notice{background:#f3f3f3;padding:.5rem .8rem} .err{background:#fde2e1;padding:.5rem .8rem}
 article p{margin:.8rem 0}
+.box{flex:1;position:relative;display:flex} .box input{flex:1}
+#complete{position:absolute;top:100%;left:0;right:0;margin:0;padding:0;list-style:none;
+background:#fff;border:1px solid #bbb;z-index:1;box-shadow:0 2px 6px #0002}
+#complete li{padding:.35rem .6rem;cursor:pointer}
+#complete li[aria-selected=true]{background:#e8f0fe}
+#complete small{color:#666;margin-left:.5rem}
+"""
+
+# Autocomplete for the search box: asks /suggest as the user types and lists the
+# answers under the box (built with textContent, never as HTML). Arrow keys move,
+# Enter or a click picks; Escape closes.
+_COMPLETE_JS = """(function(){
+const box=document.getElementById('q'),list=document.getElementById('complete');
+const KIND={place:'nơi',person:'người',title:'bài'};let timer=null,items=[],at=-1,seq=0;
+function close(){list.hidden=true;list.textContent='';items=[];at=-1;}
+function pick(i){if(i<0||i>=items.length)return;box.value=items[i].text;close();box.form.submit();}
+function show(found){list.textContent='';items=found;at=-1;
+ found.forEach(function(s,i){const li=document.createElement('li');li.setAttribute('role','option');
+  li.textContent=s.text;const k=document.createElement('small');k.textContent=KIND[s.kind]||s.kind;
+  li.appendChild(k);li.addEventListener('mousedown',function(ev){ev.preventDefault();pick(i);});
+  list.appendChild(li);});list.hidden=found.length===0;}
+function mark(){Array.from(list.children).forEach(function(li,i){
+ li.setAttribute('aria-selected',i===at?'true':'false');});}
+box.addEventListener('input',function(){clearTimeout(timer);const v=box.value;
+ if(!v.trim()){close();return;}const mine=++seq;
+ timer=setTimeout(function(){fetch('/suggest?limit=8&q='+encodeURIComponent(v))
+  .then(function(r){return r.ok?r.json():{suggestions:[]};})
+  .then(function(d){if(mine===seq)show(d.suggestions||[]);}).catch(close);},120);});
+box.addEventListener('keydown',function(ev){if(list.hidden)return;
+ if(ev.key==='ArrowDown'){at=Math.min(at+1,items.length-1);mark();ev.preventDefault();}
+ else if(ev.key==='ArrowUp'){at=Math.max(at-1,-1);mark();ev.preventDefault();}
+ else if(ev.key==='Enter'&&at>=0){ev.preventDefault();pick(at);}
+ else if(ev.key==='Escape'){close();}});
+box.addEventListener('blur',function(){setTimeout(close,150);});
+})();
 """
 
 
@@ -269,11 +321,14 @@ def _search_page(pool, q: str, page: int, place, year, sort: str) -> str:
     e = html.escape
     form = (
         '<form class="q" action="/" method="get" role="search">'
-        f'<input type="search" name="q" value="{e(q)}" aria-label="Tìm kiếm" '
+        '<div class="box"><input type="search" name="q" id="q" autocomplete="off" '
+        f'value="{e(q)}" aria-label="Tìm kiếm" aria-controls="complete" '
         'placeholder="Tìm bài viết — có dấu hoặc không dấu" autofocus>'
+        '<ul id="complete" role="listbox" hidden></ul></div>'
         + (f'<input type="hidden" name="place" value="{e(place)}">' if place else "")
         + (f'<input type="hidden" name="year" value="{e(year)}">' if year else "")
         + '<button type="submit">Tìm</button></form>'
+        '<script src="/complete.js" defer></script>'
     )
     if not (q.strip() or place or year):
         return _layout("vnsearch", form)
@@ -283,11 +338,20 @@ def _search_page(pool, q: str, page: int, place, year, sort: str) -> str:
     except QueryError as exc:
         return _layout("vnsearch", form + f'<p class="err">{e(str(exc))}</p>')
     parts = [form, _facets_html(result, q, place, year)]
+    if result.suggestion:
+        fixed = f'<a href="{e(_link(q=result.suggestion, place=place, year=year))}">' \
+            f"{e(result.suggestion)}</a>"
+        if result.corrected:
+            parts.append(f'<p class="notice suggestion">Không có kết quả cho «{e(q)}». '
+                         f"Kết quả cho: {fixed}</p>")
+        else:
+            parts.append(f'<p class="notice suggestion">Có phải bạn muốn tìm: {fixed}</p>')
     if result.fallback:
         parts.append(
             '<p class="notice">Không bài nào có đủ mọi từ; đây là các bài có một số từ.</p>'
         )
-    parts.append(f'<p class="meta">{result.total} kết quả · {result.took_ms:.0f} ms</p>')
+    typos = f" ({result.typos} gần đúng chính tả)" if result.typos else ""
+    parts.append(f'<p class="meta">{result.total} kết quả{typos} · {result.took_ms:.0f} ms</p>')
     for hit in result.hits:
         data = hit.as_dict()
         meta = [

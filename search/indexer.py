@@ -96,6 +96,7 @@ def to_document(record: Record, root: str, article: Article) -> dict:
         doc["source"] = doc["source_name"] = article.source
     if article.people:
         doc["people"] = ", ".join(article.people)
+        doc["people_name"] = ",".join(p.replace(",", " ") for p in article.people)
     if article.places:
         doc["place"] = ",".join(place_key(p) for p in article.places)
         doc["place_name"] = ",".join(article.places)

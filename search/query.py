@@ -26,9 +26,10 @@ from whoosh.collectors import FilterCollector, TimeLimit, WrappingCollector
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.index import Index
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
-from whoosh.searching import ResultsPage, Searcher
+from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet
 
+from search import abbrev, lexicon, spelling
 from search.analysis import EXACT, FOLDED
 from search.highlight import Snippet, mark_all, snippets
 from search.normalize import fold, has_accents, place_key, terms
@@ -113,6 +114,9 @@ class SearchResult:
     facets: dict[str, dict[str, int]] | None = None
     partial: bool = False  # the time limit cut the search short
     relaxed: str | None = None  # with fallback: "all_but_one" or "any_word"
+    suggestion: str | None = None  # "did you mean": the query the user probably meant
+    corrected: bool = False  # the query found nothing; these hits are for the suggestion
+    typos: int = 0  # hits that match only through typo tolerance (ranked last)
 
     @property
     def pages(self) -> int:
@@ -129,6 +133,9 @@ class SearchResult:
             "fallback": self.fallback,
             "relaxed": self.relaxed,
             "partial": self.partial,
+            "suggestion": self.suggestion,
+            "corrected": self.corrected,
+            "typos": self.typos,
             "hits": [h.as_dict() for h in self.hits],
             **({"facets": self.facets} if self.facets is not None else {}),
         }
@@ -170,7 +177,11 @@ def parse(text: str, any_word: bool = False) -> wq.Query:
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
     try:
-        parsed = _parser(any_word).parse(text)
+        expanded = abbrev.expand(text)
+    except abbrev.AbbreviationError as exc:
+        raise QueryError(str(exc)) from None
+    try:
+        parsed = _parser(any_word).parse(expanded)
     except Exception as exc:  # Whoosh raises assorted errors on odd syntax
         raise QueryError(f"cannot parse query: {exc}") from None
     rewritten = _rewrite(parsed, negated=False)
@@ -481,6 +492,8 @@ def run(
     facets: bool = False,
     time_limit: float | None = None,
     with_snippets: bool = True,
+    exact: bool = False,
+    suggest: bool = True,
 ) -> SearchResult:
     """Search with the library's full behaviour; both front ends call this.
 
@@ -489,6 +502,13 @@ def run(
     With *time_limit* (seconds), a search that runs longer returns what it found so
     far, marked ``partial``. ``with_snippets=False`` skips highlighting, for callers
     that only need the ranked hits.
+
+    Unless *exact*: when the words match fewer articles than the page holds, words
+    of :data:`TYPO_MIN_LETTERS`+ letters also match index words one edit away, and
+    those articles follow the exact ones. With *suggest*, the result carries a
+    "did you mean" (:mod:`search.spelling`); when the query finds nothing at all
+    and the suggestion changes its words, the suggestion's results are shown
+    (``corrected``). Only then are words dropped (``fallback``/``relaxed``).
     """
     check_paging(limit, page, sort)
     started = time.perf_counter()
@@ -501,27 +521,78 @@ def run(
     else:
         q = parse(words)
         check_expansions(q, searcher)
-    results, partial = _search(searcher, q, limit, page, sort, flt, facets, time_limit)
+    search = _Searching(searcher, limit, page, sort, flt, facets, time_limit)
+    found = search.run(q)
+    typo_q = None
+    if not exact and words.strip() and found.total < page * limit and not found.partial:
+        typo_q = with_typos(q, searcher.reader())
+        if typo_q is not None:
+            found = found.then(search.run(wq.AndNot(typo_q, required_part(q))))
+    suggestion = spelling.suggest(searcher, words) if suggest and words.strip() else None
+    corrected = False
     relaxed_by = None
-    if results.total == 0 and not partial and _has_many_words(q):
-        # Relax step by step: all words but one (a typo, a word the archive lacks),
-        # then any word.
+    if found.total == 0 and not found.partial and suggestion and suggestion.corrected and not exact:
+        fixed = parse(suggestion.text)
+        more = search.run(fixed)
+        if more.total or more.partial:
+            q, typo_q, found, corrected = fixed, None, more, True
+    if found.total == 0 and not found.partial and _has_many_words(q):
+        # Relax step by step: all words but one (a word the archive lacks), then any word.
         for mode, relaxed in (("all_but_one", all_but_one(q)),
                               ("any_word", parse(words, any_word=True))):
             if relaxed is None:
                 continue
-            more, partial = _search(searcher, relaxed, limit, page, sort, flt, facets, time_limit)
-            if more.total or partial:
-                q, results, relaxed_by = relaxed, more, mode
+            more = search.run(relaxed)
+            if more.total or more.partial:
+                q, found, relaxed_by = relaxed, more, mode
                 break
-    exact, folded = highlight_terms(q, searcher) if with_snippets else (set(), set())
-    hits = [_hit(hit, exact, folded, with_snippets) for hit in results]
-    counts = facet_counts(results.results) if facets else None
+    marked = wq.Or([q, typo_q]) if typo_q is not None and found.typos else q
+    exact_terms, folded = highlight_terms(marked, searcher) if with_snippets else (set(), set())
+    hits = [_hit(hit, exact_terms, folded, with_snippets) for hit in found.page(page, limit)]
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
-        text, results.total, page, limit, took, hits, relaxed_by is not None, sort, counts,
-        partial, relaxed_by,
+        text, found.total, page, limit, took, hits, relaxed_by is not None, sort,
+        found.facets() if facets else None, found.partial, relaxed_by,
+        suggestion.text if suggestion else None, corrected, found.typos,
     )
+
+
+#: Shortest word (folded letters) that typo tolerance applies to.
+TYPO_MIN_LETTERS = 5
+#: Weight of a typo-tolerant match relative to the word typed.
+TYPO_BOOST = 0.5
+
+
+def with_typos(q: wq.Query, reader) -> wq.Query | None:
+    """*q* with each required word of 5+ letters also matching words one edit away.
+
+    Only the words that decide the match are widened (not phrases, not excluded
+    words); ``None`` when no word has a near neighbour in the index.
+    """
+    changed = False
+
+    def widen(node: wq.Query) -> wq.Query:
+        nonlocal changed
+        if isinstance(node, wq.Term) and node.fieldname in (MATCH_FIELD, TITLE_FIELD):
+            word = node.text
+            if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
+                near = lexicon.near_words(reader, word)
+                if near:
+                    changed = True
+                    return wq.Or([node] + [
+                        wq.Term(node.fieldname, w, boost=TYPO_BOOST) for w, _ in near
+                    ])
+            return node
+        if isinstance(node, wq.AndNot):
+            return wq.AndNot(widen(node.a), node.b)
+        if isinstance(node, wq.And | wq.Or) and not isinstance(node, wq.Not):
+            return type(node)([widen(c) for c in node.subqueries], boost=node.boost)
+        return node
+
+    required = widen(required_part(q))
+    if not changed:
+        return None
+    return wq.AndMaybe(required, q.b) if isinstance(q, wq.AndMaybe) else required
 
 
 def check_paging(limit: int, page: int, sort: str) -> None:
@@ -605,24 +676,69 @@ class _Deadline(WrappingCollector):
         return self.child.collect(sub_docnum)
 
 
-def _search(searcher, q, limit, page, sort, flt, facets, time_limit):
-    """One page of results, and whether the time limit cut the search short."""
-    kwargs: dict = {"limit": page * limit}
-    if sort == "date":
-        kwargs.update(sortedby="date", reverse=True)
-    if facets:
-        kwargs.update(groupedby=FACETS, maptype=Count)
-    collector = searcher.collector(**kwargs)
-    if time_limit:
-        collector = _Deadline(collector, time.monotonic() + time_limit)
-    if flt is not None:
-        collector = FilterCollector(collector, allow=flt)
-    partial = False
-    try:
-        searcher.search_with_collector(q, collector)
-    except TimeLimit:
-        partial = True
-    return ResultsPage(collector.results(), page, limit), partial
+@dataclass
+class _Found:
+    """Ranked matches of one or more searches, in order (exact before typo matches)."""
+
+    parts: list = field(default_factory=list)  # whoosh Results, best first
+    partial: bool = False
+    typos: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(len(r) for r in self.parts)
+
+    def then(self, more: _Found) -> _Found:
+        """These matches followed by *more* (which are counted as typo matches)."""
+        return _Found(self.parts + more.parts, self.partial or more.partial, more.total)
+
+    def page(self, page: int, limit: int) -> list:
+        hits = [hit for r in self.parts for hit in r]
+        return hits[(page - 1) * limit : page * limit]
+
+    def facets(self) -> dict[str, dict[str, int]]:
+        merged: dict[str, dict[str, int]] = {}
+        for r in self.parts:
+            for name, counts in facet_counts(r).items():
+                into = merged.setdefault(name, {})
+                for key, n in counts.items():
+                    into[key] = into.get(key, 0) + n
+        return {
+            name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE])
+            for name, c in merged.items()
+        }
+
+
+@dataclass
+class _Searching:
+    """One request's search settings, to run the query and its fallbacks alike."""
+
+    searcher: Searcher
+    limit: int
+    page: int
+    sort: str
+    flt: wq.Query | None
+    facets: bool
+    time_limit: float | None
+
+    def run(self, q: wq.Query) -> _Found:
+        """The top ``page × limit`` matches of *q* (and whether time ran out)."""
+        kwargs: dict = {"limit": self.page * self.limit}
+        if self.sort == "date":
+            kwargs.update(sortedby="date", reverse=True)
+        if self.facets:
+            kwargs.update(groupedby=FACETS, maptype=Count)
+        collector = self.searcher.collector(**kwargs)
+        if self.time_limit:
+            collector = _Deadline(collector, time.monotonic() + self.time_limit)
+        if self.flt is not None:
+            collector = FilterCollector(collector, allow=self.flt)
+        partial = False
+        try:
+            self.searcher.search_with_collector(q, collector)
+        except TimeLimit:
+            partial = True
+        return _Found([collector.results()], partial)
 
 
 def _hit(hit, exact: set[str], folded: set[str], with_snippets: bool = True) -> Hit:

@@ -15,7 +15,7 @@ The article text and its lede are stored once, zlib-compressed together
 ``id``, ``hash`` and ``root`` are columns so the indexer can read them for every
 document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
 facet counts: columns (or term vectors, for the many-valued places) are what Whoosh
-counts groups from.
+counts groups from; ``people_name`` and ``place_name`` also feed autocomplete.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
 
 #: Bump when the schema changes in a way an old index cannot serve.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The folded field every query matches, and the folded title.
 MATCH_FIELD = "text_f"
@@ -99,6 +99,8 @@ def build_schema() -> Schema:
         province=KEYWORD(commas=True, lowercase=True, scorable=False),
         place_name=KEYWORD(commas=True, scorable=False, vector=True),
         places=STORED,
+        # Whole names of the people an article mentions, for autocomplete.
+        people_name=KEYWORD(commas=True, scorable=False),
         author_name=ID(sortable=True),
         source_name=ID(sortable=True),
         date=DATETIME(stored=True, sortable=True),

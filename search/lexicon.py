@@ -1,0 +1,164 @@
+"""The index's own vocabulary: which words exist, how they are accented, how often.
+
+Everything here is read from an open index — the term dictionaries of the folded
+field (``text_f``) and of the exact-accent fields (``title``, ``body``), and the
+positions of ``text_f`` for word pairs — so suggestions always speak the language of
+the archive actually indexed, cost nothing at indexing time and never go stale.
+
+* :func:`accent_forms` — the accented spellings a folded word has in the archive,
+  with how often each occurs (``ba`` → ``bà``, ``bá``, ``ba`` …);
+* :func:`near_words` — index words one edit away from a folded word (typos);
+* :func:`pair_count` / :func:`pair_surfaces` — how often two (or more) folded words
+  stand next to each other, and how the archive spells that span.
+
+The accent map is built once per index reader (one pass over the exact fields'
+term list) and cached for as long as the reader lives.
+"""
+
+from __future__ import annotations
+
+import string
+import weakref
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
+
+from search.normalize import fold, token_tuples
+from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
+
+_LETTERS = string.ascii_lowercase
+
+#: folded word → [(exact form, occurrences)], most frequent first, per reader.
+_ACCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: The set of folded words, per reader.
+_WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _text(term: bytes | str) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+def frequency(reader: IndexReader, folded: str) -> int:
+    """How many times *folded* occurs in the archive (title and body)."""
+    try:
+        return int(reader.frequency(MATCH_FIELD, folded))
+    except Exception:  # a word the index has never seen
+        return 0
+
+
+def total_words(reader: IndexReader) -> int:
+    """How many words the archive holds (for turning counts into probabilities)."""
+    return max(1, int(reader.field_length(MATCH_FIELD)))
+
+
+def _accent_map(reader: IndexReader) -> dict[str, list[tuple[str, int]]]:
+    cached = _ACCENTS.get(reader)
+    if cached is not None:
+        return cached
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for fieldname in EXACT_FIELDS:
+        for term, info in reader.iter_field(fieldname):
+            word = _text(term)
+            counts[fold(word)][word] += int(info.weight())
+    built = {f: c.most_common() for f, c in counts.items()}
+    try:
+        _ACCENTS[reader] = built
+    except TypeError:  # a reader type that cannot be weakly referenced: no cache
+        pass
+    return built
+
+
+def accent_forms(reader: IndexReader, folded: str) -> list[tuple[str, int]]:
+    """Every spelling of *folded* in the archive with its count, most frequent first.
+
+    The exact fields index only words that carry marks, so the unaccented spelling's
+    count is what is left of the folded word's count once the accented ones are
+    taken away.
+    """
+    accented = _accent_map(reader).get(folded, [])
+    plain = frequency(reader, folded) - sum(n for _, n in accented)
+    forms = list(accented)
+    if plain > 0:
+        forms.append((folded, plain))
+    forms.sort(key=lambda fn: -fn[1])
+    return forms
+
+
+def edits1(word: str) -> set[str]:
+    """Every ASCII string one deletion, transposition, substitution or insertion away."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    transposes = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    inserts = {a + c + b for a, b in splits for c in _LETTERS}
+    return (deletes | transposes | replaces | inserts) - {word}
+
+
+def _vocabulary(reader: IndexReader) -> frozenset[str]:
+    """Every folded word of the archive (one pass over the term list, then cached)."""
+    words = _WORDS.get(reader)
+    if words is None:
+        words = frozenset(_text(t) for t in reader.lexicon(MATCH_FIELD))
+        try:
+            _WORDS[reader] = words
+        except TypeError:
+            pass
+    return words
+
+
+def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[str, int]]:
+    """Index words one edit from *folded*, most frequent first (at most *limit*)."""
+    vocabulary = _vocabulary(reader)
+    found = [(w, frequency(reader, w)) for w in edits1(folded) & vocabulary]
+    found.sort(key=lambda wn: (-wn[1], wn[0]))
+    return found[:limit]
+
+
+def _phrase_matchers(searcher: Searcher, words: list[str]) -> Iterable[tuple[Searcher, object]]:
+    """A phrase matcher per index segment (``matcher.spans()`` needs leaf matchers)."""
+    q = wq.Phrase(MATCH_FIELD, list(words))
+    for leaf, _ in searcher.leaf_searchers():
+        yield leaf, q.matcher(leaf)
+
+
+def pair_count(searcher: Searcher, words: list[str], max_docs: int = 300) -> int:
+    """How many times *words* stand together in that order (in up to *max_docs* articles).
+
+    The cap keeps a very common pair from costing more than a glance: past a few
+    hundred articles the answer is "common", which is all a suggestion needs.
+    """
+    total, docs = 0, 0
+    for _, matcher in _phrase_matchers(searcher, words):
+        while matcher.is_active() and docs < max_docs:
+            total += len(matcher.spans())
+            docs += 1
+            matcher.next()
+    return total
+
+
+def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 12) -> Counter:
+    """How the archive spells the span *words* (folded): exact forms → count.
+
+    Reads up to *max_docs* articles holding the span and returns a Counter of
+    ``tuple`` of original-case surface words (``("Quận", "ủy", "Ba", "Đình")``).
+    """
+    n = len(words)
+    seen: Counter = Counter()
+    docs = 0
+    for leaf, matcher in _phrase_matchers(searcher, words):
+        while matcher.is_active() and docs < max_docs:
+            stored = leaf.stored_fields(matcher.id())
+            text = f"{stored.get('title', '')}\n{stored_body(stored)}"
+            toks = token_tuples(text)
+            folded = [t[1] for t in toks]
+            for i in range(len(toks) - n + 1):
+                if folded[i : i + n] == words:
+                    seen[tuple(text[t[2] : t[3]] for t in toks[i : i + n])] += 1
+            docs += 1
+            matcher.next()
+        if docs >= max_docs:
+            break
+    return seen

@@ -1,0 +1,301 @@
+"""Did you mean: accent restoration, typo correction and Telex/VNI decoding for queries.
+
+Vietnamese users often type without accents (``quan uy ba dinh``), make typos
+(``Trần Đức Hoạ`` for ``Hoạt``), or type Telex/VNI with their keyboard tool off
+(``quaanj uyr``, ``qua6n5 uy3``). :func:`suggest` proposes the query they meant,
+using only the archive itself (see :mod:`search.lexicon`):
+
+1. *Which words*: each typed word keeps its folded form when the archive knows it;
+   Telex/VNI decodings (by ``bogo``) that give a known word, and — for a word the
+   archive lacks, or one that stands next to none of its neighbours anywhere in
+   the archive — known words one edit away, compete with it. A small bigram
+   model (how often two folded words stand together, against how common each is)
+   picks the most likely sequence; changing a word costs a fixed penalty, so a
+   query that is already right (``giai phong mat bang``) stays as it is.
+2. *Which accents*: the archive's own spellings of the chosen words decide — first
+   of the whole span (``quan uy ba dinh`` is spelled ``Quận ủy Ba Đình`` wherever it
+   occurs), else pair by pair from the archive's word-pair counts, so ``ba dinh``
+   becomes ``Ba Đình`` rather than ``bà đinh``. Words the user typed with accents
+   keep them.
+
+The suggestion is ``None`` when the query is already what the archive would write.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from whoosh.searching import Searcher
+
+from search import lexicon
+from search.normalize import fold, has_accents, nfc, normalize_term, token_tuples
+
+#: Longest query (in words) that gets suggestions.
+MAX_WORDS = 8
+#: Log-probability cost of replacing a typed word by one an edit away.
+EDIT_COST = math.log(1e-2)
+#: Cost of keeping a word typed with accents the archive never writes that way.
+UNSEEN_SPELLING_COST = math.log(0.1)
+#: Cost of reading a word as Telex/VNI keystrokes: small, it is strong evidence.
+IME_COST = math.log(0.3)
+#: Weight of a unigram when a pair was never seen (stupid backoff).
+BACKOFF = 0.4
+#: Accent spellings considered per word.
+MAX_FORMS = 6
+
+# Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
+# operators, +/- prefixes.
+_SYNTAX = re.compile(r'["():*?~^\[\]{}]|(?:^|\s)[-+]|\b(?:AND|OR|NOT)\b')
+_ASCII_WORD = re.compile(r"^[a-z0-9]+$")
+
+
+@dataclass
+class Suggestion:
+    """A query the user probably meant."""
+
+    text: str
+    corrected: bool  # words changed (typo, Telex/VNI), not only accents restored
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "corrected": self.corrected}
+
+
+@lru_cache(maxsize=4096)
+def ime_decode(word: str) -> tuple[str, ...]:
+    """What *word* spells as Telex or VNI keystrokes (``quaanj`` → ``quận``), if anything.
+
+    Only ASCII words with a keystroke that marks something are tried; a result must
+    be letters only and carry marks.
+    """
+    lower = word.lower()
+    if not _ASCII_WORD.match(lower) or len(lower) < 2:
+        return ()
+    import bogo  # small, pure Python; imported only when a query needs it
+
+    out = []
+    for rules in (None, "vni"):
+        try:
+            if rules is None:
+                decoded = bogo.process_sequence(lower)
+            else:
+                decoded = bogo.process_sequence(lower, rules=bogo.get_vni_definition())
+        except Exception:  # bogo gives up on odd sequences
+            continue
+        decoded = nfc(decoded)
+        if decoded != lower and decoded.isalpha() and has_accents(decoded):
+            out.append(normalize_term(decoded)[0])
+    return tuple(dict.fromkeys(out))
+
+
+def suggest(searcher: Searcher, text: str) -> Suggestion | None:
+    """The query the user most likely meant, or ``None`` if *text* is already it."""
+    text = nfc(text.strip())
+    if not text or _SYNTAX.search(text):
+        return None
+    toks = token_tuples(text)
+    if not toks or len(toks) > MAX_WORDS:
+        return None
+    reader = searcher.reader()
+    typed = [t[1] for t in toks]
+    slots = [_candidates(searcher, toks, i) for i in range(len(toks))]
+    chosen = _best_words(searcher, slots)
+    corrected = chosen != typed
+    locked = [  # typed accents stand, unless the archive never writes the word so
+        toks[i][0] if chosen[i] == typed[i] and _spelled(reader, toks[i][0], typed[i]) else None
+        for i in range(len(toks))
+    ]
+    hints = [_ime_hint(toks[i], chosen[i]) for i in range(len(toks))]
+    words = _accents(searcher, reader, chosen, locked, hints)
+    if words is None:
+        return None
+    out, last = [], 0
+    for tok, word in zip(toks, words, strict=True):
+        out.append(text[last : tok[2]])
+        out.append(word)
+        last = tok[3]
+    out.append(text[last:])
+    suggestion = "".join(out)
+    if suggestion.casefold() == text.casefold() or (
+        not corrected and [normalize_term(w)[0] for w in words] == [t[0] for t in toks]
+    ):
+        return None
+    return Suggestion(suggestion, corrected)
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
+    """Folded words that may stand in slot *i*, with the cost of choosing each."""
+    reader = searcher.reader()
+    exact, folded = toks[i][0], toks[i][1]
+    out: dict[str, float] = {}
+    known = lexicon.frequency(reader, folded) > 0
+    if known:
+        unseen = has_accents(exact) and not _spelled(reader, exact, folded)
+        out[folded] = UNSEEN_SPELLING_COST if unseen else 0.0
+    for decoded in ime_decode(exact):
+        f = fold(decoded)
+        if f != folded and lexicon.frequency(reader, f) > 0:
+            out.setdefault(f, IME_COST)
+    if len(folded) >= 3 and not folded.isdigit() and (not known or _isolated(searcher, toks, i)):
+        for word, _ in lexicon.near_words(reader, folded):
+            out.setdefault(word, EDIT_COST)
+    if not out:
+        out[folded] = 0.0  # nothing better: keep it
+    return out
+
+
+def _spelled(reader, exact: str, folded: str) -> bool:
+    """True when *exact* carries accents and the archive writes it that way."""
+    return has_accents(exact) and exact in dict(lexicon.accent_forms(reader, folded))
+
+
+def _isolated(searcher: Searcher, toks: list, i: int) -> bool:
+    """True when the word at *i* stands next to none of its query neighbours in the archive."""
+    neighbours = []
+    if i > 0:
+        neighbours.append([toks[i - 1][1], toks[i][1]])
+    if i + 1 < len(toks):
+        neighbours.append([toks[i][1], toks[i + 1][1]])
+    return bool(neighbours) and all(_pair(searcher, p) == 0 for p in neighbours)
+
+
+def _pair(searcher: Searcher, words: list[str]) -> int:
+    cache = _pair_cache(searcher)
+    key = tuple(words)
+    if key not in cache:
+        cache[key] = lexicon.pair_count(searcher, words)
+    return cache[key]
+
+
+def _pair_cache(searcher: Searcher) -> dict:
+    cache = getattr(searcher, "_vnsearch_pairs", None)
+    if cache is None:
+        cache = {}
+        try:
+            searcher._vnsearch_pairs = cache
+        except AttributeError:
+            pass
+    if len(cache) > 20_000:
+        cache.clear()
+    return cache
+
+
+def _best_words(searcher: Searcher, slots: list[dict[str, float]]) -> list[str]:
+    """The folded word sequence a bigram model of the archive likes best (Viterbi)."""
+    reader = searcher.reader()
+    total = lexicon.total_words(reader)
+    if all(len(s) == 1 for s in slots):
+        return [next(iter(s)) for s in slots]
+
+    def unigram(word: str) -> float:
+        return max(lexicon.frequency(reader, word), 0.5) / total
+
+    best = {w: (math.log(unigram(w)) + cost, [w]) for w, cost in slots[0].items()}
+    for slot in slots[1:]:
+        step = {}
+        for word, cost in slot.items():
+            options = []
+            for prev, (score, path) in best.items():
+                together = _pair(searcher, [prev, word]) if len(slot) > 1 or len(best) > 1 else 1
+                if together:
+                    p = together / max(lexicon.frequency(reader, prev), together)
+                else:
+                    p = BACKOFF * unigram(word)
+                options.append((score + math.log(p) + cost, path + [word]))
+            step[word] = max(options)
+        best = step
+    return max(best.values())[1]
+
+
+# --------------------------------------------------------------------------- accents
+
+
+def _ime_hint(tok: tuple, chosen: str) -> str | None:
+    """The Telex/VNI reading of a typed word when it spells the chosen word."""
+    for decoded in ime_decode(tok[0]):
+        if fold(decoded) == chosen:
+            return decoded
+    return None
+
+
+def _accents(searcher, reader, words, locked, hints) -> list[str] | None:
+    """Surface spellings (accents and case as the archive writes them) for *words*."""
+    if len(words) >= 2:
+        spans = lexicon.pair_surfaces(searcher, words)
+        spelled = _best_span(spans, locked)
+        if spelled is not None:
+            return spelled
+    forms = [
+        _forms(reader, w, lock, hint) for w, lock, hint in zip(words, locked, hints, strict=True)
+    ]
+    if any(not f for f in forms):
+        return None
+    seen: list[Counter] = [Counter() for _ in words]  # slot → exact → cased surfaces
+    pairs = []
+    for i in range(len(words) - 1):
+        counts: Counter = Counter()
+        for surface, n in lexicon.pair_surfaces(searcher, words[i : i + 2]).items():
+            exact = tuple(normalize_term(s)[0] for s in surface)
+            counts[exact] += n
+            seen[i][(exact[0], surface[0])] += n
+            seen[i + 1][(exact[1], surface[1])] += n
+        pairs.append(counts)
+    chosen = _viterbi_accents(forms, pairs)
+    return [_cased(seen[i], chosen[i]) for i in range(len(words))]
+
+
+def _best_span(spans: Counter, locked: list[str | None]) -> list[str] | None:
+    """The archive's most common spelling of the whole span, honouring typed accents."""
+    by_exact: Counter = Counter()
+    cased: dict[tuple, Counter] = {}
+    for surface, n in spans.items():
+        exact = tuple(normalize_term(s)[0] for s in surface)
+        if any(lock is not None and lock != e for lock, e in zip(locked, exact, strict=True)):
+            continue
+        by_exact[exact] += n
+        cased.setdefault(exact, Counter())[surface] += n
+    if not by_exact:
+        return None
+    exact = by_exact.most_common(1)[0][0]
+    return list(cased[exact].most_common(1)[0][0])
+
+
+def _forms(reader, word: str, lock: str | None, hint: str | None) -> list[tuple[str, float]]:
+    """Exact spellings for one slot with their share of the word's occurrences."""
+    if lock is not None:
+        return [(lock, 1.0)]
+    forms = lexicon.accent_forms(reader, word)[:MAX_FORMS] or [(word, 1)]
+    total = sum(n for _, n in forms)
+    shares = [(f, n / total) for f, n in forms]
+    if hint is not None and hint in dict(shares):
+        shares = [(f, s * 3 if f == hint else s) for f, s in shares]  # what the keys spelled
+    return shares
+
+
+def _viterbi_accents(forms: list[list[tuple[str, float]]], pairs: list[Counter]) -> list[str]:
+    """Pick one spelling per slot: pair counts where seen, word frequency otherwise."""
+    best = {f: (math.log(s), [f]) for f, s in forms[0]}
+    for i, slot in enumerate(forms[1:]):
+        counts = pairs[i]
+        seen = sum(counts.values())
+        step = {}
+        for form, share in slot:
+            options = []
+            for prev, (score, path) in best.items():
+                p = (counts.get((prev, form), 0) + share) / (seen + 1)
+                options.append((score + math.log(p), path + [form]))
+            step[form] = max(options)
+        best = step
+    return max(best.values())[1]
+
+
+def _cased(seen: Counter, exact: str) -> str:
+    """How the archive most often writes *exact* (its case), or *exact* itself."""
+    best = [(n, surface) for (e, surface), n in seen.items() if e == exact]
+    return max(best)[1] if best else exact
