@@ -36,10 +36,11 @@ def current_file() -> Path:
 
 
 @lru_cache(maxsize=8)
-def load(path: Path, mtime: float = 0.0) -> dict[Form, list[str]]:
+def load(path: Path, version: tuple = ()) -> dict[Form, list[str]]:
     """Folded form → every written form equivalent to it (itself included).
 
-    *mtime* is part of the cache key, so an edited file is read again.
+    *version* (the file's modification time and size) is part of the cache key, so
+    an edited file is read again.
     """
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -68,20 +69,14 @@ def table() -> dict[Form, list[str]]:
     """The abbreviation table in force, re-read when its file changes."""
     path = current_file()
     try:
-        mtime = path.stat().st_mtime
+        info = path.stat()
     except OSError as exc:
         raise AbbreviationError(f"cannot read abbreviations file {path}: {exc}") from None
-    return load(path, mtime)
+    return load(path, (info.st_mtime_ns, info.st_size))
 
 
 def _key(form: str) -> Form:
     return tuple(t[1] for t in token_tuples(form))
-
-
-def alternatives(text: str) -> list[str]:
-    """The forms equivalent to *text* (itself first), or ``[]`` if it is no known form."""
-    forms = table().get(_key(text), [])
-    return sorted(forms, key=lambda f: f != text) if forms else []
 
 
 # A part of the query the rewrite leaves alone: a quoted phrase, or a term with a

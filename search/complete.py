@@ -116,16 +116,23 @@ def _complete_titles(
 ) -> list[Completion]:
     whole, last = (words[:-1], words[-1]) if unfinished else (words, None)
     parts: list[wq.Query] = [wq.Term(TITLE_FIELD, w) for w in whole]
-    if last is not None:
-        if len(last) < TITLE_MIN_PREFIX and not whole:
-            return []
-        parts.append(wq.Prefix(TITLE_FIELD, last) if len(last) >= TITLE_MIN_PREFIX
-                     else wq.Term(TITLE_FIELD, last))
-    results = searcher.search(wq.And(parts), limit=limit)
+    short = last is not None and len(last) < TITLE_MIN_PREFIX
+    if short and not whole:
+        return []
+    if last is not None and not short:
+        parts.append(wq.Prefix(TITLE_FIELD, last))
+    # A one-letter last word would expand to thousands of index words: match the
+    # whole words, then keep the titles with a word starting with that letter.
+    results = searcher.search(wq.And(parts), limit=limit * 5 if short else limit)
+    hits = [h for h in results if not short or _has_word_starting(h.get("title") or "", last)]
     out, seen = [], set()
-    for hit in results:
+    for hit in hits[:limit]:
         title = hit.get("title") or ""
         if title and title not in seen:
             seen.add(title)
             out.append(Completion(title, "title", 1, hit.get("id")))
     return out
+
+
+def _has_word_starting(title: str, letters: str) -> bool:
+    return any(t[1].startswith(letters) for t in token_tuples(title))

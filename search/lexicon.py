@@ -31,7 +31,7 @@ from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
 
 _LETTERS = string.ascii_lowercase
 
-#: folded word → [(exact form, occurrences)], most frequent first, per reader.
+#: folded word → its accented spellings, per reader.
 _ACCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: The set of folded words, per reader.
 _WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -54,16 +54,19 @@ def total_words(reader: IndexReader) -> int:
     return max(1, int(reader.field_length(MATCH_FIELD)))
 
 
-def _accent_map(reader: IndexReader) -> dict[str, list[tuple[str, int]]]:
+def _accent_map(reader: IndexReader) -> dict[str, list[str]]:
+    """folded word → its accented spellings (one pass over the exact fields' term lists)."""
     cached = _ACCENTS.get(reader)
     if cached is not None:
         return cached
-    counts: dict[str, Counter] = defaultdict(Counter)
+    built: dict[str, list[str]] = defaultdict(list)
     for fieldname in EXACT_FIELDS:
-        for term, info in reader.iter_field(fieldname):
+        for term in reader.lexicon(fieldname):
             word = _text(term)
-            counts[fold(word)][word] += int(info.weight())
-    built = {f: c.most_common() for f, c in counts.items()}
+            forms = built[fold(word)]
+            if word not in forms:
+                forms.append(word)
+    built = dict(built)
     try:
         _ACCENTS[reader] = built
     except TypeError:  # a reader type that cannot be weakly referenced: no cache
@@ -78,9 +81,11 @@ def accent_forms(reader: IndexReader, folded: str) -> list[tuple[str, int]]:
     count is what is left of the folded word's count once the accented ones are
     taken away.
     """
-    accented = _accent_map(reader).get(folded, [])
-    plain = frequency(reader, folded) - sum(n for _, n in accented)
-    forms = list(accented)
+    forms = [
+        (word, sum(int(reader.frequency(f, word)) for f in EXACT_FIELDS))
+        for word in _accent_map(reader).get(folded, [])
+    ]
+    plain = frequency(reader, folded) - sum(n for _, n in forms)
     if plain > 0:
         forms.append((folded, plain))
     forms.sort(key=lambda fn: -fn[1])

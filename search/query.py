@@ -503,9 +503,10 @@ def run(
     far, marked ``partial``. ``with_snippets=False`` skips highlighting, for callers
     that only need the ranked hits.
 
-    Unless *exact*: when the words match fewer articles than the page holds, words
-    of :data:`TYPO_MIN_LETTERS`+ letters also match index words one edit away, and
-    those articles follow the exact ones. With *suggest*, the result carries a
+    Unless *exact*: when the words match fewer than :data:`TYPO_WHEN_FEWER`
+    articles, words of :data:`TYPO_MIN_LETTERS`+ letters also match index words one
+    edit away, and those articles follow the exact ones (a fixed threshold, not the
+    page size, so every page of one query agrees on the total). With *suggest*, the result carries a
     "did you mean" (:mod:`search.spelling`); when the query finds nothing at all
     and the suggestion changes its words, the suggestion's results are shown
     (``corrected``). Only then are words dropped (``fallback``/``relaxed``).
@@ -524,7 +525,7 @@ def run(
     search = _Searching(searcher, limit, page, sort, flt, facets, time_limit)
     found = search.run(q)
     typo_q = None
-    if not exact and words.strip() and found.total < page * limit and not found.partial:
+    if not exact and words.strip() and found.total < TYPO_WHEN_FEWER and not found.partial:
         typo_q = with_typos(q, searcher.reader())
         if typo_q is not None:
             found = found.then(search.run(wq.AndNot(typo_q, required_part(q))))
@@ -557,6 +558,8 @@ def run(
     )
 
 
+#: Typo tolerance joins in when the exact words match fewer articles than this.
+TYPO_WHEN_FEWER = 50
 #: Shortest word (folded letters) that typo tolerance applies to.
 TYPO_MIN_LETTERS = 5
 #: Weight of a typo-tolerant match relative to the word typed.

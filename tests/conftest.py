@@ -75,3 +75,15 @@ def cli() -> Callable[..., object]:
         return runner.invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def vntc_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the first 1,500 VNTC articles (real national news), built once."""
+    root = tmp_path_factory.mktemp("vntc")
+    archive = root / "vntc-1500.jsonl"
+    archive.write_text("".join(vntc_records(1500)), encoding="utf-8")
+    index_dir = root / "ix"
+    summary = index_paths(index_dir, [archive])
+    assert summary.added == 1500 and not summary.failed
+    return index_dir

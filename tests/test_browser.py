@@ -69,3 +69,29 @@ def test_facet_link_filters_the_results(browser, page_url) -> None:
     page.wait_for_load_state()
     assert "1 kết quả" in page.inner_text("p.meta")
     page.close()
+
+
+def test_autocomplete_lists_places_as_the_user_types(browser, page_url) -> None:
+    page = browser.new_page()
+    page.goto(page_url + "/")
+    page.type("input[name=q]", "ba d", delay=30)
+    page.wait_for_selector("#complete li")
+    items = page.eval_on_selector_all("#complete li", "els => els.map(e => e.firstChild.textContent)")
+    assert items[0] == "Ba Đình"
+    page.press("input[name=q]", "ArrowDown")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("section.hit")
+    assert page.input_value("input[name=q]") == "Ba Đình"
+    assert "2 kết quả" in page.inner_text("p.meta")
+    page.close()
+
+
+def test_did_you_mean_link_runs_the_suggestion(browser, page_url) -> None:
+    page = browser.new_page()
+    page.goto(page_url + "/?q=quaanj+uyr")
+    assert "Kết quả cho: Quận ủy" in page.inner_text("p.suggestion")
+    page.click("p.suggestion a")
+    page.wait_for_selector("section.hit")
+    assert page.input_value("input[name=q]") == "Quận ủy"
+    assert page.query_selector("p.suggestion") is None
+    page.close()

@@ -158,3 +158,33 @@ def test_extract_command_on_bad_files(cli, tmp_path: Path) -> None:
     result = cli("extract", bad)
     assert result.exit_code == 1 and "binary" in result.stderr
     assert cli("extract", tmp_path / "missing.txt").exit_code == 2
+
+
+def test_search_prints_did_you_mean(cli, seed_index) -> None:
+    result = cli("search", "quan uy ba dinh", "--index", seed_index)
+    assert result.stdout.splitlines()[0] == "Có phải bạn muốn tìm: Quận ủy Ba Đình"
+    data = json.loads(cli("search", "quan uy ba dinh", "--json", "--index", seed_index).stdout)
+    assert data["suggestion"] == "Quận ủy Ba Đình" and data["corrected"] is False
+
+
+def test_search_shows_corrected_results_and_exact_turns_it_off(cli, seed_index) -> None:
+    result = cli("search", "quaanj uyr", "--index", seed_index)
+    assert "No results for 'quaanj uyr'; showing results for: Quận ủy" in result.stdout
+    assert "5 result(s)" in result.stdout
+    data = json.loads(cli("search", "quaanj uyr", "--exact", "--json", "--index", seed_index).stdout)
+    assert data["corrected"] is False and data["total"] == 0
+
+
+def test_search_typo_notice(cli, seed_index) -> None:
+    result = cli("search", "nhiemm vu", "--limit", "1", "--index", seed_index)
+    assert "5 of these match a word one typo away." in result.stdout
+
+
+def test_suggest_command(cli, seed_index) -> None:
+    result = cli("suggest", "ba d", "--index", seed_index)
+    assert result.exit_code == 0 and "place  Ba Đình (2 articles)" in result.stdout
+    data = json.loads(cli("suggest", "tran", "--json", "--index", seed_index).stdout)
+    assert data["prefix"] == "tran"
+    assert {"text": "Trần Đức Hoạt", "kind": "person", "count": 1, "id": None} in data["suggestions"]
+    assert "No completions" in cli("suggest", "xyzzyq", "--index", seed_index).stdout
+    assert cli("suggest", "ba", "--limit", "0", "--index", seed_index).exit_code == 2

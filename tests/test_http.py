@@ -213,3 +213,30 @@ def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
         for w in workers:
             w.join()
         assert errors == []
+
+
+def test_suggestion_in_api_and_page(client) -> None:
+    data = client.get("/search", params={"q": "quan uy ba dinh"}).json()
+    assert data["suggestion"] == "Quận ủy Ba Đình" and data["corrected"] is False
+    page = client.get("/", params={"q": "quan uy ba dinh"}).text
+    assert "Có phải bạn muốn tìm: <a href=\"/?q=Qu%E1%BA%ADn+%E1%BB%A7y+Ba+%C4%90%C3%ACnh\">" \
+        "Quận ủy Ba Đình</a>" in page
+    fixed = client.get("/", params={"q": "quaanj uyr"}).text
+    assert "Không có kết quả cho «quaanj uyr». Kết quả cho:" in fixed and 'class="hit"' in fixed
+    strict = client.get("/search", params={"q": "quaanj uyr", "exact": "true"}).json()
+    assert strict["total"] == 0 and strict["corrected"] is False
+
+
+def test_suggest_endpoint(client) -> None:
+    r = client.get("/suggest", params={"q": "ba d"})
+    assert r.status_code == 200
+    assert r.json()["suggestions"][0] == {"text": "Ba Đình", "kind": "place", "count": 3, "id": None}
+    assert client.get("/suggest", params={"q": "ba", "limit": 0}).json()["error"]["param"] == "limit"
+    assert client.get("/suggest").status_code == 422
+    assert client.get("/suggest", params={"q": "x" * 201}).status_code == 422
+    # JSON carries the title as data; the page inserts it as text (see test_browser).
+    found = client.get("/suggest", params={"q": "<script>"}).json()["suggestions"]
+    assert [s["text"] for s in found] == ["Bài có mã <script>alert('xss')</script> trong tiêu đề"]
+    js = client.get("/complete.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert "innerHTML" not in js.text  # suggestions are inserted as text, never as HTML

@@ -319,3 +319,58 @@ def test_all_but_one_keeps_exclusions(seed_index) -> None:
     relaxed = all_but_one(parse("dang vien ba dinh -go"))
     assert relaxed is not None and "NOT" in str(relaxed)
     assert all_but_one(parse("dang vien")) is None  # too short to relax
+
+
+# --------------------------------------------------------------------------- issue 6
+
+
+def test_typo_tolerance_finds_words_one_edit_away(seed_index) -> None:
+    typo = search(seed_index, "nhiemm vu")  # "nhiệm vụ" with a doubled m
+    assert typo.total == 5 and typo.typos == 5 and not typo.fallback
+    marks = {s.text[a:b] for h in typo.hits for s in h.snippets for a, b in s.matches}
+    assert "nhiệm" in marks  # the word it stood for is highlighted
+    strict = search(seed_index, "nhiemm vu", exact=True)
+    assert strict.typos == 0 and (strict.total == 0 or strict.fallback)
+
+
+def test_short_words_get_no_typo_tolerance(seed_index) -> None:
+    assert search(seed_index, "quam", suggest=False).total == 0  # "quan" is 4 letters
+
+
+def test_typo_matches_rank_below_exact_matches(vntc_index) -> None:
+    exact = ids(vntc_index, "nguyet", limit=100, exact=True)  # "Nguyệt", "nguyệt"
+    assert 0 < len(exact) < 100
+    tolerant = search(vntc_index, "nguyet", limit=100)
+    got = [h.id for h in tolerant.hits]
+    assert got[: len(exact)] == exact  # every exact match first, in the same order
+    assert tolerant.typos == tolerant.total - len(exact) > 0  # then "Nguyễn" …
+    assert not set(got[len(exact):]) & set(exact)
+
+
+def test_typo_matches_are_paged_after_exact_ones(vntc_index) -> None:
+    exact_total = search(vntc_index, "nguyet", exact=True).total
+    pages = [search(vntc_index, "nguyet", limit=7, page=p) for p in (1, 2, 3)]
+    whole = search(vntc_index, "nguyet", limit=21)
+    assert [h.id for p in pages for h in p.hits] == [h.id for h in whole.hits]
+    assert all(p.total == whole.total for p in pages) and whole.total > exact_total
+    assert 7 < exact_total < 21  # the pages cross from exact to typo matches
+
+
+def test_query_that_finds_nothing_shows_the_correction(seed_index) -> None:
+    r = search(seed_index, "quaanj uyr")
+    assert r.corrected and r.suggestion == "Quận ủy" and r.total == 5
+    assert not r.fallback
+    assert not search(seed_index, "quaanj uyr", exact=True).corrected
+
+
+def test_suggestion_shown_with_results(seed_index) -> None:
+    r = search(seed_index, "quan uy ba dinh")
+    assert r.suggestion == "Quận ủy Ba Đình" and not r.corrected and r.total == 2
+    assert r.as_dict()["suggestion"] == "Quận ủy Ba Đình"
+    assert search(seed_index, "quan uy ba dinh", suggest=False).suggestion is None
+
+
+def test_abbreviation_query_finds_the_full_form(vntc_index) -> None:
+    short = set(ids(vntc_index, "HĐND", limit=100))
+    full = set(ids(vntc_index, "hoi dong nhan dan", limit=100))
+    assert short == full and len(short) > len(ids(vntc_index, '"HĐND"', limit=100))

@@ -1,0 +1,133 @@
+"""Did you mean: accent restoration, typo correction, Telex/VNI — on the seeds and VNTC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import store
+from search.indexer import index_paths
+from search.spelling import ime_decode, suggest
+from tests.conftest import CORPUS
+
+
+def suggestion(index_dir: Path, text: str):
+    with store.open_index(index_dir).searcher() as s:
+        return suggest(s, text)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("quan uy ba dinh", "quận ủy ba đình"),
+        ("dang vien", "đảng viên"),
+        ("thi dua", "thi đua"),
+        ("giai phong mat bang", "giải phóng mặt bằng"),
+        ("tran duc hoat", "trần đức hoạt"),
+        ("Quận ủy Ba Đinh", "quận ủy ba đình"),  # a wrong tone the archive never writes
+    ],
+)
+def test_accents_restored_from_the_archive(seed_index, typed, expected) -> None:
+    s = suggestion(seed_index, typed)
+    assert s is not None and s.text.casefold() == expected and not s.corrected
+
+
+def test_ba_dinh_keeps_the_archives_capitals(seed_index) -> None:
+    assert "Ba Đình" in suggestion(seed_index, "quan uy ba dinh").text
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("daij hoi", "đại hội"),  # a Telex tone on a word missing its đ
+        ("Trần Đức Hoạ", "trần đức hoạt"),  # a real word, but never next to "Đức"
+        ("quaanj uyr", "quận ủy"),  # Telex with the keyboard tool off
+        ("qua6n5 uy3", "quận ủy"),  # VNI
+        ("ba ddinhf", "ba đình"),
+        ("nhiemm vu", "nhiệm vụ"),  # an extra letter
+    ],
+)
+def test_corrections(seed_index, typed, expected) -> None:
+    s = suggestion(seed_index, typed)
+    assert s is not None and s.text.casefold() == expected and s.corrected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quận ủy Ba Đình",  # already what the archive writes
+        "giải phóng mặt bằng",
+        "Ba Đình",
+        "văn hoá",  # old tone placement: the archive writes "văn hóa", the same word
+        '"ba dinh"',  # query syntax is left alone
+        "title:ba",
+        "ba -dinh",
+        "xyzzyplugh",  # nothing better to offer
+    ],
+)
+def test_no_suggestion_when_nothing_to_improve(seed_index, text) -> None:
+    assert suggestion(seed_index, text) is None
+
+
+def test_right_but_unaccented_query_is_not_corrected(seed_index) -> None:
+    s = suggestion(seed_index, "giai phong mat bang")
+    assert not s.corrected and s.text == "giải phóng mặt bằng"
+
+
+@pytest.fixture(scope="module")
+def decoy_index(tmp_path_factory) -> Path:
+    """The seeds plus an article full of "bà" and "đinh", never side by side."""
+    root = tmp_path_factory.mktemp("decoy")
+    for path in CORPUS.glob("*.txt"):
+        (root / path.name).write_bytes(path.read_bytes())
+    sentence = "Bà cụ kể rằng chiếc đinh sắt ấy do bà mua. "
+    (root / "decoy.txt").write_text("Chuyện cái đinh\n\n" + sentence * 40, encoding="utf-8")
+    index_dir = root.parent / (root.name + "-ix")
+    index_paths(index_dir, [root])
+    return index_dir
+
+
+def test_word_pairs_beat_word_counts(decoy_index) -> None:
+    with store.open_index(decoy_index).searcher() as s:
+        from search.lexicon import accent_forms
+
+        # Alone, "bà" and "đinh" are the archive's commonest spellings …
+        assert accent_forms(s.reader(), "ba")[0][0] == "bà"
+        assert accent_forms(s.reader(), "dinh")[0][0] == "đinh"
+        # … but next to each other the archive writes "Ba Đình".
+        assert suggest(s, "ba dinh").text == "Ba Đình"
+        assert suggest(s, "dinh").text == "đinh"
+        # Pair by pair when the whole query never occurs as one span.
+        assert suggest(s, "ba dinh xyzzy").text == "Ba Đình xyzzy"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("ha noi", "hà nội"),
+        ("chinh phu", "chính phủ"),
+        ("bo truong", "bộ trưởng"),
+        ("bong da", "bóng đá"),
+        ("hoc sinh", "học sinh"),
+        ("thanh pho ho chi minh", "thành phố hồ chí minh"),
+        ("vieetj nam", "việt nam"),
+    ],
+)
+def test_vntc_suggestions(vntc_index, typed, expected) -> None:
+    s = suggestion(vntc_index, typed)
+    assert s is not None and s.text.casefold() == expected
+
+
+@pytest.mark.parametrize(
+    ("keys", "word"),
+    [("quaanj", "quận"), ("ddinhf", "đình"), ("uyr", "ủy"), ("quan65", "quận"),
+     ("qua6n5", "quận"), ("vieetj", "việt"), ("thuyr", "thủy")],
+)
+def test_ime_decode(keys, word) -> None:
+    assert word in ime_decode(keys)
+
+
+@pytest.mark.parametrize("plain", ["dang", "ba", "quận", "nam", "hcm", ""])
+def test_ime_decode_leaves_plain_words(plain) -> None:
+    assert ime_decode(plain) == ()
