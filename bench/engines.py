@@ -1,6 +1,8 @@
 """The engines compared by ``bench/run.py``, behind one small interface.
 
-* ``vnsearch`` — this project, through its public library API.
+* ``vnsearch`` — this project, through its public library API, as a user gets it.
+* ``vnsearch-exact`` — the same with ``exact=True, suggest=False``: no typo tolerance
+  and no automatic correction, to measure what they add.
 * ``fts5`` — SQLite FTS5 (stdlib), ``unicode61 remove_diacritics 2``, content stored,
   ``bm25()`` ranking, ``snippet()`` for snippets. It does not fold ``đ``.
 * ``tantivy`` — Tantivy (PyPI ``tantivy``, benchmark extra), a simple tokenizer with
@@ -42,9 +44,11 @@ def dir_size(path: Path) -> int:
 
 class Vnsearch:
     name = "vnsearch"
+    #: Query options: the defaults a user gets (typo tolerance, did you mean).
+    options: dict = {}
 
     def __init__(self, workdir: Path):
-        self.index_dir = workdir / "vnsearch"
+        self.index_dir = workdir / self.name
         self._searcher = None
 
     def build(self, archive: Path) -> dict:
@@ -57,7 +61,7 @@ class Vnsearch:
     def search(self, query: str, source: str | None = None, snippets: bool = True) -> list[str]:
         try:
             result = run(self._searcher, query, limit=10, filters=Filters(source=source),
-                         with_snippets=snippets)
+                         with_snippets=snippets, **self.options)
         except QueryError:
             return []
         return [h.id for h in result.hits]
@@ -68,6 +72,14 @@ class Vnsearch:
     def close(self) -> None:
         if self._searcher is not None:
             self._searcher.close()
+
+
+class VnsearchExact(Vnsearch):
+    """vnsearch with ``--exact`` and no did-you-mean: the same index, the query
+    intelligence off — to measure what typo tolerance and correction add."""
+
+    name = "vnsearch-exact"
+    options = {"exact": True, "suggest": False}
 
 
 _FTS_TOKEN = re.compile(r"[^\W_]+")
@@ -223,4 +235,5 @@ class Tantivy:
         self._ix = None
 
 
-ENGINES = {"vnsearch": Vnsearch, "fts5": Fts5, "tantivy": Tantivy}
+ENGINES = {"vnsearch": Vnsearch, "vnsearch-exact": VnsearchExact, "fts5": Fts5,
+           "tantivy": Tantivy}

@@ -17,6 +17,7 @@ term list) and cached for as long as the reader lives.
 
 from __future__ import annotations
 
+import re
 import string
 import weakref
 from collections import Counter, defaultdict
@@ -26,7 +27,7 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from search.normalize import fold, token_tuples
+from search.normalize import fold, fold_aligned
 from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
 
 _LETTERS = string.ascii_lowercase
@@ -129,7 +130,7 @@ def _phrase_matchers(searcher: Searcher, words: list[str]) -> Iterable[tuple[Sea
         yield leaf, q.matcher(leaf)
 
 
-def pair_count(searcher: Searcher, words: list[str], max_docs: int = 300) -> int:
+def pair_count(searcher: Searcher, words: list[str], max_docs: int = 100) -> int:
     """How many times *words* stand together in that order (in up to *max_docs* articles).
 
     The cap keeps a very common pair from costing more than a glance: past a few
@@ -144,24 +145,26 @@ def pair_count(searcher: Searcher, words: list[str], max_docs: int = 300) -> int
     return total
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 12) -> Counter:
-    """How the archive spells the span *words* (folded): exact forms → count.
+def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 8) -> Counter:
+    """How the archive spells the span *words* (folded): surfaces → count.
 
     Reads up to *max_docs* articles holding the span and returns a Counter of
-    ``tuple`` of original-case surface words (``("Quận", "ủy", "Ba", "Đình")``).
+    ``tuple`` s of original-case surface words (``("Quận", "ủy", "Ba", "Đình")``).
+    The span is found with one regex over the character-aligned fold of each text
+    (no tokenising), like the highlighter's fast path.
     """
-    n = len(words)
+    pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
+        f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
     seen: Counter = Counter()
     docs = 0
     for leaf, matcher in _phrase_matchers(searcher, words):
         while matcher.is_active() and docs < max_docs:
             stored = leaf.stored_fields(matcher.id())
             text = f"{stored.get('title', '')}\n{stored_body(stored)}"
-            toks = token_tuples(text)
-            folded = [t[1] for t in toks]
-            for i in range(len(toks) - n + 1):
-                if folded[i : i + n] == words:
-                    seen[tuple(text[t[2] : t[3]] for t in toks[i : i + n])] += 1
+            flat = fold_aligned(text)
+            if flat is not None:
+                for m in pattern.finditer(flat):
+                    seen[tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))] += 1
             docs += 1
             matcher.next()
         if docs >= max_docs:

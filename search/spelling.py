@@ -162,14 +162,15 @@ def _isolated(searcher: Searcher, toks: list, i: int) -> bool:
         neighbours.append([toks[i - 1][1], toks[i][1]])
     if i + 1 < len(toks):
         neighbours.append([toks[i][1], toks[i + 1][1]])
-    return bool(neighbours) and all(_pair(searcher, p) == 0 for p in neighbours)
+    return bool(neighbours) and not any(_pair(searcher, p, seen_only=True) for p in neighbours)
 
 
-def _pair(searcher: Searcher, words: list[str]) -> int:
+def _pair(searcher: Searcher, words: list[str], seen_only: bool = False) -> int:
+    """How often *words* stand together (cached per searcher); 0/1 with *seen_only*."""
     cache = _pair_cache(searcher)
-    key = tuple(words)
+    key = (tuple(words), seen_only)
     if key not in cache:
-        cache[key] = lexicon.pair_count(searcher, words)
+        cache[key] = lexicon.pair_count(searcher, words, max_docs=1 if seen_only else 100)
     return cache[key]
 
 
