@@ -6,11 +6,14 @@ open searcher and after a warm-up pass:
 
 * ``complete()`` (what ``GET /suggest`` and ``vnsearch suggest`` run) for prefixes
   typed keystroke by keystroke from real titles, people and places of the archive:
-  every prefix of 1–3 words, accents dropped half of the time;
+  every prefix of 1–3 words, accents dropped half of the time; then the same
+  prefixes as ``GET /suggest`` requests to a real ``vnsearch serve`` app (uvicorn,
+  one keep-alive client), which is what the search page pays per keystroke;
 * ``spelling.suggest()`` (the did-you-mean of every search) on 2–4 word queries
   typed without accents;
-* what a fresh searcher builds once: the place/people name list, the accent map and
-  the folded vocabulary (the CLI pays these per command; the server once per index).
+* what a fresh searcher builds once: the place/people name list, the title word
+  list, the accent map, the folded vocabulary, and each segment's stored-field
+  file (the CLI pays these per command, as needed; the server once per index).
 
     .venv/bin/python bench/bench_complete.py               # 100,000 articles
     .venv/bin/python bench/bench_complete.py --size 20000  # quicker
@@ -32,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from search import complete as complete_module  # noqa: E402
 from search import lexicon, store  # noqa: E402
 from search.complete import complete  # noqa: E402
 from search.indexer import index_paths  # noqa: E402
@@ -98,6 +102,36 @@ def queries(searcher, rng: random.Random, count: int) -> list[str]:
     return out
 
 
+def over_http(index_dir: Path, typed: list[str]) -> list[float]:
+    """Times of ``GET /suggest`` for each prefix, on a real server (uvicorn, keep-alive)."""
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from search.http import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(index_dir), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            def get(prefix: str) -> None:
+                client.get("/suggest", params={"q": prefix}).raise_for_status()
+            timed(get, typed[:200])  # warm-up: the server builds its lists once
+            return timed(get, typed)
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
 def timed(fn, items) -> list[float]:
     times = []
     for item in items:
@@ -124,9 +158,12 @@ def main() -> None:
     ix = store.open_index(index_dir)
     report: dict = {"size": args.size, "date": time.strftime("%Y-%m-%d %H:%M")}
     with ix.searcher() as s:
-        for name, build_once in (("names_ms", lambda: complete(s, "ha")),
-                                 ("accent_map_ms", lambda: lexicon._accent_map(s.reader())),
-                                 ("vocabulary_ms", lambda: lexicon._vocabulary(s.reader()))):
+        once = (("names_ms", lambda: complete_module._names(s)),
+                ("title_words_ms", lambda: complete_module._title_terms(s)),
+                ("accent_map_ms", lambda: lexicon._accent_map(s.reader())),
+                ("vocabulary_ms", lambda: lexicon._vocabulary(s.reader())),
+                ("stored_ms", lambda: [leaf.stored_fields(0) for leaf, _ in s.leaf_searchers()]))
+        for name, build_once in once:
             t0 = time.perf_counter()
             build_once()
             report.setdefault("first_call", {})[name] = round((time.perf_counter() - t0) * 1000)
@@ -136,13 +173,14 @@ def main() -> None:
         report["complete"] = stats(timed(lambda p: complete(s, p), typed))
         report["suggest"] = stats(timed(lambda q: suggest(s, q), spelled))
         report["documents"] = s.doc_count()
+    report["http_suggest"] = stats(over_http(index_dir, typed))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "complete.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     first = ", ".join(f"{k[:-3]} {v} ms" for k, v in report["first_call"].items())
     print(f"{report['documents']:,} articles; built once per searcher: {first}\n")
     print("| what | n | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|")
-    for name in ("complete", "suggest"):
+    for name in ("complete", "http_suggest", "suggest"):
         r = report[name]
         cells = [r[k] for k in ("n", "p50_ms", "p95_ms", "p99_ms", "max_ms")]
         print(f"| {name} | " + " | ".join(str(c) for c in cells) + " |")

@@ -3,22 +3,25 @@
 ``complete(searcher, "ba d")`` → ``Ba Đình`` (a place), ``Bà Đoàn …`` (a person),
 titles whose words start so. Matching is accent-insensitive and works from any
 word of a name (``dinh`` finds ``Ba Đình``); a title matches when its words
-contain every complete word typed and one starting with the last, unfinished one.
+contain every complete word typed and one starting with the last, unfinished one
+(one of the few most frequent such words, see :data:`TITLE_EXPANSIONS`). Titles
+that begin with what was typed come first.
 
-Names come from the ``place_name`` and ``people_name`` term lists, gathered once
-per index reader into a sorted list of word-start keys, so each keystroke costs a
-binary search plus one small title query.
+Names come from the ``place_name`` and ``people_name`` term lists, and title words
+from ``title_f``, gathered once per index reader into sorted lists, so a keystroke
+costs binary searches plus an unscored walk that stops at the first few titles.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import weakref
 from dataclasses import dataclass
 
-from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from search import postings
 from search.normalize import fold, token_tuples
 from search.schema import TITLE_FIELD
 
@@ -31,8 +34,18 @@ NAME_FIELDS = {"place_name": "place", "people_name": "person"}
 #: Fewest letters of an unfinished word before titles are searched by prefix
 #: (one letter would expand to thousands of words).
 TITLE_MIN_PREFIX = 2
+#: Most index words an unfinished title word stands for (the most frequent ones).
+TITLE_EXPANSIONS = 8
+#: Name keys this short (the first keystrokes, shared by every user) are ranked
+#: once per index reader and remembered.
+SHORT_KEY = 2
+#: Most leaps the title walk takes per keystroke: two common words that seldom
+#: meet in a title (parts of a person's name) are left to the name completions
+#: rather than delay the keystroke (see :mod:`search.postings`).
+TITLE_WALK_STEPS = 300
 
 _NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TITLE_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -50,8 +63,9 @@ class Completion:
 
 @dataclass
 class _Names:
-    keys: list[tuple[str, int]]  # (folded text from a word start, entry), sorted
+    keys: list[tuple[str, int, bool]]  # (folded text from a word start, entry, first word?)
     entries: list[tuple[str, str, int]]  # (display name, kind, count)
+    short: dict[tuple[str, int], list[int]]  # ranked entries of short keys, as asked
 
 
 def _names(searcher: Searcher) -> _Names:
@@ -60,7 +74,7 @@ def _names(searcher: Searcher) -> _Names:
     if cached is not None:
         return cached
     entries: list[tuple[str, str, int]] = []
-    keys: list[tuple[str, int]] = []
+    keys: list[tuple[str, int, bool]] = []
     for fieldname, kind in NAME_FIELDS.items():
         if fieldname not in reader.schema:
             continue
@@ -70,9 +84,9 @@ def _names(searcher: Searcher) -> _Names:
             entries.append((name, kind, int(info.doc_frequency())))
             words = [t[1] for t in token_tuples(name)]
             for i in range(len(words)):
-                keys.append((" ".join(words[i:]), entry))
+                keys.append((" ".join(words[i:]), entry, i == 0))
     keys.sort()
-    names = _Names(keys, entries)
+    names = _Names(keys, entries, {})
     try:
         _NAMES[reader] = names
     except TypeError:
@@ -95,43 +109,94 @@ def complete(searcher: Searcher, prefix: str, limit: int = 10) -> list[Completio
 
 def _complete_names(searcher: Searcher, key: str, limit: int) -> list[Completion]:
     names = _names(searcher)
+    if len(key) <= SHORT_KEY:
+        ranked = names.short.get((key, limit))
+        if ranked is None:
+            ranked = names.short[(key, limit)] = _rank_names(names, key, limit)
+    else:
+        ranked = _rank_names(names, key, limit)
+    return [Completion(*names.entries[entry]) for entry in ranked]
+
+
+def _rank_names(names: _Names, key: str, limit: int) -> list[int]:
+    """Entries with a word starting *key*: those whose name starts so first, then
+    the most cited."""
     found: dict[int, bool] = {}  # entry → matched from the name's first word
-    i = bisect.bisect_left(names.keys, (key, -1))
+    i = bisect.bisect_left(names.keys, (key,))
     while i < len(names.keys) and names.keys[i][0].startswith(key):
-        entry = names.keys[i][1]
-        name = names.entries[entry][0]
-        starts = fold(name).startswith(key) or found.get(entry, False)
-        found[entry] = starts
+        _, entry, first = names.keys[i]
+        found[entry] = first or found.get(entry, False)
         i += 1
-    ranked = sorted(found, key=lambda e: (not found[e], -names.entries[e][2], names.entries[e][0]))
-    out = []
-    for entry in ranked[:limit]:
-        name, kind, count = names.entries[entry]
-        out.append(Completion(name, kind, count))
-    return out
+    return heapq.nsmallest(
+        limit, found, key=lambda e: (not found[e], -names.entries[e][2], names.entries[e][0])
+    )
 
 
 def _complete_titles(
     searcher: Searcher, words: list[str], unfinished: bool, limit: int
 ) -> list[Completion]:
     whole, last = (words[:-1], words[-1]) if unfinished else (words, None)
-    parts: list[wq.Query] = [wq.Term(TITLE_FIELD, w) for w in whole]
+    groups = [[w] for w in whole]
     short = last is not None and len(last) < TITLE_MIN_PREFIX
     if short and not whole:
         return []
     if last is not None and not short:
-        parts.append(wq.Prefix(TITLE_FIELD, last))
+        groups.append(_expand(searcher, last))
     # A one-letter last word would expand to thousands of index words: match the
     # whole words, then keep the titles with a word starting with that letter.
-    results = searcher.search(wq.And(parts), limit=limit * 5 if short else limit)
-    hits = [h for h in results if not short or _has_word_starting(h.get("title") or "", last)]
+    wanted = limit * 5 if short else limit
+    found = postings.together(searcher, TITLE_FIELD, groups, wanted, steps=TITLE_WALK_STEPS)
+    hits = [searcher.stored_fields(d) for d in found]
+    if short:
+        hits = [h for h in hits if _has_word_starting(h.get("title") or "", last)]
+    typed = " ".join(words)
+    hits.sort(key=lambda h: not fold(h.get("title") or "").startswith(typed))  # stable
     out, seen = [], set()
-    for hit in hits[:limit]:
+    for hit in hits:
         title = hit.get("title") or ""
-        if title and title not in seen:
+        if title and title not in seen and len(out) < limit:
             seen.add(title)
             out.append(Completion(title, "title", 1, hit.get("id")))
     return out
+
+
+def _expand(searcher: Searcher, start: str) -> list[str]:
+    """The :data:`TITLE_EXPANSIONS` title words starting with *start* found in most titles.
+
+    Matching every word that starts so (what ``Prefix`` does) costs seconds on a
+    large archive for two letters; the most frequent few are what a user who has
+    typed so little most likely means, and one more letter narrows the choice.
+    """
+    terms = _title_terms(searcher)
+    lo = bisect.bisect_left(terms.words, start)
+    hi = bisect.bisect_left(terms.words, start + "\uffff")
+    if hi - lo <= TITLE_EXPANSIONS:
+        return terms.words[lo:hi]
+    best = heapq.nlargest(TITLE_EXPANSIONS, range(lo, hi), key=terms.counts.__getitem__)
+    return [terms.words[i] for i in best]
+
+
+@dataclass
+class _TitleTerms:
+    words: list[str]  # every folded title word, sorted
+    counts: list[int]  # titles containing each
+
+
+def _title_terms(searcher: Searcher) -> _TitleTerms:
+    reader = searcher.reader()
+    cached = _TITLE_TERMS.get(reader)
+    if cached is not None:
+        return cached
+    words, counts = [], []
+    for term, info in reader.iter_field(TITLE_FIELD):
+        words.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+        counts.append(int(info.doc_frequency()))
+    terms = _TitleTerms(words, counts)
+    try:
+        _TITLE_TERMS[reader] = terms
+    except TypeError:
+        pass
+    return terms
 
 
 def _has_word_starting(title: str, letters: str) -> bool:

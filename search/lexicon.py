@@ -21,12 +21,11 @@ import re
 import string
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 
-from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from search import postings
 from search.normalize import fold, fold_aligned
 from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
 
@@ -123,26 +122,15 @@ def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[s
     return found[:limit]
 
 
-def _phrase_matchers(searcher: Searcher, words: list[str]) -> Iterable[tuple[Searcher, object]]:
-    """A phrase matcher per index segment (``matcher.spans()`` needs leaf matchers)."""
-    q = wq.Phrase(MATCH_FIELD, list(words))
-    for leaf, _ in searcher.leaf_searchers():
-        yield leaf, q.matcher(leaf)
-
-
 def pair_count(searcher: Searcher, words: list[str], max_docs: int = 100) -> int:
     """How many times *words* stand together in that order (in up to *max_docs* articles).
 
     The cap keeps a very common pair from costing more than a glance: past a few
-    hundred articles the answer is "common", which is all a suggestion needs.
+    hundred articles the answer is "common", which is all a suggestion needs; and
+    the walk is bounded (:data:`search.postings.STEPS`), so common words that
+    seldom stand together read as rare rather than cost a second.
     """
-    total, docs = 0, 0
-    for _, matcher in _phrase_matchers(searcher, words):
-        while matcher.is_active() and docs < max_docs:
-            total += len(matcher.spans())
-            docs += 1
-            matcher.next()
-    return total
+    return sum(times for _, _, times in postings.in_a_row(searcher, MATCH_FIELD, words, max_docs))
 
 
 def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 8) -> Counter:
@@ -156,17 +144,11 @@ def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 8) -> Co
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
         f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
     seen: Counter = Counter()
-    docs = 0
-    for leaf, matcher in _phrase_matchers(searcher, words):
-        while matcher.is_active() and docs < max_docs:
-            stored = leaf.stored_fields(matcher.id())
-            text = f"{stored.get('title', '')}\n{stored_body(stored)}"
-            flat = fold_aligned(text)
-            if flat is not None:
-                for m in pattern.finditer(flat):
-                    seen[tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))] += 1
-            docs += 1
-            matcher.next()
-        if docs >= max_docs:
-            break
+    for leaf, docnum, _ in postings.in_a_row(searcher, MATCH_FIELD, words, max_docs):
+        stored = leaf.stored_fields(docnum)
+        text = f"{stored.get('title', '')}\n{stored_body(stored)}"
+        flat = fold_aligned(text)
+        if flat is not None:
+            for m in pattern.finditer(flat):
+                seen[tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))] += 1
     return seen
