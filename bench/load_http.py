@@ -7,11 +7,14 @@ fixed number of ``/search`` requests (queries drawn from the archive's titles) w
 
     .venv/bin/python bench/load_http.py                       # bundled corpus
     .venv/bin/python bench/load_http.py --archive DIR -n 400  # e.g. unpacked baomoi
+
+Prints a Markdown table and writes ``bench/results/http.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -25,6 +28,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_core import make_queries, percentile  # noqa: E402
@@ -126,6 +130,10 @@ def main() -> None:
     print("|" + "---|" * len(cols))
     for row in rows:
         print("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {"archive": str(args.archive), "articles": summary.documents,
+           "cores": os.cpu_count(), "levels": rows}
+    (RESULTS / "http.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
