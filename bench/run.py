@@ -5,9 +5,11 @@ One command, one run, same machine, same archive for every engine:
     .venv/bin/pip install -e '.[bench]'          # tantivy (FTS5 is in the stdlib)
     .venv/bin/python bench/run.py --size 10000
     .venv/bin/python bench/run.py --sizes 10000,30000,84132 --quality-sizes 84132
+    .venv/bin/python bench/run.py --sizes 84132 --generated 300000 --quality-sizes 84132
 
 For each archive size (the first N records of ../shared/corpora/vntc.jsonl.gz, all
-kept, duplicates included) and each engine:
+kept, duplicates included; ``--generated N`` adds an archive of N synthetic articles
+from bench/make_archive.py, to go past the real data) and each engine:
 
 * indexing in a fresh subprocess: articles/s, MB/s of input, wall and CPU seconds
   (children included: vnsearch indexes with two processes), peak RSS of the engine's
@@ -59,6 +61,17 @@ def vntc_subset(n: int) -> Path:
                 if i == n:
                     break
                 out.write(line)
+        tmp.rename(path)
+    return path
+
+
+def generated(n: int) -> Path:
+    """*n* synthetic articles (bench/make_archive.py, JSONL) in bench/work (made once)."""
+    path = WORK / f"gen-{n}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        subprocess.run([sys.executable, str(REPO / "bench" / "make_archive.py"), str(n),
+                        str(tmp), "--format", "jsonl"], check=True)
         tmp.rename(path)
     return path
 
@@ -147,15 +160,17 @@ def time_queries(engine, queries) -> dict:
 # --------------------------------------------------------------------------- report
 
 
-def run_size(n: int, engines: list[str], n_queries: int, quality_items: int) -> dict:
-    archive = vntc_subset(n)
+def run_size(n: int, engines: list[str], n_queries: int, quality_items: int,
+             synthetic: bool = False) -> dict:
+    archive = generated(n) if synthetic else vntc_subset(n)
     recs = list(records(archive))
-    workdir = WORK / f"run-{n}"
+    workdir = WORK / (f"gen-run-{n}" if synthetic else f"run-{n}")
     workdir.mkdir(parents=True, exist_ok=True)
     queries = make_queries(recs, n_queries)
     items = build_items(recs, quality_items) if quality_items else []
     out: dict = {"size": len(recs), "archive_mb": round(archive.stat().st_size / 1e6, 1),
-                 "engines": {}}
+                 "generated": synthetic, "engines": {}}
+    del recs
     for name in engines:
         print(f"[{n}] {name}: indexing …", file=sys.stderr, flush=True)
         info = build(name, archive, workdir)
@@ -191,7 +206,8 @@ def markdown(report: dict) -> str:
     for size in report["sizes"]:
         for name, info in size["engines"].items():
             cells = [str(info.get(k, "")) for k, _ in PERF_COLS]
-            lines.append(f"| {size['size']:,} | {name} | " + " | ".join(cells) + " |")
+            label = f"{size['size']:,}" + (" generated" if size.get("generated") else "")
+            lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
     for size in report["sizes"]:
         engines = {k: v for k, v in size["engines"].items() if "quality" in v}
         if not engines:
@@ -218,10 +234,12 @@ def regressions(report: dict) -> list[str]:
     if not previous:
         return []
     old = json.loads(previous[-1].read_text(encoding="utf-8"))
-    old_sizes = {s["size"]: s["engines"].get("vnsearch") for s in old.get("sizes", [])}
+    old_sizes = {(s["size"], s.get("generated", False)): s["engines"].get("vnsearch")
+                 for s in old.get("sizes", [])}
     found = []
     for size in report["sizes"]:
-        new, prev = size["engines"].get("vnsearch"), old_sizes.get(size["size"])
+        new = size["engines"].get("vnsearch")
+        prev = old_sizes.get((size["size"], size.get("generated", False)))
         if not new or not prev:
             continue
         for key, higher_is_better in (("articles_per_s", True), ("qps", True), ("p50_ms", False),
@@ -244,6 +262,8 @@ def main() -> None:
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--quality-sizes", default="",
                         help="comma-separated sizes to run quality at (default: every size)")
+    parser.add_argument("--generated", default="",
+                        help="comma-separated sizes of synthetic archives to add (no quality)")
     parser.add_argument("--build", nargs=3, metavar=("ENGINE", "ARCHIVE", "WORKDIR"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,7 +272,7 @@ def main() -> None:
         return
     if not VNTC.exists():
         sys.exit(f"VNTC archive not found at {VNTC}")
-    sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",")]
+    sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",") if s.strip()]
     engines = [e.strip() for e in args.engines.split(",")]
     quality_at = {int(s) for s in args.quality_sizes.split(",") if s.strip()}
     started = time.perf_counter()
@@ -263,6 +283,8 @@ def main() -> None:
                            0 if args.no_quality or (quality_at and n not in quality_at)
                            else args.quality_items) for n in sizes],
     }
+    for n in (int(s) for s in args.generated.split(",") if s.strip()):
+        report["sizes"].append(run_size(n, engines, args.queries, 0, synthetic=True))
     report["regressions"] = regressions(report)
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
