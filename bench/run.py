@@ -270,9 +270,9 @@ def main() -> None:
     if args.build:
         build_child(args.build[0], Path(args.build[1]), Path(args.build[2]))
         return
-    if not VNTC.exists():
-        sys.exit(f"VNTC archive not found at {VNTC}")
     sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",") if s.strip()]
+    if sizes and not VNTC.exists():
+        sys.exit(f"VNTC archive not found at {VNTC}")
     engines = [e.strip() for e in args.engines.split(",")]
     quality_at = {int(s) for s in args.quality_sizes.split(",") if s.strip()}
     started = time.perf_counter()
