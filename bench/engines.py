@@ -8,9 +8,10 @@
 * ``tantivy`` — Tantivy (PyPI ``tantivy``, benchmark extra), a simple tokenizer with
   lowercase + ASCII folding (which does fold ``đ``), BM25, ``SnippetGenerator``.
 
-Every engine reads the same JSONL archive (``id``, ``text``, ``source`` …). The peers
-take the first line of ``text`` as the title and the rest as the body, as a user
-loading VNTC into them would; vnsearch applies its own extraction.
+Every engine reads the same archive — JSONL (``id``, ``text``, ``source`` …) or a
+directory of raw ``.txt`` files — through :func:`records`. The peers take the first
+line of ``text`` as the title and the rest as the body, as a user loading VNTC into
+them would; vnsearch applies its own extraction.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def split_article(text: str) -> tuple[str, str]:
 
 
 def records(archive: Path):
+    """The archive's articles as dicts: JSONL lines, or every ``.txt`` file of a
+    directory (``id`` = its relative path; undecodable bytes replaced)."""
+    if archive.is_dir():
+        for path in sorted(archive.rglob("*.txt")):
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            yield {"id": path.relative_to(archive).as_posix(), "text": text}
+        return
     with archive.open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():

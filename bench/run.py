@@ -6,10 +6,12 @@ One command, one run, same machine, same archive for every engine:
     .venv/bin/python bench/run.py --size 10000
     .venv/bin/python bench/run.py --sizes 10000,30000,84132 --quality-sizes 84132
     .venv/bin/python bench/run.py --sizes 84132 --generated 300000 --quality-sizes 84132
+    .venv/bin/python bench/run.py --sizes "" --baomoi            # 35k raw .txt files
 
 For each archive size (the first N records of ../shared/corpora/vntc.jsonl.gz, all
 kept, duplicates included; ``--generated N`` adds an archive of N synthetic articles
-from bench/make_archive.py, to go past the real data) and each engine:
+from bench/make_archive.py, to go past the real data; ``--baomoi`` adds the whole
+baomoi-2017 crawl, 35k raw ``.txt`` files, read as files by every engine) and each engine:
 
 * indexing in a fresh subprocess: articles/s, MB/s of input, wall and CPU seconds
   (children included: vnsearch indexes with two processes), peak RSS of the engine's
@@ -41,7 +43,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.engines import ENGINES, records, split_article  # noqa: E402
+from bench.bench_core import BAOMOI, unpack  # noqa: E402
+from bench.engines import ENGINES, dir_size, records, split_article  # noqa: E402
 from bench.quality import FORMS, build_items, evaluate, surface_words  # noqa: E402
 from search.normalize import fold  # noqa: E402
 
@@ -76,6 +79,19 @@ def generated(n: int) -> Path:
     return path
 
 
+def archive_for(kind: str, n: int) -> tuple[Path, Path, str]:
+    """``(archive, workdir, label)`` for one point: VNTC subset, generated or baomoi."""
+    if kind == "generated":
+        return generated(n), WORK / f"gen-run-{n}", "generated"
+    if kind == "baomoi":
+        return unpack(BAOMOI), WORK / "baomoi-run", "baomoi raw .txt"
+    return vntc_subset(n), WORK / f"run-{n}", ""
+
+
+def archive_bytes(archive: Path) -> int:
+    return dir_size(archive) if archive.is_dir() else archive.stat().st_size
+
+
 # --------------------------------------------------------------------------- indexing
 
 
@@ -103,7 +119,7 @@ def build(engine: str, archive: Path, workdir: Path) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{engine} indexing failed:\n{proc.stderr[-2000:]}")
     info = json.loads(proc.stdout.strip().splitlines()[-1])
-    mb = archive.stat().st_size / 1e6
+    mb = archive_bytes(archive) / 1e6
     info["articles_per_s"] = round(info["documents"] / info["seconds"], 1)
     info["mb_per_s"] = round(mb / info["seconds"], 2)
     return info
@@ -161,26 +177,29 @@ def time_queries(engine, queries) -> dict:
 
 
 def run_size(n: int, engines: list[str], n_queries: int, quality_items: int,
-             synthetic: bool = False) -> dict:
-    archive = generated(n) if synthetic else vntc_subset(n)
+             kind: str = "vntc") -> dict:
+    """Every engine on one archive: *kind* is ``vntc`` (first *n*), ``generated`` or
+    ``baomoi`` (*n* unused)."""
+    archive, workdir, label = archive_for(kind, n)
     recs = list(records(archive))
-    workdir = WORK / (f"gen-run-{n}" if synthetic else f"run-{n}")
     workdir.mkdir(parents=True, exist_ok=True)
     queries = make_queries(recs, n_queries)
     items = build_items(recs, quality_items) if quality_items else []
-    out: dict = {"size": len(recs), "archive_mb": round(archive.stat().st_size / 1e6, 1),
-                 "generated": synthetic, "engines": {}}
+    out: dict = {"size": len(recs), "archive_mb": round(archive_bytes(archive) / 1e6, 1),
+                 "generated": kind == "generated", "kind": kind, "label": label,
+                 "engines": {}}
     del recs
+    tag = {"vntc": str(n), "generated": f"{n} generated"}.get(kind, label)
     for name in engines:
-        print(f"[{n}] {name}: indexing …", file=sys.stderr, flush=True)
+        print(f"[{tag}] {name}: indexing …", file=sys.stderr, flush=True)
         info = build(name, archive, workdir)
         engine = ENGINES[name](workdir)
         info["index_mb"] = round(engine.size() / 1e6, 1)
         engine.open()
-        print(f"[{n}] {name}: {len(queries)} queries …", file=sys.stderr, flush=True)
+        print(f"[{tag}] {name}: {len(queries)} queries …", file=sys.stderr, flush=True)
         info.update(time_queries(engine, queries))
         if items:
-            print(f"[{n}] {name}: quality on {len(items)} items …", file=sys.stderr, flush=True)
+            print(f"[{tag}] {name}: quality on {len(items)} items …", file=sys.stderr, flush=True)
             info["quality"] = evaluate(engine, items)
         engine.close()
         out["engines"][name] = info
@@ -206,7 +225,7 @@ def markdown(report: dict) -> str:
     for size in report["sizes"]:
         for name, info in size["engines"].items():
             cells = [str(info.get(k, "")) for k, _ in PERF_COLS]
-            label = f"{size['size']:,}" + (" generated" if size.get("generated") else "")
+            label = f"{size['size']:,} {point_label(size)}".strip()
             lines.append(f"| {label} | {name} | " + " | ".join(cells) + " |")
     for size in report["sizes"]:
         engines = {k: v for k, v in size["engines"].items() if "quality" in v}
@@ -228,25 +247,31 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def point_label(size: dict) -> str:
+    """What kind of archive a results row is (older results files carry only
+    ``generated``)."""
+    return size.get("label", "generated" if size.get("generated") else "")
+
+
 def regressions(report: dict) -> list[str]:
     """vnsearch figures more than 10% worse than in the previous results file."""
     previous = sorted(RESULTS.glob("run-*.json"))
     if not previous:
         return []
     old = json.loads(previous[-1].read_text(encoding="utf-8"))
-    old_sizes = {(s["size"], s.get("generated", False)): s["engines"].get("vnsearch")
+    old_sizes = {(s["size"], point_label(s)): s["engines"].get("vnsearch")
                  for s in old.get("sizes", [])}
     found = []
     for size in report["sizes"]:
         new = size["engines"].get("vnsearch")
-        prev = old_sizes.get((size["size"], size.get("generated", False)))
+        prev = old_sizes.get((size["size"], point_label(size)))
         if not new or not prev:
             continue
         for key, higher_is_better in (("articles_per_s", True), ("qps", True), ("p50_ms", False),
                                       ("p95_ms", False), ("index_mb", False)):
             a, b = prev.get(key), new.get(key)
             if a and b and (b < 0.9 * a if higher_is_better else b > 1.1 * a):
-                found.append(f"{size['size']:,} articles: {key} {a} → {b} "
+                found.append(f"{size['size']:,} {point_label(size) or 'articles'}: {key} {a} → {b} "
                              f"(previous: {previous[-1].name})")
     return found
 
@@ -264,6 +289,8 @@ def main() -> None:
                         help="comma-separated sizes to run quality at (default: every size)")
     parser.add_argument("--generated", default="",
                         help="comma-separated sizes of synthetic archives to add (no quality)")
+    parser.add_argument("--baomoi", action="store_true",
+                        help=f"add the baomoi-2017 crawl as raw .txt files ({BAOMOI.name})")
     parser.add_argument("--build", nargs=3, metavar=("ENGINE", "ARCHIVE", "WORKDIR"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -273,6 +300,8 @@ def main() -> None:
     sizes = [args.size] if args.size else [int(s) for s in args.sizes.split(",") if s.strip()]
     if sizes and not VNTC.exists():
         sys.exit(f"VNTC archive not found at {VNTC}")
+    if args.baomoi and not BAOMOI.exists():
+        sys.exit(f"baomoi archive not found at {BAOMOI}")
     engines = [e.strip() for e in args.engines.split(",")]
     quality_at = {int(s) for s in args.quality_sizes.split(",") if s.strip()}
     started = time.perf_counter()
@@ -284,7 +313,9 @@ def main() -> None:
                            else args.quality_items) for n in sizes],
     }
     for n in (int(s) for s in args.generated.split(",") if s.strip()):
-        report["sizes"].append(run_size(n, engines, args.queries, 0, synthetic=True))
+        report["sizes"].append(run_size(n, engines, args.queries, 0, kind="generated"))
+    if args.baomoi:
+        report["sizes"].append(run_size(0, engines, args.queries, 0, kind="baomoi"))
     report["regressions"] = regressions(report)
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)

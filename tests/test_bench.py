@@ -103,3 +103,22 @@ def test_make_archive_is_deterministic_and_parseable(tmp_path: Path) -> None:
     generate(5, tmp_path / "c.jsonl", "jsonl", seed=5)
     lines = (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 5 and json.loads(lines[0])["id"] == "gen-0000000"
+
+
+def test_engines_read_a_directory_of_raw_files(tmp_path: Path) -> None:
+    """``run.py --baomoi`` hands every engine a folder of .txt files; ids must agree
+    across engines (the relative path) so results are comparable."""
+    from bench.engines import records
+
+    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    recs = list(records(corpus))
+    assert [r["id"] for r in recs] == sorted(p.name for p in corpus.glob("*.txt"))
+    assert all(r["text"].strip() for r in recs)
+    found = {}
+    for engine in (Vnsearch(tmp_path), Fts5(tmp_path)):
+        assert engine.build(corpus)["documents"] == len(recs)
+        engine.open()
+        found[engine.name] = engine.search("Quận ủy Ba Đình")
+        engine.close()
+    assert found["vnsearch"] and set(found["vnsearch"]) == set(found["fts5"])
+    assert all(i in {r["id"] for r in recs} for i in found["vnsearch"])
