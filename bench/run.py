@@ -22,8 +22,9 @@ baomoi-2017 crawl, 35k raw ``.txt`` files, read as files by every engine) and ea
   queries/s;
 * known-item quality (bench/quality.py): MRR@10 and recall@10 per query form.
 
-Writes bench/results/run-<timestamp>.json and bench/results/latest.md, and flags any
-vnsearch figure more than 10% worse than in the previous results file.
+Writes bench/results/run-<timestamp>.json, bench/results/latest.md and (with
+matplotlib) bench/results/growth.png, and flags any vnsearch figure more than 10%
+worse than in the previous results file.
 """
 
 from __future__ import annotations
@@ -324,6 +325,12 @@ def main() -> None:
     text = markdown(report)
     (RESULTS / "latest.md").write_text(text, encoding="utf-8")
     print(text)
+    try:
+        from bench.chart import draw
+
+        print(f"chart: {draw(report, RESULTS / 'growth.png')}")
+    except ImportError:
+        print("no chart: matplotlib is not installed (pip install -e '.[bench]')")
     print(f"wall time: {report['wall_seconds']} s")
 
 

@@ -122,3 +122,14 @@ def test_engines_read_a_directory_of_raw_files(tmp_path: Path) -> None:
         engine.close()
     assert found["vnsearch"] and set(found["vnsearch"]) == set(found["fts5"])
     assert all(i in {r["id"] for r in recs} for i in found["vnsearch"])
+
+
+def test_chart_series_keeps_growth_points_in_size_order() -> None:
+    from bench.chart import series
+
+    report = {"sizes": [
+        {"size": 30, "kind": "vntc", "engines": {"vnsearch": {"p50_ms": 3.0}, "fts5": {}}},
+        {"size": 10, "engines": {"vnsearch": {"p50_ms": 1.0}}},  # an older file: no kind
+        {"size": 35, "kind": "baomoi", "engines": {"vnsearch": {"p50_ms": 9.0}}},
+    ]}
+    assert series(report, "p50_ms") == {"vnsearch": [(10, 1.0), (30, 3.0)]}
