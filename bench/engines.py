@@ -88,6 +88,12 @@ class VnsearchExact(Vnsearch):
 
     name = "vnsearch-exact"
     options = {"exact": True, "suggest": False}
+    #: Same index as ``vnsearch``: run.py reuses it rather than build it twice.
+    shares_index_of = "vnsearch"
+
+    def __init__(self, workdir: Path):
+        super().__init__(workdir)
+        self.index_dir = workdir / "vnsearch"
 
 
 _FTS_TOKEN = re.compile(r"[^\W_]+")
