@@ -725,8 +725,15 @@ class _Searching:
     time_limit: float | None
 
     def run(self, q: wq.Query) -> _Found:
-        """The top ``page × limit`` matches of *q* (and whether time ran out)."""
-        kwargs: dict = {"limit": self.page * self.limit}
+        """The top ``page × limit`` matches of *q* (and whether time ran out).
+
+        ``optimize=False``: Whoosh's block-quality skipping finds nothing to skip in
+        our query shape (each word an OR over fields, boosts on top), yet it makes
+        the collector forget the match count, so ``len(results)`` walks every match
+        a second time. Counting while collecting gives the same top hits in ~0.6×
+        the time on 84k articles (measured with bench/run.py's query mix).
+        """
+        kwargs: dict = {"limit": self.page * self.limit, "optimize": False}
         if self.sort == "date":
             kwargs.update(sortedby="date", reverse=True)
         if self.facets:
