@@ -56,7 +56,7 @@ class Vnsearch:
     options: dict = {}
 
     def __init__(self, workdir: Path):
-        self.index_dir = workdir / self.name
+        self.index_dir = workdir / "vnsearch"  # one index, whatever the query options
         self._searcher = None
 
     def build(self, archive: Path) -> dict:
@@ -90,10 +90,6 @@ class VnsearchExact(Vnsearch):
     options = {"exact": True, "suggest": False}
     #: Same index as ``vnsearch``: run.py reuses it rather than build it twice.
     shares_index_of = "vnsearch"
-
-    def __init__(self, workdir: Path):
-        super().__init__(workdir)
-        self.index_dir = workdir / "vnsearch"
 
 
 _FTS_TOKEN = re.compile(r"[^\W_]+")

@@ -80,13 +80,17 @@ def generated(n: int) -> Path:
     return path
 
 
-def archive_for(kind: str, n: int) -> tuple[Path, Path, str]:
-    """``(archive, workdir, label)`` for one point: VNTC subset, generated or baomoi."""
+#: How each kind of archive is labelled in tables and progress lines.
+LABELS = {"vntc": "", "generated": "generated", "baomoi": "baomoi raw .txt"}
+
+
+def archive_for(kind: str, n: int) -> tuple[Path, Path]:
+    """``(archive, workdir)`` for one point: VNTC subset, generated or baomoi."""
     if kind == "generated":
-        return generated(n), WORK / f"gen-run-{n}", "generated"
+        return generated(n), WORK / f"gen-run-{n}"
     if kind == "baomoi":
-        return unpack(BAOMOI), WORK / "baomoi-run", "baomoi raw .txt"
-    return vntc_subset(n), WORK / f"run-{n}", ""
+        return unpack(BAOMOI), WORK / "baomoi-run"
+    return vntc_subset(n), WORK / f"run-{n}"
 
 
 def archive_bytes(archive: Path) -> int:
@@ -181,23 +185,20 @@ def run_size(n: int, engines: list[str], n_queries: int, quality_items: int,
              kind: str = "vntc") -> dict:
     """Every engine on one archive: *kind* is ``vntc`` (first *n*), ``generated`` or
     ``baomoi`` (*n* unused)."""
-    archive, workdir, label = archive_for(kind, n)
+    archive, workdir = archive_for(kind, n)
     recs = list(records(archive))
     workdir.mkdir(parents=True, exist_ok=True)
     queries = make_queries(recs, n_queries)
     items = build_items(recs, quality_items) if quality_items else []
     out: dict = {"size": len(recs), "archive_mb": round(archive_bytes(archive) / 1e6, 1),
-                 "generated": kind == "generated", "kind": kind, "label": label,
-                 "engines": {}}
+                 "kind": kind, "engines": {}}
     del recs
-    tag = {"vntc": str(n), "generated": f"{n} generated"}.get(kind, label)
+    tag = f"{out['size']} {point_label(out)}".strip()
     for name in engines:
         engine = ENGINES[name](workdir)
         shared = getattr(engine, "shares_index_of", None)
-        if shared in out["engines"]:
-            info = {k: v for k, v in out["engines"][shared].items()
-                    if k not in {"p50_ms", "p95_ms", "p99_ms", "qps", "quality"}}
-            info["index_shared_with"] = shared
+        if shared in out["engines"]:  # its indexing figures; queries are timed below
+            info = dict(out["engines"][shared], index_shared_with=shared)
         else:
             print(f"[{tag}] {name}: indexing …", file=sys.stderr, flush=True)
             info = build(name, archive, workdir)
@@ -257,9 +258,9 @@ def markdown(report: dict) -> str:
 
 
 def point_label(size: dict) -> str:
-    """What kind of archive a results row is (older results files carry only
-    ``generated``)."""
-    return size.get("label", "generated" if size.get("generated") else "")
+    """What kind of archive a results row is (older results files carry no ``kind``,
+    some a ``generated`` flag)."""
+    return LABELS[size.get("kind") or ("generated" if size.get("generated") else "vntc")]
 
 
 def regressions(report: dict) -> list[str]:
