@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 from whoosh.matching import UnionMatcher
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
+
+from search import bm25
 
 #: Leaps a walk may take before it gives up (one leap moves every list once).
 STEPS = 1000
@@ -75,34 +78,37 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
              steps: int = STEPS) -> Iterator[tuple[Searcher, int, int]]:
     """Documents where *words* stand in a row: ``(leaf searcher, leaf docnum, times)``.
 
-    At most *wanted* documents; each document the words share costs a leap too
-    (its positions are read), so the walk is bounded by *steps* either way.
+    At most *wanted* documents, in index order. The documents holding every word
+    come from the cached posting arrays (:mod:`search.bm25`); their positions are
+    read a few dozen documents at a time, and at most *steps* documents are looked
+    at, so common words that seldom stand together cost a glance, not a walk.
     """
     for leaf, _ in searcher.leaf_searchers():
         if wanted <= 0 or steps <= 0:
             return
-        matchers = _matchers(leaf, field, [[w] for w in words])
-        if matchers is None:
+        reader = leaf.reader()
+        btexts = [reader.schema[field].to_bytes(w) for w in words]
+        if not all((field, b) in reader for b in btexts):
             continue
-        while wanted > 0 and steps > 0:
-            docnums, used = leapfrog(matchers, 1, steps)
-            steps -= used + 1
-            if not docnums:
-                break
-            times = _in_a_row([set(m.value_as("positions")) for m in matchers])
-            if times:
+        candidates = None
+        for ids in sorted((bm25.postings(reader, field, b)[0] for b in btexts), key=len):
+            candidates = ids if candidates is None else np.intersect1d(
+                candidates, ids, assume_unique=True)
+        candidates = candidates[:steps]
+        steps -= len(candidates)
+        memo: dict = {}  # decoded blocks, shared by the chunks
+        for start in range(0, len(candidates), _CHUNK):
+            docs, times = bm25.in_a_row(reader, field, btexts, candidates[start:start + _CHUNK],
+                                        memo)
+            for docnum, count in zip(docs.tolist(), times.tolist(), strict=True):
+                yield leaf, docnum, count
                 wanted -= 1
-                yield leaf, docnums[0], times
-            for m in matchers:
-                m.next()
-            if not all(m.is_active() for m in matchers):
-                break
+                if wanted <= 0:
+                    return
 
 
-def _in_a_row(positions: list[set[int]]) -> int:
-    """How many times the positions line up, one word after the other."""
-    return sum(all(p + i in later for i, later in enumerate(positions[1:], 1))
-               for p in positions[0])
+#: Documents whose positions are read at a time.
+_CHUNK = 32
 
 
 def _matchers(leaf: Searcher, field: str, groups: list[list[str]]) -> list | None:

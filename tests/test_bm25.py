@@ -1,0 +1,120 @@
+"""Whole-list BM25F scoring, checked hit for hit against Whoosh's own collector."""
+
+from __future__ import annotations
+
+import pytest
+
+from search import bm25, store
+from search.indexer import index_paths
+from search.query import Filters, _Searching, build_filter, parse, run, split_filters, with_typos
+from tests.conftest import vntc_records
+
+QUERIES = [
+    "hà nội",  # everyday words, accented
+    "ha noi",  # the same unaccented: matches more, no exact-accent boosts
+    "kinh tế việt nam",
+    "nguoi dan",
+    '"uy ban nhan dan"',  # a phrase
+    '"thành phố" hồ chí minh',  # a phrase and words
+    "tp hcm",  # an abbreviation: an OR of phrases
+    "vn",  # an abbreviation: a word or a phrase
+    "title:hà",  # title only
+    "bóng đá",
+    "xyzzyq",  # no such word
+]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    """600 VNTC articles written by two processes, so the index has several segments."""
+    root = tmp_path_factory.mktemp("bm25")
+    archive = root / "vntc-600.jsonl"
+    archive.write_text("".join(vntc_records(600)), encoding="utf-8")
+    index_paths(root / "ix", [archive], procs=2)
+    return root / "ix"
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir):
+    with store.open_index(index_dir).searcher() as s:
+        assert len(s.leaf_searchers()) > 1  # scoring must cross segments
+        yield s
+
+
+def ranked(searcher, q, flt=None, limit=30, fast=True, monkeypatch=None):
+    """(total, [(score, docnum)…]) of one search, by this module or by Whoosh."""
+    if not fast:
+        monkeypatch.setattr(bm25, "usable", lambda s: False)
+    found = _Searching(searcher, limit, 1, "relevance", flt, False, None).run(q)
+    if not fast:
+        monkeypatch.undo()
+    hits = [(round(h.score, 9), h.docnum) for r in found.parts for h in r]
+    # Equal scores may come in either order (Whoosh sums in a per-segment order).
+    return found.total, sorted(hits, key=lambda sd: (-sd[0], sd[1]))
+
+
+def same_ranking(searcher, q, monkeypatch, flt=None, limit=30):
+    fast_total, fast = ranked(searcher, q, flt, limit)
+    slow_total, slow = ranked(searcher, q, flt, limit, fast=False, monkeypatch=monkeypatch)
+    assert fast_total == slow_total
+    if len(fast) == limit:  # the last score may tie with documents left out
+        last = fast[-1][0]
+        fast = [h for h in fast if h[0] != last]
+        slow = [h for h in slow if h[0] != last]
+    assert fast == slow
+    return fast_total
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_same_hits_and_scores_as_whoosh(searcher, monkeypatch, text) -> None:
+    q = parse(text)
+    assert bm25.plan(q) is not None
+    total = same_ranking(searcher, q, monkeypatch)
+    assert (total == 0) == (text == "xyzzyq")
+
+
+@pytest.mark.parametrize(("text", "filters"), [
+    ("kinh tế", Filters(place="Hà Nội")),  # terms: from the posting arrays
+    ("nguoi dan", Filters(place="TP.HCM", author="")),
+    ("nam date:[2000 TO 2010]", Filters()),  # a date range: walked by Whoosh
+])
+def test_same_hits_with_a_filter(searcher, monkeypatch, text, filters) -> None:
+    words, filters = split_filters(text, filters)
+    flt = build_filter(filters)
+    q = parse(words)
+    assert 0 < same_ranking(searcher, q, monkeypatch, flt) < same_ranking(searcher, q, monkeypatch)
+
+
+def test_same_hits_for_typo_alternatives(searcher, monkeypatch) -> None:
+    q = with_typos(parse("kinh doanh"), searcher.reader())  # doanh → doan, danh …
+    assert q is not None and bm25.plan(q) is not None
+    assert any(len(group) > 1 for group in bm25.plan(q).required)
+    assert same_ranking(searcher, q, monkeypatch) > 0
+
+
+@pytest.mark.parametrize("text", ["ha -noi", "ha*", '"ha noi"~3', "ha OR noi NOT dan"])
+def test_other_shapes_are_left_to_whoosh(text) -> None:
+    assert bm25.plan(parse(text)) is None
+
+
+def test_a_small_cache_gives_the_same_answers(searcher, index_dir, monkeypatch) -> None:
+    expected = [ranked(searcher, parse(t)) for t in QUERIES]
+    monkeypatch.setattr(bm25, "CACHE_BYTES", 20_000)
+    with store.open_index(index_dir).searcher() as s:  # new readers, new (small) caches
+        assert [ranked(s, parse(t)) for t in QUERIES] == expected
+        for sub, _ in s.leaf_searchers():
+            cache = bm25._cache(sub.reader())
+            assert cache.budget == 20_000 and 0 < cache.used <= 20_000
+
+
+def test_deleted_articles_are_not_found(corpus_copy, tmp_path, monkeypatch) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths(index_dir, [corpus_copy])
+    gone = sorted(corpus_copy.glob("*.txt"))[0]
+    gone.unlink()
+    assert index_paths(index_dir, [corpus_copy]).removed == 1
+    with store.open_index(index_dir).searcher() as s:
+        for text in ("quan uy", '"quan uy"', "dang"):
+            same_ranking(s, parse(text), monkeypatch)
+            result = run(s, text, limit=100)
+            assert gone.name not in [h.id for h in result.hits]
