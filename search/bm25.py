@@ -66,10 +66,18 @@ class Plan:
 
     required: tuple[tuple[Item, ...], ...]
     optional: tuple[Item, ...]
+    #: Documents matching this plan are left out (``a ANDNOT b``: typo matches
+    #: that are not exact matches).
+    excluded: Plan | None = None
 
 
 def plan(q: wq.Query) -> Plan | None:
     """The :class:`Plan` of *q*, or ``None`` when *q* has another shape."""
+    if type(q) is wq.AndNot and q.boost == 1:
+        kept, left_out = plan(q.a), plan(q.b)
+        if kept is None or left_out is None or kept.excluded is not None:
+            return None
+        return Plan(kept.required, kept.optional, left_out)
     optional: tuple[Item, ...] = ()
     if isinstance(q, wq.AndMaybe):
         boosts = _items(q.b)
@@ -125,6 +133,10 @@ def search(searcher: Searcher, the_plan: Plan, limit: int,
             raise TimeLimit
         reader = sub.reader()
         ids, scores = _score_segment(parent, reader, the_plan)
+        if the_plan.excluded is not None and len(ids):
+            left_out = _score_segment(parent, reader, the_plan.excluded)[0]
+            keep = ~np.isin(ids, left_out, assume_unique=True)
+            ids, scores = ids[keep], scores[keep]
         if len(ids):
             ids_parts.append(ids + offset)
             score_parts.append(scores)
@@ -444,18 +456,15 @@ def _all_positions(reader, fieldname: str, btext: bytes,
     """Every position of a term: ``starts`` (one per posting, plus the end) into
     ``flat``, the positions of each posting in turn."""
     postfile = _postfile(reader, fieldname, btext)
-    counts: list[int] = []
-    deltas: list[int] = []
+    gaps = _Gaps()
     ids = []
     for _, start, end, compressed in entry.blocks.tolist():
         data = postfile.get(start, end - start)
         block = loads(zlib.decompress(data) if compressed else data)
         ids.append(np.cumsum(np.asarray(block[0], dtype=np.int64)))
-        for value in block[2]:
-            codes = loads(value[4:])
-            counts.append(len(codes))
-            deltas.extend(codes)
-    starts, flat = _runs(np.asarray(counts, dtype=np.int64), np.asarray(deltas, dtype=np.int64))
+        gaps.add(block[2])
+    starts, flat = gaps.positions()
+    counts = np.diff(starts)
     if len(counts) != len(entry.ids):  # deleted documents were left out of the ids
         keep = np.isin(np.concatenate(ids), entry.ids, assume_unique=True)
         kept = np.diff(starts)[keep]
@@ -463,6 +472,69 @@ def _all_positions(reader, fieldname: str, btext: bytes,
         starts = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(kept, out=starts[1:])
     return starts, flat
+
+
+# Whoosh stores a posting's positions as a 4-byte count and the pickle (protocol 2)
+# of the list of gaps. Gaps under 256 pickle as ``K`` + one byte, so for the usual
+# value — every gap small — the gaps are every other byte of the pickle's middle,
+# read without unpickling. Anything else (a big gap, a very long list) is unpickled.
+_ONE_HEAD, _ONE_TAIL = b"\x80\x02]q\x00K", b"a."
+_MANY_HEAD, _MANY_TAIL = b"\x80\x02]q\x00(", b"e."
+
+
+class _Gaps:
+    """Position gaps of many postings, gathered in order, decoded in bulk.
+
+    Each posting's gaps are some unpickled ints (``other``) followed by some
+    one-byte gaps read straight from the pickle (``small``): all small (the usual
+    case), a big first gap (the first position is absolute) then small ones, or,
+    for anything else, all unpickled. :meth:`positions` interleaves them back.
+    """
+
+    def __init__(self) -> None:
+        self.n_other: list[int] = []
+        self.n_small: list[int] = []
+        self.small: list[bytes] = []
+        self.other: list[int] = []
+
+    def add(self, values) -> None:
+        n_other, n_small, small, other = self.n_other, self.n_small, self.small, self.other
+        for value in values:
+            n = int.from_bytes(value[:4], "big")
+            if n == 1 and len(value) == 13 and value[4:10] == _ONE_HEAD and value[11:] == _ONE_TAIL:
+                small.append(value[10:11])
+                n_other.append(0)
+                n_small.append(1)
+                continue
+            body = value[10:-2]
+            if n > 1 and value[4:10] == _MANY_HEAD and value[-2:] == _MANY_TAIL:
+                if len(body) == 2 * n and body[::2] == b"K" * n:
+                    small.append(body[1::2])
+                    n_other.append(0)
+                    n_small.append(n)
+                    continue
+                if len(body) == 2 * n + 1 and body[0] == 0x4D and body[3::2] == b"K" * (n - 1):
+                    other.append(body[1] | body[2] << 8)  # "M": two bytes, little-endian
+                    small.append(body[4::2])
+                    n_other.append(1)
+                    n_small.append(n - 1)
+                    continue
+            codes = loads(value[4:])
+            other.extend(codes)
+            n_other.append(len(codes))
+            n_small.append(0)
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, positions)``: posting *i* holds ``positions[starts[i]:starts[i + 1]]``."""
+        n_other = np.asarray(self.n_other, dtype=np.int64)
+        n_small = np.asarray(self.n_small, dtype=np.int64)
+        sizes = np.empty(2 * len(n_other), dtype=np.int64)
+        sizes[0::2], sizes[1::2] = n_other, n_small
+        from_small = np.repeat(np.tile(np.array([False, True]), len(n_other)), sizes)
+        gaps = np.empty(len(from_small), dtype=np.int64)
+        gaps[from_small] = np.frombuffer(b"".join(self.small), dtype=np.uint8)
+        gaps[~from_small] = np.asarray(self.other, dtype=np.int64)
+        return _runs(n_other + n_small, gaps)
 
 
 def _runs(counts: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -495,6 +567,7 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
             matcher.next()
         return np.asarray(sorted(out), dtype=np.int64)
     which = np.searchsorted(entry.blocks[:, 0], docs)
+    chosen: list[bytes] = []  # the position values of *docs*, in order
     for b in np.unique(which).tolist():
         key = (fieldname, btext, b)
         block = memo.get(key)
@@ -505,12 +578,11 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
             block = memo[key] = (np.cumsum(np.asarray(raw[0], dtype=np.int64)), raw[2])
         ids, values = block
         here = docs[which == b]
-        for doc, i in zip(here.tolist(), np.searchsorted(ids, here).tolist(), strict=True):
-            position = 0
-            for delta in loads(values[i][4:]):
-                position += delta
-                out.append((doc << 32) | position)
-    return np.asarray(out, dtype=np.int64)
+        chosen.extend(values[i] for i in np.searchsorted(ids, here).tolist())
+    gaps = _Gaps()
+    gaps.add(chosen)
+    starts, positions = gaps.positions()
+    return (np.repeat(docs, np.diff(starts)) << 32) | positions
 
 
 def field_lengths(reader, fieldname: str) -> np.ndarray:

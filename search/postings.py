@@ -97,9 +97,11 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
         candidates = candidates[:steps]
         steps -= len(candidates)
         memo: dict = {}  # decoded blocks, shared by the chunks
-        for start in range(0, len(candidates), _CHUNK):
-            docs, times = bm25.in_a_row(reader, field, btexts, candidates[start:start + _CHUNK],
+        start, chunk = 0, _FIRST_CHUNK
+        while start < len(candidates):
+            docs, times = bm25.in_a_row(reader, field, btexts, candidates[start:start + chunk],
                                         memo)
+            start, chunk = start + chunk, chunk * 2
             for docnum, count in zip(docs.tolist(), times.tolist(), strict=True):
                 yield leaf, docnum, count
                 wanted -= 1
@@ -107,8 +109,9 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
                     return
 
 
-#: Documents whose positions are read at a time.
-_CHUNK = 32
+#: Documents whose positions are read first; each further round reads twice as many
+#: (a pair that is rare among many candidates soon gets its whole lists decoded, once).
+_FIRST_CHUNK = 32
 
 
 def _matchers(leaf: Searcher, field: str, groups: list[list[str]]) -> list | None:

@@ -108,6 +108,8 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
         toks[i][0] if chosen[i] == typed[i] and _spelled(reader, toks[i][0], typed[i]) else None
         for i in range(len(toks))
     ]
+    if not corrected and all(lock is not None for lock in locked):
+        return None  # every word stands as typed: the archive could only change its case
     hints = [_ime_hint(toks[i], chosen[i]) for i in range(len(toks))]
     words = _accents(searcher, reader, chosen, locked, hints)
     if words is None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import query as wq
+from whoosh.formats import Positions
 
 from search import bm25, store
 from search.indexer import index_paths
@@ -118,3 +122,34 @@ def test_deleted_articles_are_not_found(corpus_copy, tmp_path, monkeypatch) -> N
             same_ranking(s, parse(text), monkeypatch)
             result = run(s, text, limit=100)
             assert gone.name not in [h.id for h in result.hits]
+
+
+def test_typo_matches_exclude_the_exact_ones(searcher, monkeypatch) -> None:
+    q = parse("kinh doanh")
+    typo_q = with_typos(q, searcher.reader())
+    only_typos = wq.AndNot(typo_q, q.a)  # as search.query.run asks for them
+    the_plan = bm25.plan(only_typos)
+    assert the_plan is not None and the_plan.excluded is not None
+    total = same_ranking(searcher, only_typos, monkeypatch)
+    assert 0 < total < same_ranking(searcher, typo_q, monkeypatch)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 200_000), min_size=1, max_size=1500, unique=True),
+                min_size=1, max_size=12))
+def test_positions_read_without_unpickling_are_whooshs(lists) -> None:
+    """Whoosh's own encoding of positions, decoded in bulk, gives them back."""
+    fmt = Positions()
+    values = [fmt.encode(sorted(p)) for p in lists]
+    gaps = bm25._Gaps()
+    gaps.add(values)
+    starts, flat = gaps.positions()
+    got = [flat[starts[i]:starts[i + 1]].tolist() for i in range(len(values))]
+    assert got == [fmt.decode_positions(v) for v in values]
+
+
+def test_everyday_positions_skip_the_unpickler() -> None:
+    fmt = Positions()
+    gaps = bm25._Gaps()
+    gaps.add([fmt.encode([3]), fmt.encode([5, 9, 200]), fmt.encode([400, 410, 415])])
+    assert gaps.other == [400]  # only the big absolute first position was unpickled
