@@ -39,7 +39,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Results, Searcher
 from whoosh.util.numeric import _length_byte_cache
 
-#: Bytes of decoded posting arrays kept per index reader (the everyday words).
+#: Bytes of decoded arrays kept (the everyday words' postings and positions).
 CACHE_BYTES = 256 * 1024 * 1024
 #: Whoosh's quantised field lengths: stored byte → length.
 _BYTE_TO_LENGTH = np.asarray(_length_byte_cache, dtype=np.float64)
@@ -295,13 +295,12 @@ def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
 
 
 class _Cache:
-    """Decoded posting arrays of one reader, least recently used dropped first."""
+    """Decoded arrays, least recently used dropped first once *budget* bytes are held."""
 
     def __init__(self, budget: int):
         self.budget = budget
         self.used = 0
         self.items: OrderedDict = OrderedDict()
-        self.lengths: dict[str, np.ndarray] = {}
         self.lock = threading.Lock()
 
     def get(self, key):
@@ -329,16 +328,43 @@ def _nbytes(value: tuple) -> int:
     return sum(a.nbytes for a in value if a is not None)
 
 
-_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+#: One cache for the process: every searcher on the same segments shares it (the
+#: HTTP server keeps a pool of searchers), and the budget bounds them all.
+_CACHE = _Cache(CACHE_BYTES)
 
 
-def _cache(reader) -> _Cache:
-    with _caches_lock:
-        cache = _caches.get(reader)
-        if cache is None:
-            cache = _caches[reader] = _Cache(CACHE_BYTES)
-        return cache
+def configure(budget: int) -> None:
+    """Start afresh with a cache of *budget* bytes."""
+    global _CACHE
+    _CACHE = _Cache(budget)
+
+
+def cache_stats() -> dict:
+    """How full the cache is: ``{"bytes", "budget", "entries"}``."""
+    return {"bytes": _CACHE.used, "budget": _CACHE.budget, "entries": len(_CACHE.items)}
+
+
+_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_tokens_lock = threading.Lock()
+
+
+def _token(reader) -> tuple:
+    """What a reader's arrays depend on: its segment, immutable once written, and
+    which of its documents are deleted (a set that only grows). Readers of the same
+    segment state share cache entries; a changed one never sees stale ones."""
+    with _tokens_lock:
+        token = _tokens.get(reader)
+    if token is None:
+        if reader.is_atomic() and hasattr(reader, "segment"):
+            deleted = reader.deleted_docs_set
+            token = (reader.segment().segment_id(), len(deleted), hash(deleted))
+        elif reader.is_atomic():
+            token = ("reader", id(reader))  # an empty index: nothing to cache
+        else:
+            token = tuple(_token(r) for r, _ in reader.leaf_readers())
+        with _tokens_lock:
+            _tokens[reader] = token
+    return token
 
 
 class _Postings(NamedTuple):
@@ -356,12 +382,11 @@ def postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarr
 
 
 def _entry(reader, fieldname: str, btext: bytes) -> _Postings:
-    cache = _cache(reader)
-    key = (fieldname, btext)
-    found = cache.get(key)
+    key = (_token(reader), fieldname, btext)
+    found = _CACHE.get(key)
     if found is None:
         found = _read_postings(reader, fieldname, btext)
-        cache.put(key, found)
+        _CACHE.put(key, found)
     return found
 
 
@@ -424,12 +449,12 @@ def _positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
     may keep across calls).
     """
     entry = _entry(reader, fieldname, btext)
-    cache = _cache(reader)
-    whole = cache.get(("positions", fieldname, btext))
+    key = (_token(reader), "positions", fieldname, btext)
+    whole = _CACHE.get(key)
     if whole is None and entry.blocks is not None and _touched(entry, docs) * _WHOLE_SHARE >= len(
             entry.blocks):
         whole = _all_positions(reader, fieldname, btext, entry)
-        cache.put(("positions", fieldname, btext), whole)
+        _CACHE.put(key, whole)
     if whole is not None:
         starts, flat = whole
         at = np.searchsorted(entry.ids, docs)
@@ -587,9 +612,9 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
 
 def field_lengths(reader, fieldname: str) -> np.ndarray:
     """Every document's (quantised) length in *fieldname*, as Whoosh scores with it."""
-    cache = _cache(reader)
-    lengths = cache.lengths.get(fieldname)
-    if lengths is None:
+    key = (_token(reader), "lengths", fieldname)
+    found = _CACHE.get(key)
+    if found is None:
         count = reader.doc_count_all()
         # Whoosh keeps lengths in a per-field byte column; it has no public bulk read.
         column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
@@ -597,8 +622,9 @@ def field_lengths(reader, fieldname: str) -> np.ndarray:
             raw = np.zeros(count, dtype=np.uint8)
         else:
             raw = np.fromiter((column[i] for i in range(count)), dtype=np.uint8, count=count)
-        lengths = cache.lengths[fieldname] = _BYTE_TO_LENGTH[raw]
-    return lengths
+        found = (_BYTE_TO_LENGTH[raw],)
+        _CACHE.put(key, found)
+    return found[0]
 
 
 # --------------------------------------------------------------------------- filters
@@ -627,11 +653,9 @@ def allowed(searcher: Searcher, flt: wq.Query) -> np.ndarray:
             else:
                 out = np.union1d(out, other)
         return out
-    cache = _cache(searcher.reader())
-    key = ("filter", repr(flt))
-    found = cache.get(key)
+    key = (_token(searcher.reader()), "filter", repr(flt))
+    found = _CACHE.get(key)
     if found is None:
-        ids = np.fromiter(searcher.docs_for_query(flt), dtype=np.int64)
-        found = (np.unique(ids), _EMPTY_WEIGHTS)
-        cache.put(key, found)
+        found = (np.unique(np.fromiter(searcher.docs_for_query(flt), dtype=np.int64)),)
+        _CACHE.put(key, found)
     return found[0]

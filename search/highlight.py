@@ -107,10 +107,13 @@ def _best_windows(
 ) -> list[int]:
     """Start offsets of up to *limit* non-overlapping windows holding the most matches."""
     scored = []
+    stop = 0  # matches[i:stop] fit in the window starting at match i (ends only grow)
     for i, (start, _) in enumerate(matches):
-        words = {text[s:e].lower() for s, e in matches[i:] if e <= start + width}
-        count = sum(1 for s, e in matches[i:] if e <= start + width)
-        scored.append((len(words), count, -start, start))
+        stop = max(stop, i)
+        while stop < len(matches) and matches[stop][1] <= start + width:
+            stop += 1
+        words = {text[s:e].lower() for s, e in matches[i:stop]}
+        scored.append((len(words), stop - i, -start, start))
     scored.sort(reverse=True)
     chosen: list[int] = []
     for *_, start in scored:
@@ -154,6 +157,8 @@ def _last_space(text: str, lo: int, hi: int) -> int:
 
 def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Translate offsets in *piece* to offsets in its whitespace-collapsed form *body*."""
+    if body == piece:  # nothing collapsed (the usual fragment): offsets stand
+        return [(s, e) for s, e in spans if body[s:e].strip()]
     mapping, j, in_space = [], -1, True
     for ch in piece:
         if ch.isspace():

@@ -101,20 +101,34 @@ def test_other_shapes_are_left_to_whoosh(text) -> None:
     assert bm25.plan(parse(text)) is None
 
 
-def test_a_small_cache_gives_the_same_answers(searcher, index_dir, monkeypatch) -> None:
+def test_a_small_cache_gives_the_same_answers(searcher, index_dir) -> None:
     expected = [ranked(searcher, parse(t)) for t in QUERIES]
-    monkeypatch.setattr(bm25, "CACHE_BYTES", 20_000)
-    with store.open_index(index_dir).searcher() as s:  # new readers, new (small) caches
-        assert [ranked(s, parse(t)) for t in QUERIES] == expected
-        for sub, _ in s.leaf_searchers():
-            cache = bm25._cache(sub.reader())
-            assert cache.budget == 20_000 and 0 < cache.used <= 20_000
+    bm25.configure(20_000)
+    try:
+        with store.open_index(index_dir).searcher() as s:
+            assert [ranked(s, parse(t)) for t in QUERIES] == expected
+            stats = bm25.cache_stats()
+            assert stats["budget"] == 20_000 and 0 < stats["bytes"] <= 20_000
+    finally:
+        bm25.configure(bm25.CACHE_BYTES)
+
+
+def test_searchers_on_one_index_share_the_cache(index_dir) -> None:
+    bm25.configure(bm25.CACHE_BYTES)
+    with store.open_index(index_dir).searcher() as a, store.open_index(index_dir).searcher() as b:
+        assert a.reader() is not b.reader()
+        ranked(a, parse("kinh tế việt nam"))
+        held = bm25.cache_stats()["entries"]
+        ranked(b, parse("kinh tế việt nam"))
+        assert bm25.cache_stats()["entries"] == held > 0
 
 
 def test_deleted_articles_are_not_found(corpus_copy, tmp_path, monkeypatch) -> None:
     index_dir = tmp_path / "ix"
     index_paths(index_dir, [corpus_copy])
     gone = sorted(corpus_copy.glob("*.txt"))[0]
+    with store.open_index(index_dir).searcher() as s:  # the segment's arrays get cached
+        assert gone.name in [h.id for h in run(s, "dang", limit=100).hits]
     gone.unlink()
     assert index_paths(index_dir, [corpus_copy]).removed == 1
     with store.open_index(index_dir).searcher() as s:
