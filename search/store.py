@@ -12,6 +12,7 @@ commit, atomically.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -85,20 +86,40 @@ def swap_in(staging: Path, index_dir: Path) -> None:
     """Replace *index_dir* by the committed index in *staging*.
 
     Files that are not part of the index (``README.md`` in the default ``index/``)
-    are carried over. The old index is removed only after the new one is in place.
+    are carried over first. On Linux the two directories are exchanged in one
+    atomic ``renameat2`` call, so a server reading *index_dir* never finds it
+    missing; elsewhere two renames leave a window of a few microseconds. The old
+    index is removed only after the new one is in place.
     """
     if not index_dir.exists():
         staging.rename(index_dir)
+        return
+    for entry in index_dir.iterdir():
+        if entry.is_file() and not _is_index_file(entry.name):
+            shutil.copy2(entry, staging / entry.name)
+    if _exchange(staging, index_dir):
+        shutil.rmtree(staging)
         return
     retired = index_dir.with_name(index_dir.name + ".old")
     if retired.exists():
         shutil.rmtree(retired)
     index_dir.rename(retired)
     staging.rename(index_dir)
-    for entry in retired.iterdir():
-        if entry.is_file() and not _is_index_file(entry.name):
-            shutil.copy2(entry, index_dir / entry.name)
     shutil.rmtree(retired)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    False when the platform or file system cannot, so the caller falls back.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _is_index_file(name: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,29 @@ def test_rebuild_swaps_in_a_new_index_and_keeps_other_files(
     assert doc_ids(ix) == set(SEED_IDS[1:])
     assert (ix / "README.md").read_text(encoding="utf-8") == "keep me"
     assert not (tmp_path / "ix.building").exists() and not (tmp_path / "ix.old").exists()
+
+
+def test_a_rebuild_never_leaves_the_index_missing(tmp_path: Path, corpus_copy: Path) -> None:
+    """A server polling the index while it is rebuilt must always find one."""
+    ix = tmp_path / "ix"
+    index_paths(ix, [corpus_copy])
+    seen_missing = 0
+    stop = threading.Event()
+
+    def poll() -> None:
+        nonlocal seen_missing
+        while not stop.is_set():
+            seen_missing += not store.index_exists(ix)
+
+    watcher = threading.Thread(target=poll)
+    watcher.start()
+    try:
+        for _ in range(15):
+            index_paths(ix, [corpus_copy], rebuild=True)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen_missing == 0 and doc_ids(ix) == set(SEED_IDS)
 
 
 def test_a_failed_rebuild_keeps_the_old_index(
