@@ -422,7 +422,7 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
         length = m._blocklength
         blocks.append((m._maxid, m._dataoffset, m._nextoffset, 1 if m._compression else 0))
         data = postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
-        block = loads(zlib.decompress(data) if m._compression else data)
+        block = _ids_and_weights(data, bool(m._compression), length)
         id_parts.append(np.cumsum(np.asarray(block[0], dtype=np.int64)))
         weights = block[1]
         if weights is None:
@@ -436,6 +436,37 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
         m._goto(m._nextoffset)
     return _Postings(np.concatenate(id_parts), np.concatenate(weight_parts),
                      np.asarray(blocks, dtype=np.int64))
+
+
+# A whoosh3 block is the zlib-compressed pickle (protocol 2) of ``(ids, weights,
+# values)``. Protocol 2 has no bytes opcode, so each value (a posting's positions)
+# unpickles through a call to ``_codecs.encode``: most of a block's decoding time.
+# The values come last, so for ids and weights only the head of the block is
+# inflated and unpickled with a ``None`` in place of the values.
+_VALUES_START = b"(c_codecs\nencode\n"
+#: Inflated bytes that always hold a block's ids and weights: at most 5 bytes per id
+#: (``J`` + int32) and 9 per weight (``G`` + double), plus the pickle's framing.
+_HEAD_PER_POSTING, _HEAD_EXTRA = 14, 64
+
+
+def _ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple:
+    """``(id gaps, weights, None)`` of a block, without unpickling its values."""
+    if compressed:
+        inflater = zlib.decompressobj()
+        head = inflater.decompress(data, length * _HEAD_PER_POSTING + _HEAD_EXTRA)
+    else:
+        inflater, head = None, data
+    cut = head.find(_VALUES_START)
+    if length > 3 and cut > 0:  # 4+ values pickle as MARK … TUPLE, so "(" opens them
+        try:
+            block = loads(head[:cut] + b"N\x87.")
+        except Exception:  # the marker's bytes inside an id or weight: read it all
+            block = None
+        if isinstance(block, tuple) and len(block) == 3 and len(block[0]) == length:
+            return block
+    if inflater is not None:
+        head += inflater.decompress(inflater.unconsumed_tail) + inflater.flush()
+    return loads(head)
 
 
 def _positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
