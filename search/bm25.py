@@ -531,66 +531,67 @@ def _all_positions(reader, fieldname: str, btext: bytes,
 
 
 # Whoosh stores a posting's positions as a 4-byte count and the pickle (protocol 2)
-# of the list of gaps. Gaps under 256 pickle as ``K`` + one byte, so for the usual
-# value — every gap small — the gaps are every other byte of the pickle's middle,
-# read without unpickling. Anything else (a big gap, a very long list) is unpickled.
-_ONE_HEAD, _ONE_TAIL = b"\x80\x02]q\x00K", b"a."
-_MANY_HEAD, _MANY_TAIL = b"\x80\x02]q\x00(", b"e."
+# of the list of gaps: ``\x80\x02]q\x00`` then, for one gap, the gap and ``a.``;
+# for more, ``(``, the gaps and ``e.``. A gap under 256 pickles as ``K`` + one byte,
+# under 65,536 as ``M`` + two. So a posting whose pickle has exactly the length of
+# all-``K`` gaps (the usual case), or of one ``M`` first gap (the first position is
+# absolute) and ``K`` gaps after, is read straight from the bytes, all postings at
+# once with numpy. Anything else (a bigger gap, 1,000+ positions) is unpickled.
+_K, _M, _MARK = ord("K"), ord("M"), ord("(")
 
 
 class _Gaps:
-    """Position gaps of many postings, gathered in order, decoded in bulk.
-
-    Each posting's gaps are some unpickled ints (``other``) followed by some
-    one-byte gaps read straight from the pickle (``small``): all small (the usual
-    case), a big first gap (the first position is absolute) then small ones, or,
-    for anything else, all unpickled. :meth:`positions` interleaves them back.
-    """
+    """Position gaps of many postings, gathered in order, decoded in bulk."""
 
     def __init__(self) -> None:
-        self.n_other: list[int] = []
-        self.n_small: list[int] = []
-        self.small: list[bytes] = []
-        self.other: list[int] = []
+        self.values: list[bytes] = []
+        self.other = 0  # postings that needed the unpickler (for tests)
 
     def add(self, values) -> None:
-        n_other, n_small, small, other = self.n_other, self.n_small, self.small, self.other
-        for value in values:
-            n = int.from_bytes(value[:4], "big")
-            if n == 1 and len(value) == 13 and value[4:10] == _ONE_HEAD and value[11:] == _ONE_TAIL:
-                small.append(value[10:11])
-                n_other.append(0)
-                n_small.append(1)
-                continue
-            body = value[10:-2]
-            if n > 1 and value[4:10] == _MANY_HEAD and value[-2:] == _MANY_TAIL:
-                if len(body) == 2 * n and body[::2] == b"K" * n:
-                    small.append(body[1::2])
-                    n_other.append(0)
-                    n_small.append(n)
-                    continue
-                if len(body) == 2 * n + 1 and body[0] == 0x4D and body[3::2] == b"K" * (n - 1):
-                    other.append(body[1] | body[2] << 8)  # "M": two bytes, little-endian
-                    small.append(body[4::2])
-                    n_other.append(1)
-                    n_small.append(n - 1)
-                    continue
-            codes = loads(value[4:])
-            other.extend(codes)
-            n_other.append(len(codes))
-            n_small.append(0)
+        self.values.extend(values)
 
     def positions(self) -> tuple[np.ndarray, np.ndarray]:
         """``(starts, positions)``: posting *i* holds ``positions[starts[i]:starts[i + 1]]``."""
-        n_other = np.asarray(self.n_other, dtype=np.int64)
-        n_small = np.asarray(self.n_small, dtype=np.int64)
-        sizes = np.empty(2 * len(n_other), dtype=np.int64)
-        sizes[0::2], sizes[1::2] = n_other, n_small
-        from_small = np.repeat(np.tile(np.array([False, True]), len(n_other)), sizes)
-        gaps = np.empty(len(from_small), dtype=np.int64)
-        gaps[from_small] = np.frombuffer(b"".join(self.small), dtype=np.uint8)
-        gaps[~from_small] = np.asarray(self.other, dtype=np.int64)
-        return _runs(n_other + n_small, gaps)
+        values = self.values
+        if not values:
+            return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        raw = np.frombuffer(b"".join(values), dtype=np.uint8)
+        lens = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        offs = np.zeros(len(values), dtype=np.int64)
+        np.cumsum(lens[:-1], out=offs[1:])
+        head = raw[offs[:, None] + np.arange(4)].astype(np.int64)
+        n = head[:, 0] << 24 | head[:, 1] << 16 | head[:, 2] << 8 | head[:, 3]
+        first_at = offs + np.where(n == 1, 9, 10)  # the first gap's opcode
+        opcode = raw[np.minimum(first_at, len(raw) - 1)]
+        many_ok = (n > 1) & (raw[np.minimum(offs + 9, len(raw) - 1)] == _MARK)
+        # First gap byte and where the K gaps start, for the two readable shapes.
+        all_k = ((n == 1) & (lens == 13) | many_ok & (lens == 12 + 2 * n)) & (opcode == _K)
+        m_first = ((n == 1) & (lens == 14) | many_ok & (lens == 13 + 2 * n)) & (opcode == _M)
+        counts = n.copy()
+        unread = ~(all_k | m_first)
+        fallback = {i: loads(values[i][4:]) for i in np.flatnonzero(unread).tolist()}
+        for i, codes in fallback.items():
+            counts[i] = len(codes)
+        self.other = len(fallback)
+        starts = np.zeros(len(values) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        gaps = np.empty(int(starts[-1]), dtype=np.int64)
+        # K gaps: every other byte from the first K opcode's argument on.
+        k_from = np.where(all_k, first_at + 1, first_at + 4)  # past M, its two bytes, K
+        k_count = np.where(all_k, n, np.where(m_first, n - 1, 0))
+        k_dest = np.where(all_k, starts[:-1], starts[:-1] + 1)
+        run = np.repeat(np.arange(len(values)), k_count)
+        within = np.arange(len(run)) - np.repeat(np.cumsum(k_count) - k_count, k_count)
+        k_src = k_from[run] + 2 * within
+        if len(k_src) and not (raw[k_src - 1] == _K).all():
+            raise ValueError("unexpected opcode in a positions pickle")
+        gaps[k_dest[run] + within] = raw[k_src]
+        m = np.flatnonzero(m_first)
+        gaps[starts[m]] = raw[first_at[m] + 1].astype(np.int64) | raw[first_at[m] + 2].astype(
+            np.int64) << 8
+        for i, codes in fallback.items():
+            gaps[starts[i]:starts[i + 1]] = codes
+        return _runs(counts, gaps)
 
 
 def _runs(counts: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
