@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from search.normalize import fold_aligned, has_glued_words, tokens
+from search.normalize import fold_aligned, glued_seams, tokens
 
 #: Target length of one fragment, in characters.
 FRAGMENT_CHARS = 180
@@ -49,14 +50,32 @@ def find_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int
     Fast path: every query word reaches the index through its folded form, so when
     *folded* is given it alone decides. The whole text is folded with one
     ``str.translate`` (for Vietnamese each letter folds to one ASCII letter, so the
-    offsets stay aligned) and one regular expression finds the words. Text whose
-    is not NFC, or has glued words (``NamTừ``), takes the word-by-word path.
+    offsets stay aligned) and one regular expression finds the words. Where a glued
+    word's part starts (``NamTừ``), the fold is upper-cased: the regex takes an
+    upper-case letter as a word boundary too, as the tokenizer splits there. Text
+    that is not NFC takes the word-by-word path.
     """
-    if folded and not has_glued_words(text):
+    if folded:
         flat = fold_aligned(text)
         if flat is not None:
-            return [m.span() for m in _words_regex(frozenset(folded)).finditer(flat)]
+            seams = glued_seams(text)
+            if seams:
+                ends = [*seams[1:], len(flat)]
+                flat = flat[:seams[0]] + "".join(
+                    flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
+            return _joined(m.span() for m in _words_regex(frozenset(folded)).finditer(flat))
     return _token_matches(text, exact, folded)
+
+
+def _joined(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans with touching ones merged: the parts of one glued word mark it once."""
+    found: list[tuple[int, int]] = []
+    for start, end in spans:
+        if found and start == found[-1][1]:
+            found[-1] = (found[-1][0], end)
+        else:
+            found.append((start, end))
+    return found
 
 
 def _token_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int, int]]:
@@ -73,9 +92,11 @@ def _token_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[i
 
 @lru_cache(maxsize=256)
 def _words_regex(words: frozenset[str]) -> re.Pattern:
-    """A regex matching any of *words* as whole words (longest first)."""
+    """A regex matching any of *words* (folded, so lower-case ASCII) as whole words,
+    longest first. A word starts after a non-word character or at an upper-case
+    letter (a glued word's seam, see :func:`find_matches`) and ends likewise."""
     alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    return re.compile(rf"(?:(?<![^\W_])|(?=[A-Z]))(?ai:{alternatives})(?![^\W_A-Z])")
 
 
 def mark_all(text: str, exact: set[str], folded: set[str]) -> Snippet:

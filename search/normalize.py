@@ -188,14 +188,21 @@ class _CaseTable(dict):
 
 _CASE_TABLE = _CaseTable()
 # The two seams _split_glued cuts at: lower→Upper ("NamTừ") and the last capital of
-# a run that starts a lower-case word ("TPHồ" → "TP" + "Hồ").
-_SEAM = re.compile("lU|UUl")
+# a run that starts a lower-case word ("TPHồ" → "TP" + "Hồ"); the cut is one
+# character into the match. A lookahead, so seams that share letters all count.
+_SEAM = re.compile("(?=lU|UUl)")
 
 
 def has_glued_words(text: str) -> bool:
     """True when *text* has a glued word (``NamTừ``, ``TPHồ``): words that
     :func:`tokens` splits but a plain fold does not."""
     return _SEAM.search(text.translate(_CASE_TABLE)) is not None
+
+
+def glued_seams(text: str) -> list[int]:
+    """Offsets in *text* where :func:`tokens` starts a part of a glued word
+    (``NamTừ`` → ``[3]``): the seams a plain fold does not see."""
+    return [m.start() + 1 for m in _SEAM.finditer(text.translate(_CASE_TABLE))]
 
 
 def fold_aligned(text: str) -> str | None:

@@ -81,7 +81,7 @@ from hypothesis import strategies as st  # noqa: E402
 from search.highlight import _token_matches  # noqa: E402
 from search.normalize import fold_aligned, has_glued_words, terms  # noqa: E402
 
-_letters = st.sampled_from(list("abcdđeghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵĐÂÔƯ"))
+_letters = st.sampled_from(list("abcdđeghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵĐÂÔƯTHN"))
 _seps = st.sampled_from([" ", ", ", "\n\n", " “", "” ", " - ", "\u00a0", "/", "."])
 _texts = st.lists(st.tuples(st.text(_letters, min_size=1, max_size=7), _seps), min_size=1, max_size=40).map(
     lambda pairs: "".join(w + s for w, s in pairs)
@@ -94,8 +94,6 @@ def test_fast_matching_agrees_with_token_matching(text: str, data) -> None:
     words = sorted(set(terms(text, folded=True)))
     wanted = set(data.draw(st.lists(st.sampled_from(words), max_size=4))) if words else set()
     wanted |= {"xyz"}
-    if has_glued_words(text):
-        return  # those texts always take the token path
     assert find_matches(text, set(), wanted) == _token_matches(text, set(), wanted)
 
 
