@@ -246,13 +246,13 @@ def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np
     return in_a_row(reader, item.fieldname, btexts, candidates)[0]
 
 
-def in_a_row(reader, fieldname: str, btexts: list[bytes], docs: np.ndarray,
-             memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def in_a_row(reader, fieldname: str, btexts: list[bytes],
+             docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of *docs* (sorted segment-local ids holding every word) have the words
-    in a row, and how many times each (*memo*: see :func:`_positions`)."""
+    in a row, and how many times each."""
     keys = None  # doc << 32 | position of the first word
     for k, btext in enumerate(btexts):
-        at = _positions(reader, fieldname, btext, docs, memo)
+        at = _positions(reader, fieldname, btext, docs)
         keys = at if keys is None else keys[np.isin(keys + k, at)]
         if not len(keys):
             return _EMPTY_IDS, _EMPTY_IDS
@@ -326,7 +326,10 @@ class _Cache:
 
 
 def _nbytes(value: tuple) -> int:
-    return sum(a.nbytes for a in value if a is not None)
+    """Bytes held by a cached tuple of arrays (and of ``bytes`` values, with their
+    object overhead)."""
+    return sum(a.nbytes if isinstance(a, np.ndarray) else sum(len(v) + 40 for v in a)
+               for a in value if a is not None)
 
 
 #: One cache for the process: every searcher on the same segments shares it (the
@@ -470,15 +473,14 @@ def _ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple:
     return loads(head)
 
 
-def _positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
-               memo: dict | None = None) -> np.ndarray:
+def _positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
     """``doc << 32 | position`` of every occurrence of a term in *docs* (sorted ids
     that all hold it).
 
     When *docs* are a good share of the term's list (an everyday word in a phrase),
     the positions of the whole list are decoded once and cached; otherwise only
-    the blocks holding *docs* are decoded, each once per *memo* (a dict a caller
-    may keep across calls).
+    the blocks holding *docs* are decoded, and cached block by block (the first
+    blocks of an everyday word serve query after query).
     """
     entry = _entry(reader, fieldname, btext)
     key = (_token(reader), "positions", fieldname, btext)
@@ -488,14 +490,20 @@ def _positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
         whole = _all_positions(reader, fieldname, btext, entry)
         _CACHE.put(key, whole)
     if whole is not None:
-        starts, flat = whole
-        at = np.searchsorted(entry.ids, docs)
-        counts = starts[at + 1] - starts[at]
-        # Index of every wanted position in *flat*: each doc's run, back to back.
-        first = np.repeat(starts[at] - np.cumsum(counts) + counts, counts)
-        gather = first + np.arange(int(counts.sum()))
-        return (np.repeat(docs, counts) << 32) | flat[gather]
-    return _some_positions(reader, fieldname, btext, docs, entry, {} if memo is None else memo)
+        return _gather(entry.ids, *whole, docs)
+    return _some_positions(reader, fieldname, btext, docs, entry)
+
+
+def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
+            docs: np.ndarray) -> np.ndarray:
+    """``doc << 32 | position`` for *docs* (a sorted subset of *ids*) from decoded
+    positions: ``flat[starts[i]:starts[i + 1]]`` belong to ``ids[i]``."""
+    at = np.searchsorted(ids, docs)
+    counts = starts[at + 1] - starts[at]
+    # Index of every wanted position in *flat*: each doc's run, back to back.
+    first = np.repeat(starts[at] - np.cumsum(counts) + counts, counts)
+    gather = first + np.arange(int(counts.sum()))
+    return (np.repeat(docs, counts) << 32) | flat[gather]
 
 
 #: Decode a term's whole position list when the documents asked for lie in at least
@@ -625,13 +633,13 @@ def _postfile(reader, fieldname: str, btext: bytes):
 
 
 def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
-                    entry: _Postings, memo: dict) -> np.ndarray:
+                    entry: _Postings) -> np.ndarray:
     """:func:`_positions` for a few documents: decode just the blocks holding them."""
     matcher = reader.postings(fieldname, btext)
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child
-    out: list[int] = []
     if entry.blocks is None or not isinstance(matcher, W3LeafMatcher):  # an inline list
+        out: list[int] = []
         wanted = set(docs.tolist())
         while matcher.is_active():
             doc = matcher.id()
@@ -642,16 +650,16 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
     which = np.searchsorted(entry.blocks[:, 0], docs)
     chosen: list[bytes] = []  # the position values of *docs*, in order
     for b in np.unique(which).tolist():
-        key = (fieldname, btext, b)
-        block = memo.get(key)
+        key = (_token(reader), "block", fieldname, btext, b)
+        block = _CACHE.get(key)
         if block is None:
             _, start, end, compressed = entry.blocks[b].tolist()
             data = matcher._postfile.get(start, end - start)
             raw = loads(zlib.decompress(data) if compressed else data)
-            block = memo[key] = (np.cumsum(np.asarray(raw[0], dtype=np.int64)), raw[2])
+            block = (np.cumsum(np.asarray(raw[0], dtype=np.int64)), raw[2])
+            _CACHE.put(key, block)
         ids, values = block
-        here = docs[which == b]
-        chosen.extend(values[i] for i in np.searchsorted(ids, here).tolist())
+        chosen.extend(values[i] for i in np.searchsorted(ids, docs[which == b]).tolist())
     gaps = _Gaps()
     gaps.add(chosen)
     starts, positions = gaps.positions()

@@ -96,11 +96,9 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
                 candidates, ids, assume_unique=True)
         candidates = candidates[:steps]
         steps -= len(candidates)
-        memo: dict = {}  # decoded blocks, shared by the chunks
         start, chunk = 0, _FIRST_CHUNK
         while start < len(candidates):
-            docs, times = bm25.in_a_row(reader, field, btexts, candidates[start:start + chunk],
-                                        memo)
+            docs, times = bm25.in_a_row(reader, field, btexts, candidates[start:start + chunk])
             start, chunk = start + chunk, chunk * 2
             for docnum, count in zip(docs.tolist(), times.tolist(), strict=True):
                 yield leaf, docnum, count
