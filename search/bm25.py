@@ -420,26 +420,32 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     noting where each block lies so positions can be read block by block later."""
     if m._byteids:
         raise TypeError("byte ids are not document postings")
-    id_parts, weight_parts, blocks = [], [], []
+    gap_parts, weight_parts, lengths, blocks = [], [], [], []
     postfile = m._postfile
     while True:
         length = m._blocklength
         blocks.append((m._maxid, m._dataoffset, m._nextoffset, 1 if m._compression else 0))
         data = postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
-        block = _ids_and_weights(data, bool(m._compression), length)
-        id_parts.append(np.cumsum(np.asarray(block[0], dtype=np.int64)))
-        weights = block[1]
+        gaps, weights, _ = _ids_and_weights(data, bool(m._compression), length)
+        gap_parts.append(gaps)
+        lengths.append(length)
         if weights is None:
-            weight_parts.append(np.ones(length, dtype=np.float64))
+            weights = (1.0,) * length
         elif isinstance(weights, int | float):
-            weight_parts.append(np.full(length, weights, dtype=np.float64))
-        else:
-            weight_parts.append(np.asarray(weights, dtype=np.float64))
+            weights = (float(weights),) * length
+        weight_parts.append(weights)
         if m._lastblock:
             break
         m._goto(m._nextoffset)
-    return _Postings(np.concatenate(id_parts), np.concatenate(weight_parts),
-                     np.asarray(blocks, dtype=np.int64))
+    # One conversion for the whole list: each block's ids are gaps from 0, so the
+    # running sum restarts at every block.
+    total = sum(lengths)
+    ids = np.cumsum(np.fromiter(chain.from_iterable(gap_parts), dtype=np.int64, count=total))
+    counts = np.asarray(lengths, dtype=np.int64)
+    before = np.concatenate(([0], ids[np.cumsum(counts)[:-1] - 1]))
+    ids -= np.repeat(before, counts)
+    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float64, count=total)
+    return _Postings(ids, weights, np.asarray(blocks, dtype=np.int64))
 
 
 # A whoosh3 block is the zlib-compressed pickle (protocol 2) of ``(ids, weights,
