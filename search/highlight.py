@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,23 +49,34 @@ def find_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int
     """Offsets of the words of *text* whose exact or folded form is wanted.
 
     Fast path: every query word reaches the index through its folded form, so when
-    *folded* is given it alone decides. The whole text is folded with one
-    ``str.translate`` (for Vietnamese each letter folds to one ASCII letter, so the
-    offsets stay aligned) and one regular expression finds the words. Where a glued
-    word's part starts (``NamTừ``), the fold is upper-cased: the regex takes an
-    upper-case letter as a word boundary too, as the tokenizer splits there. Text
-    that is not NFC takes the word-by-word path.
+    *folded* is given it alone decides. The whole text is folded at once (for
+    Vietnamese each letter folds to one ASCII letter, so the offsets stay aligned)
+    and one regular expression finds the words. Where a glued word's part starts
+    (``NamTừ``), the fold is upper-cased: the regex takes an upper-case letter as a
+    word boundary too, as the tokenizer splits there. Text that is not NFC, or
+    where a match straddles a seam without being the whole glued word (so is no
+    token), takes the word-by-word path.
     """
     if folded:
         flat = fold_aligned(text)
         if flat is not None:
             seams = glued_seams(text)
-            if seams:
-                ends = [*seams[1:], len(flat)]
-                flat = flat[:seams[0]] + "".join(
-                    flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
-            return _joined(m.span() for m in _words_regex(frozenset(folded)).finditer(flat))
+            if not seams:
+                return _joined(m.span() for m in _words_regex(frozenset(folded)).finditer(flat))
+            ends = [*seams[1:], len(flat)]
+            flat = flat[:seams[0]] + "".join(
+                flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
+            spans = [m.span() for m in _words_regex(frozenset(folded)).finditer(flat)]
+            if all(_is_token(span, seams) for span in spans):
+                return _joined(spans)
     return _token_matches(text, exact, folded)
+
+
+def _is_token(span: tuple[int, int], seams: list[int]) -> bool:
+    """True when a match is a token: a whole word, or a part between seams."""
+    start, end = span
+    inside = bisect_right(seams, start) < len(seams) and seams[bisect_right(seams, start)] < end
+    return not inside or (start not in seams and end not in seams)
 
 
 def _joined(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -177,24 +189,28 @@ def _last_space(text: str, lo: int, hi: int) -> int:
 
 
 def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Translate offsets in *piece* to offsets in its whitespace-collapsed form *body*."""
+    """Translate offsets in *piece* to offsets in its whitespace-collapsed form *body*
+    (``" ".join(piece.split())``): each run of whitespace became one space, or none
+    at the ends."""
     if body == piece:  # nothing collapsed (the usual fragment): offsets stand
         return [(s, e) for s, e in spans if body[s:e].strip()]
-    mapping, j, in_space = [], -1, True
-    for ch in piece:
-        if ch.isspace():
-            if not in_space:
-                j += 1
-            in_space = True
-            mapping.append(max(j, 0))
-        else:
-            j += 1
-            in_space = False
-            mapping.append(j)
-    lead_trim = len(piece) - len(piece.lstrip())
+    runs = [(m.start(), m.end()) for m in _SPACES.finditer(piece)]
+    starts = [a for a, _ in runs]
+    removed, total = [], 0  # characters dropped by the runs up to and including each
+    for a, b in runs:
+        total += b - a if a == 0 else b - a - 1
+        removed.append(total)
+
+    def at(i: int) -> int:  # *i* is not inside a run
+        k = bisect_right(starts, i)
+        return i - (removed[k - 1] if k else 0)
+
     out = []
     for s, e in spans:
-        if s < lead_trim:
-            continue
-        out.append((mapping[s], mapping[e - 1] + 1))
+        if piece[s].isspace() or piece[e - 1].isspace():
+            continue  # matches are words: they neither start nor end with a space
+        out.append((at(s), at(e - 1) + 1))
     return [(s, e) for s, e in out if body[s:e].strip()]
+
+
+_SPACES = re.compile(r"\s+")

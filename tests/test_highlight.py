@@ -108,3 +108,15 @@ def test_fold_aligned_keeps_offsets() -> None:
                                              ("Quận Ba Đình", False), ("HĐND TPHCM", False)])
 def test_glued_word_detection(text: str, glued: bool) -> None:
     assert has_glued_words(text) is glued
+
+
+@settings(max_examples=200, deadline=None)
+@given(_texts, st.data())
+def test_snippet_marks_land_on_the_matched_words(text: str, data) -> None:
+    """Fragments collapse line breaks and spaces; the marks must still cover the words."""
+    words = sorted(set(terms(text, folded=True)))
+    wanted = set(data.draw(st.lists(st.sampled_from(words), min_size=1, max_size=3)))
+    for snippet in snippets(text, set(), wanted, width=40):
+        for start, end in snippet.matches:
+            mark = snippet.text[start:end]
+            assert mark == mark.strip() and set(terms(mark, folded=True)) & wanted

@@ -10,7 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unidecode import unidecode
 
-from search.normalize import canonical_tone, fold, nfc, normalize_term, terms, tokens
+from search import normalize
+from search.normalize import (
+    canonical_tone,
+    fold,
+    fold_aligned,
+    glued_seams,
+    nfc,
+    normalize_term,
+    terms,
+    tokens,
+)
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -183,3 +193,26 @@ def test_token_offsets_slice_the_nfc_text(text: str) -> None:
     for tok in tokens(text):
         piece = base[tok.start : tok.end]
         assert normalize_term(piece)[0] == tok.exact
+
+
+def _long_texts() -> list[str]:
+    seeds = [nfc(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.txt"))]
+    return seeds + [
+        "Quận NamTừ Liêm, TPHồChíMinh, iPhone và ÂÂa. " * 4,  # glued words
+        "Tin “nóng” – 50% ½ ß… " * 8,  # punctuation, and letters folding to 0 or 2
+        "Hà Nội 北京 Tokyo 😀 " * 8,  # beyond the arrays: the table path
+    ]
+
+
+@pytest.mark.parametrize("text", _long_texts())
+def test_long_text_folds_and_splits_as_the_tables_say(text: str) -> None:
+    """The array lookup for long text gives what ``str.translate`` gives."""
+    assert len(text) >= 64
+    assert fold_aligned(text) == text.translate(normalize._ALIGNED_TABLE)
+    case = text.translate(normalize._CASE_TABLE)
+    assert glued_seams(text) == [m.start() + 1 for m in normalize._SEAM.finditer(case)]
+
+
+def test_glued_seams_of_a_long_text() -> None:
+    text = "Quận NamTừ Liêm và TPHồChíMinh, " * 3
+    assert glued_seams(text)[:4] == [8, 21, 23, 26]  # NamTừ; TP·Hồ·Chí·Minh
