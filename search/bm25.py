@@ -281,6 +281,7 @@ def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
     field = reader.schema[term.fieldname]
+    weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
     if not field.scorable:  # Whoosh scores these by weight alone
         return weights * term.boost
     btext = field.to_bytes(term.text)
@@ -326,9 +327,8 @@ class _Cache:
 
 
 def _nbytes(value: tuple) -> int:
-    """Bytes held by a cached tuple of arrays (and of ``bytes`` values, with their
-    object overhead)."""
-    return sum(a.nbytes if isinstance(a, np.ndarray) else sum(len(v) + 40 for v in a)
+    """Bytes held by a cached tuple of arrays and ``bytes``."""
+    return sum(a.nbytes if isinstance(a, np.ndarray) else len(a)
                for a in value if a is not None)
 
 
@@ -372,8 +372,8 @@ def _token(reader) -> tuple:
 
 
 class _Postings(NamedTuple):
-    ids: np.ndarray  # sorted segment-local document numbers
-    weights: np.ndarray  # the term's frequency in each
+    ids: np.ndarray  # sorted segment-local document numbers (int32: half the cache)
+    weights: np.ndarray  # the term's frequency in each (float32, as Whoosh stores it)
     blocks: np.ndarray | None  # per block: last id, data offset, data end, compressed
 
 
@@ -406,8 +406,8 @@ def _read_postings(reader, fieldname: str, btext: bytes) -> _Postings:
         while matcher.is_active():
             pairs.append((matcher.id(), matcher.weight()))
             matcher.next()
-        ids = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-        weights = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=len(pairs))
+        ids = np.fromiter((p[0] for p in pairs), dtype=np.int32, count=len(pairs))
+        weights = np.fromiter((p[1] for p in pairs), dtype=np.float32, count=len(pairs))
         found = _Postings(ids, weights, None)
     if deleted:
         keep = ~np.isin(found.ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
@@ -444,8 +444,8 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     counts = np.asarray(lengths, dtype=np.int64)
     before = np.concatenate(([0], ids[np.cumsum(counts)[:-1] - 1]))
     ids -= np.repeat(before, counts)
-    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float64, count=total)
-    return _Postings(ids, weights, np.asarray(blocks, dtype=np.int64))
+    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
+    return _Postings(ids.astype(np.int32), weights, np.asarray(blocks, dtype=np.int64))
 
 
 # A whoosh3 block is the zlib-compressed pickle (protocol 2) of ``(ids, weights,
@@ -509,7 +509,7 @@ def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
     # Index of every wanted position in *flat*: each doc's run, back to back.
     first = np.repeat(starts[at] - np.cumsum(counts) + counts, counts)
     gather = first + np.arange(int(counts.sum()))
-    return (np.repeat(docs, counts) << 32) | flat[gather]
+    return (np.repeat(docs.astype(np.int64), counts) << 32) | flat[gather]
 
 
 #: Decode a term's whole position list when the documents asked for lie in at least
@@ -542,7 +542,7 @@ def _all_positions(reader, fieldname: str, btext: bytes,
         flat = flat[np.repeat(keep, np.diff(starts))]
         starts = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(kept, out=starts[1:])
-    return starts, flat
+    return starts.astype(np.int32), flat.astype(np.int32)  # halves the cache's share
 
 
 # Whoosh stores a posting's positions as a 4-byte count and the pickle (protocol 2)
@@ -662,14 +662,19 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
             _, start, end, compressed = entry.blocks[b].tolist()
             data = matcher._postfile.get(start, end - start)
             raw = loads(zlib.decompress(data) if compressed else data)
-            block = (np.cumsum(np.asarray(raw[0], dtype=np.int64)), raw[2])
+            # Kept as one bytes object and offsets: a tuple of small bytes costs 3× more.
+            offsets = np.zeros(len(raw[2]) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, raw[2]), dtype=np.int64, count=len(raw[2])),
+                      out=offsets[1:])
+            block = (np.cumsum(np.asarray(raw[0], dtype=np.int32)), offsets, b"".join(raw[2]))
             _CACHE.put(key, block)
-        ids, values = block
-        chosen.extend(values[i] for i in np.searchsorted(ids, docs[which == b]).tolist())
+        ids, offsets, joined = block
+        for i in np.searchsorted(ids, docs[which == b]).tolist():
+            chosen.append(joined[offsets[i]:offsets[i + 1]])
     gaps = _Gaps()
     gaps.add(chosen)
     starts, positions = gaps.positions()
-    return (np.repeat(docs, np.diff(starts)) << 32) | positions
+    return (np.repeat(docs.astype(np.int64), np.diff(starts)) << 32) | positions
 
 
 def field_lengths(reader, fieldname: str) -> np.ndarray:
