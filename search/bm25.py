@@ -249,11 +249,18 @@ def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np
 def in_a_row(reader, fieldname: str, btexts: list[bytes],
              docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which of *docs* (sorted segment-local ids holding every word) have the words
-    in a row, and how many times each."""
-    keys = None  # doc << 32 | position of the first word
-    for k, btext in enumerate(btexts):
-        at = _positions(reader, fieldname, btext, docs)
-        keys = at if keys is None else keys[np.isin(keys + k, at)]
+    in a row, and how many times each.
+
+    The rarest words are checked first: once two words must stand together, few
+    documents remain, and an everyday word's positions are read for those only.
+    """
+    last = len(btexts) - 1
+    rarest_first = sorted(range(len(btexts)),
+                          key=lambda k: len(_entry(reader, fieldname, btexts[k]).ids))
+    keys = None  # doc << 32 | where the last word would stand
+    for k in rarest_first:
+        at = _positions(reader, fieldname, btexts[k], docs) + (last - k)
+        keys = at if keys is None else keys[np.isin(keys, at)]
         if not len(keys):
             return _EMPTY_IDS, _EMPTY_IDS
         docs = np.unique(keys >> 32)

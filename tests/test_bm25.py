@@ -25,6 +25,7 @@ QUERIES = [
     '"uy ban nhan dan"',  # a phrase
     '"thành phố" hồ chí minh',  # a phrase and words
     "tp hcm",  # an abbreviation: an OR of phrases
+    '"vùng sâu vùng xa"',  # a repeated word; the rarest words come last
     "vn",  # an abbreviation: a word or a phrase
     "title:hà",  # title only
     "bóng đá",
