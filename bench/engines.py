@@ -21,7 +21,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from search import store
+from search import bm25, store
 from search.indexer import index_paths
 from search.query import Filters, QueryError, run
 
@@ -79,6 +79,7 @@ class Vnsearch:
 
     def close(self) -> None:
         if self._searcher is not None:
+            bm25.release(self._searcher)  # as closing SQLite or Tantivy frees their caches
             self._searcher.close()
 
 

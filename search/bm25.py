@@ -350,6 +350,21 @@ def configure(budget: int) -> None:
     _CACHE = _Cache(budget)
 
 
+def release(searcher: Searcher) -> int:
+    """Drop the cached arrays of *searcher*'s segments (say, an index about to be
+    replaced or closed for good); returns how many entries went.
+
+    The cache would evict them in time, but a full cache of a closed index's
+    lists makes every new entry pay for an eviction first.
+    """
+    tokens = {_token(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
+    with _CACHE.lock:
+        stale = [key for key in _CACHE.items if key[0] in tokens]
+        for key in stale:
+            _CACHE.used -= _nbytes(_CACHE.items.pop(key))
+    return len(stale)
+
+
 def cache_stats() -> dict:
     """How full the cache is: ``{"bytes", "budget", "entries"}``."""
     return {"bytes": _CACHE.used, "budget": _CACHE.budget, "entries": len(_CACHE.items)}

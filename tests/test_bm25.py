@@ -214,3 +214,15 @@ def test_unusual_blocks_are_read_whole(block) -> None:
     for compressed, raw in ((False, data), (True, zlib.compress(data))):
         got = bm25._ids_and_weights(raw, compressed, len(block[0]))
         assert got[:2] == block[:2]
+
+
+def test_release_drops_a_searchers_arrays(searcher, monkeypatch) -> None:
+    q = parse("kinh tế việt nam")
+    before = ranked(searcher, q)
+    tokens = {bm25._token(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
+    assert any(key[0] in tokens for key in bm25._CACHE.items)
+    used = bm25.cache_stats()["bytes"]
+    assert bm25.release(searcher) > 0
+    assert not any(key[0] in tokens for key in bm25._CACHE.items)
+    assert bm25.cache_stats()["bytes"] < used
+    assert ranked(searcher, q) == before  # decoded afresh, same answers
