@@ -87,3 +87,14 @@ def vntc_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = index_paths(index_dir, [archive])
     assert summary.added == 1500 and not summary.failed
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def segmented_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """600 VNTC articles written by two processes, so the index has several segments
+    (what scoring and walks over posting lists must cross). Read-only."""
+    root = tmp_path_factory.mktemp("segmented")
+    archive = root / "vntc-600.jsonl"
+    archive.write_text("".join(vntc_records(600)), encoding="utf-8")
+    index_paths(root / "ix", [archive], procs=2)
+    return root / "ix"

@@ -15,7 +15,6 @@ from whoosh.formats import Positions
 from search import bm25, store
 from search.indexer import index_paths
 from search.query import Filters, _Searching, build_filter, parse, run, split_filters, with_typos
-from tests.conftest import vntc_records
 
 QUERIES = [
     "hà nội",  # everyday words, accented
@@ -34,13 +33,8 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    """600 VNTC articles written by two processes, so the index has several segments."""
-    root = tmp_path_factory.mktemp("bm25")
-    archive = root / "vntc-600.jsonl"
-    archive.write_text("".join(vntc_records(600)), encoding="utf-8")
-    index_paths(root / "ix", [archive], procs=2)
-    return root / "ix"
+def index_dir(segmented_index):
+    return segmented_index
 
 
 @pytest.fixture(scope="module")

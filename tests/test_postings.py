@@ -8,17 +8,11 @@ from whoosh import query as wq
 from search import postings, store
 from search.indexer import index_paths
 from search.schema import MATCH_FIELD, TITLE_FIELD
-from tests.conftest import vntc_records
 
 
 @pytest.fixture(scope="module")
-def searcher(tmp_path_factory):
-    """600 VNTC articles written by two processes, so the index has several segments."""
-    root = tmp_path_factory.mktemp("postings")
-    archive = root / "vntc-600.jsonl"
-    archive.write_text("".join(vntc_records(600)), encoding="utf-8")
-    index_paths(root / "ix", [archive], procs=2)
-    with store.open_index(root / "ix").searcher() as s:
+def searcher(segmented_index):
+    with store.open_index(segmented_index).searcher() as s:
         assert len(s.leaf_searchers()) > 1  # the walks must cross segments
         yield s
 
