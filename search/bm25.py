@@ -350,19 +350,24 @@ def configure(budget: int) -> None:
     _CACHE = _Cache(budget)
 
 
-def release(searcher: Searcher) -> int:
+def release(searcher: Searcher, keep: Searcher | None = None) -> int:
     """Drop the cached arrays of *searcher*'s segments (say, an index about to be
-    replaced or closed for good); returns how many entries went.
+    replaced or closed for good), except those *keep* still reads; returns how many
+    entries went.
 
     The cache would evict them in time, but a full cache of a closed index's
     lists makes every new entry pay for an eviction first.
     """
-    tokens = {_token(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
+    tokens = _tokens_of(searcher) - (_tokens_of(keep) if keep is not None else set())
     with _CACHE.lock:
         stale = [key for key in _CACHE.items if key[0] in tokens]
         for key in stale:
             _CACHE.used -= _nbytes(_CACHE.items.pop(key))
     return len(stale)
+
+
+def _tokens_of(searcher: Searcher) -> set:
+    return {_token(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
 
 
 def cache_stats() -> dict:

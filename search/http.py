@@ -31,7 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from whoosh.searching import Searcher
 
-from search import __version__, store
+from search import __version__, bm25, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX, complete
 from search.query import (
@@ -85,9 +85,12 @@ class Searchers:
         if self._index is not None and generation == self._generation:
             return
         index = store.open_index(self.index_dir)  # raises IndexError_ when unusable
+        fresh = index.searcher()
+        if self._idle:  # segments the new generation no longer reads leave the cache
+            bm25.release(self._idle[0], keep=fresh)
         for searcher in self._idle:
             searcher.close()
-        self._idle = []
+        self._idle = [fresh]
         self._index, self._generation = index, generation
         log.info("opened index %s (generation %s)", self.index_dir, generation)
 

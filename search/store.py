@@ -16,6 +16,7 @@ import ctypes
 import json
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +42,22 @@ class IndexIncompatible(IndexError_):
 
 
 def index_exists(index_dir: Path) -> bool:
-    return index_dir.is_dir() and whoosh_index.exists_in(str(index_dir))
+    """True when *index_dir* holds an index.
+
+    Whoosh lists the directory, then opens the newest table of contents; if a
+    rebuild swaps the directory between the two, that open fails. While a rebuild's
+    staging directory exists, a miss is therefore looked at again a few times.
+    """
+    for _ in range(_SWAP_RETRIES):
+        if index_dir.is_dir() and whoosh_index.exists_in(str(index_dir)):
+            return True
+        if not _staging_path(index_dir).exists():
+            return False
+        time.sleep(0.005)
+    return False
+
+
+_SWAP_RETRIES = 20
 
 
 def open_index(index_dir: Path) -> Index:
@@ -59,12 +75,25 @@ def open_index(index_dir: Path) -> Index:
             f"{SCHEMA_VERSION}. Rebuild it with: vnsearch index --rebuild --index {index_dir}"
         )
     try:
-        return whoosh_index.open_dir(str(index_dir))
+        return _open_dir(index_dir)
     except Exception as exc:  # unpickling a foreign schema, truncated TOC …
         raise IndexIncompatible(
             f"cannot open the index at '{index_dir}' ({exc}). Rebuild it with: "
             f"vnsearch index --rebuild --index {index_dir}"
         ) from exc
+
+
+def _open_dir(index_dir: Path) -> Index:
+    """Whoosh's ``open_dir``, tried again while a rebuild may be swapping the
+    directory (see :func:`index_exists`)."""
+    for _ in range(_SWAP_RETRIES - 1):
+        try:
+            return whoosh_index.open_dir(str(index_dir))
+        except Exception:
+            if not _staging_path(index_dir).exists():
+                raise
+            time.sleep(0.005)
+    return whoosh_index.open_dir(str(index_dir))
 
 
 def create_index(index_dir: Path) -> Index:
@@ -75,11 +104,15 @@ def create_index(index_dir: Path) -> Index:
 
 def staging_dir(index_dir: Path) -> Path:
     """A fresh, empty sibling directory to build a replacement index in."""
-    staging = index_dir.with_name(index_dir.name + ".building")
+    staging = _staging_path(index_dir)
     if staging.exists():
         shutil.rmtree(staging)  # left over from an interrupted rebuild
     staging.mkdir(parents=True)
     return staging
+
+
+def _staging_path(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".building")
 
 
 def swap_in(staging: Path, index_dir: Path) -> None:

@@ -14,9 +14,10 @@ import httpx
 import pytest
 import uvicorn
 
-from search.http import create_app
+from search import bm25
+from search.http import Searchers, create_app
 from search.indexer import index_paths
-from search.query import MAX_QUERY_CHARS
+from search.query import MAX_QUERY_CHARS, run
 from tests.conftest import CORPUS, SEED_IDS
 
 BA_DINH = {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}
@@ -240,3 +241,24 @@ def test_suggest_endpoint(client) -> None:
     js = client.get("/complete.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert "innerHTML" not in js.text  # suggestions are inserted as text, never as HTML
+
+
+def test_a_new_generation_releases_the_old_segments_arrays(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(CORPUS, archive)
+    index_dir = tmp_path / "ix"
+    index_paths(index_dir, [archive])
+    pool = Searchers(index_dir)
+    with pool.searcher() as s:
+        run(s, "quan uy ba dinh")
+        old = bm25._tokens_of(s)
+    assert any(key[0] in old for key in bm25._CACHE.items)
+    (archive / SEED_IDS[0]).unlink()  # a deletion: the old segment's token changes
+    index_paths(index_dir, [archive], rebuild=True)
+    time.sleep(0.01)
+    with pool.searcher() as s:
+        new = bm25._tokens_of(s)
+        assert run(s, "quan uy ba dinh").total >= 1
+    gone = old - new
+    assert gone and not any(key[0] in gone for key in bm25._CACHE.items)
+    pool.close()
