@@ -15,8 +15,9 @@ would: the same BM25F formula, the same global statistics, the same (quantised)
 field lengths, the same tie order (lower document number first). Tests compare
 the two on real archives hit for hit.
 
-Everything else (phrases, patterns, exclusions, facets, date order) is left to
-Whoosh: :func:`plan` returns ``None`` for it.
+Phrases (word positions checked on arrays too) and ``a ANDNOT b`` fit the same
+plan. Everything else (patterns, other boolean shapes, facets, date order) is left
+to Whoosh: :func:`plan` returns ``None`` for it.
 """
 
 from __future__ import annotations
@@ -232,18 +233,24 @@ def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np
     """Documents holding *item* (a phrase: its words in a row), among *within* if given."""
     if type(item) is wq.Term:
         return lists[0][0]
-    candidates = within
-    for ids, _ in sorted(lists, key=lambda pair: len(pair[0])):
-        candidates = ids if candidates is None else np.intersect1d(
-            candidates, ids, assume_unique=True)
-        if not len(candidates):
-            return _EMPTY_IDS
-    assert candidates is not None
-    if len(item.words) == 1:
+    candidates = common_docs([ids for ids, _ in lists], within)
+    if not len(candidates) or len(item.words) == 1:
         return candidates
     field = reader.schema[item.fieldname]
     btexts = [field.to_bytes(w) for w in item.words]
     return in_a_row(reader, item.fieldname, btexts, candidates)[0]
+
+
+def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) -> np.ndarray:
+    """The documents in every one of *id_lists* (sorted ids), and in *within* if
+    given: intersected shortest first, stopping once none are left."""
+    candidates = within
+    for ids in sorted(id_lists, key=len):
+        candidates = ids if candidates is None else np.intersect1d(
+            candidates, ids, assume_unique=True)
+        if not len(candidates):
+            return _EMPTY_IDS
+    return _EMPTY_IDS if candidates is None else candidates
 
 
 def in_a_row(reader, fieldname: str, btexts: list[bytes],
@@ -332,6 +339,14 @@ class _Cache:
                 _, dropped = self.items.popitem(last=False)
                 self.used -= _nbytes(dropped)
 
+    def drop(self, tokens: set) -> int:
+        """Drop the entries of readers with these tokens; how many went."""
+        with self.lock:
+            stale = [key for key in self.items if key[0] in tokens]
+            for key in stale:
+                self.used -= _nbytes(self.items.pop(key))
+        return len(stale)
+
 
 def _nbytes(value: tuple) -> int:
     """Bytes held by a cached tuple of arrays and ``bytes``."""
@@ -358,12 +373,7 @@ def release(searcher: Searcher, keep: Searcher | None = None) -> int:
     The cache would evict them in time, but a full cache of a closed index's
     lists makes every new entry pay for an eviction first.
     """
-    tokens = _tokens_of(searcher) - (_tokens_of(keep) if keep is not None else set())
-    with _CACHE.lock:
-        stale = [key for key in _CACHE.items if key[0] in tokens]
-        for key in stale:
-            _CACHE.used -= _nbytes(_CACHE.items.pop(key))
-    return len(stale)
+    return _CACHE.drop(_tokens_of(searcher) - (_tokens_of(keep) if keep is not None else set()))
 
 
 def _tokens_of(searcher: Searcher) -> set:
@@ -421,11 +431,24 @@ def _entry(reader, fieldname: str, btext: bytes) -> _Postings:
     return found
 
 
-def _read_postings(reader, fieldname: str, btext: bytes) -> _Postings:
+def _leaf_matcher(reader, fieldname: str, btext: bytes) -> tuple:
+    """The term's own posting matcher, and the deleted documents Whoosh's wrapper
+    around it would skip (``None`` when none are)."""
     matcher = reader.postings(fieldname, btext)
-    deleted = None
     if isinstance(matcher, FilterMatcher):
-        deleted, matcher = matcher._ids, matcher.child
+        return matcher.child, matcher._ids
+    return matcher, None
+
+
+def _read_block(postfile, start: int, end: int, compressed: int) -> tuple:
+    """One whoosh3 block, whole: ``(ids, weights, position values)``, ids decoded."""
+    data = postfile.get(start, end - start)
+    block = loads(zlib.decompress(data) if compressed else data)
+    return np.cumsum(np.asarray(block[0], dtype=np.int64)), block[1], block[2]
+
+
+def _read_postings(reader, fieldname: str, btext: bytes) -> _Postings:
+    matcher, deleted = _leaf_matcher(reader, fieldname, btext)
     if isinstance(matcher, W3LeafMatcher):
         found = _read_blocks(matcher)
     else:  # short lists stored inline in the term's entry
@@ -553,20 +576,19 @@ def _all_positions(reader, fieldname: str, btext: bytes,
                    entry: _Postings) -> tuple[np.ndarray, np.ndarray]:
     """Every position of a term: ``starts`` (one per posting, plus the end) into
     ``flat``, the positions of each posting in turn."""
-    postfile = _postfile(reader, fieldname, btext)
+    postfile = _leaf_matcher(reader, fieldname, btext)[0]._postfile
     gaps = _Gaps()
     ids = []
     for _, start, end, compressed in entry.blocks.tolist():
-        data = postfile.get(start, end - start)
-        block = loads(zlib.decompress(data) if compressed else data)
-        ids.append(np.cumsum(np.asarray(block[0], dtype=np.int64)))
-        gaps.add(block[2])
+        block_ids, _, values = _read_block(postfile, start, end, compressed)
+        ids.append(block_ids)
+        gaps.add(values)
     starts, flat = gaps.positions()
     counts = np.diff(starts)
     if len(counts) != len(entry.ids):  # deleted documents were left out of the ids
         keep = np.isin(np.concatenate(ids), entry.ids, assume_unique=True)
-        kept = np.diff(starts)[keep]
-        flat = flat[np.repeat(keep, np.diff(starts))]
+        kept = counts[keep]
+        flat = flat[np.repeat(keep, counts)]
         starts = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(kept, out=starts[1:])
     return starts.astype(np.int32), flat.astype(np.int32)  # halves the cache's share
@@ -636,7 +658,7 @@ class _Gaps:
             at += np.arange(len(at)) - np.repeat(np.cumsum(counts[slow]) - counts[slow],
                                                  counts[slow])
             gaps[at] = np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=len(at))
-        return _runs(counts, gaps)
+        return starts, _absolute(starts, counts, gaps)
 
 
 def _unpickle_lists(values: list[bytes]) -> list[list[int]]:
@@ -651,26 +673,18 @@ def _unpickle_lists(values: list[bytes]) -> list[list[int]]:
     return loads(b"\x80\x02(" + b"".join(v[6:-1] for v in values) + b"l.")
 
 
-def _runs(counts: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-posting delta runs → (starts, absolute positions)."""
-    starts = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=starts[1:])
+def _absolute(starts: np.ndarray, counts: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """Per-posting runs of gaps (run *i* is ``deltas[starts[i]:starts[i + 1]]``, of
+    ``counts[i]``) → absolute positions, each run summed from 0."""
     total = np.cumsum(deltas)
     before = np.concatenate(([0], total))[starts[:-1]]  # running sum before each run
-    return starts, total - np.repeat(before, counts)
-
-
-def _postfile(reader, fieldname: str, btext: bytes):
-    matcher = reader.postings(fieldname, btext)
-    return (matcher.child if isinstance(matcher, FilterMatcher) else matcher)._postfile
+    return total - np.repeat(before, counts)
 
 
 def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
                     entry: _Postings) -> np.ndarray:
     """:func:`_positions` for a few documents: decode just the blocks holding them."""
-    matcher = reader.postings(fieldname, btext)
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
+    matcher = _leaf_matcher(reader, fieldname, btext)[0]
     if entry.blocks is None or not isinstance(matcher, W3LeafMatcher):  # an inline list
         out: list[int] = []
         wanted = set(docs.tolist())
@@ -686,14 +700,12 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
         key = (_token(reader), "block", fieldname, btext, b)
         block = _CACHE.get(key)
         if block is None:
-            _, start, end, compressed = entry.blocks[b].tolist()
-            data = matcher._postfile.get(start, end - start)
-            raw = loads(zlib.decompress(data) if compressed else data)
+            block_ids, _, values = _read_block(matcher._postfile, *entry.blocks[b].tolist()[1:])
             # Kept as one bytes object and offsets: a tuple of small bytes costs 3× more.
-            offsets = np.zeros(len(raw[2]) + 1, dtype=np.int64)
-            np.cumsum(np.fromiter(map(len, raw[2]), dtype=np.int64, count=len(raw[2])),
+            offsets = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)),
                       out=offsets[1:])
-            block = (np.cumsum(np.asarray(raw[0], dtype=np.int32)), offsets, b"".join(raw[2]))
+            block = (block_ids.astype(np.int32), offsets, b"".join(values))
             _CACHE.put(key, block)
         ids, offsets, joined = block
         for i in np.searchsorted(ids, docs[which == b]).tolist():

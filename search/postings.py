@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 from whoosh.matching import UnionMatcher
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
@@ -90,10 +89,7 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
         btexts = [reader.schema[field].to_bytes(w) for w in words]
         if not all((field, b) in reader for b in btexts):
             continue
-        candidates = None
-        for ids in sorted((bm25.postings(reader, field, b)[0] for b in btexts), key=len):
-            candidates = ids if candidates is None else np.intersect1d(
-                candidates, ids, assume_unique=True)
+        candidates = bm25.common_docs([bm25.postings(reader, field, b)[0] for b in btexts])
         candidates = candidates[:steps]
         steps -= len(candidates)
         start, chunk = 0, _FIRST_CHUNK
