@@ -203,7 +203,7 @@ def has_glued_words(text: str) -> bool:
 def glued_seams(text: str) -> list[int]:
     """Offsets in *text* where :func:`tokens` starts a part of a glued word
     (``NamTừ`` → ``[3]``): the seams a plain fold does not see."""
-    case = _mapped(text, _CASE_TABLE, 1)
+    case = _mapped(text, _CASE_TABLE)
     if case is None:
         return [m.start() + 1 for m in _SEAM.finditer(text.translate(_CASE_TABLE))]
     upper = case == _UPPER
@@ -227,23 +227,23 @@ def fold_aligned(text: str) -> str | None:
     """
     if not (text.isascii() or unicodedata.is_normalized("NFC", text)):
         return None
-    return _lookup(text, _ALIGNED_TABLE, 0)
+    return _lookup(text, _ALIGNED_TABLE)
 
 
 #: Code points below this are mapped through numpy arrays (:func:`_lookup`): all of
 #: Latin, Vietnamese (U+1EA0–U+1EF9) and the usual punctuation (U+2010–U+2026).
 _ARRAY_SPAN = 0x2100
-_ARRAYS: list = [None, None]  # built on first use: the fold table, the case table
+_ARRAYS: dict[int, np.ndarray] = {}  # id of a translate table → its array, built on first use
 
 
-def _lookup(text: str, table: dict, which: int) -> str:
+def _lookup(text: str, table: dict) -> str:
     """``text.translate(table)`` for a table mapping each character to one ASCII
     character, several times faster on long Vietnamese text (see :func:`_mapped`)."""
-    out = _mapped(text, table, which)
+    out = _mapped(text, table)
     return text.translate(table) if out is None else out.tobytes().decode("ascii")
 
 
-def _mapped(text: str, table: dict, which: int) -> np.ndarray | None:
+def _mapped(text: str, table: dict) -> np.ndarray | None:
     """*text* through *table* as an array of ASCII codes: the code points index a
     numpy array. ``None`` for short text (not worth it) and for text with a
     character beyond the array's span or mapping to anything but one ASCII one."""
@@ -252,12 +252,12 @@ def _mapped(text: str, table: dict, which: int) -> np.ndarray | None:
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if codes.max() >= _ARRAY_SPAN:
         return None
-    array = _ARRAYS[which]
-    if array is None:
+    array = _ARRAYS.get(id(table))
+    if array is None:  # the tables are module-level singletons: their id is stable
         mapped = [table[cp] for cp in range(_ARRAY_SPAN)]
         array = np.frombuffer("".join(
             m if len(m) == 1 and m.isascii() else "\x00" for m in mapped).encode(), np.uint8)
-        _ARRAYS[which] = array
+        _ARRAYS[id(table)] = array
     out = array[codes]
     return out if out.all() else None
 
