@@ -17,8 +17,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.index import Index
@@ -26,6 +28,7 @@ from whoosh.index import Index
 from search.schema import SCHEMA_VERSION, build_schema
 
 MANIFEST = "vnsearch.json"
+T = TypeVar("T")
 DEFAULT_INDEX = Path("index")
 
 
@@ -48,13 +51,25 @@ def index_exists(index_dir: Path) -> bool:
     rebuild swaps the directory between the two, that open fails. While a rebuild's
     staging directory exists, a miss is therefore looked at again a few times.
     """
-    for _ in range(_SWAP_RETRIES):
-        if index_dir.is_dir() and whoosh_index.exists_in(str(index_dir)):
-            return True
-        if not _staging_path(index_dir).exists():
-            return False
+    return _despite_swaps(
+        index_dir, lambda: index_dir.is_dir() and whoosh_index.exists_in(str(index_dir)))
+
+
+def _despite_swaps(index_dir: Path, attempt: Callable[[], T]) -> T:
+    """``attempt()``, tried again while a rebuild's staging directory exists and it
+    fails (raises or finds nothing): a swap may have come between Whoosh listing
+    *index_dir* and opening what it listed."""
+    for _ in range(_SWAP_RETRIES - 1):
+        try:
+            result = attempt()
+        except Exception:
+            if not _staging_path(index_dir).exists():
+                raise
+        else:
+            if result or not _staging_path(index_dir).exists():
+                return result
         time.sleep(0.005)
-    return False
+    return attempt()
 
 
 _SWAP_RETRIES = 20
@@ -75,25 +90,12 @@ def open_index(index_dir: Path) -> Index:
             f"{SCHEMA_VERSION}. Rebuild it with: vnsearch index --rebuild --index {index_dir}"
         )
     try:
-        return _open_dir(index_dir)
+        return _despite_swaps(index_dir, lambda: whoosh_index.open_dir(str(index_dir)))
     except Exception as exc:  # unpickling a foreign schema, truncated TOC …
         raise IndexIncompatible(
             f"cannot open the index at '{index_dir}' ({exc}). Rebuild it with: "
             f"vnsearch index --rebuild --index {index_dir}"
         ) from exc
-
-
-def _open_dir(index_dir: Path) -> Index:
-    """Whoosh's ``open_dir``, tried again while a rebuild may be swapping the
-    directory (see :func:`index_exists`)."""
-    for _ in range(_SWAP_RETRIES - 1):
-        try:
-            return whoosh_index.open_dir(str(index_dir))
-        except Exception:
-            if not _staging_path(index_dir).exists():
-                raise
-            time.sleep(0.005)
-    return whoosh_index.open_dir(str(index_dir))
 
 
 def create_index(index_dir: Path) -> Index:
