@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from search.indexer import index_paths
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
-SHARED = REPO.parent / "shared" / "corpora"
+#: The shared corpora: $VNSEARCH_SHARED/corpora (default: ../shared next to the repository).
+SHARED = Path(os.environ.get("VNSEARCH_SHARED", REPO.parent / "shared")) / "corpora"
 SEED_IDS = sorted(p.name for p in CORPUS.glob("*.txt"))
 
 
