@@ -14,20 +14,23 @@ The article text and its lede are stored once, zlib-compressed together
 (``body_z``), for snippets and ``vnsearch show``; the stored title is plain.
 ``id``, ``hash`` and ``root`` are columns so the indexer can read them for every
 document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
-facet counts: columns (or term vectors, for the many-valued places) are what Whoosh
-counts groups from; ``people_name`` and ``place_name`` also feed autocomplete.
+facet counts: columns are what Whoosh counts groups from, and a column has a value
+(empty when the article has none) for *every* document, which term vectors do not:
+counting places from vectors crashed on the first matching article without a place.
+``people_name`` and ``place_name`` also feed autocomplete.
 """
 
 from __future__ import annotations
 
 import zlib
 
+from whoosh.columns import VarBytesListColumn
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
 
 #: Bump when the schema changes in a way an old index cannot serve.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: The folded field every query matches, and the folded title.
 MATCH_FIELD = "text_f"
@@ -78,6 +81,28 @@ def stored_summary(stored: dict) -> str:
     return _unpack(stored)[0]
 
 
+class NAMES(KEYWORD):
+    """Comma-separated names (places an article mentions): searchable terms, and a
+    list column holding each document's names for facet counts.
+
+    Whoosh's overlapping facets read a column that stores lists; a document without
+    names gets an empty list, so it simply counts nowhere.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(commas=True, scorable=False, sortable=True)
+
+    def default_column(self) -> VarBytesListColumn:
+        return VarBytesListColumn()
+
+    def to_column_value(self, value: str | list[str]) -> list[bytes]:
+        names = value.split(",") if isinstance(value, str) else value
+        return [n.strip().encode("utf-8") for n in names if n.strip()]
+
+    def from_column_value(self, value: list[bytes]) -> list[str]:
+        return [v.decode("utf-8") for v in value]
+
+
 def build_schema() -> Schema:
     """Return a fresh :class:`whoosh.fields.Schema` for an article index."""
     return Schema(
@@ -94,10 +119,10 @@ def build_schema() -> Schema:
         source=TEXT(analyzer=FOLDED, stored=True),
         people=TEXT(analyzer=FOLDED, stored=True, phrase=True),
         # Places: folded keys to filter on (pre- and post-2025 units), and the
-        # canonical names, with term vectors, to count as facets.
+        # canonical names, in a list column, to count as facets.
         place=KEYWORD(commas=True, lowercase=True, scorable=False),
         province=KEYWORD(commas=True, lowercase=True, scorable=False),
-        place_name=KEYWORD(commas=True, scorable=False, vector=True),
+        place_name=NAMES(),
         places=STORED,
         # Whole names of the people an article mentions, for autocomplete.
         people_name=KEYWORD(commas=True, scorable=False),

@@ -1,0 +1,96 @@
+"""Facet counts on archives where some, most or all matches lack a place, date, author
+or source (the crash that broke every results page of the baomoi crawl)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search import store
+from search.indexer import index_paths
+from search.query import Filters, run
+from tests.conftest import vntc_records
+
+WITH_PLACE = "Giá vàng tăng ở Hà Nội\n\nGiá vàng hôm nay tại Hà Nội tăng mạnh theo thế giới.\n"
+WITHOUT_PLACE = "Giá vàng giảm\n\nGiá vàng thế giới giảm sâu trong phiên đêm qua.\n"
+WITH_EVERYTHING = {
+    "id": "full-1",
+    "title": "Giá vàng ở Đà Nẵng",
+    "body": "Giá vàng tại Đà Nẵng đi ngang trong tuần.",
+    "date": "2023-05-04",
+    "author": "Trần Hòa",
+    "source": "Tuổi Trẻ",
+}
+
+
+def _build(root: Path, files: dict[str, str], procs: int = 1) -> Path:
+    archive = root / "archive"
+    archive.mkdir()
+    for name, text in files.items():
+        (archive / name).write_text(text, encoding="utf-8")
+    index_dir = root / "ix"
+    summary = index_paths(index_dir, [archive], procs=procs)
+    assert not summary.failed
+    return index_dir
+
+
+def _facets(index_dir: Path, query: str, filters: Filters | None = None) -> dict:
+    with store.open_index(index_dir).searcher() as searcher:
+        result = run(searcher, query, facets=True, filters=filters)
+    assert result.facets is not None
+    return result.facets
+
+
+def test_two_files_one_without_a_place(tmp_path: Path) -> None:
+    index_dir = _build(tmp_path, {"a.txt": WITH_PLACE, "b.txt": WITHOUT_PLACE})
+    facets = _facets(index_dir, "gia vang")
+    assert facets["place"] == {"Hà Nội": 1}
+    assert facets["year"] == {} and facets["author"] == {} and facets["source"] == {}
+
+
+def test_no_match_has_any_metadata(tmp_path: Path) -> None:
+    index_dir = _build(tmp_path, {"b.txt": WITHOUT_PLACE, "c.txt": WITHOUT_PLACE + "Thêm."})
+    assert _facets(index_dir, "gia vang") == {"place": {}, "year": {}, "source": {}, "author": {}}
+
+
+def test_mixed_metadata(tmp_path: Path) -> None:
+    index_dir = _build(tmp_path, {
+        "a.txt": WITH_PLACE,
+        "b.txt": WITHOUT_PLACE,
+        "c.jsonl": json.dumps(WITH_EVERYTHING, ensure_ascii=False) + "\n",
+    })
+    facets = _facets(index_dir, "gia vang")
+    assert facets["place"] == {"Hà Nội": 1, "Đà Nẵng": 1}
+    assert facets["year"] == {"2023": 1}
+    assert facets["author"] == {"Trần Hòa": 1}
+    assert facets["source"] == {"Tuổi Trẻ": 1}
+    # Filtered to the one full article, every facet counts it once.
+    only = _facets(index_dir, "gia vang", Filters(place="Đà Nẵng"))
+    assert only["place"] == {"Đà Nẵng": 1} and only["year"] == {"2023": 1}
+
+
+@pytest.mark.slow
+def test_real_archive_in_several_segments(tmp_path: Path) -> None:
+    """VNTC articles (no dates, authors; places in some) written by two processes:
+    place counts agree with filtering by that place."""
+    files = {f"{i}.txt": json.loads(line)["text"] for i, line in enumerate(vntc_records(400))}
+    files["nothing.txt"] = WITHOUT_PLACE
+    index_dir = _build(tmp_path, files, procs=2)
+    with store.open_index(index_dir).searcher() as searcher:
+        result = run(searcher, "nguoi", facets=True, limit=100)
+        assert result.facets is not None and result.facets["place"]
+        assert result.total > sum(result.facets["place"].values()) / 10
+        for place, count in list(result.facets["place"].items())[:3]:
+            narrowed = run(searcher, "nguoi", filters=Filters(place=place), limit=1)
+            assert narrowed.total >= count  # the filter also matches the place's districts
+
+
+def test_cli_facets_json(tmp_path: Path, cli) -> None:
+    index_dir = _build(tmp_path, {"a.txt": WITH_PLACE, "b.txt": WITHOUT_PLACE})
+    result = cli("search", "gia vang", "--facets", "--json", "--index", index_dir)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["facets"]["place"] == {"Hà Nội": 1}
+    text = cli("search", "gia vang", "--facets", "--index", index_dir)
+    assert text.exit_code == 0 and "Hà Nội 1" in text.output
