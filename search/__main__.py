@@ -1,5 +1,5 @@
 """``python -m search`` runs the vnsearch command line."""
 
-from search.cli import app
+from search.cli import main_entry
 
-app(prog_name="vnsearch")
+main_entry()

@@ -9,9 +9,9 @@ input (query, options) and 1 for everything else (no index, failed files).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -63,13 +63,35 @@ IndexDir = Annotated[
         show_default=True,
     ),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object (for scripts).")]
+#: Whether the running command was asked for JSON: then errors are JSON too.
+_json_output: ContextVar[bool] = ContextVar("json_output", default=False)
+
+
+def _json_mode(value: bool) -> bool:
+    _json_output.set(bool(value))
+    return value
+
+
+JsonFlag = Annotated[
+    bool,
+    typer.Option(
+        "--json", callback=_json_mode, is_eager=True,
+        help='Print one JSON object (for scripts); errors too: {"error": {"message", "param"}}.',
+    ),
+]
 MARK_STYLE = "bold black on yellow"
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a one-line error to stderr and exit."""
-    err.print(f"[bold red]error:[/] {escape(message)}")
+def fail(message: str, code: int = 1, param: str | None = None) -> NoReturn:
+    """Report an error and exit with *code* (2: bad input, 1: anything else).
+
+    One line on stderr; under ``--json``, one object on stdout instead, the same
+    shape as the HTTP API's errors, so a script reads every answer as JSON.
+    """
+    if _json_output.get():
+        emit_json({"error": {"message": message, "param": param}})
+    else:
+        err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -110,6 +132,7 @@ def main(
     ] = False,
 ) -> None:
     """Search an archive of Vietnamese news articles, with or without accents."""
+    _json_output.set(False)  # until the command's own --json says otherwise
 
 
 # --------------------------------------------------------------------------- index
@@ -279,7 +302,7 @@ def search_cmd(
         vnsearch search 'place:"Gò Vấp" date:2023' --json
     """
     if sort not in ("relevance", "date"):
-        fail(f"--sort must be 'relevance' or 'date', not {sort!r}", 2)
+        fail(f"--sort must be 'relevance' or 'date', not {sort!r}", 2, "sort")
     filters = Filters(place=place, since=since, until=until, author=author, source=source)
     with opened(index_dir) as searcher:
         try:
@@ -288,7 +311,7 @@ def search_cmd(
                 filters=filters, facets=facets, exact=exact,
             )
         except QueryError as exc:
-            fail(str(exc), 2)
+            fail(str(exc), 2, exc.param)
     if as_json:
         emit_json(result.as_dict())
     else:
@@ -402,7 +425,7 @@ def show_cmd(
     with opened(index_dir) as searcher:
         article = get_article(searcher, doc_id)
     if article is None:
-        fail(f"no article with id {doc_id!r} (ids are printed by 'vnsearch search')")
+        fail(f"no article with id {doc_id!r} (ids are printed by 'vnsearch search')", param="id")
     if as_json:
         emit_json(article_json(article))
         return
@@ -452,7 +475,7 @@ def extract_cmd(
     from search.indexer import analyse, article_fields
 
     if not file.is_file():
-        fail(f"no such file: {file}", 2)
+        fail(f"no such file: {file}", 2, "file")
     shown: list[dict] = []
     failures: list[str] = []
     for item in read_file(file, archive_root(file)):
@@ -511,5 +534,20 @@ def serve_cmd(
     serve(host=host, port=port, index_dir=index_dir)
 
 
-def run_cli() -> None:  # pragma: no cover - console entry point
-    app(prog_name=os.environ.get("VNSEARCH_PROG", "vnsearch"))
+def main_entry(args: list[str] | None = None) -> NoReturn:
+    """The ``vnsearch`` program: the typer app, with usage errors (an unknown option,
+    ``--limit abc``) as JSON too when the command line asks for ``--json``."""
+    argv = sys.argv[1:] if args is None else args
+    try:
+        code = app(argv, prog_name="vnsearch", standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors
+        if "--json" not in argv:
+            exc.show()
+            sys.exit(exc.exit_code)
+        param = getattr(getattr(exc, "param", None), "name", None)
+        emit_json({"error": {"message": exc.format_message(), "param": param}})
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -182,8 +182,11 @@ def parse(text: str, any_word: bool = False) -> wq.Query:
         raise QueryError(str(exc)) from None
     try:
         parsed = _parser(any_word).parse(expanded)
-    except Exception as exc:  # Whoosh raises assorted errors on odd syntax
-        raise QueryError(f"cannot parse query: {exc}") from None
+    except Exception:  # Whoosh raises assorted errors on odd syntax
+        raise QueryError(
+            "cannot parse query: check its quotes and brackets, and that + and - stand "
+            "right before a word or phrase"
+        ) from None
     rewritten = _rewrite(parsed, negated=False)
     if rewritten is None:
         raise QueryError("query has no searchable words")
@@ -246,6 +249,21 @@ def _pattern(cls: type, fieldname: str, text: str) -> Rewritten:
     return cls(field, pattern), []
 
 
+def user_form(q: wq.Query) -> str:
+    """A query part as the user would type it: no internal field names
+    (``text_f:a*`` → ``a*``, ``text:{a TO b}`` → ``{a TO b}``)."""
+    if isinstance(q, wq.Prefix):
+        return f"{q.text}*"
+    if isinstance(q, wq.FuzzyTerm):
+        return f"{q.text}~{q.maxdist}"
+    if isinstance(q, wq.Wildcard | wq.Term):
+        return str(q.text)
+    if isinstance(q, wq.TermRange):
+        left, right = "[" if q.startexcl is False else "{", "]" if q.endexcl is False else "}"
+        return f"{left}{q.start or ''} TO {q.end or ''}{right}"
+    return re.sub(r"\b\w+:", "", str(q))
+
+
 def _fold_wildcard(text: str) -> str:
     return "".join(ch if ch in "*?" else fold(ch) for ch in text)
 
@@ -262,6 +280,11 @@ def _rewrite(q: wq.Query, negated: bool) -> Rewritten | None:
         return (wq.AndNot(a[0], b[0]), a[1]) if b is not None else a
     if isinstance(q, wq.Phrase | wq.Term | wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
         return _leaf(q.fieldname, q, negated)
+    if isinstance(q, wq.BinaryQuery):  # "+a b" is AndMaybe(a, b); also Require, Otherwise
+        a, b = _rewrite(q.a, negated), _rewrite(q.b, negated)
+        if a is None or b is None:
+            return a or b
+        return type(q)(a[0], b[0]), a[1] + b[1]
     if isinstance(q, wq.compound.CompoundQuery):
         children = [c for c in (_rewrite(s, negated) for s in q.subqueries) if c is not None]
         if not children:
@@ -269,12 +292,12 @@ def _rewrite(q: wq.Query, negated: bool) -> Rewritten | None:
         return type(q)([c[0] for c in children], boost=q.boost), [b for c in children for b in c[1]]
     if q is wq.NullQuery:
         return None
-    if isinstance(q, wq.Every):
-        return q, []
+    if isinstance(q, wq.Every):  # "*" alone: every article
+        return wq.Every(), []
     # Ranges and other leaves on text fields: search the words they contain.
     words = [t for _, t in q.iter_all_terms()] if hasattr(q, "iter_all_terms") else []
     if not words:
-        raise QueryError(f"unsupported query syntax: {q}")
+        raise QueryError(f"unsupported query syntax: {user_form(q)}")
     parts = [_word("text", w, negated) for w in words]
     return wq.And([p[0] for p in parts]), [b for p in parts for b in p[1]]
 
@@ -623,7 +646,7 @@ def check_expansions(q: wq.Query, searcher: Searcher) -> None:
             )
             if count > MAX_EXPANSION:
                 raise QueryError(
-                    f"'{leaf}' matches more than {MAX_EXPANSION} different words; "
+                    f"'{user_form(leaf)}' matches more than {MAX_EXPANSION} different words; "
                     "make the pattern longer"
                 )
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CORPUS, REPO, SEED_IDS
 
 HIT_KEYS = {"id", "path", "title", "date", "author", "source", "score", "snippets"}
@@ -188,3 +190,63 @@ def test_suggest_command(cli, seed_index) -> None:
     assert {"text": "Trần Đức Hoạt", "kind": "person", "count": 1, "id": None} in data["suggestions"]
     assert "No completions" in cli("suggest", "xyzzyq", "--index", seed_index).stdout
     assert cli("suggest", "ba", "--limit", "0", "--index", seed_index).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "param", "says"),
+    [
+        (["search", "(+)"], 2, "q", "no searchable words"),
+        (["search", "(+)title: quận"], 2, "q", "cannot parse query"),
+        (["search", "x", "--sort", "size"], 2, "sort", "--sort must be"),
+        (["search", "x", "--since", "yesterday"], 2, "since", "bad date"),
+        (["search", "x", "--place", "%%%"], 2, "place", "bad place"),
+        (["show", "no-such-article"], 1, "id", "no article with id"),
+    ],
+)
+def test_json_errors_are_one_object_on_stdout(cli, seed_index, args, code, param, says) -> None:
+    result = cli(*args, "--json", "--index", seed_index)
+    assert result.exit_code == code
+    error = json.loads(result.stdout)["error"]
+    assert error["param"] == param and (says is None or says in error["message"])
+    assert result.stderr == ""
+    # The same error without --json: one line on stderr, same exit code.
+    plain = cli(*args, "--index", seed_index)
+    assert plain.exit_code == code and plain.stdout == ""
+    assert plain.stderr.startswith("error: ") and plain.stderr.count("\n") == 1
+
+
+def test_json_error_when_there_is_no_index(cli, tmp_path: Path) -> None:
+    for command in (["search", "x"], ["stats"], ["suggest", "ba"], ["show", "x"]):
+        result = cli(*command, "--json", "--index", tmp_path / "none")
+        assert result.exit_code == 1
+        assert "no index at" in json.loads(result.stdout)["error"]["message"]
+
+
+def test_usage_errors_are_json_too(tmp_path: Path) -> None:
+    """Errors click finds before the command runs (a bad number, an unknown option)
+    go through the program's entry point, JSON under --json, usage text otherwise."""
+    def vnsearch(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=60)
+
+    bad = vnsearch("search", "x", "--limit", "abc", "--json")
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["param"] == "limit"
+    unknown = vnsearch("search", "x", "--bogus", "--json")
+    assert unknown.returncode == 2 and "--bogus" in json.loads(unknown.stdout)["error"]["message"]
+    plain = vnsearch("search", "x", "--limit", "abc")
+    assert plain.returncode == 2 and "Usage: vnsearch search" in plain.stderr
+    assert plain.stdout == ""
+
+
+def test_error_messages_name_no_internal_fields(cli, tmp_path: Path) -> None:
+    """A pattern that expands too far is named as typed (``zz*``), not ``text_f:zz*``."""
+    archive = tmp_path / "many-words.txt"
+    words = " ".join(f"zz{n:04d}" for n in range(1200))
+    archive.write_text(f"Nhiều từ\n\n{words}\n", encoding="utf-8")
+    cli("index", archive, "--index", tmp_path / "ix", "--quiet")
+    result = cli("search", "zz*", "--json", "--index", tmp_path / "ix")
+    assert result.exit_code == 2
+    message = json.loads(result.stdout)["error"]["message"]
+    assert message.startswith("'zz*' matches more than 1000") and "text_f" not in message
+    ranged = json.loads(cli("search", "{a TO b}", "--json", "--index", tmp_path / "ix").stdout)
+    assert ranged["error"]["message"] == "unsupported query syntax: {a TO b}"
