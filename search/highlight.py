@@ -55,8 +55,9 @@ def find_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int
     (``NamTừ``), the fold is upper-cased: the regex takes an upper-case letter as a
     word boundary too, as the tokenizer splits there. Text that is not NFC, or
     where a match straddles a seam without being the whole glued word (so is no
-    token), takes the word-by-word path.
+    token), takes the word-by-word path. Empty words mark nothing.
     """
+    folded = {w for w in folded if w}
     if folded:
         flat = fold_aligned(text)
         if flat is not None:
