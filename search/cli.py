@@ -485,6 +485,8 @@ def extract_cmd(
         shown.append({"id": item.id, **article_fields(analyse(item))})
         if len(shown) == limit:
             break
+    if failures and not shown:
+        fail("; ".join(failures), 1, "file")
     if as_json:
         emit_json(shown if len(shown) != 1 else shown[0])
     else:
@@ -496,10 +498,8 @@ def extract_cmd(
                     value = ", ".join(map(str, value))
                 out.print(Text(f"{key:>15}: ", style="bold").append(str(value)))
             out.print()
-    for failure in failures:
+    for failure in failures:  # some records of a JSON file, next to the ones shown
         err.print(f"[bold red]error:[/] {escape(failure)}")
-    if failures and not shown:
-        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- serve

@@ -159,6 +159,8 @@ def test_extract_command_on_bad_files(cli, tmp_path: Path) -> None:
     bad.write_bytes(b"\x00\x01")
     result = cli("extract", bad)
     assert result.exit_code == 1 and "binary" in result.stderr
+    as_json = cli("extract", bad, "--json")
+    assert as_json.exit_code == 1 and "binary" in json.loads(as_json.stdout)["error"]["message"]
     assert cli("extract", tmp_path / "missing.txt").exit_code == 2
 
 
