@@ -89,9 +89,7 @@ def _decoding_map(encoding: str) -> tuple[str, ...]:
         return tuple(bytes([b]).decode("cp1258", errors="replace") for b in range(256))
     table = _load_table(_TABLE_FILES[encoding])
     fallback = "ascii" if encoding == TCVN3 else "cp1252"
-    return tuple(
-        table.get(b) or bytes([b]).decode(fallback, errors="replace") for b in range(256)
-    )
+    return tuple(table.get(b) or bytes([b]).decode(fallback, errors="replace") for b in range(256))
 
 
 @cache
