@@ -58,8 +58,11 @@ SNIFF_BYTES = 8192
 #: Unmarked UTF-16: at least this share of one byte column is NUL (ASCII and most
 #: Vietnamese letters have a zero high byte) …
 UTF16_MIN_NULS = 0.3
-#: … and at most this share of the other.
+#: … and at most this share of the other …
 UTF16_MAX_OTHER_NULS = 0.02
+#: … and this share of the high bytes are those of Latin-script text (see below).
+UTF16_MIN_LATIN = 0.9
+_UTF16_HIGH_BYTES = frozenset({0x00, 0x01, 0x02, 0x03, 0x1E, 0x20})
 #: More control bytes than this share (other than tab, line ends, form feed, Ctrl-Z)
 #: marks a file as binary.
 MAX_CONTROL_SHARE = 0.05
@@ -160,23 +163,31 @@ def _decode_dropping_cut_tail(data: bytes, encoding: str) -> str:
 
 
 def _decode_unmarked_utf16(data: bytes) -> str | None:
-    """UTF-16 without a BOM, when one byte column is mostly NUL and the other is not."""
+    """UTF-16 without a BOM, told by its column of high bytes.
+
+    In UTF-16 Vietnamese (or any Latin-script) text, every other byte is the high
+    byte of a code point: mostly NUL (ASCII), else 0x01 (ă, đ, ơ, ư …), 0x1E (ạ … ỹ),
+    0x03 (combining marks) or 0x20 (quotes, dashes), while the other column has
+    almost no NUL. Anything else — binary data, CJK — is left to the next test.
+    """
     head = data[:SNIFF_BYTES]
     if len(head) < 4:
         return None
-    even, odd = head[0::2], head[1::2]
-    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
-    if nul_odd >= UTF16_MIN_NULS and nul_even <= UTF16_MAX_OTHER_NULS:
-        encoding = "utf-16-le"
-    elif nul_even >= UTF16_MIN_NULS and nul_odd <= UTF16_MAX_OTHER_NULS:
-        encoding = "utf-16-be"
-    else:
-        return None
-    try:
-        text = _decode_dropping_cut_tail(data, encoding)
-    except UnicodeDecodeError:
-        return None
-    return text if _looks_like_text(text[: SNIFF_BYTES // 2]) else None
+    for encoding, high, low in (
+        ("utf-16-le", head[1::2], head[0::2]),
+        ("utf-16-be", head[0::2], head[1::2]),
+    ):
+        if (
+            high.count(0) >= UTF16_MIN_NULS * len(high)
+            and low.count(0) <= UTF16_MAX_OTHER_NULS * len(low)
+            and sum(b in _UTF16_HIGH_BYTES for b in high) >= UTF16_MIN_LATIN * len(high)
+        ):
+            try:
+                text = _decode_dropping_cut_tail(data, encoding)
+            except UnicodeDecodeError:
+                return None
+            return text if _looks_like_text(text[: SNIFF_BYTES // 2]) else None
+    return None
 
 
 def _looks_like_text(text: str) -> bool:
