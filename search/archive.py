@@ -246,7 +246,7 @@ def walk(root: Path) -> Iterator[Path]:
     passed over in silence: symbolic links to directories (not followed, so a link loop
     cannot trap the walk) and directories that cannot be listed.
     """
-    if root.is_file():
+    if not root.is_dir():  # a file given by name (read_file says if it is not one)
         yield root
         return
     unlisted: list[Path] = []
@@ -282,7 +282,7 @@ def archive_root(path: Path) -> Path:
     raise on a symbolic-link loop.
     """
     real = Path(os.path.realpath(path))
-    return real.parent if real.is_file() or not real.is_dir() else real
+    return real if real.is_dir() else real.parent
 
 
 def article_id(file: Path, root: Path) -> str:
@@ -355,7 +355,7 @@ def _not_regular(mode: int, linked: bool) -> str:
             return "symbolic link to a directory: not followed (index its target directly)"
         return "a directory, not an article file"
     kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
-    return f"not a regular file ({kind}); skipped"
+    return f"{kind}, not a regular file; skipped"
 
 
 def os_reason(exc: OSError, file: Path) -> str:
@@ -365,9 +365,10 @@ def os_reason(exc: OSError, file: Path) -> str:
     if exc.errno == errno.ENOENT and file.is_symlink():
         return "broken symbolic link (its target does not exist)"
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied (cannot read the file)"
+        what = "list the directory" if file.is_dir() else "read the file"
+        return f"permission denied (cannot {what})"
     if exc.errno == errno.ENXIO:
-        return "not a regular file (a socket or device); skipped"
+        return "a device or socket, not a regular file; skipped"
     return f"cannot read file: {exc.strerror or exc}"
 
 

@@ -361,13 +361,21 @@ def test_an_unreadable_file_is_reported(tmp_path: Path) -> None:
     secret = archive / "secret.txt"
     secret.write_text("Bí mật\n\nKhông đọc được", encoding="utf-8")
     secret.chmod(0)
-    proc, _ = run_vnsearch("index", str(archive), "--index", str(tmp_path / "ix"), "--json",
-                           confined=True)
+    locked = archive / "locked"
+    locked.mkdir()
+    (locked / "inside.txt").write_text("Bài trong thư mục khóa\n\nNội dung", encoding="utf-8")
+    locked.chmod(0)
+    try:
+        proc, _ = run_vnsearch("index", str(archive), "--index", str(tmp_path / "ix"), "--json",
+                               confined=True)
+    finally:
+        locked.chmod(0o755)  # so that pytest can clean up
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["added"] == 1
     assert summary["failed"] == [
-        {"path": "secret.txt", "reason": "permission denied (cannot read the file)"}
+        {"path": "secret.txt", "reason": "permission denied (cannot read the file)"},
+        {"path": "locked", "reason": "permission denied (cannot list the directory)"},
     ]
 
 
@@ -459,7 +467,7 @@ def _build_hostile_archive(root: Path, unreadable: bool) -> tuple[set[str], dict
         "loop-a.txt": "symbolic link loop",
         "loop-b.txt": "symbolic link loop",
         "sub/up": "symbolic link to a directory: not followed",
-        "pipe.txt": r"not a regular file \(a FIFO",
+        "pipe.txt": r"a FIFO \(named pipe\), not a regular file",
     })
     if unreadable:
         (root / "secret.txt").write_text("Bí mật\n\nKhông đọc được", encoding="utf-8")
