@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from unidecode import unidecode
 
 from search import encodings
@@ -227,6 +229,14 @@ def test_western_european_legacy_text_is_refused_not_misread(text: str) -> None:
         decode(data)
 
 
+def test_utf8_with_one_bad_byte_is_refused_naming_the_offset() -> None:
+    data = bytearray(seed_texts()[0].encode("utf-8"))
+    middle = len(data) // 2
+    data[middle:middle] = b"\xff"
+    with pytest.raises(DecodeError, match=f"bad byte 0xff at offset {middle}"):
+        decode(bytes(data))
+
+
 def test_too_little_accented_text_is_refused_with_the_reason() -> None:
     data = encodings.encode("Tin nhanh: Hà Nội mưa", encodings.VNI)
     with pytest.raises(DecodeError, match=r"too little accented text \(3 words\)"):
@@ -240,6 +250,35 @@ def test_a_mixed_up_file_is_refused_with_the_scores() -> None:
             + encodings.encode(text[half:], encodings.TCVN3))
     with pytest.raises(DecodeError, match="no legacy Vietnamese encoding fits clearly.*VNI"):
         decode(data)
+
+
+_VIETNAMESE_TEXT = st.text(
+    alphabet=st.sampled_from(encodings.vietnamese_letters() + list("abcdeghiklmnopqrstuvxy ,.\n")),
+    max_size=200,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_VIETNAMESE_TEXT, encoding=st.sampled_from(LEGACY))
+def test_any_vietnamese_text_round_trips(text: str, encoding: str) -> None:
+    assert encodings.decode(encodings.encode(text, encoding), encoding) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(
+    st.binary(max_size=3000),
+    st.binary(max_size=3000).map(lambda b: b.replace(b"\x00", b" ")),  # past the NUL test
+    _VIETNAMESE_TEXT.map(lambda t: t.encode("utf-16-le")),
+    st.tuples(_VIETNAMESE_TEXT, st.sampled_from(LEGACY)).map(lambda p: encodings.encode(*p)),
+))
+def test_any_bytes_decode_or_give_a_reason(data: bytes) -> None:
+    encodings.detect(data)  # never raises
+    try:
+        text = decode(data)
+    except DecodeError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert "\x00" not in text and "\r" not in text and text.strip()
 
 
 # --------------------------------------------------------------------------- one file each
