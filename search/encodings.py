@@ -125,6 +125,7 @@ def _encoding_map(encoding: str) -> dict[str, bytes]:
             continue
         base = unicodedata.normalize("NFD", letter)[0]
         bases = [base.encode()] + [out[c] for c in _partial_bases(letter) if c in out]
+        # VNI has each mark twice: E0-FF after small letters, C0-DF after capitals.
         order = sorted(marks, key=lambda b: (b >= 0xE0) == letter.isupper())
         for head in bases:
             tail = next((b for b in order if _joins(chars, head, b, letter)), None)
@@ -135,7 +136,8 @@ def _encoding_map(encoding: str) -> dict[str, bytes]:
 
 
 def _partial_bases(letter: str) -> list[str]:
-    """The letter without its tone mark, then without any mark (``ợ`` → ``ơ``, ``o``)."""
+    """The letter without its tone mark, when that is another letter (``ợ`` → ``ơ``):
+    VNI writes ơ, ư and đ as one byte and adds the tone after it."""
     nfd = unicodedata.normalize("NFD", letter)
     untoned = unicodedata.normalize("NFC", "".join(c for c in nfd if c not in _TONE_MARKS))
     return [untoned] if untoned != letter else []
