@@ -21,8 +21,13 @@ TEXT = "Quận ủy Ba Đình\r\nĐảng viên\r\n"
         codecs.BOM_UTF8 + TEXT.encode("utf-8"),
         codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"),
         codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"),
+        TEXT.encode("utf-16-le"),
+        TEXT.encode("utf-16-be"),
+        TEXT.encode("utf-8") + "ế".encode()[:2],  # cut off mid-character: that one is dropped
+        codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le") + b"\x1e",  # odd final byte
     ],
-    ids=["utf8", "utf8-bom", "utf16le-bom", "utf16be-bom"],
+    ids=["utf8", "utf8-bom", "utf16le-bom", "utf16be-bom", "utf16le-no-bom", "utf16be-no-bom",
+         "utf8-truncated", "utf16-truncated"],
 )
 def test_decode_supported_encodings(data: bytes) -> None:
     assert decode(data) == "Quận ủy Ba Đình\nĐảng viên\n"
@@ -34,11 +39,12 @@ def test_decode_supported_encodings(data: bytes) -> None:
         (b"", "empty"),
         (b"   \n\n ", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("Qu\u00e2\u0323n".encode("cp1258"), "not valid UTF-8"),  # "Quận" in Windows-1258
-        ("Đảng viên".encode("utf-16-le"), "binary"),  # UTF-16 without a BOM
-        (codecs.BOM_UTF16_LE + b"\x00", "UTF-16"),
+        # "Quận" in Windows-1258: one word is too little to tell the legacy encoding
+        ("Qu\u00e2\u0323n".encode("cp1258"), "not valid UTF-8.*too little accented text"),
+        (codecs.BOM_UTF16_LE + b"\x00\xd8" + "Đảng".encode("utf-16-le"), "not valid UTF-16"),
+        (b"\x01\x02\x03\x04\x05\x06\x07\x08 some text \x8f\x90", "binary"),
     ],
-    ids=["empty", "blank", "png", "cp1258", "utf16-no-bom", "truncated-utf16"],
+    ids=["empty", "blank", "png", "cp1258-one-word", "broken-utf16", "control-bytes"],
 )
 def test_decode_refuses_bad_input_with_a_reason(data: bytes, message: str) -> None:
     with pytest.raises(DecodeError, match=message):
