@@ -32,7 +32,7 @@ from whoosh.sorting import Count, FieldFacet
 from search import abbrev, bm25, lexicon, spelling
 from search.analysis import EXACT, FOLDED
 from search.highlight import Snippet, mark_all, snippets
-from search.normalize import fold, has_accents, place_key, terms
+from search.normalize import fold, has_accents, nfc, place_key, terms
 from search.schema import (
     EXACT_BOOST,
     EXACT_FIELDS,
@@ -828,6 +828,7 @@ def get_article(searcher: Searcher, doc_id: str) -> dict | None:
     An id prefix that names exactly one article also works (``001_f4567b4d3bda134d``
     for ``001_f4567b4d3bda134d.txt``).
     """
+    doc_id = nfc(doc_id)  # ids are NFC; a terminal or browser may send NFD
     stored = searcher.document(id=doc_id)
     if stored is None and doc_id:
         candidates = [

@@ -367,6 +367,8 @@ def test_index_show_and_search_files_with_nfd_and_spaced_names(cli, tmp_path: Pa
     shown = cli("show", typed, "--index", ix, "--json")
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["id"] == typed
+    pasted = cli("show", unicodedata.normalize("NFD", typed), "--index", ix, "--json")
+    assert json.loads(pasted.output)["id"] == typed  # a terminal that sends NFD
     found = json.loads(cli("search", "quan uy ba dinh", "--index", ix, "--json").output)
     assert typed in [hit["id"] for hit in found["hits"]]
     spaced = json.loads(cli("show", "tin  có   dấu cách.txt", "--index", ix, "--json").output)
