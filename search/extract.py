@@ -339,7 +339,7 @@ def extract(text: str, fields: dict | None = None) -> Article:
     fields = fields or {}
     text = nfc(text or "")
     lines = clean_lines(text)
-    title, t_index = find_title(lines)
+    title, t_index = _title_of(lines, _given(fields, "title"))
     author, a_index = find_author(lines, t_index)
     lead_index = next(
         (i for i in range(t_index + 1, len(lines)) if i != a_index and len(lines[i]) > 60),
@@ -378,6 +378,18 @@ def extract(text: str, fields: dict | None = None) -> Article:
         summary=summarise(paragraphs),
         word_count=word_count(body),
     )
+
+
+def _title_of(lines: list[str], given: str | None) -> tuple[str, int]:
+    """The title and its line index (-1 when no line holds it).
+
+    A record that carries its own title (JSON ``title``) has only body in its text,
+    unless the text repeats the title as its first line: guessing a title from the
+    text there would drop the body's first paragraph.
+    """
+    if given is None:
+        return find_title(lines)
+    return given, 0 if lines and lines[0] == given else -1
 
 
 def _given(fields: dict, key: str) -> str | None:
