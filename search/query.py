@@ -27,7 +27,8 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.index import Index
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.searching import Searcher
-from whoosh.sorting import Count, FieldFacet
+from whoosh.sorting import Count, FieldFacet, TranslateFacet
+from whoosh.util.times import datetime_to_long
 
 from search import abbrev, bm25, lexicon, spelling
 from search.analysis import EXACT, FOLDED
@@ -331,6 +332,19 @@ FACETS = {
 }
 #: How many values of each facet to report.
 FACET_SIZE = 20
+
+#: The largest key a real date has in the ``date`` column (larger ones mean "no date").
+_LATEST_DATE = datetime_to_long(datetime.max)
+
+
+def _dated_first(key: int) -> int:
+    """A ``date`` column key for newest-first order that puts undated articles last:
+    the column fills them with its largest value, which would sort them first."""
+    return key if key <= _LATEST_DATE else -1
+
+
+#: ``sort="date"``: newest first, articles without a date after every dated one.
+DATE_ORDER = TranslateFacet(_dated_first, FieldFacet("date"))
 
 # place:"Ba Đình", place:badinh, date:2023, date:[2022-06 TO 2023-06]
 _META_TERM = re.compile(r'(?<![\w:])(place|date):(?:"([^"]*)"|\[([^\]]*)\]|(\S+))', re.I)
@@ -771,7 +785,7 @@ class _Searching:
         if self.sort == "date" or self.facets:
             kwargs: dict = {"limit": limit}
             if self.sort == "date":
-                kwargs.update(sortedby="date", reverse=True)
+                kwargs.update(sortedby=DATE_ORDER, reverse=True)
             if self.facets:
                 kwargs.update(groupedby=FACETS, maptype=Count)
             collector = self.searcher.collector(**kwargs)
