@@ -117,7 +117,7 @@ VNTC_NFD, VNTC_DUPLICATES = 6, 3
 
 #: Made-up articles carrying the metadata the real corpora lack (dates, authors,
 #: sources), with some fields missing on purpose so facets see mixed presence. Every
-#: one says "kiểm thử"; the ones without places also say "vô danh".
+#: one says "kiểm thử"; the ones without places also say "quxvodanh".
 MADEUP = [
     {"id": "madeup/1", "title": "Đà Nẵng khai trương cầu mới kiểm thử", "date": "2024-03-05",
      "author": "Nguyễn Văn An", "source": "Tin Mới",
@@ -125,18 +125,18 @@ MADEUP = [
     {"id": "madeup/2", "title": "Hà Nội mở rộng đường vành đai kiểm thử", "date": "2024-07-01",
      "author": "Lê Thị Bình",
      "body": "Hà Nội mở rộng đường vành đai, một dự án kiểm thử quy mô lớn của thủ đô."},
-    {"id": "madeup/3", "title": "Giá lúa tăng trong tuần kiểm thử vô danh", "date": "2023-11-20",
+    {"id": "madeup/3", "title": "Giá lúa tăng trong tuần kiểm thử quxvodanh", "date": "2023-11-20",
      "source": "Tin Mới",
-     "body": "Giá lúa tăng mạnh trong tuần kiểm thử, nông dân vô danh phấn khởi."},
-    {"id": "madeup/4", "title": "Học sinh đạt giải toán kiểm thử vô danh",
+     "body": "Giá lúa tăng mạnh trong tuần kiểm thử, nông dân quxvodanh phấn khởi."},
+    {"id": "madeup/4", "title": "Học sinh đạt giải toán kiểm thử quxvodanh",
      "author": "Nguyễn Văn An",
-     "body": "Nhiều học sinh vô danh đạt giải cao trong kỳ thi toán kiểm thử năm nay."},
-    {"id": "madeup/5", "title": "Bài không có gì kiểm thử vô danh",
-     "body": "Bài viết kiểm thử này không có ngày, tác giả, nguồn hay địa danh, vô danh hoàn toàn."},
+     "body": "Nhiều học sinh quxvodanh đạt giải cao trong kỳ thi toán kiểm thử năm nay."},
+    {"id": "madeup/5", "title": "Bài không có gì kiểm thử quxvodanh",
+     "body": "Bài viết kiểm thử này không có ngày, tác giả, nguồn hay địa danh, hoàn toàn quxvodanh."},
     {"id": "madeup/6", "title": "Cần Thơ đón mùa nước nổi kiểm thử", "date": "2022-01-15",
      "body": "Người dân Cần Thơ chuẩn bị đón mùa nước nổi trong đợt kiểm thử đầu năm."},
-    {"id": "madeup/7", "title": "Nguồn tin riêng kiểm thử vô danh", "source": "Báo Thử",
-     "body": "Tin kiểm thử chỉ có nguồn, không có ngày và tác giả, nhân vật vô danh."},
+    {"id": "madeup/7", "title": "Nguồn tin riêng kiểm thử quxvodanh", "source": "Báo Thử",
+     "body": "Tin kiểm thử chỉ có nguồn, không có ngày và tác giả, nhân vật quxvodanh."},
     {"id": "madeup/8", "title": "Tác giả viết về Đà Nẵng kiểm thử", "date": "2024-03-28",
      "author": "Lê Thị Bình", "source": "Báo Thử",
      "body": "Bài kiểm thử thứ hai về Đà Nẵng, có ngày, tác giả và nguồn đầy đủ."},
