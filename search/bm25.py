@@ -75,7 +75,7 @@ class Plan:
 
 def plan(q: wq.Query) -> Plan | None:
     """The :class:`Plan` of *q*, or ``None`` when *q* has another shape."""
-    if type(q) is wq.AndNot and q.boost == 1:
+    if isinstance(q, wq.AndNot) and q.boost == 1:
         kept, left_out = plan(q.a), plan(q.b)
         if kept is None or left_out is None or kept.excluded is not None:
             return None

@@ -33,6 +33,7 @@ from whoosh.util.times import datetime_to_long
 from search import abbrev, bm25, lexicon, spelling
 from search.analysis import EXACT, FOLDED
 from search.highlight import Snippet, mark_all, snippets
+from search.negation import Without
 from search.normalize import fold, has_accents, nfc, place_key, terms
 from search.schema import (
     EXACT_BOOST,
@@ -278,7 +279,7 @@ def _rewrite(q: wq.Query, negated: bool) -> Rewritten | None:
         a, b = _rewrite(q.a, negated), _rewrite(q.b, not negated)
         if a is None:
             return None
-        return (wq.AndNot(a[0], b[0]), a[1]) if b is not None else a
+        return (Without(a[0], b[0]), a[1]) if b is not None else a
     if isinstance(q, wq.Phrase | wq.Term | wq.Prefix | wq.Wildcard | wq.FuzzyTerm):
         return _leaf(q.fieldname, q, negated)
     if isinstance(q, wq.BinaryQuery):  # "+a b" is AndMaybe(a, b); also Require, Otherwise
@@ -565,7 +566,7 @@ def run(
     if not exact and words.strip() and found.total < TYPO_WHEN_FEWER and not found.partial:
         typo_q = with_typos(q, searcher.reader())
         if typo_q is not None:
-            found = found.then(search.run(wq.AndNot(typo_q, required_part(q))))
+            found = found.then(search.run(Without(typo_q, required_part(q))))
     suggestion = spelling.suggest(searcher, words) if suggest and words.strip() else None
     corrected = False
     relaxed_by = None
@@ -624,7 +625,7 @@ def with_typos(q: wq.Query, reader) -> wq.Query | None:
                     ])
             return node
         if isinstance(node, wq.AndNot):
-            return wq.AndNot(widen(node.a), node.b)
+            return Without(widen(node.a), node.b)
         if isinstance(node, wq.And | wq.Or) and not isinstance(node, wq.Not):
             return type(node)([widen(c) for c in node.subqueries], boost=node.boost)
         return node
@@ -690,7 +691,7 @@ def all_but_one(q: wq.Query) -> wq.Query | None:
         [wq.And([w for j, w in enumerate(words) if j != i] + negations) for i in range(len(words))]
     )
     if excluded is not None:
-        relaxed = wq.AndNot(relaxed, excluded)
+        relaxed = Without(relaxed, excluded)
     return wq.AndMaybe(relaxed, q.b) if isinstance(q, wq.AndMaybe) else relaxed
 
 
