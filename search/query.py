@@ -867,6 +867,8 @@ def article_json(article: dict) -> dict:
     data.update(article.get("meta") or {})
     data["people"] = [p for p in str(data.get("people") or "").split(", ") if p]
     data.setdefault("places", [])
+    for key in ("date", "author", "source"):  # one shape for every article, as in hits
+        data.setdefault(key, None)
     if isinstance(data.get("date"), datetime):
         data["date"] = data["date"].isoformat()
     return data
