@@ -585,15 +585,29 @@ def run(
             if more.total or more.partial:
                 q, found, relaxed_by = relaxed, more, mode
                 break
-    marked = wq.Or([q, typo_q]) if typo_q is not None and found.typos else q
-    exact_terms, folded = highlight_terms(marked, searcher) if with_snippets else (set(), set())
-    hits = [_hit(hit, exact_terms, folded, with_snippets) for hit in found.page(page, limit)]
+    hits = _page_hits(searcher, found, q, typo_q, page, limit, with_snippets)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
         text, found.total, page, limit, took, hits, relaxed_by is not None, sort,
         found.facets() if facets else None, found.partial, relaxed_by,
         suggestion.text if suggestion else None, corrected, found.typos,
     )
+
+
+def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query | None,
+               page: int, limit: int, with_snippets: bool) -> list[Hit]:
+    """The page's hits, marked with the words that matched them: an exact match shows
+    the query's words, only a typo match also the words one edit away (else "chính
+    phủ" would mark every "hình" of an article that says "chính phủ" too)."""
+    exact = highlight_terms(q, searcher) if with_snippets else (set(), set())
+    typos = exact
+    if with_snippets and typo_q is not None and found.typos:
+        typos = highlight_terms(wq.Or([q, typo_q]), searcher)
+    first_typo = found.total - found.typos
+    return [
+        _hit(hit, *(typos if n >= first_typo else exact), with_snippets)
+        for n, hit in enumerate(found.page(page, limit), (page - 1) * limit)
+    ]
 
 
 #: Typo tolerance joins in when the exact words match fewer articles than this.
