@@ -117,29 +117,29 @@ VNTC_NFD, VNTC_DUPLICATES = 6, 3
 
 #: Made-up articles carrying the metadata the real corpora lack (dates, authors,
 #: sources), with some fields missing on purpose so facets see mixed presence. Every
-#: one says "kiểm thử"; the ones without places also say "quxvodanh".
+#: one says "xtmadeup"; the ones without places also say "quxvodanh".
 MADEUP = [
     {"id": "madeup/1", "title": "Đà Nẵng khai trương cầu mới kiểm thử", "date": "2024-03-05",
      "author": "Nguyễn Văn An", "source": "Tin Mới",
-     "body": "Sáng nay thành phố Đà Nẵng khai trương cây cầu kiểm thử bắc qua sông Hàn."},
+     "body": "Sáng nay thành phố Đà Nẵng khai trương cây cầu kiểm thử bắc qua sông Hàn xtmadeup."},
     {"id": "madeup/2", "title": "Hà Nội mở rộng đường vành đai kiểm thử", "date": "2024-07-01",
      "author": "Lê Thị Bình",
-     "body": "Hà Nội mở rộng đường vành đai, một dự án kiểm thử quy mô lớn của thủ đô."},
+     "body": "Hà Nội mở rộng đường vành đai, một dự án kiểm thử quy mô lớn của thủ đô xtmadeup."},
     {"id": "madeup/3", "title": "Giá lúa tăng trong tuần kiểm thử quxvodanh", "date": "2023-11-20",
      "source": "Tin Mới",
-     "body": "Giá lúa tăng mạnh trong tuần kiểm thử, nông dân quxvodanh phấn khởi."},
+     "body": "Giá lúa tăng mạnh trong tuần kiểm thử, nông dân quxvodanh phấn khởi xtmadeup."},
     {"id": "madeup/4", "title": "Học sinh đạt giải toán kiểm thử quxvodanh",
      "author": "Nguyễn Văn An",
-     "body": "Nhiều học sinh quxvodanh đạt giải cao trong kỳ thi toán kiểm thử năm nay."},
+     "body": "Nhiều học sinh quxvodanh đạt giải cao trong kỳ thi toán kiểm thử năm nay xtmadeup."},
     {"id": "madeup/5", "title": "Bài không có gì kiểm thử quxvodanh",
-     "body": "Bài viết kiểm thử này không có ngày, tác giả, nguồn hay địa danh, hoàn toàn quxvodanh."},
+     "body": "Bài viết kiểm thử này không có ngày, tác giả, nguồn hay địa danh, hoàn toàn quxvodanh xtmadeup."},
     {"id": "madeup/6", "title": "Cần Thơ đón mùa nước nổi kiểm thử", "date": "2022-01-15",
-     "body": "Người dân Cần Thơ chuẩn bị đón mùa nước nổi trong đợt kiểm thử đầu năm."},
+     "body": "Người dân Cần Thơ chuẩn bị đón mùa nước nổi trong đợt kiểm thử đầu năm xtmadeup."},
     {"id": "madeup/7", "title": "Nguồn tin riêng kiểm thử quxvodanh", "source": "Báo Thử",
-     "body": "Tin kiểm thử chỉ có nguồn, không có ngày và tác giả, nhân vật quxvodanh."},
+     "body": "Tin kiểm thử chỉ có nguồn, không có ngày và tác giả, nhân vật quxvodanh xtmadeup."},
     {"id": "madeup/8", "title": "Tác giả viết về Đà Nẵng kiểm thử", "date": "2024-03-28",
      "author": "Lê Thị Bình", "source": "Báo Thử",
-     "body": "Bài kiểm thử thứ hai về Đà Nẵng, có ngày, tác giả và nguồn đầy đủ."},
+     "body": "Bài kiểm thử thứ hai về Đà Nẵng, có ngày, tác giả và nguồn đầy đủ xtmadeup."},
 ]
 
 

@@ -10,6 +10,7 @@ options (one name each, rendered as CLI flags or HTTP parameters) and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from tests.conftest import RealArchive
 #: A query no article matches (nor any word one typo away).
 NOTHING = "qzxqzx wvkwvk"
 #: Words every made-up article holds; the made-up articles without a place also hold MARKER.
-MADEUP_WORDS = "kiem thu"
+MADEUP_WORDS = "xtmadeup"
 MARKER = "quxvodanh"
 
 
@@ -84,9 +85,16 @@ QUERIES = ("accented", "unaccented", "phrase", "excluded", "nothing", "madeup", 
 
 
 def title_words(real: RealArchive, doc_id: str) -> list[str]:
-    """The words (accented, lowercase) of an article's first line, 3+ letters each."""
+    """The first run of 3+ consecutive words (accented, lowercase, letters only) of an
+    article's first line, so that any slice of them is a phrase of the title."""
     first_line = real.texts[doc_id].strip().split("\n", 1)[0]
-    return [w for w in terms(first_line) if len(w) >= 3 and w.isalpha()]
+    runs: list[list[str]] = [[]]
+    for word in terms(first_line):
+        if word.isalpha():
+            runs[-1].append(word)
+        else:
+            runs.append([])
+    return next((run for run in runs if len(run) >= 3), [])
 
 
 def source_article(real: RealArchive) -> str:
@@ -115,10 +123,14 @@ def folded_terms(text: str) -> list[str]:
     return terms(text, folded=True)
 
 
+#: The in-query filters (``place:"Hà Nội"``, ``date:[2023 TO 2024]``): not words to show.
+_FILTER_SYNTAX = re.compile(r'(place|date):("[^"]*"|\[[^\]]*\]|\S+)')
+
+
 def _positive_words(query: str) -> set[str]:
     """Folded words a hit must show: the query's words minus excluded ones and syntax."""
     words: set[str] = set()
-    for part in query.replace('"', " ").split():
+    for part in _FILTER_SYNTAX.sub(" ", query).replace('"', " ").split():
         if part.startswith("-") or ":" in part:
             continue
         words.update(folded_terms(part))
@@ -193,7 +205,8 @@ def _check_newest_first(hits: list[dict]) -> None:
 def _check_matches(real: RealArchive, hits: list[dict], query: str) -> None:
     """Hits hold the query's words (folded), show some of them, and lack excluded ones."""
     wanted, excluded = _positive_words(query), _excluded_words(query)
-    phrase = folded_terms(query.split('"')[1]) if query.count('"') == 2 else []
+    phrase_part = _FILTER_SYNTAX.sub(" ", query)
+    phrase = folded_terms(phrase_part.split('"')[1]) if phrase_part.count('"') == 2 else []
     for hit in hits:
         text = folded_terms(real.texts[hit["id"]])
         assert not excluded & set(text), f"{hit['id']} holds an excluded word of {query!r}"
