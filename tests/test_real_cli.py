@@ -103,6 +103,30 @@ def test_the_source_article_is_found_by_its_title_words(cli, real_archive) -> No
     assert doc_id not in {h["id"] for h in excluded["hits"]}
 
 
+def _misspelt(words: list[str]) -> str:
+    """The words typed without accents and each of 4+ letters with its last letter doubled."""
+    return " ".join(w + w[-1] if len(w) >= 4 else w for w in (fold(w) for w in words))
+
+
+@pytest.mark.parametrize("group", ["baomoi", "utf16", "vntc"])
+def test_did_you_mean_restores_accents_and_fixes_typos_of_real_titles(
+    cli, real_archive, group
+) -> None:
+    doc_id = next(i for i in real_archive.groups[group] if len(title_words(real_archive, i)) >= 4)
+    words = title_words(real_archive, doc_id)[:4]
+    plain = search_json(cli, real_archive, fold(" ".join(words)))
+    assert plain["suggestion"] and plain["suggestion"].lower() == " ".join(words), plain["suggestion"]
+    assert doc_id in [h["id"] for h in plain["hits"]]
+    typed = _misspelt(words)
+    fixed = search_json(cli, real_archive, typed)
+    assert fold(fixed["suggestion"] or "").lower() == fold(" ".join(words)), (typed, fixed["suggestion"])
+    assert doc_id in [h["id"] for h in fixed["hits"]], typed
+    strict = search_json(cli, real_archive, typed, "--exact")
+    assert not strict["corrected"] and not strict["typos"]
+    text = cli("search", fold(" ".join(words)), "--index", real_archive.index).stdout
+    assert text.startswith(f"Có phải bạn muốn tìm: {plain['suggestion']}")
+
+
 @pytest.mark.parametrize("sort", ["relevance", "date"])
 def test_paging_walks_every_hit_exactly_once(cli, real_archive, sort) -> None:
     query = query_text(real_archive, "unaccented")
