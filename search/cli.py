@@ -344,6 +344,12 @@ def _print_result(result: SearchResult) -> None:
         return
     first = (result.page - 1) * result.limit + 1
     what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
+    if not result.hits:  # a page past the last: say so rather than print "page 9/2"
+        out.print(f"{result.total} result(s){what}; page {result.page} is past the last "
+                  f"page ({result.pages}): try --page {result.pages}")
+        if result.facets:
+            _print_facets(result.facets)
+        return
     out.print(
         f"{result.total} result(s){what}, "
         f"page {result.page}/{result.pages} ({result.took_ms:.0f} ms)\n"
