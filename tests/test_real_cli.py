@@ -145,6 +145,10 @@ def test_paging_walks_every_hit_exactly_once(cli, real_archive, sort) -> None:
                          "--page", str(pages + 1))
     assert beyond["hits"] == [] and beyond["total"] == total
     assert len(all_hits(cli, real_archive, query, "--sort", sort)) == total
+    text = cli("search", query, "--sort", sort, "--limit", "20", "--page", str(pages + 1),
+               "--index", real_archive.index)
+    assert text.exit_code == 0
+    assert f"page {pages + 1} is past the last page ({pages}): try --page {pages}" in text.stdout
 
 
 @pytest.mark.parametrize("kind", ["unaccented", "madeup", "filters-only"])
