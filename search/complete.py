@@ -7,7 +7,8 @@ contain every complete word typed and one starting with the last, unfinished one
 (one of the few most frequent such words, see :data:`TITLE_EXPANSIONS`). Titles
 that begin with what was typed come first.
 
-Names come from the ``place_name`` and ``people_name`` term lists, and title words
+Names come from the ``place_name`` and ``people_name`` term lists (a place also
+under the gazetteer's other spellings: ``tphcm``, ``sai gon`` → ``TP.HCM``), and title words
 from ``title_f``, gathered once per index reader into sorted lists, so a keystroke
 costs binary searches plus an unscored walk that stops at the first few titles.
 """
@@ -23,6 +24,7 @@ from whoosh.searching import Searcher
 
 from search import postings
 from search.normalize import fold, token_tuples
+from search.places import other_spellings
 from search.schema import TITLE_FIELD
 
 #: Most completions one request may ask for.
@@ -63,7 +65,7 @@ class Completion:
 
 @dataclass
 class _Names:
-    keys: list[tuple[str, int, bool]]  # (folded text from a word start, entry, first word?)
+    keys: list[tuple[str, int, int]]  # (folded text from a word start, entry, rank)
     entries: list[tuple[str, str, int]]  # (display name, kind, count)
     short: dict[tuple[str, int], list[int]]  # ranked entries of short keys, as asked
 
@@ -74,7 +76,7 @@ def _names(searcher: Searcher) -> _Names:
     if cached is not None:
         return cached
     entries: list[tuple[str, str, int]] = []
-    keys: list[tuple[str, int, bool]] = []
+    keys: list[tuple[str, int, int]] = []
     for fieldname, kind in NAME_FIELDS.items():
         if fieldname not in reader.schema:
             continue
@@ -82,9 +84,11 @@ def _names(searcher: Searcher) -> _Names:
             name = term.decode("utf-8") if isinstance(term, bytes) else term
             entry = len(entries)
             entries.append((name, kind, int(info.doc_frequency())))
-            words = [t[1] for t in token_tuples(name)]
-            for i in range(len(words)):
-                keys.append((" ".join(words[i:]), entry, i == 0))
+            aliases = other_spellings(name) if kind == "place" else ()
+            for n, spelling in enumerate((name, *aliases)):  # "tphcm", "sai g" → TP.HCM
+                words = [t[1] for t in token_tuples(spelling)]
+                for i in range(len(words)):
+                    keys.append((" ".join(words[i:]), entry, _key_rank(n > 0, i)))
     keys.sort()
     names = _Names(keys, entries, {})
     try:
@@ -118,17 +122,24 @@ def _complete_names(searcher: Searcher, key: str, limit: int) -> list[Completion
     return [Completion(*names.entries[entry]) for entry in ranked]
 
 
+def _key_rank(alias: bool, word: int) -> int:
+    """How well a key matches: a name that starts so (0), a later word of a name (1),
+    another spelling of a place (2: "thu" is "Thủ Đức" before "Thủ đô Hà Nội")."""
+    return 2 if alias else (0 if word == 0 else 1)
+
+
 def _rank_names(names: _Names, key: str, limit: int) -> list[int]:
     """Entries with a word starting *key*: those whose name starts so first, then
-    the most cited."""
-    found: dict[int, bool] = {}  # entry → matched from the name's first word
+    those matched from a later word, then from another spelling; the most cited first
+    within each."""
+    found: dict[int, int] = {}  # entry → best rank of its keys that match
     i = bisect.bisect_left(names.keys, (key,))
     while i < len(names.keys) and names.keys[i][0].startswith(key):
-        _, entry, first = names.keys[i]
-        found[entry] = first or found.get(entry, False)
+        _, entry, rank = names.keys[i]
+        found[entry] = min(rank, found.get(entry, rank))
         i += 1
     return heapq.nsmallest(
-        limit, found, key=lambda e: (not found[e], -names.entries[e][2], names.entries[e][0])
+        limit, found, key=lambda e: (found[e], -names.entries[e][2], names.entries[e][0])
     )
 
 

@@ -48,6 +48,8 @@ class Gazetteer:
     by_name: dict[str, Place]
     # first folded word → [(folded words, place name, needs a "quận" prefix)], longest first
     spellings: dict[str, list[tuple[tuple[str, ...], str, bool]]]
+    # place name → its other spellings as the gazetteer writes them
+    aliases: dict[str, tuple[str, ...]]
 
 
 def _folded(name: str) -> tuple[str, ...]:
@@ -62,9 +64,11 @@ def gazetteer() -> Gazetteer:
     )
     by_name: dict[str, Place] = {}
     spellings: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}
+    aliases: dict[str, tuple[str, ...]] = {}
     for entry in raw["places"]:
         place = Place(entry["name"], entry["type"], entry.get("parent"), entry["province_2025"])
         by_name[place.name] = place
+        aliases[place.name] = tuple(entry.get("aliases", []))
         needs_prefix = bool(entry.get("needs_prefix"))
         for spelling in [place.name, *entry.get("aliases", [])]:
             words = _folded(spelling)
@@ -74,7 +78,13 @@ def gazetteer() -> Gazetteer:
                 spellings.setdefault(words[0], []).append((words, place.name, needs_prefix))
     for options in spellings.values():
         options.sort(key=lambda o: -len(o[0]))
-    return Gazetteer(by_name, spellings)
+    return Gazetteer(by_name, spellings, aliases)
+
+
+def other_spellings(name: str) -> tuple[str, ...]:
+    """The gazetteer's other spellings of the place *name* (``TP.HCM`` → ``TPHCM``,
+    ``Sài Gòn`` …), so that autocomplete knows a place by any name a filter accepts."""
+    return gazetteer().aliases.get(name, ())
 
 
 def mentions(text: str, require_capitals: bool = True) -> list[str]:

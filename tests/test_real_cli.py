@@ -239,6 +239,12 @@ def test_suggest_completes_places_people_and_titles_of_the_archive(cli, real_arc
     data = json.loads(cli("suggest", "ha n", "--json", "--index", real_archive.index).stdout)
     assert data["prefix"] == "ha n"
     assert any(s["text"] == "Hà Nội" and s["kind"] == "place" for s in data["suggestions"])
+    for alias in ("tphcm", "sai g", "Sài Gòn"):  # another spelling a --place filter accepts
+        found = json.loads(cli("suggest", alias, "--json", "--index", real_archive.index).stdout)
+        places = [s["text"] for s in found["suggestions"] if s["kind"] == "place"]
+        assert places[:1] == ["TP.HCM"], (alias, places)
+    thu = json.loads(cli("suggest", "thu", "--json", "--index", real_archive.index).stdout)
+    assert [s["text"] for s in thu["suggestions"]][0] == "Thủ Đức"  # a name, before an alias
     words = title_words(real_archive, source_article(real_archive))
     prefix = fold(" ".join(words[:2])) + " " + fold(words[2])[:2]
     found = json.loads(cli("suggest", prefix, "--limit", "20", "--json", "--index",
