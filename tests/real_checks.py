@@ -97,14 +97,14 @@ def title_words(real: RealArchive, doc_id: str) -> list[str]:
     return next((run for run in runs if len(run) >= 3), [])
 
 
-def source_article(real: RealArchive) -> str:
-    """The baomoi article that title-word queries are drawn from."""
-    return next(i for i in real.groups["baomoi"] if len(title_words(real, i)) >= 4)
+def source_article(real: RealArchive, group: str = "baomoi") -> str:
+    """The article of *group* that title-word queries are drawn from."""
+    return next(i for i in real.groups[group] if len(title_words(real, i)) >= 4)
 
 
-def query_text(real: RealArchive, kind: str) -> str:
-    """The query of one *kind*, drawn from the archive's own titles."""
-    words = title_words(real, source_article(real))
+def query_text(real: RealArchive, kind: str, group: str = "baomoi") -> str:
+    """The query of one *kind*, drawn from the titles of the archive's *group*."""
+    words = title_words(real, source_article(real, group))
     nfd_words = title_words(real, real.nfd[0])
     return {
         "accented": " ".join(words[:2]),

@@ -75,6 +75,19 @@ def test_search_every_query_with_every_option(cli, real_archive, kind, option) -
         assert show_json(cli, real_archive, first["id"])["title"] == first["title"]
 
 
+@pytest.mark.parametrize("option", ["plain", "facets", "sort-date", "exact", "place", "page-2"])
+@pytest.mark.parametrize("kind", ["accented", "unaccented", "phrase", "excluded"])
+@pytest.mark.parametrize("group", ["utf16", "vntc", "seeds"])
+def test_queries_from_each_archive_with_the_main_options(cli, real_archive, group, kind,
+                                                         option) -> None:
+    chosen = OPTIONS[option]
+    query = query_text(real_archive, kind, group)
+    data = search_json(cli, real_archive, query, *chosen.cli_args())
+    check_search(real_archive, data, query, chosen)
+    if option == "plain" and kind != "excluded":
+        assert source_article(real_archive, group) in [h["id"] for h in data["hits"]], query
+
+
 @pytest.mark.parametrize("option", ["plain", "facets", "sort-date", "all-together"])
 @pytest.mark.parametrize("kind", ["unaccented", "phrase", "nothing", "madeup", "marker"])
 def test_search_text_output(cli, real_archive, kind, option) -> None:
