@@ -527,8 +527,9 @@ def serve_cmd(
     Example: vnsearch serve --port 8080
     """
     from search.http import serve  # imported here: the HTTP stack loads only when used
+    from search.http_assets import is_loopback
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         err.print(
             f"[bold yellow]warning:[/] binding to {escape(host)} exposes the archive to the "
             "network; vnsearch has no authentication."

@@ -238,7 +238,7 @@ def test_suggest_endpoint(client) -> None:
     # JSON carries the title as data; the page inserts it as text (see test_browser).
     found = client.get("/suggest", params={"q": "<script>"}).json()["suggestions"]
     assert [s["text"] for s in found] == ["Bài có mã <script>alert('xss')</script> trong tiêu đề"]
-    js = client.get("/complete.js")
+    js = client.get("/static/complete.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert "innerHTML" not in js.text  # suggestions are inserted as text, never as HTML
 
