@@ -38,6 +38,7 @@ from load_http import REPO, free_port, wait_ready
 
 from search import store
 from search.bm25 import CACHE_BYTES
+from search.schema import SCHEMA_VERSION
 
 #: The marker article's made-up word: no real article contains it.
 MARKER = "soakmarkerqz"
@@ -135,7 +136,7 @@ def base_index(archive: Path, work: Path, count: int) -> Path:
     """A fresh copy of the index of *archive* (built once, then reused while the
     archive's layout is the same)."""
     cached, stamp = work / "base-ix", work / "base-ix.json"
-    key = {"archive": str(archive.resolve()), "documents": count}
+    key = {"archive": str(archive.resolve()), "documents": count, "schema": SCHEMA_VERSION}
     if not stamp.exists() or json.loads(stamp.read_text()) != key:
         shutil.rmtree(cached, ignore_errors=True)
         started = time.perf_counter()
