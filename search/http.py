@@ -207,7 +207,7 @@ def create_app(index_dir: Path) -> FastAPI:
         return JSONResponse({"prefix": q, "suggestions": [c.as_dict() for c in found]})
 
     @app.get("/articles/{doc_id:path}", summary="One article with every extracted field",
-             responses=answers(ArticleAnswer, 404))
+             responses=answers(ArticleAnswer, 404, 422))
     def article_api(doc_id: str) -> JSONResponse:
         with pool.searcher() as searcher:
             article = get_article(searcher, doc_id)
