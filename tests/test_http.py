@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from search import bm25
 from search.http import Searchers, create_app
 from search.indexer import index_paths
 from search.query import MAX_QUERY_CHARS, run
-from tests.conftest import CORPUS, SEED_IDS
+from tests.conftest import CORPUS, REPO, SEED_IDS
 
 BA_DINH = {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}
 
@@ -262,3 +265,23 @@ def test_a_new_generation_releases_the_old_segments_arrays(tmp_path: Path) -> No
     gone = old - new
     assert gone and not any(key[0] in gone for key in bm25._CACHE.items)
     pool.close()
+
+
+@pytest.mark.slow
+def test_soak_mode_reports_no_failures_and_the_switch_to_new_articles(tmp_path: Path) -> None:
+    """bench/load_http.py --soak, briefly: clients on every endpoint while an index run
+    adds an article; the real run (minutes, 16 clients, baomoi) is in the README."""
+    out = tmp_path / "soak.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "load_http.py"), "--soak", "4", "--clients", "2",
+         "--archive", str(CORPUS), "--added", "1", "--work", str(tmp_path / "work"),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["requests"] > 20 and result["failures"] == 0, result["first_failures"]
+    assert result["switched"] and result["marker_hit_at_s"] is not None
+    assert result["documents_seen"][-1][1] == result["documents_before"] + 2  # +1 and the marker
+    assert result["mid_run_index"]["exit_code"] == 0 and result["within_budget"]
+    assert "failures 0" in done.stdout and "switched: True" in done.stdout
