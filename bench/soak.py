@@ -156,12 +156,12 @@ def base_index(archive: Path, work: Path, count: int) -> Path:
 
 
 def server_memory(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM of *pid* in MB (from /proc; empty where there is none)."""
+    """VmRSS, VmHWM and RssAnon (its private part) of *pid* in MB, from /proc."""
     found: dict[str, float] = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon"):
                 found[key] = round(int(value.split()[0]) / 1024, 1)
     except OSError:
         pass
@@ -214,10 +214,12 @@ class Switch:
 
     documents: list[tuple[float, int]] = field(default_factory=list)
     marker_hit_at: float | None = None
+    rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (seconds, VmRSS)
 
 
-def look(client: httpx.Client, t0: float, tally: Tally, switch: Switch) -> None:
-    """One look at the document count and at whether the marker article is found."""
+def look(client: httpx.Client, t0: float, tally: Tally, switch: Switch, pid: int) -> None:
+    """One look at the document count, whether the marker article is found, and RSS."""
+    switch.rss_mb.append((round(time.monotonic() - t0, 1), server_memory(pid).get("VmRSS", 0)))
     for path, params in (("/stats", {}), ("/search", {"q": MARKER, "exact": "true"})):
         started = time.perf_counter()
         try:
@@ -237,15 +239,15 @@ def look(client: httpx.Client, t0: float, tally: Tally, switch: Switch) -> None:
             switch.marker_hit_at = now
 
 
-def watch(url: str, t0: float, deadline: float, tally: Tally, switch: Switch,
+def watch(url: str, pid: int, t0: float, deadline: float, tally: Tally, switch: Switch,
           indexed: threading.Event) -> None:
     """Look every second until the soak ends, and once more after the mid-run index."""
     with httpx.Client(base_url=url, timeout=30) as client:
         while time.monotonic() < deadline:
-            look(client, t0, tally, switch)
+            look(client, t0, tally, switch, pid)
             time.sleep(WATCH_EVERY)
         indexed.wait()
-        look(client, t0, tally, switch)
+        look(client, t0, tally, switch, pid)
 
 
 def add_midway(archive: Path, extra: list[Path], index_dir: Path, *, at: float, t0: float,
@@ -284,7 +286,8 @@ def soak(plan: SoakPlan, url: str, pid: int, archive: Path, extra: list[Path],
     deadline = t0 + plan.seconds
     threads = [threading.Thread(target=client_loop, args=(url, mix, deadline, tally, i * 37))
                for i in range(plan.clients)]
-    watcher = threading.Thread(target=watch, args=(url, t0, deadline, tally, switch, indexed))
+    watcher = threading.Thread(target=watch,
+                               args=(url, pid, t0, deadline, tally, switch, indexed))
     indexer = threading.Thread(target=add_midway, args=(archive, extra, index_dir), kwargs={
         "at": plan.seconds / 3, "t0": t0, "outcome": added, "indexed": indexed})
     for t in [*threads, watcher, indexer]:
@@ -318,6 +321,8 @@ def figures(plan: SoakPlan, tally: Tally, wall: float, switch: Switch, added: di
         "switched": expected > base_documents and bool(switch.documents)
         and switch.documents[-1][1] == expected and switch.marker_hit_at is not None,
         "rss_mb_before": before, "rss_mb_after": after, "rss_growth_mb": round(growth, 1),
+        "rss_mb_max": max((m for _, m in switch.rss_mb), default=0),
+        "rss_mb_every_30s": switch.rss_mb[::30],
         "cache_budget_mb": CACHE_BYTES // MB, "within_budget": growth <= CACHE_BYTES / MB,
     }
 
@@ -337,7 +342,8 @@ def report(result: dict) -> None:
           f"(expected {result['documents_expected_after']}); "
           f"marker found at {result['marker_hit_at_s']} s; switched: {result['switched']}")
     print(f"server RSS MB before {result['rss_mb_before']}, after {result['rss_mb_after']}, "
-          f"growth {result['rss_growth_mb']} MB (cache budget {result['cache_budget_mb']} MB; "
+          f"growth {result['rss_growth_mb']} MB, max {result['rss_mb_max']} MB "
+          f"(cache budget {result['cache_budget_mb']} MB; "
           f"within: {result['within_budget']})")
 
 

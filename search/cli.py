@@ -518,6 +518,12 @@ def serve_cmd(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    searchers: Annotated[
+        int,
+        typer.Option("--searchers", min=1, max=16,
+                     help="Searches run at once (each holds its own copy of the index "
+                          "segments in memory; more rarely help on few cores)."),
+    ] = 1,
 ) -> None:
     """Serve a search page and a JSON API over HTTP (loopback only by default).
 
@@ -538,7 +544,7 @@ def serve_cmd(
         store.open_index(index_dir)
     except store.IndexError_ as exc:
         fail(str(exc))
-    serve(host=host, port=port, index_dir=index_dir)
+    serve(host=host, port=port, index_dir=index_dir, searchers=searchers)
 
 
 def main_entry(args: list[str] | None = None) -> NoReturn:
