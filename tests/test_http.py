@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from search import bm25
-from search.http import Searchers, create_app
+from search.http import POOL_SIZE, Searchers, create_app
 from search.indexer import index_paths
 from search.query import MAX_QUERY_CHARS, run
 from tests.conftest import CORPUS, REPO, SEED_IDS
@@ -33,10 +33,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(index_dir: Path) -> Iterator[str]:
+def running_server(index_dir: Path, searchers: int = POOL_SIZE) -> Iterator[str]:
     """Serve *index_dir* on a free loopback port in a thread; yield the base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(index_dir), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(index_dir, searchers), host="127.0.0.1", port=port,
+                            log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -183,7 +184,9 @@ def test_binding_is_loopback_by_default() -> None:
 
     from search.cli import serve_cmd
 
-    assert inspect.signature(serve_cmd).parameters["host"].default == "127.0.0.1"
+    params = inspect.signature(serve_cmd).parameters
+    assert params["host"].default == "127.0.0.1"
+    assert params["searchers"].default == POOL_SIZE  # the CLI does not import http to say it
 
 
 def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
@@ -191,7 +194,9 @@ def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
     shutil.copytree(CORPUS, archive)
     index_dir = tmp_path / "ix"
     index_paths(index_dir, [archive])
-    with running_server(index_dir) as url, httpx.Client(base_url=url, timeout=30) as c:
+    # Three searchers: requests run at once on several, and each is replaced in turn.
+    with running_server(index_dir, searchers=3) as url, \
+            httpx.Client(base_url=url, timeout=30) as c:
         assert c.get("/search", params={"q": "zyxwvut"}).json()["total"] == 0
         errors: list[str] = []
         stop = threading.Event()
