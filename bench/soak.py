@@ -44,6 +44,9 @@ from search.schema import SCHEMA_VERSION
 MARKER = "soakmarkerqz"
 #: How many failures are kept (and printed) in full.
 FAILURES_KEPT = 10
+#: Seconds a client waits for an answer: longer than the server's own queue limit
+#: (``search.http.POOL_WAIT``), so a busy server answers 503 before a client gives up.
+CLIENT_TIMEOUT = 60
 #: Seconds between two looks at /stats and the marker query.
 WATCH_EVERY = 1.0
 MB = 1024 * 1024
@@ -195,7 +198,7 @@ def request_mix(titles: list[str], ids: list[str], n: int = 400) -> list[tuple[s
 def client_loop(url: str, mix: list[tuple[str, dict]], deadline: float, tally: Tally,
                 offset: int) -> None:
     """One client: send the mix in a loop (starting at *offset*) until *deadline*."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
         i = offset
         while time.monotonic() < deadline:
             path, params = mix[i % len(mix)]
@@ -242,7 +245,7 @@ def look(client: httpx.Client, t0: float, tally: Tally, switch: Switch, pid: int
 def watch(url: str, pid: int, t0: float, deadline: float, tally: Tally, switch: Switch,
           indexed: threading.Event) -> None:
     """Look every second until the soak ends, and once more after the mid-run index."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
         while time.monotonic() < deadline:
             look(client, t0, tally, switch, pid)
             time.sleep(WATCH_EVERY)

@@ -66,8 +66,12 @@ QUERY_TIME_LIMIT = 5.0
 #: GIL lets extra searchers add little speed (measured at 16 clients on 2 cores: 1
 #: searcher 12.6 req/s at 0.78 GB RSS, 4 searchers 9.8 req/s at 2.5 GB).
 POOL_SIZE = 1
-#: How long a request waits for a free searcher before answering 503.
-POOL_WAIT = 10.0
+#: How long a request waits for a free searcher before answering 503. Long enough for a
+#: queue of 16 clients behind one searcher while ``vnsearch index`` shares the CPU (at
+#: 10 s the baomoi soak saw 24 of 3,011 requests answered 503).
+POOL_WAIT = 30.0
+#: Seconds a client told "busy" should wait before trying again (Retry-After).
+RETRY_AFTER = 2
 
 
 class Searchers:
@@ -289,7 +293,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Busy)
     def busy(request: Request, exc: Busy) -> JSONResponse:
-        return error(503, None, str(exc))
+        answer = error(503, None, str(exc))
+        answer.headers["Retry-After"] = str(RETRY_AFTER)
+        return answer
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
