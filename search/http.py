@@ -268,6 +268,11 @@ def _add_static_routes(app: FastAPI) -> None:
         return Response(content, media_type=media_type,
                         headers={"Cache-Control": f"max-age={STATIC_MAX_AGE}"})
 
+    @app.get("/complete.js", include_in_schema=False)
+    def complete_js() -> Response:
+        """Where pages rendered before /static/ existed still look for it."""
+        return static("complete.js")
+
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QueryError)
