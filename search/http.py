@@ -11,7 +11,11 @@ request, while requests already running finish on the searcher they started with
 
 The page is server-rendered HTML: every piece of article text goes through
 ``html.escape`` (snippets through :meth:`Snippet.html`, which escapes and adds
-``<mark>``), so an article containing ``<script>`` shows it as text.
+``<mark>``), so an article containing ``<script>`` shows it as text. Its CSS and
+script, and the Swagger UI of ``/docs``, are files shipped with the package and sent
+from a fixed table; every answer carries a strict Content-Security-Policy and no CORS
+header (see :mod:`search.http_assets`). The OpenAPI document declares each answer's
+shape (:mod:`search.http_models`).
 """
 
 from __future__ import annotations
