@@ -9,6 +9,13 @@ fixed number of ``/search`` requests (queries drawn from the archive's titles) w
     .venv/bin/python bench/load_http.py --archive DIR -n 400  # e.g. unpacked baomoi
 
 Prints a Markdown table and writes ``bench/results/http.json``.
+
+``--soak SECONDS`` instead keeps *--clients* clients busy for that long with a mix of
+every endpoint, while a second ``vnsearch index`` adds the archive's last ``--added``
+articles (and one marker article) a third of the way in; see :mod:`soak`:
+
+    .venv/bin/python bench/load_http.py --soak 300 --clients 16 \\
+        --archive ../shared/corpora/baomoi-2017.tar.gz
 """
 
 from __future__ import annotations
@@ -96,12 +103,27 @@ def load(url: str, queries: list[str], clients: int) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archive", type=Path, default=REPO / "corpus")
+    parser.add_argument("--archive", type=Path, default=REPO / "corpus",
+                        help="a directory, a file, or a .tar.gz of one (unpacked into --work)")
     parser.add_argument("-n", "--requests", type=int, default=300, help="requests per level")
     parser.add_argument("--clients", default="1,4,16")
-    args = parser.parse_args()
+    parser.add_argument("--soak", type=float, metavar="SECONDS",
+                        help="soak mode: this long at --clients clients (one number)")
+    parser.add_argument("--added", type=int, default=5440,
+                        help="soak: articles held back and indexed mid-run")
+    parser.add_argument("--work", type=Path, default=REPO / "bench" / "work" / "soak",
+                        help="soak: working directory (unpacked archive, cached base index)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "soak.json")
+    args = parser.parse_args(argv)
+    if args.soak:
+        from soak import SoakPlan, run_soak
+
+        plan = SoakPlan(archive=args.archive, work=args.work, added=args.added,
+                        seconds=args.soak, clients=int(args.clients.split(",")[-1]))
+        run_soak(plan, args.out)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "ix"

@@ -518,6 +518,12 @@ def serve_cmd(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    searchers: Annotated[
+        int,
+        typer.Option("--searchers", min=1, max=16,
+                     help="Searches run at once (each holds its own copy of the index "
+                          "segments in memory; more rarely help on few cores)."),
+    ] = 1,
 ) -> None:
     """Serve a search page and a JSON API over HTTP (loopback only by default).
 
@@ -527,8 +533,9 @@ def serve_cmd(
     Example: vnsearch serve --port 8080
     """
     from search.http import serve  # imported here: the HTTP stack loads only when used
+    from search.http_assets import is_loopback
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         err.print(
             f"[bold yellow]warning:[/] binding to {escape(host)} exposes the archive to the "
             "network; vnsearch has no authentication."
@@ -537,7 +544,7 @@ def serve_cmd(
         store.open_index(index_dir)
     except store.IndexError_ as exc:
         fail(str(exc))
-    serve(host=host, port=port, index_dir=index_dir)
+    serve(host=host, port=port, index_dir=index_dir, searchers=searchers)
 
 
 def main_entry(args: list[str] | None = None) -> NoReturn:

@@ -11,7 +11,11 @@ request, while requests already running finish on the searcher they started with
 
 The page is server-rendered HTML: every piece of article text goes through
 ``html.escape`` (snippets through :meth:`Snippet.html`, which escapes and adds
-``<mark>``), so an article containing ``<script>`` shows it as text.
+``<mark>``), so an article containing ``<script>`` shows it as text. Its CSS and
+script, and the Swagger UI of ``/docs``, are files shipped with the package and sent
+from a fixed table; every answer carries a strict Content-Security-Policy and no CORS
+header (see :mod:`search.http_assets`). The OpenAPI document declares each answer's
+shape (:mod:`search.http_models`).
 """
 
 from __future__ import annotations
@@ -29,11 +33,21 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException
 from whoosh.searching import Searcher
 
 from search import __version__, bm25, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX, complete
+from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
+from search.http_models import (
+    ArticleAnswer,
+    HealthAnswer,
+    SearchAnswer,
+    StatsAnswer,
+    SuggestAnswer,
+    answers,
+)
 from search.query import (
     MAX_LIMIT,
     MAX_PAGE,
@@ -50,10 +64,18 @@ log = logging.getLogger("vnsearch.http")
 
 #: Seconds one query may run before it answers with what it has found.
 QUERY_TIME_LIMIT = 5.0
-#: Searches running at once; more wait for a free searcher.
-POOL_SIZE = 4
-#: How long a request waits for a free searcher before answering 503.
-POOL_WAIT = 10.0
+#: Searches running at once; more wait for a free searcher. One by default: every
+#: searcher opens its own reader, and Whoosh copies each compound segment file a reader
+#: opens into memory (≈ 200 MB per searcher on the 35k-article baomoi index), while the
+#: GIL lets extra searchers add little speed (measured at 16 clients on 2 cores: 1
+#: searcher 12.6 req/s at 0.78 GB RSS, 4 searchers 9.8 req/s at 2.5 GB).
+POOL_SIZE = 1
+#: How long a request waits for a free searcher before answering 503. Long enough for a
+#: queue of 16 clients behind one searcher while ``vnsearch index`` shares the CPU (at
+#: 10 s the baomoi soak saw 24 of 3,011 requests answered 503).
+POOL_WAIT = 30.0
+#: Seconds a client told "busy" should wait before trying again (Retry-After).
+RETRY_AFTER = 2
 
 
 class Searchers:
@@ -131,9 +153,9 @@ def error(status: int, param: str | None, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"param": param, "message": message}})
 
 
-def create_app(index_dir: Path) -> FastAPI:
-    """The ASGI application serving the index at *index_dir*."""
-    pool = Searchers(index_dir)
+def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
+    """The ASGI application serving the index at *index_dir* with *searchers* at once."""
+    pool = Searchers(index_dir, searchers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -145,21 +167,28 @@ def create_app(index_dir: Path) -> FastAPI:
         version=__version__,
         description="Search an archive of Vietnamese news articles, with or without accents.",
         lifespan=lifespan,
+        docs_url=None,  # served below from files shipped with the package, not a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.searchers = pool
+    app.add_middleware(SecurityHeaders)
     _add_error_handlers(app)
+    _add_static_routes(app)
 
-    @app.get("/health", summary="Liveness and index availability")
+    @app.get("/health", summary="Liveness and index availability",
+             responses=answers(HealthAnswer))
     def health() -> JSONResponse:
         with pool.searcher() as searcher:
             return JSONResponse({"status": "ok", "documents": searcher.doc_count()})
 
-    @app.get("/stats", summary="What the index holds")
-    def stats() -> dict:
+    @app.get("/stats", summary="What the index holds", responses=answers(StatsAnswer))
+    def stats() -> JSONResponse:
         with pool.searcher() as searcher:
-            return store.index_stats(index_dir, searcher)
+            return JSONResponse(store.index_stats(index_dir, searcher))
 
-    @app.get("/search", summary="Ranked hits with highlighted snippets")
+    @app.get("/search", summary="Ranked hits with highlighted snippets",
+             responses=answers(SearchAnswer, 400, 422))
     def search_api(
         q: Annotated[
             str, Query(max_length=MAX_QUERY_CHARS, description="Query; accents optional")
@@ -179,7 +208,8 @@ def create_app(index_dir: Path) -> FastAPI:
         result = _run(pool, q, limit, page, sort, filters, facets, exact)
         return JSONResponse(result.as_dict())
 
-    @app.get("/suggest", summary="Autocomplete: places, people and titles for a prefix")
+    @app.get("/suggest", summary="Autocomplete: places, people and titles for a prefix",
+             responses=answers(SuggestAnswer, 422))
     def suggest_api(
         q: Annotated[str, Query(max_length=MAX_PREFIX, description="What the user has typed")],
         limit: Annotated[int, Query(ge=1, le=COMPLETE_MAX)] = 10,
@@ -188,7 +218,8 @@ def create_app(index_dir: Path) -> FastAPI:
             found = complete(searcher, q, limit)
         return JSONResponse({"prefix": q, "suggestions": [c.as_dict() for c in found]})
 
-    @app.get("/articles/{doc_id:path}", summary="One article with every extracted field")
+    @app.get("/articles/{doc_id:path}", summary="One article with every extracted field",
+             responses=answers(ArticleAnswer, 404, 422))
     def article_api(doc_id: str) -> JSONResponse:
         with pool.searcher() as searcher:
             article = get_article(searcher, doc_id)
@@ -205,11 +236,6 @@ def create_app(index_dir: Path) -> FastAPI:
         sort: str = "relevance",
     ) -> HTMLResponse:
         return HTMLResponse(_search_page(pool, q, page, place, year, sort))
-
-    @app.get("/complete.js", include_in_schema=False)
-    def complete_js() -> Response:
-        return Response(_COMPLETE_JS, media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(doc_id: str) -> HTMLResponse:
@@ -230,6 +256,28 @@ def _run(pool: Searchers, q, limit, page, sort, filters, facets, exact=False) ->
         )
 
 
+def _add_static_routes(app: FastAPI) -> None:
+    """``/docs`` and ``/static/{name}``: fixed files only (see :mod:`search.http_assets`)."""
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(docs_page())
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        found = asset(name)
+        if found is None:
+            return error(404, "name", f"no static file {name!r}")
+        content, media_type = found
+        return Response(content, media_type=media_type,
+                        headers={"Cache-Control": f"max-age={STATIC_MAX_AGE}"})
+
+    @app.get("/complete.js", include_in_schema=False)
+    def complete_js() -> Response:
+        """Where pages rendered before /static/ existed still look for it."""
+        return static("complete.js")
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QueryError)
     def query_error(request: Request, exc: QueryError) -> JSONResponse:
@@ -241,13 +289,22 @@ def _add_error_handlers(app: FastAPI) -> None:
         loc = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
         return error(422, ".".join(loc) or None, first.get("msg", "invalid request"))
 
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        """Unknown paths (404) and methods (405) answer in the same shape as the rest."""
+        answer = error(exc.status_code, None, str(exc.detail))
+        answer.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return answer
+
     @app.exception_handler(store.IndexError_)
     def no_index(request: Request, exc: store.IndexError_) -> JSONResponse:
         return error(503, None, str(exc))
 
     @app.exception_handler(Busy)
     def busy(request: Request, exc: Busy) -> JSONResponse:
-        return error(503, None, str(exc))
+        answer = error(503, None, str(exc))
+        answer.headers["Retry-After"] = str(RETRY_AFTER)
+        return answer
 
     @app.exception_handler(Exception)
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -257,61 +314,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 # --------------------------------------------------------------------------- page
 
-_CSS = """
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
-main{max-width:46rem;margin:0 auto;padding:1.5rem 1rem}
-h1{font-size:1.4rem;margin:0 0 1rem} h1 a{color:inherit;text-decoration:none}
-form.q{display:flex;gap:.5rem} form.q input[type=search]{flex:1;font-size:1.1rem;padding:.5rem}
-button{font-size:1rem;padding:.5rem 1rem}
-.meta{color:#555;font-size:.9rem} .hit{margin:1.5rem 0} .hit h2{font-size:1.15rem;margin:0}
-.snip{margin:.3rem 0} mark{background:#ffe066;padding:0 .1em}
-.facets{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.9rem;margin:.8rem 0}
-.facets a{color:#0645ad} .on{font-weight:bold} nav.pages{display:flex;gap:1rem;margin:2rem 0}
-.notice{background:#f3f3f3;padding:.5rem .8rem} .err{background:#fde2e1;padding:.5rem .8rem}
-article p{margin:.8rem 0}
-.box{flex:1;position:relative;display:flex} .box input{flex:1}
-#complete{position:absolute;top:100%;left:0;right:0;margin:0;padding:0;list-style:none;
-background:#fff;border:1px solid #bbb;z-index:1;box-shadow:0 2px 6px #0002}
-#complete li{padding:.35rem .6rem;cursor:pointer}
-#complete li[aria-selected=true]{background:#e8f0fe}
-#complete small{color:#666;margin-left:.5rem}
-"""
-
-# Autocomplete for the search box: asks /suggest as the user types and lists the
-# answers under the box (built with textContent, never as HTML). Arrow keys move,
-# Enter or a click picks; Escape closes.
-_COMPLETE_JS = """(function(){
-const box=document.getElementById('q'),list=document.getElementById('complete');
-const KIND={place:'nơi',person:'người',title:'bài'};let timer=null,items=[],at=-1,seq=0;
-function close(){list.hidden=true;list.textContent='';items=[];at=-1;}
-function pick(i){if(i<0||i>=items.length)return;box.value=items[i].text;close();box.form.submit();}
-function show(found){list.textContent='';items=found;at=-1;
- found.forEach(function(s,i){const li=document.createElement('li');li.setAttribute('role','option');
-  li.textContent=s.text;const k=document.createElement('small');k.textContent=KIND[s.kind]||s.kind;
-  li.appendChild(k);li.addEventListener('mousedown',function(ev){ev.preventDefault();pick(i);});
-  list.appendChild(li);});list.hidden=found.length===0;}
-function mark(){Array.from(list.children).forEach(function(li,i){
- li.setAttribute('aria-selected',i===at?'true':'false');});}
-box.addEventListener('input',function(){clearTimeout(timer);const v=box.value;
- if(!v.trim()){close();return;}const mine=++seq;
- timer=setTimeout(function(){fetch('/suggest?limit=8&q='+encodeURIComponent(v))
-  .then(function(r){return r.ok?r.json():{suggestions:[]};})
-  .then(function(d){if(mine===seq)show(d.suggestions||[]);}).catch(close);},120);});
-box.addEventListener('keydown',function(ev){if(list.hidden)return;
- if(ev.key==='ArrowDown'){at=Math.min(at+1,items.length-1);mark();ev.preventDefault();}
- else if(ev.key==='ArrowUp'){at=Math.max(at-1,-1);mark();ev.preventDefault();}
- else if(ev.key==='Enter'&&at>=0){ev.preventDefault();pick(at);}
- else if(ev.key==='Escape'){close();}});
-box.addEventListener('blur',function(){setTimeout(close,150);});
-})();
-"""
-
-
 def _layout(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/page.css">'
+        "</head>"
         f'<body><main><h1><a href="/">vnsearch</a></h1>{body}</main></body></html>'
     )
 
@@ -331,7 +339,7 @@ def _search_page(pool, q: str, page: int, place, year, sort: str) -> str:
         + (f'<input type="hidden" name="place" value="{e(place)}">' if place else "")
         + (f'<input type="hidden" name="year" value="{e(year)}">' if year else "")
         + '<button type="submit">Tìm</button></form>'
-        '<script src="/complete.js" defer></script>'
+        '<script src="/static/complete.js" defer></script>'
     )
     if not (q.strip() or place or year):
         return _layout("vnsearch", form)
@@ -404,7 +412,7 @@ def _article_html(data: dict) -> str:
     body = (
         f'<article><h2>{e(data.get("title", ""))}</h2>'
         f'<div class="meta">{e(" · ".join(m for m in meta if m))}</div>{paragraphs}</article>'
-        '<p><a href="javascript:history.back()">← Quay lại</a></p>'
+        '<p><a href="/">← Tìm kiếm</a></p>'
     )
     return _layout(str(data.get("title", "")), body)
 
@@ -412,7 +420,7 @@ def _article_html(data: dict) -> str:
 # --------------------------------------------------------------------------- serve
 
 
-def serve(host: str, port: int, index_dir: Path) -> None:
+def serve(host: str, port: int, index_dir: Path, searchers: int = POOL_SIZE) -> None:
     """Run the server until interrupted (what ``vnsearch serve`` calls)."""
     import uvicorn
 
@@ -420,4 +428,4 @@ def serve(host: str, port: int, index_dir: Path) -> None:
     started = time.strftime("%H:%M:%S")
     log.info("vnsearch %s serving %s on http://%s:%d/ (started %s)", __version__, index_dir,
              host, port, started)
-    uvicorn.run(create_app(index_dir), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(index_dir, searchers), host=host, port=port, log_level="info")

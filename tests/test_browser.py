@@ -95,3 +95,43 @@ def test_did_you_mean_link_runs_the_suggestion(browser, page_url) -> None:
     assert page.input_value("input[name=q]") == "Quận ủy"
     assert page.query_selector("p.suggestion") is None
     page.close()
+
+
+def test_docs_render_offline_with_every_request_on_this_server(browser, page_url) -> None:
+    page = browser.new_page()
+    requests: list[str] = []
+    console: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: console.append(m.text))
+    page.goto(page_url + "/docs")
+    page.wait_for_selector("text=/search")  # the operation list, built from /openapi.json
+    assert "Ranked hits with highlighted snippets" in page.inner_text("#swagger-ui")
+    assert requests and all(u.startswith(page_url + "/") for u in requests), requests
+    assert page_url + "/openapi.json" in requests
+    # "Try it out" runs a search from the page (connect-src 'self' allows it).
+    page.click("#operations-default-search_api_search_get .opblock-summary")
+    page.click("#operations-default-search_api_search_get button.try-out__btn")
+    page.fill("#operations-default-search_api_search_get input[placeholder=q]", "ba dinh")
+    page.click("#operations-default-search_api_search_get button.execute")
+    status = page.wait_for_selector(
+        "#operations-default-search_api_search_get .live-responses-table tbody .response-col_status")
+    assert status.inner_text().strip() == "200"
+    assert "Ba Đình" in page.inner_text("#operations-default-search_api_search_get .live-responses-table")
+    assert all(u.startswith(page_url + "/") for u in requests), requests
+    assert not [m for m in console if "Content Security Policy" in m], console
+    page.close()
+
+
+def test_pages_run_under_the_content_security_policy(browser, page_url) -> None:
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    page.goto(page_url + "/?q=quan+uy")
+    page.wait_for_selector("section.hit")
+    # The stylesheet applies (a static file, allowed by the CSP): marks are yellow.
+    colour = page.eval_on_selector("mark", "el => getComputedStyle(el).backgroundColor")
+    assert colour == "rgb(255, 224, 102)"
+    page.goto(page_url + "/a/001_f4567b4d3bda134d.txt")
+    page.wait_for_selector("article h2")
+    assert not [m for m in console if "Content Security Policy" in m], console
+    page.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,10 +18,10 @@ import pytest
 import uvicorn
 
 from search import bm25
-from search.http import Searchers, create_app
+from search.http import POOL_SIZE, Searchers, create_app
 from search.indexer import index_paths
 from search.query import MAX_QUERY_CHARS, run
-from tests.conftest import CORPUS, SEED_IDS
+from tests.conftest import CORPUS, REPO, SEED_IDS
 
 BA_DINH = {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}
 
@@ -30,10 +33,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(index_dir: Path) -> Iterator[str]:
+def running_server(index_dir: Path, searchers: int = POOL_SIZE) -> Iterator[str]:
     """Serve *index_dir* on a free loopback port in a thread; yield the base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(index_dir), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(index_dir, searchers), host="127.0.0.1", port=port,
+                            log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -180,7 +184,9 @@ def test_binding_is_loopback_by_default() -> None:
 
     from search.cli import serve_cmd
 
-    assert inspect.signature(serve_cmd).parameters["host"].default == "127.0.0.1"
+    params = inspect.signature(serve_cmd).parameters
+    assert params["host"].default == "127.0.0.1"
+    assert params["searchers"].default == POOL_SIZE  # the CLI does not import http to say it
 
 
 def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
@@ -188,7 +194,9 @@ def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
     shutil.copytree(CORPUS, archive)
     index_dir = tmp_path / "ix"
     index_paths(index_dir, [archive])
-    with running_server(index_dir) as url, httpx.Client(base_url=url, timeout=30) as c:
+    # Three searchers: requests run at once on several, and each is replaced in turn.
+    with running_server(index_dir, searchers=3) as url, \
+            httpx.Client(base_url=url, timeout=30) as c:
         assert c.get("/search", params={"q": "zyxwvut"}).json()["total"] == 0
         errors: list[str] = []
         stop = threading.Event()
@@ -238,7 +246,7 @@ def test_suggest_endpoint(client) -> None:
     # JSON carries the title as data; the page inserts it as text (see test_browser).
     found = client.get("/suggest", params={"q": "<script>"}).json()["suggestions"]
     assert [s["text"] for s in found] == ["Bài có mã <script>alert('xss')</script> trong tiêu đề"]
-    js = client.get("/complete.js")
+    js = client.get("/static/complete.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert "innerHTML" not in js.text  # suggestions are inserted as text, never as HTML
 
@@ -262,3 +270,23 @@ def test_a_new_generation_releases_the_old_segments_arrays(tmp_path: Path) -> No
     gone = old - new
     assert gone and not any(key[0] in gone for key in bm25._CACHE.items)
     pool.close()
+
+
+@pytest.mark.slow
+def test_soak_mode_reports_no_failures_and_the_switch_to_new_articles(tmp_path: Path) -> None:
+    """bench/load_http.py --soak, briefly: clients on every endpoint while an index run
+    adds an article; the real run (minutes, 16 clients, baomoi) is in the README."""
+    out = tmp_path / "soak.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "load_http.py"), "--soak", "4", "--clients", "2",
+         "--archive", str(CORPUS), "--added", "1", "--work", str(tmp_path / "work"),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["requests"] > 20 and result["failures"] == 0, result["first_failures"]
+    assert result["switched"] and result["marker_hit_at_s"] is not None
+    assert result["documents_seen"][-1][1] == result["documents_before"] + 2  # +1 and the marker
+    assert result["mid_run_index"]["exit_code"] == 0 and result["within_budget"]
+    assert "failures 0" in done.stdout and "switched: True" in done.stdout
