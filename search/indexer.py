@@ -242,8 +242,8 @@ def _run(
         files = [f for _, fs in plan for f in fs]
         if procs is None:
             procs = 2 if _input_bytes(files) > PARALLEL_THRESHOLD_BYTES else 1
-        _write(ix, index_dir, plan=plan, existing=existing, summary=summary, progress=progress,
-               procs=procs, guard=guard)
+        _write(ix, index_dir, target=target, plan=plan, existing=existing, summary=summary,
+               progress=progress, procs=procs, guard=guard)
     except BaseException:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
@@ -294,6 +294,7 @@ def _write(
     ix: Index,
     index_dir: Path,
     *,
+    target: Path,
     plan: list[tuple[Path, list[Path]]],
     existing: dict[str, tuple[str, str]],
     summary: IndexSummary,
@@ -301,7 +302,10 @@ def _write(
     procs: int,
     guard: interrupt.Guard,
 ) -> None:
-    """Feed every file to a writer and commit, or stop it and leave no trace."""
+    """Feed every file to a writer and commit, or stop it and leave no trace.
+
+    *target* is the directory written (*index_dir*, or a rebuild's staging one).
+    """
     workers = interrupt.children()
     generation = ix.latest_generation()
     writer = _open_writer(ix, index_dir, procs)
@@ -313,7 +317,8 @@ def _write(
                 writer.delete_by_term("id", doc_id)
                 summary.removed += 1
         if not summary.changed:
-            writer.cancel()
+            writer.cancel()  # Whoosh leaves the unused segment's files: sweep them
+            store.sweep(target)
             return
         if progress:
             total = sum(len(files) for _, files in plan)
@@ -321,7 +326,7 @@ def _write(
         with guard.deferred():
             writer.commit()
     except BaseException as exc:
-        _abandon(writer, workers, index_dir if ix.latest_generation() == generation else None)
+        _abandon(writer, workers, target if ix.latest_generation() == generation else None)
         if isinstance(exc, OSError):
             raise _write_error(index_dir, exc) from exc
         raise
@@ -352,6 +357,8 @@ def _feed(
     seen: set[str] = set()
     total = sum(len(files) for _, files in plan)
     files_done = 0
+    if progress:
+        progress(0, total, 0, "indexing")
     for root, files in plan:
         root_s = str(root)
         for file in files:

@@ -114,7 +114,11 @@ def open_index(index_dir: Path) -> Index:
     Whoosh opens segment files only when a searcher reads them; a missing one is
     looked for here, so the message comes at open time rather than mid-search.
     """
-    if not index_exists(index_dir):
+    try:
+        exists = index_exists(index_dir)
+    except Exception as exc:  # a truncated or garbled table of contents
+        raise IndexCorrupt(_corrupt_message(index_dir, _reason(exc))) from exc
+    if not exists:
         raise _why_no_index(index_dir)
     manifest = read_manifest(index_dir)
     version = manifest.get("schema_version")
@@ -162,12 +166,10 @@ def _corrupt_message(index_dir: Path, reason: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """An exception as a short reason, without Whoosh's internals."""
+    """An exception while reading the table of contents, as a short reason."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    if isinstance(exc, EOFError | ValueError | OSError) or not text:
-        return f"its table of contents cannot be read: {name}{': ' + text if text else ''}"
-    return text
+    return f"its table of contents cannot be read: {type(exc).__name__}" + (
+        f": {text}" if text else "")
 
 
 def _why_no_index(index_dir: Path) -> IndexError_:
@@ -244,6 +246,8 @@ def check_target(index_dir: Path, rebuild: bool) -> None:
         raise NotAnIndex(_foreign_message(index_dir))
     if kind == "damaged" and not rebuild:
         raise IndexCorrupt(_corrupt_message(index_dir, "its table of contents is missing"))
+    if kind == "index" and not rebuild:
+        open_index(index_dir)  # raises IndexCorrupt with the --rebuild hint
     if rebuild and kind in ("index", "damaged"):
         odd = [e.name for e in index_dir.iterdir() if _not_carried(e)]
         if odd:
@@ -273,10 +277,23 @@ def staging_dir(index_dir: Path) -> Path:
     directory left by an interrupted rebuild.
     """
     staging = _staging_path(index_dir)
-    if staging.exists():
-        shutil.rmtree(staging)  # left over from an interrupted rebuild
+    _remove_leftover(staging)  # from an interrupted rebuild
     staging.mkdir(parents=True)
     return staging
+
+
+def _remove_leftover(path: Path) -> bool:
+    """Delete a staging or retired directory a rebuild left, after checking that it
+    is one (a directory of index files); anything else there is refused."""
+    if not path.exists() and not path.is_symlink():
+        return False
+    if classify(path) not in ("index", "damaged", "empty") or path.is_symlink():
+        raise NotAnIndex(
+            f"'{path}' is in the way: vnsearch builds a new index there, and it is not one "
+            f"of vnsearch's. Move it elsewhere"
+        )
+    shutil.rmtree(path)
+    return True
 
 
 def _staging_path(index_dir: Path) -> Path:
@@ -303,8 +320,7 @@ def sweep(index_dir: Path) -> list[str]:
     """
     removed: list[str] = []
     for extra in (_staging_path(index_dir), _retired_path(index_dir)):
-        if extra.is_dir() and not extra.is_symlink():
-            shutil.rmtree(extra, ignore_errors=True)
+        if _remove_leftover(extra):
             removed.append(extra.name)
     if classify(index_dir) not in ("index", "damaged"):
         return removed
