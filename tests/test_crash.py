@@ -410,8 +410,25 @@ def test_ctrl_c_stops_cleanly(setup, tmp_path, mode) -> None:
     assert "Traceback" not in log.read_text(encoding="utf-8")
     assert list(temp.iterdir()) == []
     assert not litter(index_dir)
-    if before is None:
+    if mode == "first run":
         assert not index_dir.exists()
     else:
         assert articles(index_dir) == before
         assert sorted(p.name for p in index_dir.iterdir()) == files
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_committing_lets_the_commit_finish(setup, tmp_path) -> None:
+    """Stopping half-way through writing the table of contents is what must never
+    happen: the commit completes, and the message says the index holds the run."""
+    index_dir = copy_base(setup, "ctrl-c-commit")
+    log = tmp_path / "run.log"
+    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 1, "-v",
+                 log=log)
+    wait_for(log, "committing", proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    text = log.read_text(encoding="utf-8")
+    assert "interrupted after the commit: the index holds this run's changes" in text
+    assert "Traceback" not in text
+    assert len(articles(index_dir)) == 1165 and not litter(index_dir)

@@ -225,3 +225,40 @@ def test_raw_utf16_vntc_sample_indexes_without_failure(tmp_path: Path, utf16_sam
     assert summary.added == 3000
     # An unaccented query finds articles (the sample is varied news).
     assert len(search_ids(tmp_path / "ix", "bong da", limit=5)) == 5
+
+
+def test_a_run_with_nothing_to_do_leaves_no_files_behind(tmp_path: Path, corpus_copy: Path) -> None:
+    """Whoosh's cancelled writer leaves its unused segment's files; the run sweeps them."""
+    ix = tmp_path / "ix"
+    index_paths(ix, [corpus_copy])
+    listing = sorted(p.name for p in ix.iterdir())
+    for _ in range(2):
+        assert index_paths(ix, [corpus_copy]).skipped == 5
+    assert sorted(p.name for p in ix.iterdir()) == listing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "ix"]  # no lock left
+
+
+def test_a_failed_first_run_leaves_nothing(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run is built aside like a rebuild: failing, it leaves no empty index."""
+
+    def broken(record):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(indexer, "analyse", broken)
+    with pytest.raises(MemoryError):
+        index_paths(tmp_path / "ix", [corpus_copy])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
+
+
+def test_a_second_writer_in_the_same_machine_is_refused(tmp_path: Path, corpus_copy: Path) -> None:
+    from search import lock
+
+    held = lock.acquire(tmp_path / "ix")
+    try:
+        with pytest.raises(lock.IndexBusy, match=rf"another vnsearch is indexing \(pid {os.getpid()}\)"):
+            index_paths(tmp_path / "ix", [corpus_copy])
+    finally:
+        held.release()
+    assert index_paths(tmp_path / "ix", [corpus_copy]).added == 5
