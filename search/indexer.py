@@ -193,7 +193,10 @@ def index_paths(
     leaves the index exactly as it was: on any error, and on Ctrl-C, the writer
     and its worker processes are stopped and their files removed.
     """
-    held = lock.acquire(index_dir)
+    try:
+        held = lock.acquire(index_dir)
+    except OSError as exc:  # no permission, read-only or full file system
+        raise _write_error(index_dir, exc) from exc
     try:
         _clear_stale(index_dir, held, notice or (lambda _message: None))
         store.check_target(index_dir, rebuild)
@@ -232,7 +235,7 @@ def _run(
     summary = IndexSummary(rebuilt=rebuild)
     # A first run is built aside like a rebuild: if it fails, nothing is left behind.
     fresh = rebuild or not store.index_exists(index_dir)
-    target = store.staging_dir(index_dir) if fresh else index_dir
+    target = _staged(index_dir) if fresh else index_dir
     try:
         ix = store.create_index(target) if fresh else store.open_index(index_dir)
         previous = {} if fresh else store.read_manifest(index_dir)
@@ -244,9 +247,11 @@ def _run(
             procs = 2 if _input_bytes(files) > PARALLEL_THRESHOLD_BYTES else 1
         _write(ix, index_dir, target=target, plan=plan, existing=existing, summary=summary,
                progress=progress, procs=procs, guard=guard)
-    except BaseException:
+    except BaseException as exc:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, OSError) and fresh and exc.errno in _WRITE_ERRNOS:
+            raise _write_error(index_dir, exc) from exc  # creating the empty index failed
         raise
 
     with ix.reader() as reader:
@@ -259,6 +264,15 @@ def _run(
     if guard.pending:
         raise InterruptedAfterCommit(summary)
     return summary
+
+
+def _staged(index_dir: Path) -> Path:
+    """A staging directory holding an empty index, for a rebuild or a first run."""
+    try:
+        staging = store.staging_dir(index_dir)
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from exc
+    return staging
 
 
 def _finish(
@@ -397,6 +411,10 @@ def _check_written(ix: Index, index_dir: Path, *, expected: int) -> None:
             f"{expected - actual} article(s) of this run were not written to '{index_dir}' "
             f"(a writer process failed); run vnsearch index again to add them"
         )
+
+
+#: Errors of a file system that cannot take more writes.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:

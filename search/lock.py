@@ -67,8 +67,12 @@ def acquire(index_dir: Path) -> WriterLock:
             break
         os.close(fd)  # the holder released (unlinked) it between our open and flock
     stale = _read_pid(fd)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:  # a full or read-only file system: leave nothing behind
+        WriterLock(path=path, fd=fd, stale_pid=stale).release()
+        raise
     return WriterLock(path=path, fd=fd, stale_pid=stale)
 
 

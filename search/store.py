@@ -6,8 +6,8 @@ committed generation readable. A *rebuild* is different, because Whoosh's
 written into a sibling directory and swapped in only once it has committed.
 
 Next to Whoosh's files the index directory holds ``vnsearch.json``: the schema
-version, the archive roots that were indexed, and when. It is written just before each
-commit, atomically.
+version, the archive roots that were indexed, and when. It is written atomically
+after each commit (a rebuild's, in the staging directory before the swap).
 
 What is *not* an index is never written into or deleted: a directory holding
 other files is refused (see :func:`check_target`), and everything a dead or
@@ -62,6 +62,10 @@ class NotAnIndex(IndexError_):
 WHOOSH_NAME = "MAIN"
 #: Entries a directory may hold and still count as empty (the repo's ``index/README.md``).
 HARMLESS = ("README", ".git")
+#: A committed table of contents, generation N: ``_MAIN_N.toc``.
+_TOC_NAME = re.compile(rf"^_{WHOOSH_NAME}_[0-9]+\.toc$")
+#: Whoosh's temporary directory inside the index (pool runs, job files of workers).
+_TEMP_DIR = f"{WHOOSH_NAME}.tmp"
 
 
 def index_exists(index_dir: Path) -> bool:
@@ -304,12 +308,6 @@ def _retired_path(index_dir: Path) -> Path:
     return index_dir.with_name(index_dir.name + ".old")
 
 
-#: A committed table of contents, generation N: ``_MAIN_N.toc``.
-_TOC_NAME = re.compile(rf"^_{WHOOSH_NAME}_[0-9]+\.toc$")
-#: Whoosh's temporary directory inside the index (pool runs, job files of workers).
-_TEMP_DIR = f"{WHOOSH_NAME}.tmp"
-
-
 def sweep(index_dir: Path) -> list[str]:
     """Remove what a killed or cancelled writer left behind; returns the names.
 
@@ -394,11 +392,10 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _is_index_file(name: str) -> bool:
-    return (
-        name.startswith((f"_{WHOOSH_NAME}_", f"{WHOOSH_NAME}_"))
-        or name in (MANIFEST, MANIFEST + ".tmp")
-        or name.endswith((".seg", ".toc", ".trm", ".pst", ".vps", ".fdt", ".sto"))
-    )
+    """A file Whoosh or vnsearch writes in the index directory (all of Whoosh's carry
+    the index name: ``MAIN_…``, ``_MAIN_…``); nothing else is ever deleted."""
+    return name.startswith((f"_{WHOOSH_NAME}_", f"{WHOOSH_NAME}_")) or name in (
+        MANIFEST, MANIFEST + ".tmp")
 
 
 def read_manifest(index_dir: Path) -> dict:
