@@ -241,6 +241,7 @@ def _run(
         previous = {} if fresh else store.read_manifest(index_dir)
         roots = [archive_root(p) for p in paths]
         plan = [(root, list(walk(p))) for p, root in zip(paths, roots, strict=True)]
+        guard.check()
         existing = {} if fresh else existing_documents(ix)
         files = [f for _, fs in plan for f in fs]
         if procs is None:
@@ -324,7 +325,8 @@ def _write(
     generation = ix.latest_generation()
     writer = _open_writer(ix, index_dir, procs)
     try:
-        seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress)
+        seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
+                     guard=guard)
         scoped = {str(root) for root, _ in plan}
         for doc_id, (_, root) in existing.items():
             if root in scoped and doc_id not in seen:
@@ -337,6 +339,7 @@ def _write(
         if progress:
             total = sum(len(files) for _, files in plan)
             progress(total, total, len(seen) + len(summary.failed), "committing")
+        guard.check()
         with guard.deferred():
             writer.commit()
     except BaseException as exc:
@@ -366,8 +369,10 @@ def _feed(
     existing: dict[str, tuple[str, str]],
     summary: IndexSummary,
     progress: Progress | None,
+    guard: interrupt.Guard,
 ) -> set[str]:
-    """Add, replace or skip every record of every file; the ids seen."""
+    """Add, replace or skip every record of every file; the ids seen. Stops between
+    two records when Ctrl-C was pressed."""
     seen: set[str] = set()
     total = sum(len(files) for _, files in plan)
     files_done = 0
@@ -377,6 +382,7 @@ def _feed(
         root_s = str(root)
         for file in files:
             for item in read_file(file, root):
+                guard.check()
                 _index_one(item, root_s, writer, existing, seen, summary)
             files_done += 1
             if progress:

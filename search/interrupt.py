@@ -3,9 +3,13 @@
 A terminal sends SIGINT to the whole process group, so Whoosh's writer
 processes (forked by ``multiprocessing``) get it too and would each die with a
 ``KeyboardInterrupt`` traceback, leaving half-written files. Instead, during a
-run the parent installs a handler that raises ``KeyboardInterrupt`` in the
-parent only; the forked workers inherit it and ignore the signal, and the
-parent stops them (:func:`stop_workers`) before it cancels the writer.
+run the parent installs a handler that only *notes* the request; the forked
+workers inherit it and ignore the signal. The indexing loop calls
+:meth:`Guard.check` between records and stops there, at a safe point: an
+exception raised straight from a signal handler can land in a finaliser
+(``__del__``), where Python swallows it, or in the middle of a fork. The parent
+then stops the workers (:func:`stop_workers`) before it cancels the writer. A
+second Ctrl-C stops at once.
 
 While Whoosh writes the new table of contents the interrupt is held back
 (:meth:`Guard.deferred`): stopping half-way there is what an interrupt must
@@ -38,10 +42,14 @@ class Guard:
     def handle(self, signum: int, frame: object) -> None:
         if os.getpid() != self.owner:
             return  # a forked writer worker: its parent stops it
-        if self.holding:
-            self.pending = True
-            return
-        raise KeyboardInterrupt
+        if self.pending and not self.holding:
+            raise KeyboardInterrupt  # asked twice: stop now
+        self.pending = True
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` here if Ctrl-C was pressed (a safe point)."""
+        if self.pending:
+            raise KeyboardInterrupt
 
     @contextmanager
     def deferred(self) -> Iterator[None]:

@@ -403,7 +403,7 @@ def test_ctrl_c_stops_cleanly(setup, tmp_path, mode) -> None:
     time.sleep(0.5)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
+    assert proc.wait(timeout=60) == 130, log.read_text(encoding="utf-8")
     errors = [line for line in log.read_text(encoding="utf-8").splitlines()
               if not line[:2].isdigit()]  # the -v stage lines aside
     assert len(errors) == 1 and errors[0].endswith(INTERRUPTED), errors
