@@ -86,7 +86,9 @@ class IndexSummary:
 
 
 #: Called as ``progress(files_done, files_total, articles_seen, stage)``; the stage is
-#: "indexing", then "committing" while Whoosh writes the new segments.
+#: "indexing", then "committing" while Whoosh writes the new segments, "committed"
+#: once the new generation is on disk, and "swapping" when a staged index (a
+#: rebuild, a first run) replaces the directory.
 Progress = Callable[[int, int, int, str], None]
 
 
@@ -342,6 +344,8 @@ def _write(
         guard.check()
         with guard.deferred():
             writer.commit()
+            if progress:
+                progress(total, total, len(seen) + len(summary.failed), "committed")
     except BaseException as exc:
         _abandon(writer, workers, target if ix.latest_generation() == generation else None)
         if isinstance(exc, OSError):

@@ -206,7 +206,8 @@ def calibrate(s: Setup, kind: Kind) -> Calibration:
 def pick_moment(rng: random.Random, kind: Kind, cal: Calibration, n: int) -> tuple[str, float]:
     """Where to kill: a stage to wait for, then a random delay within that stage's
     calibrated length (stage-relative, so a loaded machine still hits the stage)."""
-    order = ["start-up", "indexing", "committing"] + (["swapping"] if kind.rebuild else [])
+    order = ["start-up", "indexing", "committing", "committed"] + (
+        ["swapping"] if kind.rebuild else [])
     begins = {"start-up": 0.0, **cal.times}
     stage = order[n % len(order)]
     later = [begins[s] for s in order if begins.get(s, cal.end) > begins[stage]]
