@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import complete
 from search.highlight import Snippet
 from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit, index_paths
+from search.indexer import Progress as OnProgress
 from search.query import (
     MAX_LIMIT,
     Filters,
@@ -194,7 +196,7 @@ def _default_targets(index_dir: Path) -> list[Path]:
 
 
 @contextmanager
-def _progress(enabled: bool, verbose: bool = False):
+def _progress(enabled: bool, verbose: bool = False) -> Iterator[OnProgress | None]:
     """A progress bar on an interactive terminal; with *verbose*, one line on stderr
     per stage instead (for logs); nothing otherwise."""
     if verbose:
@@ -222,7 +224,7 @@ def _progress(enabled: bool, verbose: bool = False):
         yield report
 
 
-def _stage_lines():
+def _stage_lines() -> OnProgress:
     """A progress callback that prints a timestamped line whenever the stage changes."""
     last = {"stage": ""}
 

@@ -17,6 +17,7 @@ while this process reads files and extracts metadata.
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.index import Index, LockError
+from whoosh.writing import IndexWriter
 
 from search import interrupt, lock, store
 from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
@@ -354,7 +356,7 @@ def _write(
     _check_written(ix, index_dir, expected=len(existing) - summary.removed + summary.added)
 
 
-def _open_writer(ix: Index, index_dir: Path, procs: int):
+def _open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
     try:
         if procs > 1:
             return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
@@ -367,7 +369,7 @@ def _open_writer(ix: Index, index_dir: Path, procs: int):
 
 
 def _feed(
-    writer,
+    writer: IndexWriter,
     plan: list[tuple[Path, list[Path]]],
     *,
     existing: dict[str, tuple[str, str]],
@@ -394,7 +396,9 @@ def _feed(
     return seen
 
 
-def _abandon(writer, workers: set, sweep_dir: Path | None) -> None:
+def _abandon(
+    writer: IndexWriter, workers: set[multiprocessing.Process], sweep_dir: Path | None
+) -> None:
     """Stop a writer that will not commit: its worker processes, its files, its lock.
 
     *sweep_dir* is the index directory to clear of the writer's files, or None
