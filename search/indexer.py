@@ -344,6 +344,7 @@ def _write(
             total = sum(len(files) for _, files in plan)
             progress(total, total, len(seen) + len(summary.failed), "committing")
         guard.check()
+        _check_workers(writer, index_dir)
         with guard.deferred():
             writer.commit()
             if progress:
@@ -415,9 +416,21 @@ def _abandon(
         store.sweep(sweep_dir)
 
 
+def _check_workers(writer: IndexWriter, index_dir: Path) -> None:
+    """Refuse to commit when a Whoosh worker process has died: Whoosh would commit
+    without its documents and without an error."""
+    dead = [t.exitcode for t in getattr(writer, "tasks", []) if t.exitcode not in (None, 0)]
+    if dead:
+        raise IndexWriteError(
+            f"a writer process failed (exit code {dead[0]}) while indexing into "
+            f"'{index_dir}'; the index is as it was"
+        )
+
+
 def _check_written(ix: Index, index_dir: Path, *, expected: int) -> None:
-    """A Whoosh worker process that died (out of memory, disk full) is left out of
-    the commit without an error; compare the document count to catch it."""
+    """A Whoosh worker process that dies during the commit itself (out of memory,
+    disk full while flushing) is left out of it without an error; compare the
+    document count to catch it."""
     with ix.reader() as reader:
         actual = reader.doc_count()
     if actual < expected:
