@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,8 +172,9 @@ def index_cmd(
     except InterruptedAfterCommit as exc:
         _print_summary(exc.summary, index_dir, quiet=True)
         fail("interrupted after the commit: the index holds this run's changes", 130)
-    except KeyboardInterrupt:
-        fail("interrupted; the index is as it was before this run", 130)
+    except KeyboardInterrupt as exc:  # Ctrl-C (130), or SIGTERM (143)
+        fail("interrupted; the index is as it was before this run",
+             128 + getattr(exc, "signum", signal.SIGINT))
     if as_json:
         emit_json({**summary.as_dict(), "index": str(index_dir)})
     else:

@@ -9,7 +9,7 @@ workers inherit it and ignore the signal. The indexing loop calls
 exception raised straight from a signal handler can land in a finaliser
 (``__del__``), where Python swallows it, or in the middle of a fork. The parent
 then stops the workers (:func:`stop_workers`) before it cancels the writer. A
-second Ctrl-C stops at once.
+second Ctrl-C stops at once. SIGTERM is handled the same way.
 
 While Whoosh writes the new table of contents the interrupt is held back
 (:meth:`Guard.deferred`): stopping half-way there is what an interrupt must
@@ -19,6 +19,7 @@ that the user asked to stop.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -26,9 +27,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import util
 
 #: Seconds a stopped worker gets to exit before it is killed.
 WORKER_EXIT_SECONDS = 5.0
+#: The signals that stop a run cleanly: Ctrl-C, and ``kill``/``timeout``/service managers.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_PR_SET_PDEATHSIG = 1
+
+
+class Stopped(KeyboardInterrupt):
+    """The run was stopped by *signum* (SIGINT or SIGTERM) at a safe point."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @dataclass
@@ -37,47 +50,73 @@ class Guard:
 
     owner: int = field(default_factory=os.getpid)
     holding: bool = False
-    pending: bool = False
+    signum: int | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True once a stop signal has come."""
+        return self.signum is not None
 
     def handle(self, signum: int, frame: object) -> None:
         if os.getpid() != self.owner:
-            return  # a forked writer worker: its parent stops it
+            if signum == signal.SIGTERM:
+                os._exit(128 + signum)  # the parent stopping its worker: go now
+            return  # Ctrl-C reached a forked writer worker: its parent stops it
         if self.pending and not self.holding:
-            raise KeyboardInterrupt  # asked twice: stop now
-        self.pending = True
+            raise Stopped(signum)  # asked twice: stop now
+        self.signum = signum
 
     def check(self) -> None:
-        """Raise ``KeyboardInterrupt`` here if Ctrl-C was pressed (a safe point)."""
-        if self.pending:
-            raise KeyboardInterrupt
+        """Raise :class:`Stopped` here if a stop signal came (a safe point)."""
+        if self.signum is not None:
+            raise Stopped(self.signum)
 
     @contextmanager
     def deferred(self) -> Iterator[None]:
-        """Hold Ctrl-C back for the duration (a commit)."""
+        """Hold stop signals back for the duration (a commit)."""
         self.holding = True
         try:
             yield
         finally:
             self.holding = False
 
+    def after_fork(self) -> None:
+        """In a forked worker: die with the parent, however the parent dies.
+
+        A worker blocks on its job queue; if the parent is killed (``kill -9`` on
+        its pid alone) it would wait forever, holding the index's locks.
+        """
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # not Linux
+            return
+        if os.getppid() != self.owner:  # the parent died before prctl took effect
+            os._exit(1)
+
 
 @contextmanager
 def parent_only() -> Iterator[Guard]:
-    """Within the block, SIGINT interrupts this process and not its forked children.
+    """Within the block, SIGINT and SIGTERM stop this process at its next safe point
+    and not its forked workers, which die with it instead.
 
-    Outside the main thread (signals cannot be handled there) or when SIGINT is
-    ignored (a background job), nothing changes.
+    Outside the main thread (signals cannot be handled there) nothing changes, nor
+    for a signal that is ignored (SIGINT in a background job).
     """
     guard = Guard()
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+    util.register_after_fork(guard, Guard.after_fork)
+    if threading.current_thread() is not threading.main_thread():
         yield guard
         return
-    signal.signal(signal.SIGINT, guard.handle)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum, handler in previous.items():
+        if handler != signal.SIG_IGN:
+            signal.signal(signum, guard.handle)
     try:
         yield guard
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def children() -> set[multiprocessing.Process]:

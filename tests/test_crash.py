@@ -4,6 +4,7 @@ its last commit, every command works, and the next run completes the work."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -433,3 +434,77 @@ def test_ctrl_c_while_committing_lets_the_commit_finish(setup, tmp_path) -> None
     assert "interrupted after the commit: the index holds this run's changes" in text
     assert "Traceback" not in text
     assert len(articles(index_dir)) == 1165 and not litter(index_dir)
+
+
+def child_pids(pid: int) -> list[int]:
+    """Processes whose parent is *pid* (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def gone(pids: list[int], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not [p for p in pids if Path(f"/proc/{p}").exists()
+                and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1][:3]]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+def test_killing_only_the_parent_takes_its_workers_with_it(setup, tmp_path) -> None:
+    """``kill -9 PID`` of the parent alone: its writer processes would wait on their
+    job queue forever, holding the index's locks. They die with it, and the next
+    run clears the stale lock and completes."""
+    index_dir = copy_base(setup, "orphans")
+    log = tmp_path / "run.log"
+    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 2, "-v",
+                 log=log)
+    wait_for(log, "indexing", proc)
+    deadline = time.monotonic() + 30
+    while len(child_pids(proc.pid)) < 2 and proc.poll() is None:
+        assert time.monotonic() < deadline, "no worker processes started"
+        time.sleep(0.02)
+    workers = child_pids(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)  # the parent only, not the group
+    proc.wait()
+    try:
+        assert gone(workers), f"orphaned workers still running: {workers}"
+    finally:
+        for pid in workers:  # never leave them behind, even when the test fails
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    rerun = subprocess.run(
+        vnsearch_cmd("index", setup.archive, setup.seeds, "--index", index_dir, "-q"),
+        capture_output=True, text=True, timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert "cleared a stale lock" in rerun.stderr and not litter(index_dir)
+    assert len(articles(index_dir)) == 1165
+
+
+@pytest.mark.slow
+def test_sigterm_stops_like_ctrl_c(setup, tmp_path) -> None:
+    """``kill PID`` (what ``timeout`` and service managers send) stops the run as
+    cleanly as Ctrl-C, with exit code 143."""
+    index_dir = copy_base(setup, "sigterm")
+    before = articles(index_dir)
+    log = tmp_path / "run.log"
+    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 2, "-v",
+                 log=log)
+    wait_for(log, "indexing", proc)
+    time.sleep(0.5)
+    workers = child_pids(proc.pid)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143, log.read_text(encoding="utf-8")
+    text = log.read_text(encoding="utf-8")
+    assert INTERRUPTED in text and "Traceback" not in text
+    assert gone(workers) and articles(index_dir) == before and not litter(index_dir)
