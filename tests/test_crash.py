@@ -319,7 +319,6 @@ def test_a_dead_writers_lock_is_cleared_with_a_message(setup, tmp_path) -> None:
     log = tmp_path / "killed.log"
     victim = start("index", setup.archive, setup.seeds, "--index", index_dir, "-v", log=log)
     wait_for(log, "indexing", victim)
-    time.sleep(0.3)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     assert lock_path(index_dir).read_text().strip() == str(victim.pid)
@@ -379,6 +378,39 @@ def test_a_full_disk_fails_with_one_line_and_keeps_the_index(
     check_usable(cli, index_dir, before, query="dang vien")
 
 
+def child_pids(pid: int) -> list[int]:
+    """Processes whose parent is *pid* (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def gone(pids: list[int], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not [p for p in pids if Path(f"/proc/{p}").exists()
+                and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1][:3]]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+
+def wait_for_workers(proc: subprocess.Popen, log: Path, n: int) -> list[int]:
+    """Wait until the run has *n* writer processes, while it is still indexing."""
+    deadline = time.monotonic() + 60
+    while len(child_pids(proc.pid)) < n:
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.01)
+    assert stages(log)[-1] == "indexing", stages(log)
+    return child_pids(proc.pid)
+
 # --------------------------------------------------------------------------- Ctrl-C
 
 
@@ -398,12 +430,12 @@ def test_ctrl_c_stops_cleanly(setup, tmp_path, mode) -> None:
     temp.mkdir()
     env = dict(os.environ, TMPDIR=str(temp))
     log = tmp_path / "run.log"
+    # Enough new articles that the run is still reading when its workers have started.
+    paths = [setup.archive, setup.seeds] + ([setup.fresh] if mode == "incremental" else [])
     extra = ["--rebuild"] if mode == "rebuild" else []
-    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 2, "-v",
-                 *extra, log=log, env=env)
-    wait_for(log, "indexing", proc)
-    time.sleep(0.5)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc = start("index", *paths, "--index", index_dir, "--procs", 2, "-v", *extra, log=log,
+                 env=env)
+    wait_for_workers(proc, log, 1)
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=60) == 130, log.read_text(encoding="utf-8")
     errors = [line for line in log.read_text(encoding="utf-8").splitlines()
@@ -436,29 +468,6 @@ def test_ctrl_c_while_committing_lets_the_commit_finish(setup, tmp_path) -> None
     assert len(articles(index_dir)) == 1165 and not litter(index_dir)
 
 
-def child_pids(pid: int) -> list[int]:
-    """Processes whose parent is *pid* (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def gone(pids: list[int], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not [p for p in pids if Path(f"/proc/{p}").exists()
-                and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1][:3]]:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.slow
 def test_killing_only_the_parent_takes_its_workers_with_it(setup, tmp_path) -> None:
     """``kill -9 PID`` of the parent alone: its writer processes would wait on their
@@ -466,14 +475,9 @@ def test_killing_only_the_parent_takes_its_workers_with_it(setup, tmp_path) -> N
     run clears the stale lock and completes."""
     index_dir = copy_base(setup, "orphans")
     log = tmp_path / "run.log"
-    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 2, "-v",
-                 log=log)
-    wait_for(log, "indexing", proc)
-    deadline = time.monotonic() + 30
-    while len(child_pids(proc.pid)) < 2 and proc.poll() is None:
-        assert time.monotonic() < deadline, "no worker processes started"
-        time.sleep(0.02)
-    workers = child_pids(proc.pid)
+    args = ["index", setup.archive, setup.seeds, "--index", index_dir, "--rebuild"]
+    proc = start(*args, "--procs", 2, "-v", log=log)
+    workers = wait_for_workers(proc, log, 2)
     os.kill(proc.pid, signal.SIGKILL)  # the parent only, not the group
     proc.wait()
     try:
@@ -482,10 +486,9 @@ def test_killing_only_the_parent_takes_its_workers_with_it(setup, tmp_path) -> N
         for pid in workers:  # never leave them behind, even when the test fails
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    rerun = subprocess.run(
-        vnsearch_cmd("index", setup.archive, setup.seeds, "--index", index_dir, "-q"),
-        capture_output=True, text=True, timeout=300,
-    )
+    assert articles(index_dir) == setup.base_articles
+    rerun = subprocess.run(vnsearch_cmd(*args, "-q"), capture_output=True, text=True,
+                           timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert "cleared a stale lock" in rerun.stderr and not litter(index_dir)
     assert len(articles(index_dir)) == 1165
@@ -498,11 +501,9 @@ def test_sigterm_stops_like_ctrl_c(setup, tmp_path) -> None:
     index_dir = copy_base(setup, "sigterm")
     before = articles(index_dir)
     log = tmp_path / "run.log"
-    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 2, "-v",
-                 log=log)
-    wait_for(log, "indexing", proc)
-    time.sleep(0.5)
-    workers = child_pids(proc.pid)
+    proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--rebuild",
+                 "--procs", 2, "-v", log=log)
+    workers = wait_for_workers(proc, log, 1)
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == 143, log.read_text(encoding="utf-8")
     text = log.read_text(encoding="utf-8")
