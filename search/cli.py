@@ -2,14 +2,17 @@
 
 Each command parses its options, calls one library function, and renders the
 result: rich text on a terminal (colour only when stdout is a TTY), or one JSON
-object with ``--json``. Errors are one line on stderr, with exit code 2 for bad
+object with ``--json``. Errors are one line on stderr (under ``--json``, one
+``{"error": {"message", "param"}}`` object on stdout), with exit code 2 for bad
 input (query, options) and 1 for everything else (no index, failed files).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -26,7 +29,8 @@ from search import __version__, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import complete
 from search.highlight import Snippet
-from search.indexer import IndexBusy, IndexSummary, index_paths
+from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit, index_paths
+from search.indexer import Progress as OnProgress
 from search.query import (
     MAX_LIMIT,
     Filters,
@@ -154,12 +158,22 @@ def index_cmd(
     index_dir: IndexDir = store.DEFAULT_INDEX,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
+    procs: Annotated[
+        int | None,
+        typer.Option("--procs", min=1, max=8,
+                     help="Writer processes (default: 2 for inputs over 4 MB, else 1)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print each stage on stderr (for logs).")
+    ] = False,
 ) -> None:
     """Index an archive; only new, changed and deleted files are processed.
 
     Files that cannot be read (binary, wrong encoding, empty, broken JSON) are
     listed with the reason and skipped; the rest is indexed. Exit code 1 when any
-    file failed.
+    file failed. A run either commits or leaves the index as it was: Ctrl-C
+    (exit code 130), a full disk or a crash never leave half an index. One run
+    at a time per index: a second one stops at once.
 
     Examples:
 
@@ -169,23 +183,33 @@ def index_cmd(
 
         vnsearch index articles.jsonl --index /tmp/idx
     """
-    targets = paths or _default_targets(index_dir)
-    for p in targets:
-        if not p.exists():
-            fail(f"no such file or directory: {p}", 2)
     try:
-        with _progress(enabled=not (as_json or quiet)) as report:
-            summary = index_paths(index_dir, targets, rebuild=rebuild, progress=report)
-    except IndexBusy as exc:
+        targets = paths or _default_targets(index_dir)
+        for p in targets:
+            if not p.exists():
+                fail(f"no such file or directory: {p}", 2)
+        with _progress(enabled=not (as_json or quiet), verbose=verbose) as report:
+            summary = index_paths(index_dir, targets, rebuild=rebuild, progress=report,
+                                  procs=procs, notice=_notice)
+    except (IndexBusy, store.IndexError_) as exc:
         fail(str(exc))
-    except store.IndexError_ as exc:
-        fail(str(exc))
+    except InterruptedAfterCommit as exc:
+        _print_summary(exc.summary, index_dir, quiet=True)
+        fail("interrupted after the commit: the index holds this run's changes", 130)
+    except KeyboardInterrupt as exc:  # Ctrl-C (130), or SIGTERM (143)
+        fail("interrupted; the index is as it was before this run",
+             128 + getattr(exc, "signum", signal.SIGINT))
     if as_json:
         emit_json({**summary.as_dict(), "index": str(index_dir)})
     else:
         _print_summary(summary, index_dir, quiet)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _notice(message: str) -> None:
+    """A one-line note on stderr that is not an error (a stale lock cleared)."""
+    err.print(f"[bold yellow]note:[/] {escape(message)}")
 
 
 def _default_targets(index_dir: Path) -> list[Path]:
@@ -198,8 +222,12 @@ def _default_targets(index_dir: Path) -> list[Path]:
 
 
 @contextmanager
-def _progress(enabled: bool):
-    """A progress bar on an interactive terminal; nothing otherwise."""
+def _progress(enabled: bool, verbose: bool = False) -> Iterator[OnProgress | None]:
+    """A progress bar on an interactive terminal; with *verbose*, one line on stderr
+    per stage instead (for logs); nothing otherwise."""
+    if verbose:
+        yield _stage_lines()
+        return
     if not (enabled and err.is_terminal):
         yield None
         return
@@ -220,6 +248,22 @@ def _progress(enabled: bool):
                        stage=stage)
 
         yield report
+
+
+def _stage_lines() -> OnProgress:
+    """A progress callback that prints a timestamped line whenever the stage changes."""
+    last = {"stage": ""}
+
+    def report(files_done: int, files_total: int, articles: int, stage: str) -> None:
+        if stage == last["stage"]:
+            return
+        last["stage"] = stage
+        now = datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        sys.stderr.write(f"{now} {stage}: {files_done}/{files_total} files, "
+                         f"{articles} articles\n")
+        sys.stderr.flush()
+
+    return report
 
 
 def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:

@@ -5,8 +5,10 @@ an unchanged file is skipped, a changed one replaced, and a document whose file 
 gone (under an archive root indexed in this run) is removed. ``rebuild=True`` starts
 over in a staging directory and swaps the result in only after it has committed.
 
-Safety: a file that cannot be read is reported and skipped; any other error cancels
-the writer, which leaves the last committed index exactly as it was.
+Safety: a file that cannot be read is reported and skipped; any other error, and
+Ctrl-C, cancels the writer and its worker processes and removes their files, which
+leaves the last committed index exactly as it was. One writer at a time: see
+:mod:`search.lock`.
 
 Speed: big runs use Whoosh's multiprocessing writer, so analysis runs on both cores
 while this process reads files and extracts metadata.
@@ -14,17 +16,22 @@ while this process reads files and extracts metadata.
 
 from __future__ import annotations
 
+import errno
+import multiprocessing
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.index import Index, LockError
+from whoosh.writing import IndexWriter
 
+from search import interrupt, lock, store
 from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
-from search import store
 from search.archive import Failure, Record, archive_root, read_file, walk
 from search.extract import Article, extract
+from search.lock import IndexBusy
 from search.normalize import nfc, place_key
 from search.schema import match_text, pack_body
 
@@ -36,8 +43,18 @@ EXTRACTED_KEYS = frozenset({"title", "date", "author", "source"})
 WRITER_LIMIT_MB = 256
 
 
-class IndexBusy(Exception):
-    """Another process is writing to the index."""
+class IndexWriteError(store.IndexError_):
+    """Writing the index failed (disk full, no permission); the message says what
+    the index holds now."""
+
+
+class InterruptedAfterCommit(KeyboardInterrupt):
+    """Ctrl-C came while committing: the commit was let finish, so the index holds
+    this run (``summary``)."""
+
+    def __init__(self, summary: IndexSummary) -> None:
+        super().__init__("interrupted after the commit")
+        self.summary = summary
 
 
 @dataclass
@@ -71,7 +88,9 @@ class IndexSummary:
 
 
 #: Called as ``progress(files_done, files_total, articles_seen, stage)``; the stage is
-#: "indexing", then "committing" while Whoosh writes the new segments.
+#: "indexing", then "committing" while Whoosh writes the new segments, "committed"
+#: once the new generation is on disk, and "swapping" when a staged index (a
+#: rebuild, a first run) replaces the directory.
 Progress = Callable[[int, int, int, str], None]
 
 
@@ -162,80 +181,280 @@ def _input_bytes(files: Iterable[Path]) -> int:
 def index_paths(
     index_dir: Path,
     paths: list[Path],
+    *,
     rebuild: bool = False,
     progress: Progress | None = None,
     procs: int | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> IndexSummary:
     """Index (or re-index) the archives at *paths* into *index_dir*.
 
     *procs* forces the number of writer processes (default: 2 for big inputs, else 1).
+    *notice* receives one-line messages worth showing (a stale lock cleared).
+
+    The whole run holds the writer lock (see :mod:`search.lock`), so it is the only
+    writer; it first sweeps away what a killed run left. A run either commits or
+    leaves the index exactly as it was: on any error, and on Ctrl-C, the writer
+    and its worker processes are stopped and their files removed.
     """
+    try:
+        held = lock.acquire(index_dir)
+    except OSError as exc:  # no permission, read-only or full file system
+        raise _write_error(index_dir, exc) from exc
+    try:
+        _clear_stale(index_dir, held, notice or (lambda _message: None))
+        store.check_target(index_dir, rebuild)
+        with interrupt.parent_only() as guard:
+            return _run(index_dir, paths, rebuild=rebuild, progress=progress, procs=procs,
+                        guard=guard, notice=notice)
+    finally:
+        held.release()
+
+
+def _clear_stale(index_dir: Path, held: lock.WriterLock, notice: Callable[[str], None]) -> None:
+    """Sweep a dead writer's leftovers; say so when its lock was still there."""
+    leftovers = store.sweep(index_dir)
+    if held.stale_pid is None:
+        return
+    state = "still running" if lock.pid_alive(held.stale_pid) else "no longer running"
+    cleared = f"; removed {len(leftovers)} leftover file(s)" if leftovers else ""
+    notice(
+        f"cleared a stale lock on '{index_dir}' left by vnsearch pid {held.stale_pid} "
+        f"({state}, it did not finish){cleared}"
+    )
+
+
+def _run(
+    index_dir: Path,
+    paths: list[Path],
+    *,
+    rebuild: bool,
+    progress: Progress | None,
+    procs: int | None,
+    guard: interrupt.Guard,
+    notice: Callable[[str], None] | None,
+) -> IndexSummary:
+    """One indexing run under the lock: plan, write, commit, swap."""
     started = time.perf_counter()
     summary = IndexSummary(rebuilt=rebuild)
-    target = store.staging_dir(index_dir) if rebuild else index_dir
-    if rebuild or not store.index_exists(index_dir):
-        ix = store.create_index(target)
-    else:
-        ix = store.open_index(index_dir)
-    previous = store.read_manifest(index_dir)
-
-    roots = [archive_root(p) for p in paths]
-    plan = [(root, list(walk(p))) for p, root in zip(paths, roots, strict=True)]
-    all_files = [f for _, files in plan for f in files]
-    existing = {} if rebuild else existing_documents(ix)
-    if procs is None:
-        procs = 2 if _input_bytes(all_files) > PARALLEL_THRESHOLD_BYTES else 1
-
+    # A first run is built aside like a rebuild: if it fails, nothing is left behind.
+    fresh = rebuild or not store.index_exists(index_dir)
+    target = _staged(index_dir) if fresh else index_dir
     try:
-        writer = (
-            ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
-            if procs > 1
-            else ix.writer(limitmb=WRITER_LIMIT_MB)
-        )
-    except LockError as exc:
-        raise IndexBusy(
-            f"the index at '{index_dir}' is locked by another vnsearch run; wait for it to finish"
-        ) from exc
-
-    seen: set[str] = set()
-    files_done = 0
-    try:
-        for root, files in plan:
-            root_s = str(root)
-            for file in files:
-                for item in read_file(file, root):
-                    _index_one(item, root_s, writer, existing, seen, summary)
-                files_done += 1
-                if progress:
-                    articles = len(seen) + len(summary.failed)
-                    progress(files_done, len(all_files), articles, "indexing")
-        scoped = {str(r) for r in roots}
-        for doc_id, (_, root) in existing.items():
-            if root in scoped and doc_id not in seen:
-                writer.delete_by_term("id", doc_id)
-                summary.removed += 1
-        if summary.changed:
-            if progress:
-                progress(files_done, len(all_files), len(seen) + len(summary.failed), "committing")
-            writer.commit()
-        else:
-            writer.cancel()
-    except BaseException:
-        writer.cancel()
-        if rebuild:
-            import shutil
-
+        ix = store.create_index(target) if fresh else store.open_index(index_dir)
+        previous = {} if fresh else store.read_manifest(index_dir)
+        roots = [archive_root(p) for p in paths]
+        plan = [(root, list(walk(p))) for p, root in zip(paths, roots, strict=True)]
+        guard.check()
+        existing = {} if fresh else existing_documents(ix)
+        files = [f for _, fs in plan for f in fs]
+        if procs is None:
+            procs = 2 if _input_bytes(files) > PARALLEL_THRESHOLD_BYTES else 1
+        _write(ix, index_dir, target=target, plan=plan, existing=existing, summary=summary,
+               progress=progress, procs=procs, guard=guard)
+    except BaseException as exc:
+        if fresh:
             shutil.rmtree(target, ignore_errors=True)
+        if isinstance(exc, OSError) and fresh and exc.errno in _WRITE_ERRNOS:
+            raise _write_error(index_dir, exc) from exc  # creating the empty index failed
         raise
 
     with ix.reader() as reader:
         summary.documents = reader.doc_count()
-    old_roots = [] if rebuild else previous.get("roots", [])
-    store.write_manifest(target, old_roots + [str(r) for r in roots], summary.documents)
-    if rebuild:
-        store.swap_in(target, index_dir)
+    old_roots = previous.get("roots", [])
+    with guard.deferred():
+        _finish(index_dir, target, roots=old_roots + [str(r) for r in roots], summary=summary,
+                notice=notice, progress=progress)
     summary.seconds = time.perf_counter() - started
+    if guard.pending:
+        raise InterruptedAfterCommit(summary)
     return summary
+
+
+def _staged(index_dir: Path) -> Path:
+    """A staging directory holding an empty index, for a rebuild or a first run."""
+    try:
+        staging = store.staging_dir(index_dir)
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from exc
+    return staging
+
+
+def _finish(
+    index_dir: Path,
+    target: Path,
+    *,
+    roots: list[str],
+    summary: IndexSummary,
+    notice: Callable[[str], None] | None,
+    progress: Progress | None,
+) -> None:
+    """After the commit: record the manifest; swap a staged index in."""
+    try:
+        store.write_manifest(target, roots, summary.documents)
+    except OSError as exc:
+        if target != index_dir:
+            shutil.rmtree(target, ignore_errors=True)
+            raise _write_error(index_dir, exc) from exc
+        (target / (store.MANIFEST + ".tmp")).unlink(missing_ok=True)
+        if notice:
+            notice(f"the index is updated, but its {store.MANIFEST} could not be: {exc.strerror}")
+    if target != index_dir:
+        if progress:
+            progress(0, 0, summary.documents, "swapping")
+        try:
+            store.swap_in(target, index_dir)
+        except OSError as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            raise _write_error(index_dir, exc) from exc
+
+
+def _write(
+    ix: Index,
+    index_dir: Path,
+    *,
+    target: Path,
+    plan: list[tuple[Path, list[Path]]],
+    existing: dict[str, tuple[str, str]],
+    summary: IndexSummary,
+    progress: Progress | None,
+    procs: int,
+    guard: interrupt.Guard,
+) -> None:
+    """Feed every file to a writer and commit, or stop it and leave no trace.
+
+    *target* is the directory written (*index_dir*, or a rebuild's staging one).
+    """
+    workers = interrupt.children()
+    generation = ix.latest_generation()
+    writer = _open_writer(ix, index_dir, procs)
+    try:
+        seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
+                     guard=guard)
+        scoped = {str(root) for root, _ in plan}
+        for doc_id, (_, root) in existing.items():
+            if root in scoped and doc_id not in seen:
+                writer.delete_by_term("id", doc_id)
+                summary.removed += 1
+        if not summary.changed:
+            writer.cancel()  # Whoosh leaves the unused segment's files: sweep them
+            store.sweep(target)
+            return
+        if progress:
+            total = sum(len(files) for _, files in plan)
+            progress(total, total, len(seen) + len(summary.failed), "committing")
+        guard.check()
+        _check_workers(writer, index_dir)
+        with guard.deferred():
+            writer.commit()
+            if progress:
+                progress(total, total, len(seen) + len(summary.failed), "committed")
+    except BaseException as exc:
+        _abandon(writer, workers, target if ix.latest_generation() == generation else None)
+        if isinstance(exc, OSError):
+            raise _write_error(index_dir, exc) from exc
+        raise
+    _check_written(ix, index_dir, expected=len(existing) - summary.removed + summary.added)
+
+
+def _open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
+    try:
+        if procs > 1:
+            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
+        return ix.writer(limitmb=WRITER_LIMIT_MB)
+    except LockError as exc:
+        raise IndexBusy(
+            f"the index at '{index_dir}' is locked by another process (Whoosh's own lock); "
+            f"wait for it to finish"
+        ) from exc
+
+
+def _feed(
+    writer: IndexWriter,
+    plan: list[tuple[Path, list[Path]]],
+    *,
+    existing: dict[str, tuple[str, str]],
+    summary: IndexSummary,
+    progress: Progress | None,
+    guard: interrupt.Guard,
+) -> set[str]:
+    """Add, replace or skip every record of every file; the ids seen. Stops between
+    two records when Ctrl-C was pressed."""
+    seen: set[str] = set()
+    total = sum(len(files) for _, files in plan)
+    files_done = 0
+    if progress:
+        progress(0, total, 0, "indexing")
+    for root, files in plan:
+        root_s = str(root)
+        for file in files:
+            for item in read_file(file, root):
+                guard.check()
+                _index_one(item, root_s, writer, existing, seen, summary)
+            files_done += 1
+            if progress:
+                progress(files_done, total, len(seen) + len(summary.failed), "indexing")
+    return seen
+
+
+def _abandon(
+    writer: IndexWriter, workers: set[multiprocessing.Process], sweep_dir: Path | None
+) -> None:
+    """Stop a writer that will not commit: its worker processes, its files, its lock.
+
+    *sweep_dir* is the index directory to clear of the writer's files, or None
+    when the commit went through after all (then nothing is swept).
+    """
+    interrupt.stop_workers(workers)
+    try:
+        writer.cancel()
+    except Exception:  # cancelling after a failed flush can fail again; free the lock anyway
+        whoosh_lock = getattr(writer, "writelock", None)
+        if whoosh_lock is not None and whoosh_lock.fd is not None:
+            whoosh_lock.release()
+    if sweep_dir is not None:
+        store.sweep(sweep_dir)
+
+
+def _check_workers(writer: IndexWriter, index_dir: Path) -> None:
+    """Refuse to commit when a Whoosh worker process has died: Whoosh would commit
+    without its documents and without an error."""
+    dead = [t.exitcode for t in getattr(writer, "tasks", []) if t.exitcode not in (None, 0)]
+    if dead:
+        raise IndexWriteError(
+            f"a writer process failed (exit code {dead[0]}) while indexing into "
+            f"'{index_dir}'; the index is as it was"
+        )
+
+
+def _check_written(ix: Index, index_dir: Path, *, expected: int) -> None:
+    """A Whoosh worker process that dies during the commit itself (out of memory,
+    disk full while flushing) is left out of it without an error; compare the
+    document count to catch it."""
+    with ix.reader() as reader:
+        actual = reader.doc_count()
+    if actual < expected:
+        raise IndexWriteError(
+            f"{expected - actual} article(s) of this run were not written to '{index_dir}' "
+            f"(a writer process failed); run vnsearch index again to add them"
+        )
+
+
+#: Errors of a file system that cannot take more writes.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return IndexWriteError(
+            f"no space left on device while writing the index at '{index_dir}'; "
+            f"the index is as it was"
+        )
+    where = f" ({exc.filename})" if exc.filename else ""
+    return IndexWriteError(
+        f"cannot write the index at '{index_dir}': {exc.strerror or exc}{where}; "
+        f"the index is as it was"
+    )
 
 
 def _index_one(

@@ -225,3 +225,69 @@ def test_raw_utf16_vntc_sample_indexes_without_failure(tmp_path: Path, utf16_sam
     assert summary.added == 3000
     # An unaccented query finds articles (the sample is varied news).
     assert len(search_ids(tmp_path / "ix", "bong da", limit=5)) == 5
+
+
+def test_a_run_with_nothing_to_do_leaves_no_files_behind(tmp_path: Path, corpus_copy: Path) -> None:
+    """Whoosh's cancelled writer leaves its unused segment's files; the run sweeps them."""
+    ix = tmp_path / "ix"
+    index_paths(ix, [corpus_copy])
+    listing = sorted(p.name for p in ix.iterdir())
+    for _ in range(2):
+        assert index_paths(ix, [corpus_copy]).skipped == 5
+    assert sorted(p.name for p in ix.iterdir()) == listing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "ix"]  # no lock left
+
+
+def test_a_failed_first_run_leaves_nothing(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run is built aside like a rebuild: failing, it leaves no empty index."""
+
+    def broken(record):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(indexer, "analyse", broken)
+    with pytest.raises(MemoryError):
+        index_paths(tmp_path / "ix", [corpus_copy])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
+
+
+def test_a_second_writer_in_the_same_machine_is_refused(tmp_path: Path, corpus_copy: Path) -> None:
+    from search import lock
+
+    held = lock.acquire(tmp_path / "ix")
+    try:
+        with pytest.raises(lock.IndexBusy, match=rf"another vnsearch is indexing \(pid {os.getpid()}\)"):
+            index_paths(tmp_path / "ix", [corpus_copy])
+    finally:
+        held.release()
+    assert index_paths(tmp_path / "ix", [corpus_copy]).added == 5
+
+
+def test_a_dead_writer_process_stops_the_commit(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's multiprocess writer commits without a worker that died, silently.
+    The run fails with a clear error instead (before the commit when the worker is
+    already dead, else by counting after it), and the next run completes the index."""
+    ix = tmp_path / "ix"
+    index_paths(ix, [corpus_copy])
+    archive = tmp_path / "vntc"
+    archive.mkdir()
+    (archive / "a.jsonl").write_text("".join(vntc_records(120)), encoding="utf-8")
+    real = indexer.to_document
+
+    def poisoned(record, root, article):
+        doc = real(record, root, article)
+        doc["word_count"] = "not a number"  # fails in the worker, not in this process
+        return doc
+
+    monkeypatch.setattr(indexer, "to_document", poisoned)
+    with pytest.raises(indexer.IndexWriteError, match="a writer process failed"):
+        index_paths(ix, [archive], procs=2)
+    assert doc_ids(ix) == set(SEED_IDS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "ix", "vntc"]
+    assert not (ix / "MAIN.tmp").exists()
+    monkeypatch.setattr(indexer, "to_document", real)
+    assert index_paths(ix, [archive], procs=2).added == 120
+    assert len(doc_ids(ix)) == 125
