@@ -243,11 +243,10 @@ def _run(
     try:
         ix = store.create_index(target) if fresh else store.open_index(index_dir)
         previous = {} if fresh else store.read_manifest(index_dir)
-        roots = [archive_root(p) for p in paths]
-        plan = [(root, list(walk(p))) for p, root in zip(paths, roots, strict=True)]
+        plan = _plan(paths)
         guard.check()
         existing = {} if fresh else existing_documents(ix)
-        files = [f for _, fs in plan for f in fs]
+        files = [f for _, _, fs in plan for f in fs]
         if procs is None:
             procs = 2 if _input_bytes(files) > PARALLEL_THRESHOLD_BYTES else 1
         _write(ix, index_dir, target=target, plan=plan, existing=existing, summary=summary,
@@ -263,12 +262,25 @@ def _run(
         summary.documents = reader.doc_count()
     old_roots = previous.get("roots", [])
     with guard.deferred():
-        _finish(index_dir, target, roots=old_roots + [str(r) for r in roots], summary=summary,
+        _finish(index_dir, target, roots=old_roots + [str(scope) for _, scope, _ in plan],
+                summary=summary,
                 notice=notice, progress=progress)
     summary.seconds = time.perf_counter() - started
     if guard.pending:
         raise InterruptedAfterCommit(summary)
     return summary
+
+
+#: What one indexing run reads: per PATH given, the root ids are relative to, the
+#: scope it covers (the folder, or just the one file), and its article files.
+Plan = list[tuple[Path, Path, list[Path]]]
+
+
+def _plan(paths: list[Path]) -> Plan:
+    """Each path's root, scope and files. A file's scope is the file, not its folder:
+    the folder may hold other archives, and re-indexing one must not delete the
+    others' articles (nor make a later run with no PATH walk the whole folder)."""
+    return [(archive_root(p), p.resolve(), list(walk(p))) for p in paths]
 
 
 def _staged(index_dir: Path) -> Path:
@@ -314,7 +326,7 @@ def _write(
     index_dir: Path,
     *,
     target: Path,
-    plan: list[tuple[Path, list[Path]]],
+    plan: Plan,
     existing: dict[str, tuple[str, str]],
     summary: IndexSummary,
     progress: Progress | None,
@@ -331,7 +343,7 @@ def _write(
     try:
         seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
                      guard=guard)
-        scoped = {str(root) for root, _ in plan}
+        scoped = {str(scope) for _, scope, _ in plan}
         for doc_id, (_, root) in existing.items():
             if root in scoped and doc_id not in seen:
                 writer.delete_by_term("id", doc_id)
@@ -341,7 +353,7 @@ def _write(
             store.sweep(target)
             return
         if progress:
-            total = sum(len(files) for _, files in plan)
+            total = sum(len(files) for _, _, files in plan)
             progress(total, total, len(seen) + len(summary.failed), "committing")
         guard.check()
         _check_workers(writer, index_dir)
@@ -371,7 +383,7 @@ def _open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
 
 def _feed(
     writer: IndexWriter,
-    plan: list[tuple[Path, list[Path]]],
+    plan: Plan,
     *,
     existing: dict[str, tuple[str, str]],
     summary: IndexSummary,
@@ -381,16 +393,15 @@ def _feed(
     """Add, replace or skip every record of every file; the ids seen. Stops between
     two records when Ctrl-C was pressed."""
     seen: set[str] = set()
-    total = sum(len(files) for _, files in plan)
+    total = sum(len(files) for _, _, files in plan)
     files_done = 0
     if progress:
         progress(0, total, 0, "indexing")
-    for root, files in plan:
-        root_s = str(root)
+    for root, scope, files in plan:
         for file in files:
             for item in read_file(file, root):
                 guard.check()
-                _index_one(item, root_s, writer, existing, seen, summary)
+                _index_one(item, str(scope), writer, existing, seen, summary)
             files_done += 1
             if progress:
                 progress(files_done, total, len(seen) + len(summary.failed), "indexing")
