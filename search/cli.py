@@ -276,7 +276,7 @@ def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:
         )
         out.print(f"index: {escape(str(index_dir))} ({summary.documents} articles)")
     if summary.failed:
-        err.print(f"[bold red]{len(summary.failed)} file(s) could not be indexed:[/]")
+        err.print(f"[bold red]{len(summary.failed)} file(s) or record(s) could not be indexed:[/]")
         for failure in summary.failed:
             err.print(f"  {escape(str(failure))}")
 

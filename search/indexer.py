@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh.index import Index, LockError
 from whoosh.writing import IndexWriter
@@ -154,17 +155,26 @@ def analyse(record: Record) -> Article:
     return extract(nfc(record.text), record.fields or None)
 
 
-def existing_documents(ix: Index) -> dict[str, tuple[str, str]]:
-    """``id → (hash, root)`` of every live document, read from columns (no bodies)."""
-    out: dict[str, tuple[str, str]] = {}
+class Indexed(NamedTuple):
+    """What the index holds of one article, enough to decide what a run does to it."""
+
+    hash: str  # of the bytes it came from: unchanged bytes are skipped
+    root: str  # the PATH (folder or file) it was indexed under: its deletion scope
+    path: str  # the file it came from: kept while that file cannot be read
+
+
+def existing_documents(ix: Index) -> dict[str, Indexed]:
+    """``id →`` :class:`Indexed` of every live document, read from columns (no bodies)."""
+    out: dict[str, Indexed] = {}
     with ix.reader() as reader:
         if reader.doc_count() == 0:
             return out
         ids = reader.column_reader("id")
         hashes = reader.column_reader("hash")
         roots = reader.column_reader("root")
+        paths = reader.column_reader("path")
         for docnum in reader.all_doc_ids():
-            out[ids[docnum]] = (hashes[docnum], roots[docnum])
+            out[ids[docnum]] = Indexed(hashes[docnum], roots[docnum], paths[docnum])
     return out
 
 
@@ -327,7 +337,7 @@ def _write(
     *,
     target: Path,
     plan: Plan,
-    existing: dict[str, tuple[str, str]],
+    existing: dict[str, Indexed],
     summary: IndexSummary,
     progress: Progress | None,
     procs: int,
@@ -344,8 +354,10 @@ def _write(
         seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
                      guard=guard)
         scoped = {str(scope) for _, scope, _ in plan}
-        for doc_id, (_, root) in existing.items():
-            if root in scoped and doc_id not in seen:
+        for doc_id, old in existing.items():
+            # Gone from its archive, unless its file failed to read this time (then
+            # the failure's path is in *seen*: bad input never loses indexed articles).
+            if old.root in scoped and doc_id not in seen and old.path not in seen:
                 writer.delete_by_term("id", doc_id)
                 summary.removed += 1
         if not summary.changed:
@@ -385,7 +397,7 @@ def _feed(
     writer: IndexWriter,
     plan: Plan,
     *,
-    existing: dict[str, tuple[str, str]],
+    existing: dict[str, Indexed],
     summary: IndexSummary,
     progress: Progress | None,
     guard: interrupt.Guard,
@@ -472,7 +484,7 @@ def _index_one(
     item: Record | Failure,
     root: str,
     writer,
-    existing: dict[str, tuple[str, str]],
+    existing: dict[str, Indexed],
     seen: set[str],
     summary: IndexSummary,
 ) -> None:
@@ -487,7 +499,7 @@ def _index_one(
         return
     seen.add(item.id)
     old = existing.get(item.id)
-    if old is not None and old[0] == item.hash:
+    if old is not None and old.hash == item.hash:
         summary.skipped += 1
         return
     try:

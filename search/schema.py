@@ -12,8 +12,8 @@ ranking is an optional boost, scored only on documents that already match:
 
 The article text and its lede are stored once, zlib-compressed together
 (``body_z``), for snippets and ``vnsearch show``; the stored title is plain.
-``id``, ``hash`` and ``root`` are columns so the indexer can read them for every
-document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
+``id``, ``path``, ``hash`` and ``root`` are columns so the indexer can read them for
+every document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
 facet counts: columns are what Whoosh counts groups from, and a column has a value
 (empty when the article has none) for *every* document, which term vectors do not:
 counting places from vectors crashed on the first matching article without a place.
@@ -107,7 +107,7 @@ def build_schema() -> Schema:
     """Return a fresh :class:`whoosh.fields.Schema` for an article index."""
     return Schema(
         id=ID(unique=True, stored=True, sortable=True),
-        path=ID(stored=True),
+        path=ID(stored=True, sortable=True),
         root=ID(stored=True, sortable=True),
         hash=ID(stored=True, sortable=True),
         text_f=TEXT(analyzer=FOLDED, phrase=True),

@@ -93,6 +93,30 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(tmp_path: Path, corpus_
     assert summary.removed == 0 and SEED_IDS[0] in doc_ids(ix)
 
 
+def test_a_json_archive_that_turns_unreadable_keeps_its_articles(tmp_path: Path) -> None:
+    """A JSON Lines archive that cannot be read this time (a corrupt .gz) fails as a
+    whole; its articles (ids of their own, not file paths) stay in the index."""
+    import gzip
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    news = archive / "news.jsonl.gz"
+    lines = vntc_records(20)
+    news.write_bytes(gzip.compress("".join(lines).encode()))
+    (archive / "other.txt").write_text("Tin khác\n\nMột bài khác hẳn.", encoding="utf-8")
+    ix = tmp_path / "ix"
+    assert index_paths(ix, [archive]).added == 21
+    news.write_bytes(b"\x1f\x8b\x08\x00 not gzip at all")
+    summary = index_paths(ix, [archive])
+    assert [f.path for f in summary.failed] == ["news.jsonl.gz"]
+    assert summary.removed == 0 and len(doc_ids(ix)) == 21
+    # Readable again with one record gone: that one, and only that one, leaves.
+    news.write_bytes(gzip.compress("".join(lines[1:]).encode()))
+    summary = index_paths(ix, [archive])
+    assert summary.removed == 1 and not summary.failed
+    assert json.loads(lines[0])["id"] not in doc_ids(ix) and len(doc_ids(ix)) == 20
+
+
 def test_an_interrupted_run_leaves_the_last_index_intact(
     tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
