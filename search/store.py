@@ -241,15 +241,8 @@ def check_target(index_dir: Path, rebuild: bool) -> None:
     refuses a directory that holds one.
     """
     kind = classify(index_dir)
-    if kind == "file":
-        raise NotAnIndex(
-            f"'{index_dir}' is a file, not an index directory; vnsearch will not replace "
-            f"it. Remove it or choose another --index"
-        )
-    if kind == "foreign":
-        raise NotAnIndex(_foreign_message(index_dir))
-    if kind == "damaged" and not rebuild:
-        raise IndexCorrupt(_corrupt_message(index_dir, "its table of contents is missing"))
+    if kind in ("file", "foreign") or (kind == "damaged" and not rebuild):
+        raise _why_no_index(index_dir)
     if kind == "index" and not rebuild:
         open_index(index_dir)  # raises IndexCorrupt with the --rebuild hint
     if rebuild and kind in ("index", "damaged"):
