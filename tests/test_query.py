@@ -374,3 +374,43 @@ def test_abbreviation_query_finds_the_full_form(vntc_index) -> None:
     short = set(ids(vntc_index, "HĐND", limit=100))
     full = set(ids(vntc_index, "hoi dong nhan dan", limit=100))
     assert short == full and len(short) > len(ids(vntc_index, '"HĐND"', limit=100))
+
+
+@pytest.fixture(scope="module")
+def near_index(tmp_path_factory) -> Path:
+    """"Đà Nẵng" side by side (in the body; in the title) and "da … nắng" apart, the
+    apart one saying both words more often."""
+    root = tmp_path_factory.mktemp("near-archive")
+    (root / "apart.txt").write_text(
+        "Chăm sóc làn da mùa hè\n\nLàn da cần được che chắn khi trời nắng. Da khô, da "
+        "dầu đều sợ nắng gắt; nắng trưa hại da nhất.", encoding="utf-8")
+    (root / "body.txt").write_text(
+        "Du lịch miền Trung\n\nDu khách đổ về Đà Nẵng dịp nghỉ lễ, phố biển kín phòng.",
+        encoding="utf-8")
+    (root / "title.txt").write_text(
+        "Đà Nẵng đón khách\n\nPhố biển kín phòng dịp nghỉ lễ, du khách đông.",
+        encoding="utf-8")
+    index_dir = root.parent / (root.name + "-ix")
+    index_paths(index_dir, [root])
+    return index_dir
+
+
+def test_words_typed_together_rank_articles_where_they_stand_together(near_index) -> None:
+    """Proximity is a scored component, not a filter: in the title > side by side in
+    the body > apart, and the apart article still matches."""
+    assert ids(near_index, "da nang") == ["title.txt", "body.txt", "apart.txt"]
+    assert search(near_index, "da nang").total == 3
+
+
+def _proximity_phrases(text: str) -> list:
+    q = parse(text)
+    boosts = getattr(getattr(q, "b", None), "subqueries", [])
+    return [b for b in boosts if type(b).__name__ == "Phrase" and b.fieldname == "text_f"]
+
+
+def test_proximity_applies_to_plain_word_queries_only() -> None:
+    # All four words together, and each neighbouring pair.
+    assert [p.words for p in _proximity_phrases("quan uy ba dinh")] == [
+        ["quan", "uy", "ba", "dinh"], ["quan", "uy"], ["uy", "ba"], ["ba", "dinh"]]
+    for text in ('"quan uy" ba', "quan OR uy", "quan -uy", "title:quan uy", "quan"):
+        assert _proximity_phrases(text) == [], text
