@@ -137,7 +137,7 @@ def search(searcher: Searcher, the_plan: Plan, limit: int,
         ids, scores = _score_segment(parent, reader, the_plan)
         if the_plan.excluded is not None and len(ids):
             left_out = _score_segment(parent, reader, the_plan.excluded)[0]
-            keep = ~np.isin(ids, left_out, assume_unique=True)
+            keep = ~in_sorted(ids, left_out)
             ids, scores = ids[keep], scores[keep]
         if len(ids):
             ids_parts.append(ids + offset)
@@ -145,7 +145,7 @@ def search(searcher: Searcher, the_plan: Plan, limit: int,
     ids = np.concatenate(ids_parts) if ids_parts else _EMPTY_IDS
     scores = np.concatenate(score_parts) if score_parts else _EMPTY_WEIGHTS
     if allow is not None and len(ids):
-        keep = np.isin(ids, allow, assume_unique=True)
+        keep = in_sorted(ids, allow)
         ids, scores = ids[keep], scores[keep]
     top = _top(ids, scores, limit)
     results = Results(searcher, None, [(float(scores[i]), int(ids[i])) for i in top])
@@ -207,7 +207,7 @@ def _score_segment(parent: Searcher, reader, the_plan: Plan) -> tuple[np.ndarray
     scores = np.zeros(len(matched), dtype=np.float64)
     for i, item in enumerate(items):
         if type(item) is wq.Phrase:
-            hit = np.isin(matched, item_docs(i, matched), assume_unique=True)
+            hit = in_sorted(matched, item_docs(i, matched))
         else:
             hit = None
         for term, (ids, weights) in zip(words[i], lists[i], strict=True):
@@ -241,6 +241,30 @@ def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np
     return in_a_row(reader, item.fieldname, btexts, candidates)[0]
 
 
+def in_sorted(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Which of *values* are in *sorted_ids* (a mask): one binary search each.
+
+    ``np.isin`` sorts (or hashes) both arrays again on every call; ours are sorted
+    already, and phrases and proximity boosts ask this for every match.
+    """
+    if not len(sorted_ids):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_ids, values)
+    at[at == len(sorted_ids)] = 0
+    return sorted_ids[at] == values
+
+
+def sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array, and how often each occurs."""
+    if not len(values):
+        return values, _EMPTY_IDS
+    change = np.empty(len(values), dtype=bool)
+    change[0] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return values[starts], np.diff(starts, append=len(values))
+
+
 def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) -> np.ndarray:
     """The documents in every one of *id_lists* (sorted ids), and in *within* if
     given: intersected shortest first, stopping once none are left."""
@@ -267,12 +291,12 @@ def in_a_row(reader, fieldname: str, btexts: list[bytes],
     keys = None  # doc << 32 | where the last word would stand
     for k in rarest_first:
         at = _positions(reader, fieldname, btexts[k], docs) + (last - k)
-        keys = at if keys is None else keys[np.isin(keys, at)]
+        keys = at if keys is None else keys[in_sorted(keys, at)]
         if not len(keys):
             return _EMPTY_IDS, _EMPTY_IDS
-        docs = np.unique(keys >> 32)
+        docs = sorted_unique(keys >> 32)[0]
     assert keys is not None
-    return np.unique(keys >> 32, return_counts=True)
+    return sorted_unique(keys >> 32)
 
 
 def _btext(reader, term: wq.Term) -> bytes | None:
