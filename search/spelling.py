@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +47,10 @@ IME_COST = math.log(0.3)
 BACKOFF = 0.4
 #: Accent spellings considered per word.
 MAX_FORMS = 6
+#: A word the archive knows is still read as a possible typo when a word one edit
+#: away is this many times more frequent (``ngyen``, written twice, next to
+#: ``nguyen``): the bigram model then decides, in context.
+TYPO_RATIO = 50
 
 # Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
 # operators, +/- prefixes.
@@ -104,16 +109,14 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
     slots = [_candidates(searcher, toks, i) for i in range(len(toks))]
     chosen = _best_words(searcher, slots)
     corrected = chosen != typed
-    locked = [  # typed accents stand, unless the archive never writes the word so
-        toks[i][0] if chosen[i] == typed[i] and _spelled(reader, toks[i][0], typed[i]) else None
-        for i in range(len(toks))
-    ]
+    locked = [_lock(reader, toks[i], chosen[i]) for i in range(len(toks))]
     if not corrected and all(lock is not None for lock in locked):
         return None  # every word stands as typed: the archive could only change its case
-    hints = [_ime_hint(toks[i], chosen[i]) for i in range(len(toks))]
-    words = _accents(searcher, reader, chosen, locked, hints)
+    keep = [toks[i][0] if has_accents(toks[i][0]) else None for i in range(len(toks))]
+    words = _accents(searcher, chosen, locked=locked, keep=keep)
     if words is None:
         return None
+    words[0] = words[0][:1].upper() + words[0][1:]  # a suggestion reads as a phrase
     out, last = [], 0
     for tok, word in zip(toks, words, strict=True):
         out.append(text[last : tok[2]])
@@ -144,9 +147,14 @@ def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
         f = fold(decoded)
         if f != folded and lexicon.frequency(reader, f) > 0:
             out.setdefault(f, IME_COST)
-    if len(folded) >= 3 and not folded.isdigit() and (not known or _isolated(searcher, toks, i)):
-        for word, _ in lexicon.near_words(reader, folded):
-            out.setdefault(word, EDIT_COST)
+    if len(folded) >= 3 and not folded.isdigit():
+        near = lexicon.near_words(reader, folded)
+        if known and not _isolated(searcher, toks, i):  # only far commoner words compete
+            floor = TYPO_RATIO * lexicon.frequency(reader, folded)
+            near = [(w, n) for w, n in near if n >= floor]
+        for word, _ in near:
+            if not has_accents(exact) or _marked_form(reader, word, exact):
+                out.setdefault(word, EDIT_COST)
     if not out:
         out[folded] = 0.0  # nothing better: keep it
     return out
@@ -155,6 +163,39 @@ def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
 def _spelled(reader, exact: str, folded: str) -> bool:
     """True when *exact* carries accents and the archive writes it that way."""
     return has_accents(exact) and exact in dict(lexicon.accent_forms(reader, folded))
+
+
+def _marks(word: str) -> Counter:
+    """The accent marks a word carries (tones, hats, horns, breves, the stroke of đ)."""
+    return Counter(c for c in unicodedata.normalize("NFD", word.lower().replace("đ", "d\u0335"))
+                   if unicodedata.combining(c))
+
+
+def keeps_accents(typed: str, suggested: str) -> bool:
+    """True when *suggested* carries every accent mark *typed* does (maybe more).
+
+    What the user typed with accents is what they meant: a suggestion may add a
+    mark the archive writes (``Ba Đinh`` → ``Ba Đình``) or fix a letter
+    (``Hoạ`` → ``Hoạt``), never take a typed mark away (``Bà`` → ``ba``).
+    """
+    return not (_marks(typed) - _marks(suggested))
+
+
+def _marked_form(reader, folded: str, typed: str) -> bool:
+    """True when the archive spells *folded* with every mark of *typed* somewhere."""
+    return any(keeps_accents(typed, f) for f, _ in lexicon.accent_forms(reader, folded))
+
+
+def _lock(reader, tok: tuple, chosen: str) -> str | None:
+    """The spelling a slot must keep: the word as typed with accents when the archive
+    writes it so, or the Telex/VNI word the keystrokes spell; else ``None``."""
+    exact, folded = tok[0], tok[1]
+    if chosen == folded and _spelled(reader, exact, folded):
+        return exact
+    hint = _ime_hint(tok, chosen)
+    if hint is not None and hint in dict(lexicon.accent_forms(reader, chosen)):
+        return hint
+    return None
 
 
 def _isolated(searcher: Searcher, toks: list, i: int) -> bool:
@@ -172,7 +213,10 @@ def _pair(searcher: Searcher, words: list[str], seen_only: bool = False) -> int:
     cache = _pair_cache(searcher)
     key = (tuple(words), seen_only)
     if key not in cache:
-        cache[key] = lexicon.pair_count(searcher, words, max_docs=1 if seen_only else 100)
+        if seen_only:
+            cache[key] = int(lexicon.pair_seen(searcher, words))
+        else:
+            cache[key] = lexicon.pair_count(searcher, words)
     return cache[key]
 
 
@@ -227,16 +271,20 @@ def _ime_hint(tok: tuple, chosen: str) -> str | None:
     return None
 
 
-def _accents(searcher, reader, words, locked, hints) -> list[str] | None:
-    """Surface spellings (accents and case as the archive writes them) for *words*."""
+def _accents(searcher, words: list[str], *, locked: list[str | None],
+             keep: list[str | None]) -> list[str] | None:
+    """Surface spellings (accents and case as the archive writes them) for *words*.
+
+    *locked* spellings stand as given; a slot with *keep* only takes spellings that
+    carry every mark typed there (:func:`keeps_accents`).
+    """
+    reader = searcher.reader()
     if len(words) >= 2:
         spans = lexicon.pair_surfaces(searcher, words)
-        spelled = _best_span(spans, locked)
+        spelled = _best_span(spans, locked, keep)
         if spelled is not None:
             return spelled
-    forms = [
-        _forms(reader, w, lock, hint) for w, lock, hint in zip(words, locked, hints, strict=True)
-    ]
+    forms = [_forms(reader, w, lock, k) for w, lock, k in zip(words, locked, keep, strict=True)]
     if any(not f for f in forms):
         return None
     seen: list[Counter] = [Counter() for _ in words]  # slot → exact → cased surfaces
@@ -253,13 +301,21 @@ def _accents(searcher, reader, words, locked, hints) -> list[str] | None:
     return [_cased(seen[i], chosen[i]) for i in range(len(words))]
 
 
-def _best_span(spans: Counter, locked: list[str | None]) -> list[str] | None:
+def _allowed(exact: str, lock: str | None, keep: str | None) -> bool:
+    """Whether a slot may take the spelling *exact*."""
+    if lock is not None:
+        return exact == lock
+    return keep is None or keeps_accents(keep, exact)
+
+
+def _best_span(spans: Counter, locked: list[str | None],
+               keep: list[str | None]) -> list[str] | None:
     """The archive's most common spelling of the whole span, honouring typed accents."""
     by_exact: Counter = Counter()
     cased: dict[tuple, Counter] = {}
     for surface, n in spans.items():
         exact = tuple(normalize_term(s)[0] for s in surface)
-        if any(lock is not None and lock != e for lock, e in zip(locked, exact, strict=True)):
+        if not all(_allowed(e, lock, k) for e, lock, k in zip(exact, locked, keep, strict=True)):
             continue
         by_exact[exact] += n
         cased.setdefault(exact, Counter())[surface] += n
@@ -269,16 +325,18 @@ def _best_span(spans: Counter, locked: list[str | None]) -> list[str] | None:
     return list(cased[exact].most_common(1)[0][0])
 
 
-def _forms(reader, word: str, lock: str | None, hint: str | None) -> list[tuple[str, float]]:
-    """Exact spellings for one slot with their share of the word's occurrences."""
+def _forms(reader, word: str, lock: str | None, keep: str | None) -> list[tuple[str, float]]:
+    """Exact spellings for one slot with their share of the word's occurrences.
+
+    A slot typed with accents the archive never writes for this word keeps the
+    typed spelling rather than lose a mark.
+    """
     if lock is not None:
         return [(lock, 1.0)]
-    forms = lexicon.accent_forms(reader, word)[:MAX_FORMS] or [(word, 1)]
+    forms = [(f, n) for f, n in lexicon.accent_forms(reader, word) if _allowed(f, None, keep)]
+    forms = forms[:MAX_FORMS] or [(keep if keep is not None and fold(keep) == word else word, 1)]
     total = sum(n for _, n in forms)
-    shares = [(f, n / total) for f, n in forms]
-    if hint is not None and hint in dict(shares):
-        shares = [(f, s * 3 if f == hint else s) for f, s in shares]  # what the keys spelled
-    return shares
+    return [(f, n / total) for f, n in forms]
 
 
 def _viterbi_accents(forms: list[list[tuple[str, float]]], pairs: list[Counter]) -> list[str]:
