@@ -124,8 +124,12 @@ def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[s
 
 
 #: Candidate articles (holding every word of a span) whose positions are read to
-#: count the span: beyond this, an even spread of them stands for the rest.
-SPAN_SAMPLE = 4000
+#: count the span: beyond this, a spread of them stands for the rest.
+SPAN_SAMPLE = 1000
+#: Runs of neighbouring candidates the sample is made of.
+SPAN_RUNS = 8
+#: The first, quick sample (enough for a common span).
+FIRST_SAMPLE = 128
 #: Sentence ends: a capital right after one says nothing about the word.
 _SENTENCE_START = re.compile(r"(?:^|[.!?:…\n])[\s\"'“‘(\[«-]*$")
 
@@ -156,17 +160,35 @@ def span_docs(searcher: Searcher, words: list[str],
     share = min(1.0, sample / total)
     for leaf, btexts, ids in leaves:
         if share < 1.0:
-            ids = ids[np.unique(np.linspace(0, len(ids) - 1, max(1, round(len(ids) * share)))
-                                .astype(np.int64))]
+            ids = ids[_spread(len(ids), max(1, round(len(ids) * share)))]
         docs, times = bm25.in_a_row(leaf.reader(), MATCH_FIELD, btexts, ids)
         found += [(leaf, d, t) for d, t in zip(docs.tolist(), times.tolist(), strict=True)]
     return found, 1.0 / share
 
 
+def _spread(n: int, k: int) -> np.ndarray:
+    """*k* of the indexes ``0..n-1``, as :data:`SPAN_RUNS` evenly spaced runs of
+    neighbours: spread over the whole list, yet each run reads few posting blocks."""
+    runs = min(SPAN_RUNS, k)
+    length = k // runs
+    starts = np.linspace(0, n - length, runs).astype(np.int64)
+    return np.unique((starts[:, None] + np.arange(length)[None, :]).ravel())
+
+
+def enough_span_docs(searcher: Searcher, words: list[str],
+                     wanted: int) -> tuple[list[tuple[Searcher, int, int]], float]:
+    """:func:`span_docs` from a small sample first, the full one only when that
+    finds fewer than *wanted* articles: an everyday pair is settled in a glance."""
+    found, scale = span_docs(searcher, words, sample=FIRST_SAMPLE)
+    if len(found) < wanted and scale > 1.0:
+        found, scale = span_docs(searcher, words)
+    return found, scale
+
+
 def pair_count(searcher: Searcher, words: list[str]) -> int:
     """How many times *words* stand together in that order in the archive (estimated
-    from an even sample of the candidate articles when there are very many)."""
-    found, scale = span_docs(searcher, words)
+    from a spread sample of the candidate articles when there are very many)."""
+    found, scale = enough_span_docs(searcher, words, 1)
     return round(sum(times for _, _, times in found) * scale)
 
 
@@ -189,7 +211,7 @@ def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 12) -> C
     """
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
         f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
-    found, _ = span_docs(searcher, words)
+    found, _ = enough_span_docs(searcher, words, max_docs)
     if len(found) > max_docs:
         found = [found[round(k * (len(found) - 1) / (max_docs - 1))] for k in range(max_docs)]
     inside: Counter = Counter()

@@ -51,6 +51,10 @@ MAX_FORMS = 6
 #: away is this many times more frequent (``ngyen``, written twice, next to
 #: ``nguyen``): the bigram model then decides, in context.
 TYPO_RATIO = 50
+#: Such a word written at most this many times is probably the archive's own typo
+#: (``Ngyễn Xuân Phúc``, twice in 35k articles): keeping it costs as much as
+#: changing it, so the archive's usage decides rather than the typo's few contexts.
+SUSPECT_TIMES = 5
 
 # Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
 # operators, +/- prefixes.
@@ -150,8 +154,10 @@ def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
     if len(folded) >= 3 and not folded.isdigit():
         near = lexicon.near_words(reader, folded)
         if known and not _isolated(searcher, toks, i):  # only far commoner words compete
-            floor = TYPO_RATIO * lexicon.frequency(reader, folded)
-            near = [(w, n) for w, n in near if n >= floor]
+            times = lexicon.frequency(reader, folded)
+            near = [(w, n) for w, n in near if n >= TYPO_RATIO * times]
+            if near and times <= SUSPECT_TIMES:  # the archive's own typo: no credit for it
+                out[folded] = min(out[folded], EDIT_COST)
         for word, _ in near:
             if not has_accents(exact) or _marked_form(reader, word, exact):
                 out.setdefault(word, EDIT_COST)
