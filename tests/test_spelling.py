@@ -8,7 +8,8 @@ import pytest
 
 from search import store
 from search.indexer import index_paths
-from search.spelling import ime_decode, suggest
+from search.normalize import fold, has_accents, token_tuples
+from search.spelling import ime_decode, keeps_accents, suggest
 from tests.conftest import CORPUS
 
 
@@ -64,6 +65,8 @@ def test_corrections(seed_index, typed, expected) -> None:
         "title:ba",
         "ba -dinh",
         "xyzzyplugh",  # nothing better to offer
+        "Bà",  # the seeds never write "bà", but "ba" would take the typed mark away
+        "bà đình",  # … nor would "Ba Đình"
     ],
 )
 def test_no_suggestion_when_nothing_to_improve(seed_index, text) -> None:
@@ -131,3 +134,54 @@ def test_ime_decode(keys, word) -> None:
 @pytest.mark.parametrize("plain", ["dang", "ba", "quận", "nam", "hcm", ""])
 def test_ime_decode_leaves_plain_words(plain) -> None:
     assert ime_decode(plain) == ()
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested", "keeps"),
+    [
+        ("bà", "ba", False),
+        ("Bà", "bà", True),  # case is not an accent
+        ("Ba Đinh", "Ba Đình", True),  # a mark added
+        ("hoạ", "hoạt", True),  # a letter fixed, the mark kept
+        ("đà", "da", False),
+        ("đà", "dà", False),  # the stroke of đ is a mark too
+        ("quận", "quân", False),
+        ("ba", "bà", True),
+    ],
+)
+def test_keeps_accents(typed, suggested, keeps) -> None:
+    assert keeps_accents(typed, suggested) is keeps
+
+
+def _seed_words() -> list[str]:
+    words = []
+    for path in sorted(CORPUS.glob("*.txt")):
+        words += [t[0] for t in token_tuples(path.read_text(encoding="utf-8"))]
+    return words
+
+
+def test_typed_accents_are_never_taken_away_on_the_seeds(seed_index) -> None:
+    """Property: a word typed with the accents the archive writes keeps every one of
+    them in the suggestion (spans of the seeds, every other word folded)."""
+    words = _seed_words()
+    checked = 0
+    with store.open_index(seed_index).searcher() as s:
+        for n in range(0, len(words) - 4, 7):
+            span = words[n : n + 1 + n % 4]
+            typed = [w if (n + k) % 2 else fold(w) for k, w in enumerate(span)]
+            got = suggest(s, " ".join(typed))
+            if got is None:
+                continue
+            out = [t[0] for t in token_tuples(got.text)]
+            assert len(out) == len(typed), (typed, got.text)
+            for word, spelled in zip(typed, out, strict=True):
+                if has_accents(word):
+                    checked += 1
+                    assert keeps_accents(word, spelled), (typed, got.text)
+    assert checked > 50
+
+
+def test_the_first_word_is_capitalised_and_names_as_the_archive_writes_them(decoy_index) -> None:
+    with store.open_index(decoy_index).searcher() as s:
+        assert suggest(s, "quan uy ba dinh").text == "Quận ủy Ba Đình"
+        assert suggest(s, "dang vien").text == "Đảng viên"
