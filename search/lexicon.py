@@ -126,8 +126,10 @@ def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[s
 #: Candidate articles (holding every word of a span) whose positions are read to
 #: count the span: beyond this, a spread of them stands for the rest.
 SPAN_SAMPLE = 1000
-#: Runs of neighbouring candidates the sample is made of.
+#: Runs of neighbouring candidates the sample is made of (at most), and the
+#: shortest run: each run costs a few posting blocks to decode per word.
 SPAN_RUNS = 8
+RUN_LENGTH = 64
 #: The first, quick sample (enough for a common span).
 FIRST_SAMPLE = 128
 #: Sentence ends: a capital right after one says nothing about the word.
@@ -169,7 +171,7 @@ def span_docs(searcher: Searcher, words: list[str],
 def _spread(n: int, k: int) -> np.ndarray:
     """*k* of the indexes ``0..n-1``, as :data:`SPAN_RUNS` evenly spaced runs of
     neighbours: spread over the whole list, yet each run reads few posting blocks."""
-    runs = min(SPAN_RUNS, k)
+    runs = min(SPAN_RUNS, max(1, k // RUN_LENGTH))
     length = k // runs
     starts = np.linspace(0, n - length, runs).astype(np.int64)
     return np.unique((starts[:, None] + np.arange(length)[None, :]).ravel())

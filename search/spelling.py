@@ -47,14 +47,12 @@ IME_COST = math.log(0.3)
 BACKOFF = 0.4
 #: Accent spellings considered per word.
 MAX_FORMS = 6
-#: A word the archive knows is still read as a possible typo when a word one edit
-#: away is this many times more frequent (``ngyen``, written twice, next to
-#: ``nguyen``): the bigram model then decides, in context.
-TYPO_RATIO = 50
-#: Such a word written at most this many times is probably the archive's own typo
-#: (``Ngyễn Xuân Phúc``, twice in 35k articles): keeping it costs as much as
-#: changing it, so the archive's usage decides rather than the typo's few contexts.
+#: A word the archive writes at most SUSPECT_TIMES times, one edit from a word
+#: TYPO_RATIO times as frequent, is probably the archive's own typo (``Ngyễn Xuân
+#: Phúc``, twice in 35k articles): keeping it costs as much as changing it, so the
+#: archive's usage decides rather than the typo's few contexts.
 SUSPECT_TIMES = 5
+TYPO_RATIO = 50
 
 # Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
 # operators, +/- prefixes.
@@ -143,27 +141,40 @@ def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
     reader = searcher.reader()
     exact, folded = toks[i][0], toks[i][1]
     out: dict[str, float] = {}
-    known = lexicon.frequency(reader, folded) > 0
-    if known:
+    times = lexicon.frequency(reader, folded)
+    if times:
         unseen = has_accents(exact) and not _spelled(reader, exact, folded)
         out[folded] = UNSEEN_SPELLING_COST if unseen else 0.0
     for decoded in ime_decode(exact):
         f = fold(decoded)
         if f != folded and lexicon.frequency(reader, f) > 0:
             out.setdefault(f, IME_COST)
-    if len(folded) >= 3 and not folded.isdigit():
-        near = lexicon.near_words(reader, folded)
-        if known and not _isolated(searcher, toks, i):  # only far commoner words compete
-            times = lexicon.frequency(reader, folded)
-            near = [(w, n) for w, n in near if n >= TYPO_RATIO * times]
-            if near and times <= SUSPECT_TIMES:  # the archive's own typo: no credit for it
+    for word in _typo_fixes(searcher, toks, i, times):
+        if not has_accents(exact) or _marked_form(reader, word, exact):
+            out.setdefault(word, EDIT_COST)
+            if times:  # a suspected typo of the archive's own gets no credit for it
                 out[folded] = min(out[folded], EDIT_COST)
-        for word, _ in near:
-            if not has_accents(exact) or _marked_form(reader, word, exact):
-                out.setdefault(word, EDIT_COST)
     if not out:
         out[folded] = 0.0  # nothing better: keep it
     return out
+
+
+def _typo_fixes(searcher: Searcher, toks: list, i: int, times: int) -> list[str]:
+    """Index words one edit from the word at *i* that may be what was meant.
+
+    Any of them for a word the archive lacks or never writes next to its query
+    neighbours; for a rare word standing among them, only far commoner ones
+    (:data:`SUSPECT_TIMES`, :data:`TYPO_RATIO`).
+    """
+    folded = toks[i][1]
+    if len(folded) < 3 or folded.isdigit():
+        return []
+    if not times or _isolated(searcher, toks, i):
+        return [w for w, _ in lexicon.near_words(searcher.reader(), folded)]
+    if times > SUSPECT_TIMES:
+        return []
+    near = lexicon.near_words(searcher.reader(), folded)
+    return [w for w, n in near if n >= TYPO_RATIO * times]
 
 
 def _spelled(reader, exact: str, folded: str) -> bool:
