@@ -200,7 +200,7 @@ def pair_seen(searcher: Searcher, words: list[str]) -> bool:
     return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, 1))
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 12) -> Counter:
+def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24) -> Counter:
     """How the archive spells the span *words* (folded): surfaces → count.
 
     Reads up to *max_docs* articles holding the span, spread evenly over all that

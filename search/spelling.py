@@ -53,6 +53,9 @@ MAX_FORMS = 6
 #: archive's usage decides rather than the typo's few contexts.
 SUSPECT_TIMES = 5
 TYPO_RATIO = 50
+#: Share of a word's occurrences (mid-sentence, in the query's context) that must
+#: be capitalised for the suggestion to capitalise it.
+CAPITAL_SHARE = 2 / 3
 
 # Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
 # operators, +/- prefixes.
@@ -339,7 +342,13 @@ def _best_span(spans: Counter, locked: list[str | None],
     if not by_exact:
         return None
     exact = by_exact.most_common(1)[0][0]
-    return list(cased[exact].most_common(1)[0][0])
+    out = []
+    for k, e in enumerate(exact):
+        seen: Counter = Counter()
+        for surface, n in cased[exact].items():
+            seen[(e, surface[k])] += n
+        out.append(_cased(seen, e))
+    return out
 
 
 def _forms(reader, word: str, lock: str | None, keep: str | None) -> list[tuple[str, float]]:
@@ -374,6 +383,16 @@ def _viterbi_accents(forms: list[list[tuple[str, float]]], pairs: list[Counter])
 
 
 def _cased(seen: Counter, exact: str) -> str:
-    """How the archive most often writes *exact* (its case), or *exact* itself."""
-    best = [(n, surface) for (e, surface), n in seen.items() if e == exact]
-    return max(best)[1] if best else exact
+    """*exact* with capitals where the archive clearly writes them, from *seen*
+    (``(exact, surface)`` → count, mid-sentence where known).
+
+    A word gets the archive's capitalised surface only when at least
+    :data:`CAPITAL_SHARE` of its occurrences carry one: ``Ba Đình`` and ``Nguyễn``
+    do, ``nhân dân`` (``Ủy ban Nhân dân`` 156 times, ``Ủy ban nhân dân`` 185 in
+    baomoi-2017) does not; near ties read as lowercase rather than by sample luck.
+    """
+    surfaces = Counter({surface: n for (e, surface), n in seen.items() if e == exact})
+    capitals = Counter({w: n for w, n in surfaces.items() if w != w.lower()})
+    if capitals and sum(capitals.values()) >= CAPITAL_SHARE * sum(surfaces.values()):
+        return capitals.most_common(1)[0][0]
+    return exact

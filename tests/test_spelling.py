@@ -185,3 +185,17 @@ def test_the_first_word_is_capitalised_and_names_as_the_archive_writes_them(deco
     with store.open_index(decoy_index).searcher() as s:
         assert suggest(s, "quan uy ba dinh").text == "Quận ủy Ba Đình"
         assert suggest(s, "dang vien").text == "Đảng viên"
+
+
+@pytest.mark.parametrize(
+    ("capitalised", "plain", "expected"),
+    [(3, 4, "Ủy ban nhân dân"), (4, 3, "Ủy ban nhân dân"), (6, 1, "Ủy ban Nhân dân")],
+)
+def test_a_word_is_capitalised_only_when_the_archive_clearly_does(
+    tmp_path, capitalised, plain, expected
+) -> None:
+    """Mid-sentence, "Nhân" needs two thirds of the votes; near ties read lowercase."""
+    body = "Ông đến họp ở Ủy ban Nhân dân xã. " * capitalised + "Bà đến họp ở Ủy ban nhân dân xã. " * plain
+    (tmp_path / "a.txt").write_text("Tin ngắn\n\n" + body, encoding="utf-8")
+    index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
+    assert suggestion(tmp_path / "ix", "uy ban nhan dan").text == expected
