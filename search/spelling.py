@@ -47,6 +47,10 @@ IME_COST = math.log(0.3)
 BACKOFF = 0.4
 #: Accent spellings considered per word.
 MAX_FORMS = 6
+#: Readings :func:`readings` returns by default, and partial readings it keeps
+#: while extending them word by word.
+MAX_READINGS = 3
+BEAM = 12
 #: A word the archive writes at most SUSPECT_TIMES times, one edit from a word
 #: TYPO_RATIO times as frequent, is probably the archive's own typo (``Ngyễn Xuân
 #: Phúc``, twice in 35k articles): keeping it costs as much as changing it, so the
@@ -134,6 +138,67 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
     ):
         return None
     return Suggestion(suggestion, corrected)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One accented reading of a query, and how probable the archive makes it."""
+
+    words: tuple[str, ...]  # exact forms, lowercase (``("đà", "nẵng")``)
+    probability: float  # share among the readings returned (they sum to 1)
+
+
+def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[Reading]:
+    """The probable accented readings of *text*'s words, most probable first.
+
+    For ranking: ``da nang`` reads ``đà nẵng`` far more often than ``da nắng``, and
+    articles holding the likely reading can be ranked first, in proportion. The
+    words are taken as typed (no typo correction; :func:`suggest` does that); a
+    word typed with accents the archive writes keeps them exactly, any other
+    typed mark is kept (:func:`keeps_accents`). Probabilities come from the same
+    model as :func:`suggest`'s accents: each word's spellings weighted by how
+    often the archive writes them next to the previous word's (pair counts of
+    :func:`search.lexicon.pair_surfaces`), by the word's own counts where a pair
+    is unseen — and, for three words or more, mixed with how the archive spells
+    the whole span where it occurs (trusted the more, the more often), which
+    settles ``Quận ủy Ba Đình`` where the pairs alone lean to ``Quân ủy``.
+    Empty for query syntax, no words, or over :data:`MAX_WORDS` words.
+    """
+    text = nfc(text.strip())
+    toks = token_tuples(text) if text and not _SYNTAX.search(text) else []
+    if not toks or len(toks) > MAX_WORDS or limit < 1:
+        return []
+    reader = searcher.reader()
+    words = [t[1] for t in toks]
+    locked = [_lock(reader, t, t[1]) for t in toks]
+    keep = [t[0] if has_accents(t[0]) else None for t in toks]
+    forms = [_forms(reader, w, lock, k) for w, lock, k in zip(words, locked, keep, strict=True)]
+    pairs = [_exact_pairs(searcher, words[i : i + 2]) for i in range(len(words) - 1)]
+    chain = _shares({path: math.exp(score) for score, path in _scored(forms, pairs, BEAM)})
+    spans = Counter() if len(words) < 3 else Counter({
+        exact: n for exact, n in _exact_pairs(searcher, words).items()
+        if all(_allowed(e, lock, k) for e, lock, k in zip(exact, locked, keep, strict=True))
+    })
+    trust = sum(spans.values()) / (sum(spans.values()) + 1)  # the whole span, when seen
+    span = _shares(spans)
+    mixed = {path: trust * span.get(path, 0.0) + (1 - trust) * chain.get(path, 0.0)
+             for path in chain.keys() | span.keys()}
+    top = sorted(mixed.items(), key=lambda pp: (-pp[1], pp[0]))[:limit]
+    return [Reading(path, p) for path, p in _shares(dict(top)).items()]
+
+
+def _shares(weights: dict) -> dict:
+    """*weights* scaled to sum to 1 (order kept)."""
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()} if total else {}
+
+
+def _exact_pairs(searcher: Searcher, words: list[str]) -> Counter:
+    """How often the archive writes the folded pair *words* as each exact pair."""
+    counts: Counter = Counter()
+    for surface, n in lexicon.pair_surfaces(searcher, words).items():
+        counts[tuple(normalize_term(s)[0] for s in surface)] += n
+    return counts
 
 
 # --------------------------------------------------------------------------- words
@@ -317,7 +382,7 @@ def _accents(searcher, words: list[str], *, locked: list[str | None],
             seen[i][(exact[0], surface[0])] += n
             seen[i + 1][(exact[1], surface[1])] += n
         pairs.append(counts)
-    chosen = _viterbi_accents(forms, pairs)
+    chosen = _scored(forms, pairs, 1)[0][1]
     return [_cased(seen[i], chosen[i]) for i in range(len(words))]
 
 
@@ -365,21 +430,31 @@ def _forms(reader, word: str, lock: str | None, keep: str | None) -> list[tuple[
     return [(f, n / total) for f, n in forms]
 
 
-def _viterbi_accents(forms: list[list[tuple[str, float]]], pairs: list[Counter]) -> list[str]:
-    """Pick one spelling per slot: pair counts where seen, word frequency otherwise."""
-    best = {f: (math.log(s), [f]) for f, s in forms[0]}
+def _scored(forms: list[list[tuple[str, float]]], pairs: list[Counter],
+            limit: int) -> list[tuple[float, tuple[str, ...]]]:
+    """The *limit* likeliest spellings of the whole query, ``(log-score, words)``.
+
+    Each neighbouring pair of spellings scores how often the archive writes that
+    pair among its spellings of the folded pair, smoothed by the two words' own
+    shares (an unseen pair is rare, not impossible); a query scores the product.
+    A pair's evidence is thus never discounted by its first word's frequency:
+    ``Đà Nẵng`` beats ``đã nặng`` although ``đã`` is by far the commonest ``da``,
+    and ``Ba Đình`` beats ``bà đinh`` after ``Quận ủy``.
+    """
+    beam = [(math.log(share), (form,)) for form, share in forms[0]]
+    shares = [dict(slot) for slot in forms]
     for i, slot in enumerate(forms[1:]):
         counts = pairs[i]
         seen = sum(counts.values())
-        step = {}
-        for form, share in slot:
-            options = []
-            for prev, (score, path) in best.items():
-                p = (counts.get((prev, form), 0) + share) / (seen + 1)
-                options.append((score + math.log(p), path + [form]))
-            step[form] = max(options)
-        best = step
-    return max(best.values())[1]
+        step = []
+        for score, path in beam:
+            before = 0.0 if i == 0 else score  # the first pair replaces the first word's share
+            for form, share in slot:
+                n = counts.get((path[-1], form), 0)
+                p = (n + shares[i][path[-1]] * share) / (seen + 1)
+                step.append((before + math.log(p), path + (form,)))
+        beam = sorted(step, reverse=True)[: max(limit, BEAM)]
+    return sorted(beam, reverse=True)[:limit]
 
 
 def _cased(seen: Counter, exact: str) -> str:

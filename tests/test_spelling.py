@@ -9,7 +9,7 @@ import pytest
 from search import store
 from search.indexer import index_paths
 from search.normalize import fold, has_accents, token_tuples
-from search.spelling import ime_decode, keeps_accents, suggest
+from search.spelling import ime_decode, keeps_accents, readings, suggest
 from tests.conftest import CORPUS
 
 
@@ -199,3 +199,18 @@ def test_a_word_is_capitalised_only_when_the_archive_clearly_does(
     (tmp_path / "a.txt").write_text("Tin ngắn\n\n" + body, encoding="utf-8")
     index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
     assert suggestion(tmp_path / "ix", "uy ban nhan dan").text == expected
+
+
+def test_readings_weigh_the_archives_spellings(decoy_index) -> None:
+    """Alone, "dinh" is mostly "đinh" here; next to "ba", the archive writes "Ba Đình"."""
+    with store.open_index(decoy_index).searcher() as s:
+        alone = readings(s, "dinh")
+        assert alone[0].words == ("đinh",) and len(alone) <= 3
+        assert abs(sum(r.probability for r in alone) - 1) < 1e-9
+        assert [r.probability for r in alone] == sorted((r.probability for r in alone), reverse=True)
+        pair = readings(s, "ba dinh", limit=5)
+        assert pair[0].words == ("ba", "đình") and pair[0].probability > 0.5
+        assert ("bà", "đinh") in [r.words for r in pair]  # a rarer reading still counts
+        assert readings(s, "Bà") == [readings(s, "Bà")[0]] and readings(s, "Bà")[0].words == ("bà",)
+        assert readings(s, "bà dinh")[0].words[0] == "bà"  # typed accents stand
+        assert readings(s, '"ba dinh"') == [] and readings(s, "") == []

@@ -18,7 +18,7 @@ import pytest
 from search import store
 from search.indexer import index_paths
 from search.normalize import fold, has_accents, token_tuples
-from search.spelling import keeps_accents, suggest
+from search.spelling import keeps_accents, readings, suggest
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.slow
@@ -29,6 +29,7 @@ BACKGROUND = 300
 NEEDED = {
     "Quận ủy Ba Đình": 5, "Ba Đình": 15, "Bà Đinh": 5, "bà Đinh": 5, "Quân ủy": 10,
     "Nguyễn Xuân Phúc": 15, "Ngyễn": 5, "Ủy ban nhân dân": 15, "ủy ban nhân dân": 5,
+    "Đà Nẵng": 15, "bóng đá": 10,
 }
 
 
@@ -127,3 +128,17 @@ def test_typed_accents_are_never_taken_away(baomoi_index, searcher) -> None:
                 checked += 1
                 assert keeps_accents(word, out), (typed, s.text)
     assert checked > 20
+
+
+@pytest.mark.parametrize(
+    ("typed", "reading"),
+    [
+        ("da nang", ("đà", "nẵng")),  # though "đã" is by far the commonest "da"
+        ("ba dinh", ("ba", "đình")),
+        ("bong da", ("bóng", "đá")),
+        ("quan uy ba dinh", ("quận", "ủy", "ba", "đình")),
+    ],
+)
+def test_the_likely_reading_comes_first(searcher, typed, reading) -> None:
+    found = readings(searcher, typed)
+    assert found[0].words == reading and found[0].probability > 0.5, found
