@@ -8,8 +8,11 @@ the archive actually indexed, cost nothing at indexing time and never go stale.
 * :func:`accent_forms` — the accented spellings a folded word has in the archive,
   with how often each occurs (``ba`` → ``bà``, ``bá``, ``ba`` …);
 * :func:`near_words` — index words one edit away from a folded word (typos);
-* :func:`pair_count` / :func:`pair_surfaces` — how often two (or more) folded words
-  stand next to each other, and how the archive spells that span.
+* :func:`span_docs` — the articles where folded words stand in a row, from an
+  even spread of all candidates (so late articles count, and counts can be
+  estimated rather than cut off); :func:`pair_count` / :func:`pair_seen` /
+  :func:`pair_surfaces` — how often two (or more) folded words stand next to each
+  other, whether they ever do, and how the archive spells that span (mid-sentence).
 
 The accent map is built once per index reader (one pass over the exact fields'
 term list) and cached for as long as the reader lives.

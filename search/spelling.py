@@ -15,10 +15,24 @@ using only the archive itself (see :mod:`search.lexicon`):
 2. *Which accents*: the archive's own spellings of the chosen words decide — first
    of the whole span (``quan uy ba dinh`` is spelled ``Quận ủy Ba Đình`` wherever it
    occurs), else pair by pair from the archive's word-pair counts, so ``ba dinh``
-   becomes ``Ba Đình`` rather than ``bà đinh``. Words the user typed with accents
-   keep them.
+   becomes ``Ba Đình`` rather than ``bà đinh``. Counts come from an even spread of
+   all the articles that hold the words (:func:`search.lexicon.span_docs`), not
+   the first ones in the index.
+3. *What the user typed stands*: a word typed with accents the archive writes
+   keeps them exactly, and no typed mark is ever taken away
+   (:func:`keeps_accents`: ``Bà`` is never "corrected" to ``ba``); Telex/VNI
+   keystrokes that spell an archive word keep that word (``quaanj`` → ``quận``).
+   A word the archive itself writes only a few times, one edit from a far
+   commoner one, is read as the archive's typo (``ngyen xuan phuc`` →
+   ``Nguyễn Xuân Phúc``, not ``Ngyễn``).
+4. *Capitals*: the first word is capitalised (a suggestion reads as a phrase);
+   any other word takes a capital only when the archive clearly writes it so —
+   in at least two thirds of its occurrences in the query's context, not counting
+   sentence starts (``Ba Đình``, ``Nguyễn Xuân Phúc``, but ``Ủy ban nhân dân``).
 
 The suggestion is ``None`` when the query is already what the archive would write.
+:func:`readings` gives the probable accented readings of a query with their
+probabilities, from the same statistics, for ranking.
 """
 
 from __future__ import annotations
