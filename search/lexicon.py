@@ -8,8 +8,11 @@ the archive actually indexed, cost nothing at indexing time and never go stale.
 * :func:`accent_forms` — the accented spellings a folded word has in the archive,
   with how often each occurs (``ba`` → ``bà``, ``bá``, ``ba`` …);
 * :func:`near_words` — index words one edit away from a folded word (typos);
-* :func:`pair_count` / :func:`pair_surfaces` — how often two (or more) folded words
-  stand next to each other, and how the archive spells that span.
+* :func:`span_docs` — the articles where folded words stand in a row, from an
+  even spread of all candidates (so late articles count, and counts can be
+  estimated rather than cut off); :func:`pair_count` / :func:`pair_seen` /
+  :func:`pair_surfaces` — how often two (or more) folded words stand next to each
+  other, whether they ever do, and how the archive spells that span (mid-sentence).
 
 The accent map is built once per index reader (one pass over the exact fields'
 term list) and cached for as long as the reader lives.
@@ -22,10 +25,11 @@ import string
 import weakref
 from collections import Counter, defaultdict
 
+import numpy as np
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from search import postings
+from search import bm25, postings
 from search.normalize import fold, fold_aligned
 from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
 
@@ -122,33 +126,108 @@ def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[s
     return found[:limit]
 
 
-def pair_count(searcher: Searcher, words: list[str], max_docs: int = 100) -> int:
-    """How many times *words* stand together in that order (in up to *max_docs* articles).
+#: Candidate articles (holding every word of a span) whose positions are read to
+#: count the span: beyond this, a spread of them stands for the rest.
+SPAN_SAMPLE = 1000
+#: Runs of neighbouring candidates the sample is made of (at most), and the
+#: shortest run: each run costs a few posting blocks to decode per word.
+SPAN_RUNS = 8
+RUN_LENGTH = 64
+#: The first, quick sample (enough for a common span).
+FIRST_SAMPLE = 128
+#: Sentence ends: a capital right after one says nothing about the word.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:…\n])[\s\"'“‘(\[«-]*$")
 
-    The cap keeps a very common pair from costing more than a glance: past a few
-    hundred articles the answer is "common", which is all a suggestion needs; and
-    the walk is bounded (:data:`search.postings.STEPS`), so common words that
-    seldom stand together read as rare rather than cost a second.
+
+def span_docs(searcher: Searcher, words: list[str],
+              sample: int = SPAN_SAMPLE) -> tuple[list[tuple[Searcher, int, int]], float]:
+    """Articles where *words* (folded) stand in a row, ``(leaf, docnum, times)``, and
+    how many articles each one found stands for.
+
+    Every article holding all the words is a candidate; when there are more than
+    *sample* of them, an even spread across the whole index is checked instead of
+    the first ones, so a span that occurs only late in the archive (``Quận ủy Ba
+    Đình`` among thousands of articles with ``quan``, ``uy``, ``ba`` and ``dinh``)
+    is still seen in proportion, and counts are estimated rather than cut off.
     """
-    return sum(times for _, _, times in postings.in_a_row(searcher, MATCH_FIELD, words, max_docs))
+    found: list[tuple[Searcher, int, int]] = []
+    leaves = []
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        btexts = [reader.schema[MATCH_FIELD].to_bytes(w) for w in words]
+        if all((MATCH_FIELD, b) in reader for b in btexts):
+            ids = bm25.common_docs([bm25.postings(reader, MATCH_FIELD, b)[0] for b in btexts])
+            if len(ids):
+                leaves.append((leaf, btexts, ids))
+    total = sum(len(ids) for _, _, ids in leaves)
+    if not total:
+        return [], 1.0
+    share = min(1.0, sample / total)
+    for leaf, btexts, ids in leaves:
+        if share < 1.0:
+            ids = ids[_spread(len(ids), max(1, round(len(ids) * share)))]
+        docs, times = bm25.in_a_row(leaf.reader(), MATCH_FIELD, btexts, ids)
+        found += [(leaf, d, t) for d, t in zip(docs.tolist(), times.tolist(), strict=True)]
+    return found, 1.0 / share
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 8) -> Counter:
+def _spread(n: int, k: int) -> np.ndarray:
+    """*k* of the indexes ``0..n-1``, as :data:`SPAN_RUNS` evenly spaced runs of
+    neighbours: spread over the whole list, yet each run reads few posting blocks."""
+    runs = min(SPAN_RUNS, max(1, k // RUN_LENGTH))
+    length = k // runs
+    starts = np.linspace(0, n - length, runs).astype(np.int64)
+    return np.unique((starts[:, None] + np.arange(length)[None, :]).ravel())
+
+
+def enough_span_docs(searcher: Searcher, words: list[str],
+                     wanted: int) -> tuple[list[tuple[Searcher, int, int]], float]:
+    """:func:`span_docs` from a small sample first, the full one only when that
+    finds fewer than *wanted* articles: an everyday pair is settled in a glance."""
+    found, scale = span_docs(searcher, words, sample=FIRST_SAMPLE)
+    if len(found) < wanted and scale > 1.0:
+        found, scale = span_docs(searcher, words)
+    return found, scale
+
+
+def pair_count(searcher: Searcher, words: list[str]) -> int:
+    """How many times *words* stand together in that order in the archive (estimated
+    from a spread sample of the candidate articles when there are very many)."""
+    found, scale = enough_span_docs(searcher, words, 1)
+    return round(sum(times for _, _, times in found) * scale)
+
+
+def pair_seen(searcher: Searcher, words: list[str]) -> bool:
+    """Whether *words* stand together anywhere (a bounded walk: a glance for common
+    words that seldom meet, which then read as "not together")."""
+    return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, 1))
+
+
+def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24) -> Counter:
     """How the archive spells the span *words* (folded): surfaces → count.
 
-    Reads up to *max_docs* articles holding the span and returns a Counter of
-    ``tuple`` s of original-case surface words (``("Quận", "ủy", "Ba", "Đình")``).
-    The span is found with one regex over the character-aligned fold of each text
-    (no tokenising), like the highlighter's fast path.
+    Reads up to *max_docs* articles holding the span, spread evenly over all that
+    do, and returns a Counter of ``tuple`` s of original-case surface words
+    (``("Quận", "ủy", "Ba", "Đình")``). Occurrences at the start of a sentence are
+    left out when there are others: their capital is the sentence's, not the
+    word's, and case is what callers read from here. The span is found with one
+    regex over the character-aligned fold of each text (no tokenising), like the
+    highlighter's fast path.
     """
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
         f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
-    seen: Counter = Counter()
-    for leaf, docnum, _ in postings.in_a_row(searcher, MATCH_FIELD, words, max_docs):
+    found, _ = enough_span_docs(searcher, words, max_docs)
+    if len(found) > max_docs:
+        found = [found[round(k * (len(found) - 1) / (max_docs - 1))] for k in range(max_docs)]
+    inside: Counter = Counter()
+    starting: Counter = Counter()
+    for leaf, docnum, _ in found:
         stored = leaf.stored_fields(docnum)
         text = f"{stored.get('title', '')}\n{stored_body(stored)}"
         flat = fold_aligned(text)
         if flat is not None:
             for m in pattern.finditer(flat):
-                seen[tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))] += 1
-    return seen
+                surface = tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))
+                at_start = _SENTENCE_START.search(text, max(0, m.start() - 4), m.start())
+                (starting if at_start else inside)[surface] += 1
+    return inside or starting

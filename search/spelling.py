@@ -15,16 +15,31 @@ using only the archive itself (see :mod:`search.lexicon`):
 2. *Which accents*: the archive's own spellings of the chosen words decide — first
    of the whole span (``quan uy ba dinh`` is spelled ``Quận ủy Ba Đình`` wherever it
    occurs), else pair by pair from the archive's word-pair counts, so ``ba dinh``
-   becomes ``Ba Đình`` rather than ``bà đinh``. Words the user typed with accents
-   keep them.
+   becomes ``Ba Đình`` rather than ``bà đinh``. Counts come from an even spread of
+   all the articles that hold the words (:func:`search.lexicon.span_docs`), not
+   the first ones in the index.
+3. *What the user typed stands*: a word typed with accents the archive writes
+   keeps them exactly, and no typed mark is ever taken away
+   (:func:`keeps_accents`: ``Bà`` is never "corrected" to ``ba``); Telex/VNI
+   keystrokes that spell an archive word keep that word (``quaanj`` → ``quận``).
+   A word the archive itself writes only a few times, one edit from a far
+   commoner one, is read as the archive's typo (``ngyen xuan phuc`` →
+   ``Nguyễn Xuân Phúc``, not ``Ngyễn``).
+4. *Capitals*: the first word is capitalised (a suggestion reads as a phrase);
+   any other word takes a capital only when the archive clearly writes it so —
+   in at least two thirds of its occurrences in the query's context, not counting
+   sentence starts (``Ba Đình``, ``Nguyễn Xuân Phúc``, but ``Ủy ban nhân dân``).
 
 The suggestion is ``None`` when the query is already what the archive would write.
+:func:`readings` gives the probable accented readings of a query with their
+probabilities, from the same statistics, for ranking.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +61,19 @@ IME_COST = math.log(0.3)
 BACKOFF = 0.4
 #: Accent spellings considered per word.
 MAX_FORMS = 6
+#: Readings :func:`readings` returns by default, and partial readings it keeps
+#: while extending them word by word.
+MAX_READINGS = 3
+BEAM = 12
+#: A word the archive writes at most SUSPECT_TIMES times, one edit from a word
+#: TYPO_RATIO times as frequent, is probably the archive's own typo (``Ngyễn Xuân
+#: Phúc``, twice in 35k articles): keeping it costs as much as changing it, so the
+#: archive's usage decides rather than the typo's few contexts.
+SUSPECT_TIMES = 5
+TYPO_RATIO = 50
+#: Share of a word's occurrences (mid-sentence, in the query's context) that must
+#: be capitalised for the suggestion to capitalise it.
+CAPITAL_SHARE = 2 / 3
 
 # Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
 # operators, +/- prefixes.
@@ -104,16 +132,14 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
     slots = [_candidates(searcher, toks, i) for i in range(len(toks))]
     chosen = _best_words(searcher, slots)
     corrected = chosen != typed
-    locked = [  # typed accents stand, unless the archive never writes the word so
-        toks[i][0] if chosen[i] == typed[i] and _spelled(reader, toks[i][0], typed[i]) else None
-        for i in range(len(toks))
-    ]
+    locked = [_lock(reader, toks[i], chosen[i]) for i in range(len(toks))]
     if not corrected and all(lock is not None for lock in locked):
         return None  # every word stands as typed: the archive could only change its case
-    hints = [_ime_hint(toks[i], chosen[i]) for i in range(len(toks))]
-    words = _accents(searcher, reader, chosen, locked, hints)
+    keep = [toks[i][0] if has_accents(toks[i][0]) else None for i in range(len(toks))]
+    words = _accents(searcher, chosen, locked=locked, keep=keep)
     if words is None:
         return None
+    words[0] = words[0][:1].upper() + words[0][1:]  # a suggestion reads as a phrase
     out, last = [], 0
     for tok, word in zip(toks, words, strict=True):
         out.append(text[last : tok[2]])
@@ -128,6 +154,67 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
     return Suggestion(suggestion, corrected)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One accented reading of a query, and how probable the archive makes it."""
+
+    words: tuple[str, ...]  # exact forms, lowercase (``("đà", "nẵng")``)
+    probability: float  # share among the readings returned (they sum to 1)
+
+
+def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[Reading]:
+    """The probable accented readings of *text*'s words, most probable first.
+
+    For ranking: ``da nang`` reads ``đà nẵng`` far more often than ``da nắng``, and
+    articles holding the likely reading can be ranked first, in proportion. The
+    words are taken as typed (no typo correction; :func:`suggest` does that); a
+    word typed with accents the archive writes keeps them exactly, any other
+    typed mark is kept (:func:`keeps_accents`). Probabilities come from the same
+    model as :func:`suggest`'s accents: each word's spellings weighted by how
+    often the archive writes them next to the previous word's (pair counts of
+    :func:`search.lexicon.pair_surfaces`), by the word's own counts where a pair
+    is unseen — and, for three words or more, mixed with how the archive spells
+    the whole span where it occurs (trusted the more, the more often), which
+    settles ``Quận ủy Ba Đình`` where the pairs alone lean to ``Quân ủy``.
+    Empty for query syntax, no words, or over :data:`MAX_WORDS` words.
+    """
+    text = nfc(text.strip())
+    toks = token_tuples(text) if text and not _SYNTAX.search(text) else []
+    if not toks or len(toks) > MAX_WORDS or limit < 1:
+        return []
+    reader = searcher.reader()
+    words = [t[1] for t in toks]
+    locked = [_lock(reader, t, t[1]) for t in toks]
+    keep = [t[0] if has_accents(t[0]) else None for t in toks]
+    forms = [_forms(reader, w, lock, k) for w, lock, k in zip(words, locked, keep, strict=True)]
+    pairs = [_exact_pairs(searcher, words[i : i + 2]) for i in range(len(words) - 1)]
+    chain = _shares({path: math.exp(score) for score, path in _scored(forms, pairs, BEAM)})
+    spans = Counter() if len(words) < 3 else Counter({
+        exact: n for exact, n in _exact_pairs(searcher, words).items()
+        if all(_allowed(e, lock, k) for e, lock, k in zip(exact, locked, keep, strict=True))
+    })
+    trust = sum(spans.values()) / (sum(spans.values()) + 1)  # the whole span, when seen
+    span = _shares(spans)
+    mixed = {path: trust * span.get(path, 0.0) + (1 - trust) * chain.get(path, 0.0)
+             for path in chain.keys() | span.keys()}
+    top = sorted(mixed.items(), key=lambda pp: (-pp[1], pp[0]))[:limit]
+    return [Reading(path, p) for path, p in _shares(dict(top)).items()]
+
+
+def _shares(weights: dict) -> dict:
+    """*weights* scaled to sum to 1 (order kept)."""
+    total = sum(weights.values())
+    return {k: w / total for k, w in weights.items()} if total else {}
+
+
+def _exact_pairs(searcher: Searcher, words: list[str]) -> Counter:
+    """How often the archive writes the folded pair *words* as each exact pair."""
+    counts: Counter = Counter()
+    for surface, n in lexicon.pair_surfaces(searcher, words).items():
+        counts[tuple(normalize_term(s)[0] for s in surface)] += n
+    return counts
+
+
 # --------------------------------------------------------------------------- words
 
 
@@ -136,25 +223,78 @@ def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
     reader = searcher.reader()
     exact, folded = toks[i][0], toks[i][1]
     out: dict[str, float] = {}
-    known = lexicon.frequency(reader, folded) > 0
-    if known:
+    times = lexicon.frequency(reader, folded)
+    if times:
         unseen = has_accents(exact) and not _spelled(reader, exact, folded)
         out[folded] = UNSEEN_SPELLING_COST if unseen else 0.0
     for decoded in ime_decode(exact):
         f = fold(decoded)
         if f != folded and lexicon.frequency(reader, f) > 0:
             out.setdefault(f, IME_COST)
-    if len(folded) >= 3 and not folded.isdigit() and (not known or _isolated(searcher, toks, i)):
-        for word, _ in lexicon.near_words(reader, folded):
+    for word in _typo_fixes(searcher, toks, i, times):
+        if not has_accents(exact) or _marked_form(reader, word, exact):
             out.setdefault(word, EDIT_COST)
+            if times:  # a suspected typo of the archive's own gets no credit for it
+                out[folded] = min(out[folded], EDIT_COST)
     if not out:
         out[folded] = 0.0  # nothing better: keep it
     return out
 
 
+def _typo_fixes(searcher: Searcher, toks: list, i: int, times: int) -> list[str]:
+    """Index words one edit from the word at *i* that may be what was meant.
+
+    Any of them for a word the archive lacks or never writes next to its query
+    neighbours; for a rare word standing among them, only far commoner ones
+    (:data:`SUSPECT_TIMES`, :data:`TYPO_RATIO`).
+    """
+    folded = toks[i][1]
+    if len(folded) < 3 or folded.isdigit():
+        return []
+    if not times or _isolated(searcher, toks, i):
+        return [w for w, _ in lexicon.near_words(searcher.reader(), folded)]
+    if times > SUSPECT_TIMES:
+        return []
+    near = lexicon.near_words(searcher.reader(), folded)
+    return [w for w, n in near if n >= TYPO_RATIO * times]
+
+
 def _spelled(reader, exact: str, folded: str) -> bool:
     """True when *exact* carries accents and the archive writes it that way."""
     return has_accents(exact) and exact in dict(lexicon.accent_forms(reader, folded))
+
+
+def _marks(word: str) -> Counter:
+    """The accent marks a word carries (tones, hats, horns, breves, the stroke of đ)."""
+    return Counter(c for c in unicodedata.normalize("NFD", word.lower().replace("đ", "d\u0335"))
+                   if unicodedata.combining(c))
+
+
+def keeps_accents(typed: str, suggested: str) -> bool:
+    """True when *suggested* carries every accent mark *typed* does (maybe more).
+
+    What the user typed with accents is what they meant: a suggestion may add a
+    mark the archive writes (``Ba Đinh`` → ``Ba Đình``) or fix a letter
+    (``Hoạ`` → ``Hoạt``), never take a typed mark away (``Bà`` → ``ba``).
+    """
+    return not (_marks(typed) - _marks(suggested))
+
+
+def _marked_form(reader, folded: str, typed: str) -> bool:
+    """True when the archive spells *folded* with every mark of *typed* somewhere."""
+    return any(keeps_accents(typed, f) for f, _ in lexicon.accent_forms(reader, folded))
+
+
+def _lock(reader, tok: tuple, chosen: str) -> str | None:
+    """The spelling a slot must keep: the word as typed with accents when the archive
+    writes it so, or the Telex/VNI word the keystrokes spell; else ``None``."""
+    exact, folded = tok[0], tok[1]
+    if chosen == folded and _spelled(reader, exact, folded):
+        return exact
+    hint = _ime_hint(tok, chosen)
+    if hint is not None and hint in dict(lexicon.accent_forms(reader, chosen)):
+        return hint
+    return None
 
 
 def _isolated(searcher: Searcher, toks: list, i: int) -> bool:
@@ -172,7 +312,10 @@ def _pair(searcher: Searcher, words: list[str], seen_only: bool = False) -> int:
     cache = _pair_cache(searcher)
     key = (tuple(words), seen_only)
     if key not in cache:
-        cache[key] = lexicon.pair_count(searcher, words, max_docs=1 if seen_only else 100)
+        if seen_only:
+            cache[key] = int(lexicon.pair_seen(searcher, words))
+        else:
+            cache[key] = lexicon.pair_count(searcher, words)
     return cache[key]
 
 
@@ -227,16 +370,20 @@ def _ime_hint(tok: tuple, chosen: str) -> str | None:
     return None
 
 
-def _accents(searcher, reader, words, locked, hints) -> list[str] | None:
-    """Surface spellings (accents and case as the archive writes them) for *words*."""
+def _accents(searcher, words: list[str], *, locked: list[str | None],
+             keep: list[str | None]) -> list[str] | None:
+    """Surface spellings (accents and case as the archive writes them) for *words*.
+
+    *locked* spellings stand as given; a slot with *keep* only takes spellings that
+    carry every mark typed there (:func:`keeps_accents`).
+    """
+    reader = searcher.reader()
     if len(words) >= 2:
         spans = lexicon.pair_surfaces(searcher, words)
-        spelled = _best_span(spans, locked)
+        spelled = _best_span(spans, locked, keep)
         if spelled is not None:
             return spelled
-    forms = [
-        _forms(reader, w, lock, hint) for w, lock, hint in zip(words, locked, hints, strict=True)
-    ]
+    forms = [_forms(reader, w, lock, k) for w, lock, k in zip(words, locked, keep, strict=True)]
     if any(not f for f in forms):
         return None
     seen: list[Counter] = [Counter() for _ in words]  # slot → exact → cased surfaces
@@ -249,56 +396,92 @@ def _accents(searcher, reader, words, locked, hints) -> list[str] | None:
             seen[i][(exact[0], surface[0])] += n
             seen[i + 1][(exact[1], surface[1])] += n
         pairs.append(counts)
-    chosen = _viterbi_accents(forms, pairs)
+    chosen = _scored(forms, pairs, 1)[0][1]
     return [_cased(seen[i], chosen[i]) for i in range(len(words))]
 
 
-def _best_span(spans: Counter, locked: list[str | None]) -> list[str] | None:
+def _allowed(exact: str, lock: str | None, keep: str | None) -> bool:
+    """Whether a slot may take the spelling *exact*."""
+    if lock is not None:
+        return exact == lock
+    return keep is None or keeps_accents(keep, exact)
+
+
+def _best_span(spans: Counter, locked: list[str | None],
+               keep: list[str | None]) -> list[str] | None:
     """The archive's most common spelling of the whole span, honouring typed accents."""
     by_exact: Counter = Counter()
     cased: dict[tuple, Counter] = {}
     for surface, n in spans.items():
         exact = tuple(normalize_term(s)[0] for s in surface)
-        if any(lock is not None and lock != e for lock, e in zip(locked, exact, strict=True)):
+        if not all(_allowed(e, lock, k) for e, lock, k in zip(exact, locked, keep, strict=True)):
             continue
         by_exact[exact] += n
         cased.setdefault(exact, Counter())[surface] += n
     if not by_exact:
         return None
     exact = by_exact.most_common(1)[0][0]
-    return list(cased[exact].most_common(1)[0][0])
+    out = []
+    for k, e in enumerate(exact):
+        seen: Counter = Counter()
+        for surface, n in cased[exact].items():
+            seen[(e, surface[k])] += n
+        out.append(_cased(seen, e))
+    return out
 
 
-def _forms(reader, word: str, lock: str | None, hint: str | None) -> list[tuple[str, float]]:
-    """Exact spellings for one slot with their share of the word's occurrences."""
+def _forms(reader, word: str, lock: str | None, keep: str | None) -> list[tuple[str, float]]:
+    """Exact spellings for one slot with their share of the word's occurrences.
+
+    A slot typed with accents the archive never writes for this word keeps the
+    typed spelling rather than lose a mark.
+    """
     if lock is not None:
         return [(lock, 1.0)]
-    forms = lexicon.accent_forms(reader, word)[:MAX_FORMS] or [(word, 1)]
+    forms = [(f, n) for f, n in lexicon.accent_forms(reader, word) if _allowed(f, None, keep)]
+    forms = forms[:MAX_FORMS] or [(keep if keep is not None and fold(keep) == word else word, 1)]
     total = sum(n for _, n in forms)
-    shares = [(f, n / total) for f, n in forms]
-    if hint is not None and hint in dict(shares):
-        shares = [(f, s * 3 if f == hint else s) for f, s in shares]  # what the keys spelled
-    return shares
+    return [(f, n / total) for f, n in forms]
 
 
-def _viterbi_accents(forms: list[list[tuple[str, float]]], pairs: list[Counter]) -> list[str]:
-    """Pick one spelling per slot: pair counts where seen, word frequency otherwise."""
-    best = {f: (math.log(s), [f]) for f, s in forms[0]}
+def _scored(forms: list[list[tuple[str, float]]], pairs: list[Counter],
+            limit: int) -> list[tuple[float, tuple[str, ...]]]:
+    """The *limit* likeliest spellings of the whole query, ``(log-score, words)``.
+
+    Each neighbouring pair of spellings scores how often the archive writes that
+    pair among its spellings of the folded pair, smoothed by the two words' own
+    shares (an unseen pair is rare, not impossible); a query scores the product.
+    A pair's evidence is thus never discounted by its first word's frequency:
+    ``Đà Nẵng`` beats ``đã nặng`` although ``đã`` is by far the commonest ``da``,
+    and ``Ba Đình`` beats ``bà đinh`` after ``Quận ủy``.
+    """
+    beam = [(math.log(share), (form,)) for form, share in forms[0]]
+    shares = [dict(slot) for slot in forms]
     for i, slot in enumerate(forms[1:]):
         counts = pairs[i]
         seen = sum(counts.values())
-        step = {}
-        for form, share in slot:
-            options = []
-            for prev, (score, path) in best.items():
-                p = (counts.get((prev, form), 0) + share) / (seen + 1)
-                options.append((score + math.log(p), path + [form]))
-            step[form] = max(options)
-        best = step
-    return max(best.values())[1]
+        step = []
+        for score, path in beam:
+            before = 0.0 if i == 0 else score  # the first pair replaces the first word's share
+            for form, share in slot:
+                n = counts.get((path[-1], form), 0)
+                p = (n + shares[i][path[-1]] * share) / (seen + 1)
+                step.append((before + math.log(p), path + (form,)))
+        beam = sorted(step, reverse=True)[: max(limit, BEAM)]
+    return sorted(beam, reverse=True)[:limit]
 
 
 def _cased(seen: Counter, exact: str) -> str:
-    """How the archive most often writes *exact* (its case), or *exact* itself."""
-    best = [(n, surface) for (e, surface), n in seen.items() if e == exact]
-    return max(best)[1] if best else exact
+    """*exact* with capitals where the archive clearly writes them, from *seen*
+    (``(exact, surface)`` → count, mid-sentence where known).
+
+    A word gets the archive's capitalised surface only when at least
+    :data:`CAPITAL_SHARE` of its occurrences carry one: ``Ba Đình`` and ``Nguyễn``
+    do, ``nhân dân`` (``Ủy ban Nhân dân`` 156 times, ``Ủy ban nhân dân`` 185 in
+    baomoi-2017) does not; near ties read as lowercase rather than by sample luck.
+    """
+    surfaces = Counter({surface: n for (e, surface), n in seen.items() if e == exact})
+    capitals = Counter({w: n for w, n in surfaces.items() if w != w.lower()})
+    if capitals and sum(capitals.values()) >= CAPITAL_SHARE * sum(surfaces.values()):
+        return capitals.most_common(1)[0][0]
+    return exact

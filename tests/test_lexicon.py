@@ -46,3 +46,35 @@ def test_pairs(searcher) -> None:
     spelled = lexicon.pair_surfaces(searcher, ["quan", "uy", "ba", "dinh"])
     assert spelled.most_common(1)[0][0] == ("Quận", "ủy", "Ba", "Đình")
     assert lexicon.pair_count(searcher, ["duc", "hoat"]) == 2
+    assert lexicon.pair_seen(searcher, ["ba", "dinh"]) and not lexicon.pair_seen(searcher, ["dinh", "ba"])
+
+
+def test_span_docs_counts_every_article_of_a_small_archive(searcher) -> None:
+    found, scale = lexicon.span_docs(searcher, ["ba", "dinh"])
+    assert scale == 1.0 and sum(times for _, _, times in found) == lexicon.pair_count(searcher, ["ba", "dinh"])
+    assert lexicon.span_docs(searcher, ["xyzzy", "dinh"]) == ([], 1.0)
+
+
+def test_span_docs_samples_evenly_and_scales(vntc_index) -> None:
+    """Past the sample size, a spread of candidates stands for all of them: the
+    estimate lands near the true count, and articles from late in the index are seen."""
+    with store.open_index(vntc_index).searcher() as s:
+        full, one = lexicon.span_docs(s, ["cho", "biet"], sample=100_000)
+        part, scale = lexicon.span_docs(s, ["cho", "biet"], sample=300)
+        assert one == 1.0 and scale > 2
+        true = sum(t for _, _, t in full)
+        assert abs(sum(t for _, _, t in part) * scale - true) < 0.25 * true
+        for leaf, _ in s.leaf_searchers():  # every segment, to its end
+            last = max(d for held, d, _ in full if held is leaf)
+            assert max(d for held, d, _ in part if held is leaf) > 0.8 * last
+
+
+def test_pair_surfaces_leave_out_sentence_starts(tmp_path) -> None:
+    """A capital after a full stop is the sentence's: "ủy ban" mid-sentence wins."""
+    from search.indexer import index_paths
+
+    body = "Ủy ban họp sáng nay. " * 5 + "Hôm qua ủy ban đã họp. " * 2
+    (tmp_path / "a.txt").write_text("Tin ngắn\n\n" + body, encoding="utf-8")
+    index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
+    with store.open_index(tmp_path / "ix").searcher() as s:
+        assert lexicon.pair_surfaces(s, ["uy", "ban"]) == {("ủy", "ban"): 2}

@@ -8,7 +8,8 @@ import pytest
 
 from search import store
 from search.indexer import index_paths
-from search.spelling import ime_decode, suggest
+from search.normalize import fold, has_accents, token_tuples
+from search.spelling import ime_decode, keeps_accents, readings, suggest
 from tests.conftest import CORPUS
 
 
@@ -64,6 +65,8 @@ def test_corrections(seed_index, typed, expected) -> None:
         "title:ba",
         "ba -dinh",
         "xyzzyplugh",  # nothing better to offer
+        "Bà",  # the seeds never write "bà", but "ba" would take the typed mark away
+        "bà đình",  # … nor would "Ba Đình"
     ],
 )
 def test_no_suggestion_when_nothing_to_improve(seed_index, text) -> None:
@@ -72,7 +75,7 @@ def test_no_suggestion_when_nothing_to_improve(seed_index, text) -> None:
 
 def test_right_but_unaccented_query_is_not_corrected(seed_index) -> None:
     s = suggestion(seed_index, "giai phong mat bang")
-    assert not s.corrected and s.text == "giải phóng mặt bằng"
+    assert not s.corrected and s.text == "Giải phóng mặt bằng"  # first word capitalised
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,7 @@ def test_word_pairs_beat_word_counts(decoy_index) -> None:
         assert accent_forms(s.reader(), "dinh")[0][0] == "đinh"
         # … but next to each other the archive writes "Ba Đình".
         assert suggest(s, "ba dinh").text == "Ba Đình"
-        assert suggest(s, "dinh").text == "đinh"
+        assert suggest(s, "dinh").text == "Đinh"
         # Pair by pair when the whole query never occurs as one span.
         assert suggest(s, "ba dinh xyzzy").text == "Ba Đình xyzzy"
 
@@ -131,3 +134,83 @@ def test_ime_decode(keys, word) -> None:
 @pytest.mark.parametrize("plain", ["dang", "ba", "quận", "nam", "hcm", ""])
 def test_ime_decode_leaves_plain_words(plain) -> None:
     assert ime_decode(plain) == ()
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested", "keeps"),
+    [
+        ("bà", "ba", False),
+        ("Bà", "bà", True),  # case is not an accent
+        ("Ba Đinh", "Ba Đình", True),  # a mark added
+        ("hoạ", "hoạt", True),  # a letter fixed, the mark kept
+        ("đà", "da", False),
+        ("đà", "dà", False),  # the stroke of đ is a mark too
+        ("quận", "quân", False),
+        ("ba", "bà", True),
+    ],
+)
+def test_keeps_accents(typed, suggested, keeps) -> None:
+    assert keeps_accents(typed, suggested) is keeps
+
+
+def _seed_words() -> list[str]:
+    words = []
+    for path in sorted(CORPUS.glob("*.txt")):
+        words += [t[0] for t in token_tuples(path.read_text(encoding="utf-8"))]
+    return words
+
+
+def test_typed_accents_are_never_taken_away_on_the_seeds(seed_index) -> None:
+    """Property: a word typed with the accents the archive writes keeps every one of
+    them in the suggestion (spans of the seeds, every other word folded)."""
+    words = _seed_words()
+    checked = 0
+    with store.open_index(seed_index).searcher() as s:
+        for n in range(0, len(words) - 4, 7):
+            span = words[n : n + 1 + n % 4]
+            typed = [w if (n + k) % 2 else fold(w) for k, w in enumerate(span)]
+            got = suggest(s, " ".join(typed))
+            if got is None:
+                continue
+            out = [t[0] for t in token_tuples(got.text)]
+            assert len(out) == len(typed), (typed, got.text)
+            for word, spelled in zip(typed, out, strict=True):
+                if has_accents(word):
+                    checked += 1
+                    assert keeps_accents(word, spelled), (typed, got.text)
+    assert checked > 50
+
+
+def test_the_first_word_is_capitalised_and_names_as_the_archive_writes_them(decoy_index) -> None:
+    with store.open_index(decoy_index).searcher() as s:
+        assert suggest(s, "quan uy ba dinh").text == "Quận ủy Ba Đình"
+        assert suggest(s, "dang vien").text == "Đảng viên"
+
+
+@pytest.mark.parametrize(
+    ("capitalised", "plain", "expected"),
+    [(3, 4, "Ủy ban nhân dân"), (4, 3, "Ủy ban nhân dân"), (6, 1, "Ủy ban Nhân dân")],
+)
+def test_a_word_is_capitalised_only_when_the_archive_clearly_does(
+    tmp_path, capitalised, plain, expected
+) -> None:
+    """Mid-sentence, "Nhân" needs two thirds of the votes; near ties read lowercase."""
+    body = "Ông đến họp ở Ủy ban Nhân dân xã. " * capitalised + "Bà đến họp ở Ủy ban nhân dân xã. " * plain
+    (tmp_path / "a.txt").write_text("Tin ngắn\n\n" + body, encoding="utf-8")
+    index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
+    assert suggestion(tmp_path / "ix", "uy ban nhan dan").text == expected
+
+
+def test_readings_weigh_the_archives_spellings(decoy_index) -> None:
+    """Alone, "dinh" is mostly "đinh" here; next to "ba", the archive writes "Ba Đình"."""
+    with store.open_index(decoy_index).searcher() as s:
+        alone = readings(s, "dinh")
+        assert alone[0].words == ("đinh",) and len(alone) <= 3
+        assert abs(sum(r.probability for r in alone) - 1) < 1e-9
+        assert [r.probability for r in alone] == sorted((r.probability for r in alone), reverse=True)
+        pair = readings(s, "ba dinh", limit=5)
+        assert pair[0].words == ("ba", "đình") and pair[0].probability > 0.5
+        assert ("bà", "đinh") in [r.words for r in pair]  # a rarer reading still counts
+        assert readings(s, "Bà") == [readings(s, "Bà")[0]] and readings(s, "Bà")[0].words == ("bà",)
+        assert readings(s, "bà dinh")[0].words[0] == "bà"  # typed accents stand
+        assert readings(s, '"ba dinh"') == [] and readings(s, "") == []
