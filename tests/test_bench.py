@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from bench import short_queries as sq
 from bench.engines import Fts5, Vnsearch, split_article
 from bench.quality import distinctive_span, new_style, query_forms, surface_words, typo
 
@@ -69,7 +71,7 @@ def test_fts5_engine(archive: Path, tmp_path: Path) -> None:
     assert engine.build(archive)["documents"] == 3
     engine.open()
     assert engine.search("go vap") == ["b"]  # remove_diacritics folds ò, ấ
-    assert engine.search("dang vien") == []  # … but not đ
+    assert engine.search("dang vien") == ["a"]  # … and the engine folds đ itself
     assert engine.search("Đảng viên") == ["a"]
     assert engine.search("quan", source="Y") == []
     assert engine.search('"!!!"') == []
@@ -133,3 +135,109 @@ def test_chart_series_keeps_growth_points_in_size_order() -> None:
         {"size": 35, "kind": "baomoi", "engines": {"vnsearch": {"p50_ms": 9.0}}},
     ]}
     assert series(report, "p50_ms") == {"vnsearch": [(10, 1.0), (30, 3.0)]}
+
+
+def test_fts5_finds_dang_in_an_article_saying_dang_with_d_stroke(archive: Path, tmp_path: Path) -> None:
+    """``remove_diacritics`` leaves ``đ`` alone; the adapter folds it on both sides,
+    as a competent FTS5 user would."""
+    engine = Fts5(tmp_path)
+    engine.build(archive)
+    engine.open()
+    assert engine.search("dang") == ["a"]
+    assert engine.search("Đảng") == ["a"]
+    assert engine.search("DANG VIEN") == ["a"]
+    engine.close()
+
+
+def test_tantivy_runs_and_queries(archive: Path, tmp_path: Path) -> None:
+    """Every word must match (``conjunction_by_default``): two words that stand in
+    different articles find nothing, though each alone finds its article."""
+    pytest.importorskip("tantivy")
+    from bench.engines import Tantivy
+
+    engine = Tantivy(tmp_path)
+    assert engine.build(archive)["documents"] == 3
+    engine.open()
+    assert engine.search("phuong") == ["b"]
+    assert engine.search("nang") == ["c"]
+    assert engine.search("phuong nang") == []
+    assert engine.search("dang vien") == ["a"]  # ascii_fold folds đ
+    assert engine.search("le hoi am thuc") == ["b"]
+    engine.close()
+
+
+# --------------------------------------------------------------------------- short queries
+
+NEWS = {
+    "dn.txt": "Du lịch Đà Nẵng\nĐÀ NẴNG hút khách.\nBãi biển Đà Nẵng đẹp.",
+    "sun.txt": "Chăm sóc da\nDa cháy nắng vào mùa hè.\nBảo vệ làn da khỏi nắng.",
+    "tone.txt": "Hoà bình\nGiữ gìn hoà bình.\nNgười dân mong hòa bình.",
+    "apart.txt": "Đà và Nẵng\nCon đà trôi.\nNẵng là một chữ lạ.",
+}
+
+
+def test_relevance_needs_the_intended_words_side_by_side() -> None:
+    keys = {name: sq.phrase_key(text) for name, text in NEWS.items()}
+    query = sq.ShortQuery("Đà Nẵng", "ambiguous")
+    assert [n for n, k in keys.items() if sq.is_relevant(k, query)] == ["dn.txt"]  # not "da … nắng", not apart
+    assert sq.is_relevant(sq.phrase_key("BÃI BIỂN ĐÀ NẴNG"), "đà nẵng")  # case
+    assert sq.is_relevant(keys["tone.txt"], "hòa bình") and sq.is_relevant(keys["tone.txt"], "hoà bình")
+    assert sq.is_relevant(sq.phrase_key("cafe\u0301 sa\u0300i go\u0300n"), "cafe sài gòn") is False
+    assert sq.is_relevant(sq.phrase_key("Sa\u0300i Go\u0300n"), "Sài Gòn")  # NFD text
+    assert not sq.is_relevant(sq.phrase_key("đà nẵngx"), "đà nẵng")  # whole words only
+    assert not sq.is_relevant(sq.phrase_key("da nang"), "đà nẵng")  # folded is not the reading
+
+
+def test_query_forms_and_half_split() -> None:
+    q = sq.ShortQuery("Đà Nẵng", "ambiguous", 1206)
+    assert (q.accented, q.unaccented) == ("Đà Nẵng", "da nang")
+    assert q.half == sq.half_of("da nang") == sq.half_of("Đà Nẵng")  # by the folded query
+    halves = [sq.half_of(f"query {i}") for i in range(200)]
+    assert set(halves) == {"tune", "report"} and 70 < halves.count("tune") < 130
+    assert halves == [sq.half_of(f"query {i}") for i in range(200)]  # fixed
+
+
+def test_precision_and_ndcg_at_10() -> None:
+    relevant = {"a", "b", "c"}
+    assert sq.precision_at(["a", "x", "b"], relevant) == pytest.approx(0.2)  # empty places count 0
+    assert sq.precision_at([f"r{i}" for i in range(12)], {f"r{i}" for i in range(12)}) == 1.0
+    assert sq.ndcg_at(["a", "b", "c"], relevant) == pytest.approx(1.0)
+    assert sq.ndcg_at(["x", "a"], {"a"}) == pytest.approx(1 / math.log2(3))
+    ideal = 1 + 1 / math.log2(3) + 0.5
+    assert sq.ndcg_at(["a", "x", "b"], relevant) == pytest.approx((1 + 0.5) / ideal)
+    assert sq.ndcg_at(["x"], set()) == 0.0
+
+
+def test_query_set_round_trips_through_the_tsv(tmp_path: Path) -> None:
+    queries = [sq.ShortQuery("Đà Nẵng", "ambiguous", 1206), sq.ShortQuery("bóng đá", "ambiguous", 1297)]
+    sq.write_queries(queries, tmp_path / "q.tsv")
+    assert sq.read_queries(tmp_path / "q.tsv") == queries
+    assert "Đà Nẵng\tda nang\tambiguous\t1206\t" in (tmp_path / "q.tsv").read_text("utf-8")
+
+
+def test_make_queries_picks_the_frequent_reading_of_a_shared_spelling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sq, "MIN_ARTICLES", 3)
+    monkeypatch.setattr(sq, "MIN_RIVAL_ARTICLES", 1)
+    texts = ["Bão số 1 đổ bộ Quảng Ninh. Bóng đá Việt Nam thắng."] * 4 + [
+        "Bóng đã lăn. Quảng Ninh mưa.", "Cái bóng đã dài. Con bão tan."]
+    queries = {q.unaccented: q for q in sq.make_queries(texts)}
+    assert queries["bong da"].intended == "bóng đá" and queries["bong da"].articles == 4
+    assert queries["quang ninh"].intended == "Quảng Ninh" and queries["quang ninh"].kind == "everyday"
+    assert queries["da nang"].intended == "Đà Nẵng"  # curated: always there
+    assert all(not set(q.intended.lower().split()) & sq.STOPWORDS or q.unaccented in sq.CURATED
+               for q in queries.values())
+
+
+def test_short_query_run_on_a_tiny_archive(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in NEWS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    queries = [sq.ShortQuery("Đà Nẵng", "ambiguous"), sq.ShortQuery("hòa bình", "everyday")]
+    report = sq.run(folder, queries, halves=["both"], engines=["fts5", "vnsearch"], work=tmp_path)
+    for name in ("fts5", "vnsearch"):
+        rows = {(r["intended"], r["typed"]): r for r in report["engines"][name]["rows"]}
+        assert rows[("Đà Nẵng", "accented")]["relevant"] == 1
+        assert rows[("Đà Nẵng", "accented")]["ndcg10"] == 1.0  # the only relevant article first
+        assert rows[("hòa bình", "unaccented")]["p10"] == pytest.approx(0.1)
+    assert "| both (2) | unaccented |" in sq.markdown(report)
