@@ -218,11 +218,21 @@ def test_query_set_round_trips_through_the_tsv(tmp_path: Path) -> None:
 def test_make_queries_picks_the_frequent_reading_of_a_shared_spelling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sq, "MIN_ARTICLES", 3)
     monkeypatch.setattr(sq, "MIN_RIVAL_ARTICLES", 1)
-    texts = ["Bão số 1 đổ bộ Quảng Ninh. Bóng đá Việt Nam thắng."] * 4 + [
-        "Bóng đã lăn. Quảng Ninh mưa.", "Cái bóng đã dài. Con bão tan."]
+    texts = [
+        "Giá vàng tăng mạnh. Bệnh viện đa khoa Quảng Ninh.",
+        "Hôm qua giá vàng giảm. Bệnh viện đa khoa ở Quảng Ninh mở.",
+        "Người mua giá vàng cao. Bệnh viện đa khoa tỉnh Thừa Thiên Huế.",
+        "Ông già vàng da. Viện đa ngành. Về Quảng Ninh. Bão tan.",
+        "Bệnh viện đa khoa Hà Nội. Quảng Ninh, Đà Nẵng, Thừa Thiên Huế.",
+        "Thừa Thiên Huế mưa. Thừa Thiên Huế nắng. Ở Thừa Thiên Huế, Thừa Thiên Huế",
+    ]
     queries = {q.unaccented: q for q in sq.make_queries(texts)}
-    assert queries["bong da"].intended == "bóng đá" and queries["bong da"].articles == 4
+    assert queries["gia vang"].intended == "giá vàng" and queries["gia vang"].articles == 3
+    assert "vien da" not in queries  # a fragment of "bệnh viện đa khoa"
     assert queries["quang ninh"].intended == "Quảng Ninh" and queries["quang ninh"].kind == "everyday"
+    assert queries["thua thien hue"].kind == "everyday"
+    assert "thua thien" not in queries and "thien hue" not in queries  # swallowed by the trigram
+    assert "ninh mo" not in queries and "ninh da" not in queries  # names stop at punctuation
     assert queries["da nang"].intended == "Đà Nẵng"  # curated: always there
     assert all(not set(q.intended.lower().split()) & sq.STOPWORDS or q.unaccented in sq.CURATED
                for q in queries.values())
@@ -241,3 +251,51 @@ def test_short_query_run_on_a_tiny_archive(tmp_path: Path) -> None:
         assert rows[("Đà Nẵng", "accented")]["ndcg10"] == 1.0  # the only relevant article first
         assert rows[("hòa bình", "unaccented")]["p10"] == pytest.approx(0.1)
     assert "| both (2) | unaccented |" in sq.markdown(report)
+
+
+def test_committed_query_set_is_well_formed() -> None:
+    """The fixed query set: 1–3 words, the issue's examples in it, both halves fed."""
+    queries = sq.read_queries()
+    assert 80 <= len(queries) <= 130
+    assert all(1 <= len(q.intended.split()) <= 3 for q in queries)
+    assert all(q.unaccented != q.intended.lower() for q in queries)  # accents matter in each
+    assert set(sq.CURATED) <= {q.unaccented for q in queries}
+    assert len({q.unaccented for q in queries}) == len(queries)
+    halves = Counter(q.half for q in queries)
+    assert min(halves.values()) >= 0.35 * len(queries)
+    assert Counter(q.kind for q in queries)["everyday"] >= 30
+
+
+@pytest.fixture(scope="module")
+def baomoi_sample() -> list[str]:
+    """The first 3,000 articles of the baomoi-2017 crawl, as texts."""
+    import tarfile
+
+    from tests.conftest import shared_file
+
+    texts = []
+    with tarfile.open(shared_file("baomoi-2017.tar.gz")) as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".txt"):
+                texts.append(tar.extractfile(member).read().decode("utf-8", errors="replace"))
+                if len(texts) == 3000:
+                    break
+    return texts
+
+
+def test_relevance_on_real_baomoi_articles(baomoi_sample: list[str]) -> None:
+    """On real articles, ``Đà Nẵng`` is judged by its accented words side by side:
+    articles that hold ``da nang`` only after folding (đa năng, đã nâng …) are not
+    relevant, whatever the case of the city's name."""
+    from search.normalize import fold
+
+    keys = [sq.phrase_key(t) for t in baomoi_sample]
+    relevant = [k for k in keys if sq.is_relevant(k, "Đà Nẵng")]
+    folded_only = [k for k in keys if " da nang " in fold(k) and k not in relevant]
+    assert len(relevant) >= 30 and folded_only
+    assert not any(" đà nẵng " in k for k in folded_only)
+    shouting = [t for t in baomoi_sample if "ĐÀ NẴNG" in t]
+    assert shouting and all(sq.is_relevant(sq.phrase_key(t), "Đà Nẵng") for t in shouting)
+    bong_da_only_folded = [k for k in keys if " bong da " in fold(k) and " bóng đá " not in k]
+    assert bong_da_only_folded  # "bóng đã" …
+    assert not any(sq.is_relevant(k, "bóng đá") for k in bong_da_only_folded)
