@@ -88,6 +88,7 @@ UNIT_SHARE = 0.6
 #: Single syllables in more articles than this are grammar, not topics.
 UNIGRAM_CAP = 8000
 HALVES = ("tune", "report")
+KINDS = ("ambiguous", "everyday")
 
 #: Function words: a phrase holding one is not a query a user types.
 STOPWORDS = frozenset("""
@@ -471,11 +472,13 @@ def evaluate(engine, queries: list[ShortQuery], relevant: dict[str, set[str]]) -
     return rows
 
 
-def summary(rows: list[dict], half: str) -> dict:
-    """Mean P@10 and nDCG@10 per typing over one half (or ``both``)."""
+def summary(rows: list[dict], half: str, kind: str | None = None) -> dict:
+    """Mean P@10 and nDCG@10 per typing over one half (or ``both``), of one kind of
+    query or all."""
     out = {}
     for typed in ("unaccented", "accented"):
-        sel = [r for r in rows if r["typed"] == typed and half in ("both", r["half"])]
+        sel = [r for r in rows if r["typed"] == typed and half in ("both", r["half"])
+               and kind in (None, r["kind"])]
         out[typed] = {
             "queries": len(sel),
             "p10": round(sum(r["p10"] for r in sel) / len(sel), 3) if sel else 0.0,
@@ -498,6 +501,16 @@ def markdown(report: dict) -> str:
                 cells.append(f"{s['p10']:.3f} / {s['ndcg10']:.3f}")
             n = report["engines"][engines[0]]["summary"][half][typed]["queries"]
             lines.append(f"| {half} ({n}) | {typed} | " + " | ".join(cells) + " |")
+    half = "report" if "report" in report["halves"] else report["halves"][-1]
+    lines += ["", f"By kind of query, {half} half:", "",
+              "| kind | typed | " + " | ".join(engines) + " |",
+              "|---|---|" + "---|" * len(engines)]
+    for kind in KINDS:
+        for typed in ("unaccented", "accented"):
+            stats = [report["engines"][name]["by_kind"][half][kind][typed] for name in engines]
+            cells = [f"{s['p10']:.3f} / {s['ndcg10']:.3f}" for s in stats]
+            lines.append(f"| {kind} ({stats[0]['queries']}) | {typed} | " + " | ".join(cells)
+                         + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -516,8 +529,11 @@ def run(archive: Path, queries: list[ShortQuery], *, halves: list[str],
             rows = evaluate(engine, queries, relevant)
         finally:
             engine.close()
-        report["engines"][name] = {"summary": {h: summary(rows, h) for h in halves},
-                                   "rows": rows}
+        report["engines"][name] = {
+            "summary": {h: summary(rows, h) for h in halves},
+            "by_kind": {h: {k: summary(rows, h, k) for k in KINDS} for h in halves},
+            "rows": rows,
+        }
     return report
 
 

@@ -250,7 +250,8 @@ def test_short_query_run_on_a_tiny_archive(tmp_path: Path) -> None:
         assert rows[("Đà Nẵng", "accented")]["relevant"] == 1
         assert rows[("Đà Nẵng", "accented")]["ndcg10"] == 1.0  # the only relevant article first
         assert rows[("hòa bình", "unaccented")]["p10"] == pytest.approx(0.1)
-    assert "| both (2) | unaccented |" in sq.markdown(report)
+    table = sq.markdown(report)
+    assert "| both (2) | unaccented |" in table and "| everyday (1) | accented |" in table
 
 
 def test_committed_query_set_is_well_formed() -> None:
