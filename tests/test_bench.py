@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from bench import short_queries as sq
 from bench.engines import Fts5, Vnsearch, split_article
 from bench.quality import distinctive_span, new_style, query_forms, surface_words, typo
 
@@ -69,7 +71,7 @@ def test_fts5_engine(archive: Path, tmp_path: Path) -> None:
     assert engine.build(archive)["documents"] == 3
     engine.open()
     assert engine.search("go vap") == ["b"]  # remove_diacritics folds ò, ấ
-    assert engine.search("dang vien") == []  # … but not đ
+    assert engine.search("dang vien") == ["a"]  # … and the engine folds đ itself
     assert engine.search("Đảng viên") == ["a"]
     assert engine.search("quan", source="Y") == []
     assert engine.search('"!!!"') == []
@@ -133,3 +135,168 @@ def test_chart_series_keeps_growth_points_in_size_order() -> None:
         {"size": 35, "kind": "baomoi", "engines": {"vnsearch": {"p50_ms": 9.0}}},
     ]}
     assert series(report, "p50_ms") == {"vnsearch": [(10, 1.0), (30, 3.0)]}
+
+
+def test_fts5_finds_dang_in_an_article_saying_dang_with_d_stroke(archive: Path, tmp_path: Path) -> None:
+    """``remove_diacritics`` leaves ``đ`` alone; the adapter folds it on both sides,
+    as a competent FTS5 user would."""
+    engine = Fts5(tmp_path)
+    engine.build(archive)
+    engine.open()
+    assert engine.search("dang") == ["a"]
+    assert engine.search("Đảng") == ["a"]
+    assert engine.search("DANG VIEN") == ["a"]
+    engine.close()
+
+
+def test_tantivy_runs_and_queries(archive: Path, tmp_path: Path) -> None:
+    """Every word must match (``conjunction_by_default``): two words that stand in
+    different articles find nothing, though each alone finds its article."""
+    pytest.importorskip("tantivy")
+    from bench.engines import Tantivy
+
+    engine = Tantivy(tmp_path)
+    assert engine.build(archive)["documents"] == 3
+    engine.open()
+    assert engine.search("phuong") == ["b"]
+    assert engine.search("nang") == ["c"]
+    assert engine.search("phuong nang") == []
+    assert engine.search("dang vien") == ["a"]  # ascii_fold folds đ
+    assert engine.search("le hoi am thuc") == ["b"]
+    engine.close()
+
+
+# --------------------------------------------------------------------------- short queries
+
+NEWS = {
+    "dn.txt": "Du lịch Đà Nẵng\nĐÀ NẴNG hút khách.\nBãi biển Đà Nẵng đẹp.",
+    "sun.txt": "Chăm sóc da\nDa cháy nắng vào mùa hè.\nBảo vệ làn da khỏi nắng.",
+    "tone.txt": "Hoà bình\nGiữ gìn hoà bình.\nNgười dân mong hòa bình.",
+    "apart.txt": "Đà và Nẵng\nCon đà trôi.\nNẵng là một chữ lạ.",
+}
+
+
+def test_relevance_needs_the_intended_words_side_by_side() -> None:
+    keys = {name: sq.phrase_key(text) for name, text in NEWS.items()}
+    query = sq.ShortQuery("Đà Nẵng", "ambiguous")
+    assert [n for n, k in keys.items() if sq.is_relevant(k, query)] == ["dn.txt"]  # not "da … nắng", not apart
+    assert sq.is_relevant(sq.phrase_key("BÃI BIỂN ĐÀ NẴNG"), "đà nẵng")  # case
+    assert sq.is_relevant(keys["tone.txt"], "hòa bình") and sq.is_relevant(keys["tone.txt"], "hoà bình")
+    assert sq.is_relevant(sq.phrase_key("cafe\u0301 sa\u0300i go\u0300n"), "cafe sài gòn") is False
+    assert sq.is_relevant(sq.phrase_key("Sa\u0300i Go\u0300n"), "Sài Gòn")  # NFD text
+    assert not sq.is_relevant(sq.phrase_key("đà nẵngx"), "đà nẵng")  # whole words only
+    assert not sq.is_relevant(sq.phrase_key("da nang"), "đà nẵng")  # folded is not the reading
+
+
+def test_query_forms_and_half_split() -> None:
+    q = sq.ShortQuery("Đà Nẵng", "ambiguous", 1206)
+    assert (q.accented, q.unaccented) == ("Đà Nẵng", "da nang")
+    assert q.half == sq.half_of("da nang") == sq.half_of("Đà Nẵng")  # by the folded query
+    halves = [sq.half_of(f"query {i}") for i in range(200)]
+    assert set(halves) == {"tune", "report"} and 70 < halves.count("tune") < 130
+    assert halves == [sq.half_of(f"query {i}") for i in range(200)]  # fixed
+
+
+def test_precision_and_ndcg_at_10() -> None:
+    relevant = {"a", "b", "c"}
+    assert sq.precision_at(["a", "x", "b"], relevant) == pytest.approx(0.2)  # empty places count 0
+    assert sq.precision_at([f"r{i}" for i in range(12)], {f"r{i}" for i in range(12)}) == 1.0
+    assert sq.ndcg_at(["a", "b", "c"], relevant) == pytest.approx(1.0)
+    assert sq.ndcg_at(["x", "a"], {"a"}) == pytest.approx(1 / math.log2(3))
+    ideal = 1 + 1 / math.log2(3) + 0.5
+    assert sq.ndcg_at(["a", "x", "b"], relevant) == pytest.approx((1 + 0.5) / ideal)
+    assert sq.ndcg_at(["x"], set()) == 0.0
+
+
+def test_query_set_round_trips_through_the_tsv(tmp_path: Path) -> None:
+    queries = [sq.ShortQuery("Đà Nẵng", "ambiguous", 1206), sq.ShortQuery("bóng đá", "ambiguous", 1297)]
+    sq.write_queries(queries, tmp_path / "q.tsv")
+    assert sq.read_queries(tmp_path / "q.tsv") == queries
+    assert "Đà Nẵng\tda nang\tambiguous\t1206\t" in (tmp_path / "q.tsv").read_text("utf-8")
+
+
+def test_make_queries_picks_the_frequent_reading_of_a_shared_spelling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sq, "MIN_ARTICLES", 3)
+    monkeypatch.setattr(sq, "MIN_RIVAL_ARTICLES", 1)
+    texts = [
+        "Giá vàng tăng mạnh. Bệnh viện đa khoa Quảng Ninh.",
+        "Hôm qua giá vàng giảm. Bệnh viện đa khoa ở Quảng Ninh mở.",
+        "Người mua giá vàng cao. Bệnh viện đa khoa tỉnh Thừa Thiên Huế.",
+        "Ông già vàng da. Viện đa ngành. Về Quảng Ninh. Bão tan.",
+        "Bệnh viện đa khoa Hà Nội. Quảng Ninh, Đà Nẵng, Thừa Thiên Huế.",
+        "Thừa Thiên Huế mưa. Thừa Thiên Huế nắng. Ở Thừa Thiên Huế, Thừa Thiên Huế",
+    ]
+    queries = {q.unaccented: q for q in sq.make_queries(texts)}
+    assert queries["gia vang"].intended == "giá vàng" and queries["gia vang"].articles == 3
+    assert "vien da" not in queries  # a fragment of "bệnh viện đa khoa"
+    assert queries["quang ninh"].intended == "Quảng Ninh" and queries["quang ninh"].kind == "everyday"
+    assert queries["thua thien hue"].kind == "everyday"
+    assert "thua thien" not in queries and "thien hue" not in queries  # swallowed by the trigram
+    assert "ninh mo" not in queries and "ninh da" not in queries  # names stop at punctuation
+    assert queries["da nang"].intended == "Đà Nẵng"  # curated: always there
+    assert all(not set(q.intended.lower().split()) & sq.STOPWORDS or q.unaccented in sq.CURATED
+               for q in queries.values())
+
+
+def test_short_query_run_on_a_tiny_archive(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name, text in NEWS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    queries = [sq.ShortQuery("Đà Nẵng", "ambiguous"), sq.ShortQuery("hòa bình", "everyday")]
+    report = sq.run(folder, queries, halves=["both"], engines=["fts5", "vnsearch"], work=tmp_path)
+    for name in ("fts5", "vnsearch"):
+        rows = {(r["intended"], r["typed"]): r for r in report["engines"][name]["rows"]}
+        assert rows[("Đà Nẵng", "accented")]["relevant"] == 1
+        assert rows[("Đà Nẵng", "accented")]["ndcg10"] == 1.0  # the only relevant article first
+        assert rows[("hòa bình", "unaccented")]["p10"] == pytest.approx(0.1)
+    table = sq.markdown(report)
+    assert "| both (2) | unaccented |" in table and "| everyday (1) | accented |" in table
+
+
+def test_committed_query_set_is_well_formed() -> None:
+    """The fixed query set: 1–3 words, the issue's examples in it, both halves fed."""
+    queries = sq.read_queries()
+    assert 80 <= len(queries) <= 130
+    assert all(1 <= len(q.intended.split()) <= 3 for q in queries)
+    assert all(q.unaccented != q.intended.lower() for q in queries)  # accents matter in each
+    assert set(sq.CURATED) <= {q.unaccented for q in queries}
+    assert len({q.unaccented for q in queries}) == len(queries)
+    halves = Counter(q.half for q in queries)
+    assert min(halves.values()) >= 0.35 * len(queries)
+    assert Counter(q.kind for q in queries)["everyday"] >= 30
+
+
+@pytest.fixture(scope="module")
+def baomoi_sample() -> list[str]:
+    """The first 3,000 articles of the baomoi-2017 crawl, as texts."""
+    import tarfile
+
+    from tests.conftest import shared_file
+
+    texts = []
+    with tarfile.open(shared_file("baomoi-2017.tar.gz")) as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".txt"):
+                texts.append(tar.extractfile(member).read().decode("utf-8", errors="replace"))
+                if len(texts) == 3000:
+                    break
+    return texts
+
+
+def test_relevance_on_real_baomoi_articles(baomoi_sample: list[str]) -> None:
+    """On real articles, ``Đà Nẵng`` is judged by its accented words side by side:
+    articles that hold ``da nang`` only after folding (đa năng, đã nâng …) are not
+    relevant, whatever the case of the city's name."""
+    from search.normalize import fold
+
+    keys = [sq.phrase_key(t) for t in baomoi_sample]
+    relevant = [k for k in keys if sq.is_relevant(k, "Đà Nẵng")]
+    folded_only = [k for k in keys if " da nang " in fold(k) and k not in relevant]
+    assert len(relevant) >= 30 and folded_only
+    assert not any(" đà nẵng " in k for k in folded_only)
+    shouting = [t for t in baomoi_sample if "ĐÀ NẴNG" in t]
+    assert shouting and all(sq.is_relevant(sq.phrase_key(t), "Đà Nẵng") for t in shouting)
+    bong_da_only_folded = [k for k in keys if " bong da " in fold(k) and " bóng đá " not in k]
+    assert bong_da_only_folded  # "bóng đã" …
+    assert not any(sq.is_relevant(k, "bóng đá") for k in bong_da_only_folded)
