@@ -35,9 +35,11 @@ BAOMOI = REPO.parent / "shared" / "corpora" / "baomoi-2017.tar.gz"
 RESULTS = REPO / "bench" / "results"
 
 
-def unpack(archive: Path) -> Path:
-    """Unpack *archive* once into the temp directory and return the folder."""
-    target = Path(tempfile.gettempdir()) / f"vnsearch-bench-{archive.name.split('.')[0]}"
+def unpack(archive: Path, into: Path | None = None) -> Path:
+    """Unpack *archive* once (into *into*, else the temp directory) and return the
+    folder; a marker file says the unpacking finished."""
+    name = archive.name.split(".")[0]
+    target = into / name if into else Path(tempfile.gettempdir()) / f"vnsearch-bench-{name}"
     marker = target / ".complete"
     if not marker.exists():
         target.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,6 @@ import json
 import math
 import os
 import sys
-import tarfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -62,6 +61,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import bench_core  # noqa: E402
 from bench.engines import ENGINES, records  # noqa: E402
 from search.normalize import fold, nfc, token_tuples  # noqa: E402
 
@@ -391,14 +391,7 @@ def read_queries(path: Path = QUERIES) -> list[ShortQuery]:
 
 def unpack(archive: Path = BAOMOI, work: Path = WORK) -> Path:
     """The crawl's folder of ``.txt`` files, unpacked once into *work*."""
-    target = work / archive.name.split(".")[0]
-    marker = target / ".complete"
-    if not marker.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-        marker.touch()
-    return target
+    return bench_core.unpack(archive, into=work)
 
 
 def subset(folder: Path, limit: int | None) -> Path:
