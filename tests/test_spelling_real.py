@@ -17,9 +17,10 @@ import pytest
 
 from search import store
 from search.indexer import index_paths
-from search.normalize import fold, has_accents, token_tuples
-from search.spelling import keeps_accents, readings, suggest
+from search.normalize import fold, token_tuples
+from search.spelling import readings, suggest
 from tests.conftest import shared_file
+from tests.test_spelling import typed_accents_kept
 
 pytestmark = pytest.mark.slow
 
@@ -118,15 +119,7 @@ def test_typed_accents_are_never_taken_away(baomoi_index, searcher) -> None:
     for n, span in enumerate(_title_spans(baomoi_index, 150)):
         # Every other word folded: queries typed with partial accents too.
         typed = [w if (n + k) % 2 == 0 or n % 3 == 0 else fold(w) for k, w in enumerate(span)]
-        s = suggest(searcher, " ".join(typed))
-        if s is None:
-            continue
-        got = [t[0] for t in token_tuples(s.text)]
-        assert len(got) == len(typed), (typed, s.text)
-        for word, out in zip(typed, got, strict=True):
-            if has_accents(word):
-                checked += 1
-                assert keeps_accents(word, out), (typed, s.text)
+        checked += typed_accents_kept(searcher, typed)
     assert checked > 20
 
 
