@@ -39,6 +39,25 @@ _LETTERS = string.ascii_lowercase
 _ACCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: The set of folded words, per reader.
 _WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Answers of :func:`accent_forms` and :func:`pair_surfaces`, per reader: "did you
+#: mean" and the reading that ranks ask both about the same words in one request.
+_ANSWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: Answers kept per reader (the oldest go first).
+MAX_ANSWERS = 20_000
+
+
+def _remembered(reader: IndexReader, key: tuple, compute):
+    """``compute()``, remembered for *reader* under *key* (a bounded memo)."""
+    try:
+        memo = _ANSWERS.setdefault(reader, {})
+    except TypeError:  # a reader type that cannot be weakly referenced: no memo
+        return compute()
+    if key in memo:
+        return memo[key]
+    if len(memo) >= MAX_ANSWERS:
+        del memo[next(iter(memo))]
+    memo[key] = value = compute()
+    return value
 
 
 def _text(term: bytes | str) -> str:
@@ -85,6 +104,10 @@ def accent_forms(reader: IndexReader, folded: str) -> list[tuple[str, int]]:
     count is what is left of the folded word's count once the accented ones are
     taken away.
     """
+    return list(_remembered(reader, ("forms", folded), lambda: _accent_forms(reader, folded)))
+
+
+def _accent_forms(reader: IndexReader, folded: str) -> tuple[tuple[str, int], ...]:
     forms = [
         (word, sum(int(reader.frequency(f, word)) for f in EXACT_FIELDS))
         for word in _accent_map(reader).get(folded, [])
@@ -93,7 +116,7 @@ def accent_forms(reader: IndexReader, folded: str) -> list[tuple[str, int]]:
     if plain > 0:
         forms.append((folded, plain))
     forms.sort(key=lambda fn: -fn[1])
-    return forms
+    return tuple(forms)
 
 
 def edits1(word: str) -> set[str]:
@@ -212,8 +235,13 @@ def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24) -> C
     left out when there are others: their capital is the sentence's, not the
     word's, and case is what callers read from here. The span is found with one
     regex over the character-aligned fold of each text (no tokenising), like the
-    highlighter's fast path.
+    highlighter's fast path. Remembered per reader (callers get a copy).
     """
+    return Counter(_remembered(searcher.reader(), ("surfaces", tuple(words), max_docs),
+                               lambda: _pair_surfaces(searcher, words, max_docs)))
+
+
+def _pair_surfaces(searcher: Searcher, words: list[str], max_docs: int) -> Counter:
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
         f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
     found, _ = enough_span_docs(searcher, words, max_docs)

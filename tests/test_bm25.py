@@ -95,6 +95,19 @@ def test_same_hits_for_typo_alternatives(searcher, monkeypatch) -> None:
     assert same_ranking(searcher, q, monkeypatch) > 0
 
 
+@pytest.mark.parametrize("limit", [1, 3, 10])
+@pytest.mark.parametrize("text", ["ha noi", "nguoi dan", "kinh te viet nam", "cua cac",
+                                  "thành phố hồ chí minh"])
+def test_proximity_checked_on_the_best_candidates_only(searcher, monkeypatch, text,
+                                                       limit) -> None:
+    """Optional phrases (proximity boosts) are checked on a few candidates at a time,
+    best bound first: the top hits and scores stay Whoosh's, round after round."""
+    monkeypatch.setattr(bm25, "FIRST_CHECK", 1)
+    q = parse(text)
+    assert bm25.plan(q) is not None and any(type(i) is wq.Phrase for i in bm25.plan(q).optional)
+    assert same_ranking(searcher, q, monkeypatch, limit=limit) > 50
+
+
 @pytest.mark.parametrize("text", ["ha -noi", "ha*", '"ha noi"~3', "ha OR noi NOT dan"])
 def test_other_shapes_are_left_to_whoosh(text) -> None:
     assert bm25.plan(parse(text)) is None
