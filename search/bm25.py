@@ -27,7 +27,7 @@ import time
 import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pickle import loads
@@ -51,8 +51,10 @@ _EMPTY_IDS = np.empty(0, dtype=np.int64)
 _EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
-#: What a plan is made of: a word, or a phrase of words in a row (slop 1).
-Item = wq.Term | wq.Phrase
+#: What a plan is made of: a word, or a phrase of words in a row (slop 1); an
+#: optional item may also be an ``And`` of these ("all of": the likely reading's
+#: exact words where the words typed stand together).
+Item = wq.Term | wq.Phrase | wq.And
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def plan(q: wq.Query) -> Plan | None:
         return Plan(kept.required, kept.optional, left_out)
     optional: tuple[Item, ...] = ()
     if isinstance(q, wq.AndMaybe):
-        boosts = _items(q.b)
+        boosts = _items(q.b, all_of=True)
         if boosts is None:
             return None
         q, optional = q.a, boosts
@@ -105,12 +107,61 @@ def _is_item(q: wq.Query) -> bool:
     return type(q) is wq.Phrase and q.slop == 1 and bool(q.words) and q.char_ranges is None
 
 
-def _items(q: wq.Query) -> tuple[Item, ...] | None:
-    """The items of a plain ``Or`` of items (or one item), else ``None``."""
-    if _is_item(q):
+class Share(NamedTuple):
+    """How much of a word's use (*whole*, a term) its *parts* are (summed weights),
+    or, with *rest*, what is left once they are taken away."""
+
+    parts: tuple[wq.Term, ...]
+    whole: wq.Term
+    rest: bool = False
+
+
+class Shared(wq.And):
+    """An "all of" item whose score, per document, is scaled by the product of its
+    :attr:`shares` (each between 0 and 1).
+
+    For the likely reading: an article holding the folded phrase ``ba dinh`` and
+    the exact word ``đình`` somewhere ("gia đình") is not yet an article saying
+    "Ba Đình"; the share of its ``dinh`` written ``đình``, and of its ``ba``
+    written without marks (not "bà Đinh"), says how likely it is. Whoosh itself
+    scores it as the plain ``And`` (all present, no scaling).
+    """
+
+    def __init__(self, subqueries, shares: Sequence[Share] = (), boost: float = 1.0):
+        super().__init__(subqueries, boost=boost)
+        self.shares = tuple(shares)
+
+    def apply(self, fn) -> Shared:
+        return Shared([fn(q) for q in self.subqueries], self.shares, boost=self.boost)
+
+    def normalize(self) -> Shared:
+        return self  # built whole: merging or dropping a part would change its sum
+
+    def simplify(self, ixreader) -> Shared:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.shares == getattr(other, "shares", None)
+
+    def __hash__(self) -> int:
+        return super().__hash__() ^ hash(self.shares)
+
+
+def _is_all_of(q: wq.Query) -> bool:
+    return type(q) in (wq.And, Shared) and q.boost == 1 and len(q.subqueries) > 1 and all(
+        _is_item(s) for s in q.subqueries)
+
+
+def _items(q: wq.Query, all_of: bool = False) -> tuple[Item, ...] | None:
+    """The items of a plain ``Or`` of items (or one item), else ``None``; with
+    *all_of*, an ``And`` of items counts as one item too."""
+    def fits(s: wq.Query) -> bool:
+        return _is_item(s) or all_of and _is_all_of(s)
+
+    if fits(q):
         return (q,)
     if type(q) is wq.Or and q.boost == 1 and q.scale is None and q.minmatch in (0, None):
-        if q.subqueries and all(_is_item(s) for s in q.subqueries):
+        if q.subqueries and all(fits(s) for s in q.subqueries):
             return tuple(q.subqueries)
     return None
 
@@ -135,7 +186,7 @@ def search(searcher: Searcher, the_plan: Plan, limit: int,
         if deadline is not None and time.monotonic() > deadline:
             raise TimeLimit
         reader = sub.reader()
-        ids, scores, pending = _score_segment(parent, reader, the_plan, lazy=True)
+        ids, scores, pending = _score_segment(parent, reader, the_plan)
         keep = None
         if the_plan.excluded is not None and len(ids):
             keep = ~in_sorted(ids, _score_segment(parent, reader, the_plan.excluded)[0])
@@ -177,25 +228,29 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
 
 
 class _Pending(NamedTuple):
-    """An optional phrase not checked yet, and what it adds to each match holding it."""
+    """An optional item not checked yet: the phrases it needs, and what it adds to
+    each match that holds them."""
 
-    fieldname: str
-    btexts: list[bytes]
+    phrases: list[tuple[str, list[bytes]]]  # (field, words) that must stand in a row
     bonus: np.ndarray  # per match: boost × BM25 of its words; 0 where a word is missing
+    #: Per share of a :class:`Shared` item with a phrase: how many times each match
+    #: writes the word that way (its bonus is scaled by the share of the phrase's
+    #: occurrences that can be so written, once they are counted).
+    spelled: tuple[np.ndarray, ...] = ()
 
 
-def _score_segment(parent: Searcher, reader, the_plan: Plan, lazy: bool = False
-                   ) -> tuple[np.ndarray, np.ndarray, list[_Pending]]:
-    """Matching segment-local document numbers, their scores, and (when *lazy*) the
-    optional phrases left to check.
+def _score_segment(parent: Searcher, reader,
+                   the_plan: Plan) -> tuple[np.ndarray, np.ndarray, list[_Pending]]:
+    """Matching segment-local document numbers, their scores without the optional
+    phrases, and those phrases, left to check.
 
     Groups are intersected rarest first (phrases last, as checking word positions
     costs most and is cheapest on the fewest documents); then each term's BM25 is
     computed for the matched documents only, summed in the plan's own order so
-    that equal documents get bit-for-bit equal scores in every segment. With
-    *lazy*, an optional phrase (a proximity boost) is not checked here: its words'
-    scores are returned as a pending bonus, for :func:`_settle` to check on the
-    best candidates only.
+    that equal documents get bit-for-bit equal scores in every segment. An
+    optional phrase (a proximity boost) is not checked here: its words' scores are
+    returned as a pending bonus, for :func:`_settle` to check on the best
+    candidates only.
     """
     n_required = sum(len(group) for group in the_plan.required)
     items = [it for group in the_plan.required for it in group] + list(the_plan.optional)
@@ -214,11 +269,9 @@ def _score_segment(parent: Searcher, reader, the_plan: Plan, lazy: bool = False
     scores = np.zeros(len(matched), dtype=np.float64)
     pending: list[_Pending] = []
     for i, item in enumerate(items):
-        deferred = lazy and i >= n_required and type(item) is wq.Phrase and len(item.words) > 1
-        if type(item) is wq.Phrase and not deferred:
-            hit = in_sorted(matched, item_docs(i, matched))
-        else:
-            hit = None
+        phrases = _phrases(reader, item)
+        deferred = i >= n_required and (phrases or isinstance(item, wq.And))
+        hit = in_sorted(matched, item_docs(i, matched)) if phrases and not deferred else None
         bonus = np.zeros(len(matched), dtype=np.float64) if deferred else scores
         present = np.ones(len(matched), dtype=bool)
         for term, (ids, weights) in zip(words[i], lists[i], strict=True):
@@ -234,10 +287,56 @@ def _score_segment(parent: Searcher, reader, the_plan: Plan, lazy: bool = False
             bonus[here] += _bm25(parent, reader, term, matched[here], weights[where[here]])
         if deferred and present.any():
             bonus[~present] = 0.0
-            field = reader.schema[item.fieldname]
-            pending.append(_Pending(item.fieldname, [field.to_bytes(w) for w in item.words],
-                                    bonus))
+            spelled: tuple[np.ndarray, ...] = ()
+            if type(item) is Shared:
+                spelled, whole = _spelled(reader, item, matched)
+                if not phrases:  # one word: the share of its uses written so
+                    for n in spelled:
+                        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
+                                                   where=whole > 0), 0.0, 1.0)
+                    spelled = ()
+            pending.append(_Pending(phrases, bonus, spelled))
     return matched, scores, pending
+
+
+def _spelled(reader, item: Shared,
+             docs: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Per share of *item*: how many times each of *docs* writes the word that way
+    (its parts, or for a *rest* share what is left of the whole); and the whole's
+    count (of the last share).
+
+    Word counts cannot tell which of an article's ``da`` stands in ``da nang``;
+    they bound it: an article writing ``đà`` at least as often as the phrase occurs
+    can say "Đà Nẵng" every time (however many ``đã`` it also has), one writing
+    ``bà`` everywhere and ``ba`` nowhere cannot say "Ba Đình".
+    """
+    out = []
+    whole = np.zeros(len(docs), dtype=np.float64)
+    for share in item.shares:
+        whole = _weights_in(reader, share.whole, docs)
+        parts = sum((_weights_in(reader, t, docs) for t in share.parts),
+                    np.zeros(len(docs), dtype=np.float64))
+        out.append(np.maximum(0.0, whole - parts) if share.rest else parts)
+    return tuple(out), whole
+
+
+def _weights_in(reader, term: wq.Term, docs: np.ndarray) -> np.ndarray:
+    """A term's weight (occurrences) in each of *docs* (0 where it is absent)."""
+    ids, weights = _postings_of(reader, term)
+    out = np.zeros(len(docs), dtype=np.float64)
+    if len(ids):
+        at = np.searchsorted(ids, docs)
+        at[at == len(ids)] = 0
+        here = ids[at] == docs
+        out[here] = weights[at[here]]
+    return out
+
+
+def _phrases(reader, item: Item) -> list[tuple[str, list[bytes]]]:
+    """The phrases of two or more words in *item*, as (field, words as bytes)."""
+    parts = item.subqueries if isinstance(item, wq.And) else [item]
+    return [(p.fieldname, [reader.schema[p.fieldname].to_bytes(w) for w in p.words])
+            for p in parts if type(p) is wq.Phrase and len(p.words) > 1]
 
 
 def _matched(the_plan: Plan, items: list[Item], lists: list,
@@ -285,13 +384,18 @@ def _settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[_Pending]
         batch = np.sort(order[done : done + step])
         read: dict[tuple, np.ndarray] = {}  # a word's positions, shared by the phrases
         for p in pending:
-            candidates = batch[p.bonus[batch] > 0]
-            if len(candidates):
-                docs = ids[candidates]
-                together = _together([_read_once(read, reader, p.fieldname, b, docs)
-                                      for b in p.btexts])
-                hit = candidates[in_sorted(docs, together)]
-                settled[hit] += p.bonus[hit]
+            hit = batch[p.bonus[batch] > 0]
+            times = np.ones(len(hit), dtype=np.int64)
+            for fieldname, btexts in p.phrases:
+                if len(hit):
+                    docs = ids[hit]
+                    found, counts = in_a_row(reader, fieldname, btexts, docs, read)
+                    keep = in_sorted(docs, found)
+                    hit, times = hit[keep], counts[np.searchsorted(found, docs[keep])]
+            gain = p.bonus[hit]
+            for n in p.spelled:  # of the phrase's occurrences, the share written so
+                gain = gain * np.minimum(1.0, n[hit] / times)
+            settled[hit] += gain
         done += len(batch)
         if done >= len(order) or done >= limit and _beats(
                 settled[order[:done]], limit, bound[order[done]]):
@@ -311,20 +415,6 @@ def _read_once(read: dict, reader, fieldname: str, btext: bytes,
     return read[key]
 
 
-def _together(positions: list[np.ndarray]) -> np.ndarray:
-    """The documents where the words stand in a row, from each word's
-    ``doc << 32 | position`` (sorted)."""
-    last = len(positions) - 1
-    keys = None  # doc << 32 | where the last word would stand
-    for k in sorted(range(len(positions)), key=lambda k: len(positions[k])):
-        at = positions[k] + (last - k)
-        keys = at if keys is None else keys[in_sorted(keys, at)]
-        if not len(keys):
-            return _EMPTY_IDS
-    assert keys is not None
-    return sorted_unique(keys >> 32)[0]
-
-
 def _beats(settled: np.ndarray, limit: int, bound: float) -> bool:
     """Whether the *limit*-th best of *settled* is above *bound* (with a margin for
     the rounding of sums taken in another order)."""
@@ -336,6 +426,8 @@ def _words(item: Item) -> list[wq.Term]:
     """The terms an item scores with (a phrase: each word, with the phrase's boost)."""
     if type(item) is wq.Term:
         return [item]
+    if isinstance(item, wq.And):
+        return [t for part in item.subqueries for t in _words(part)]
     return [wq.Term(item.fieldname, w, boost=item.boost) for w in item.words]
 
 
@@ -387,20 +479,23 @@ def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) ->
     return _EMPTY_IDS if candidates is None else candidates
 
 
-def in_a_row(reader, fieldname: str, btexts: list[bytes],
-             docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def in_a_row(reader, fieldname: str, btexts: list[bytes], docs: np.ndarray,
+             read: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Which of *docs* (sorted segment-local ids holding every word) have the words
     in a row, and how many times each.
 
     The rarest words are checked first: once two words must stand together, few
     documents remain, and an everyday word's positions are read for those only.
+    *read* (a dict kept by the caller) shares positions read between calls: the
+    proximity phrases of one query start from the same rarest word.
     """
     last = len(btexts) - 1
     rarest_first = sorted(range(len(btexts)),
                           key=lambda k: len(_entry(reader, fieldname, btexts[k]).ids))
     keys = None  # doc << 32 | where the last word would stand
     for k in rarest_first:
-        at = _positions(reader, fieldname, btexts[k], docs) + (last - k)
+        at = (_positions(reader, fieldname, btexts[k], docs) if read is None
+              else _read_once(read, reader, fieldname, btexts[k], docs)) + (last - k)
         keys = at if keys is None else keys[in_sorted(keys, at)]
         if not len(keys):
             return _EMPTY_IDS, _EMPTY_IDS

@@ -226,36 +226,75 @@ def pair_seen(searcher: Searcher, words: list[str]) -> bool:
     return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, 1))
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24) -> Counter:
+def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24,
+                  per_article: bool = False) -> Counter:
     """How the archive spells the span *words* (folded): surfaces → count.
 
     Reads up to *max_docs* articles holding the span, spread evenly over all that
     do, and returns a Counter of ``tuple`` s of original-case surface words
     (``("Quận", "ủy", "Ba", "Đình")``). Occurrences at the start of a sentence are
     left out when there are others: their capital is the sentence's, not the
-    word's, and case is what callers read from here. The span is found with one
-    regex over the character-aligned fold of each text (no tokenising), like the
-    highlighter's fast path. Remembered per reader (callers get a copy).
+    word's, and case is what callers read from here. With *per_article*, a surface
+    counts once per article that writes it: how many articles say "truyền thông",
+    not how often one article on tradition repeats "truyền thống". The span is
+    found with one regex over the character-aligned fold of each text (no
+    tokenising), like the highlighter's fast path. Remembered per reader.
     """
-    return Counter(_remembered(searcher.reader(), ("surfaces", tuple(words), max_docs),
-                               lambda: _pair_surfaces(searcher, words, max_docs)))
+    inside: Counter = Counter()
+    starting: Counter = Counter()
+    for doc_inside, doc_starting, _ in _read_spans(searcher, words, max_docs):
+        inside.update(dict.fromkeys(doc_inside, 1) if per_article else doc_inside)
+        starting.update(dict.fromkeys(doc_starting, 1) if per_article else doc_starting)
+    return inside or starting
 
 
-def _pair_surfaces(searcher: Searcher, words: list[str], max_docs: int) -> Counter:
+def span_neighbours(searcher: Searcher, words: list[str], max_docs: int = 24) -> Counter:
+    """The folded words right before and after the span *words*, as ``(surface,
+    side, word)`` → count (side ``-1`` before, ``1`` after), from the articles
+    :func:`pair_surfaces` reads: "sử dụng xe" says ``dụng xe`` is part of a longer
+    phrase, which nobody types alone."""
+    out: Counter = Counter()
+    for _, _, around in _read_spans(searcher, words, max_docs):
+        out.update(around)
+    return out
+
+
+def _read_spans(searcher: Searcher, words: list[str],
+                max_docs: int) -> list[tuple[Counter, Counter, Counter]]:
+    """Remembered :func:`_surfaces_per_doc`."""
+    return _remembered(searcher.reader(), ("surfaces", tuple(words), max_docs),
+                       lambda: _surfaces_per_doc(searcher, words, max_docs))
+
+
+_WORD_BEFORE = re.compile(r"([a-z0-9]+)[^a-z0-9]{1,3}$")
+_WORD_AFTER = re.compile(r"^[^a-z0-9]{1,3}([a-z0-9]+)")
+
+
+def _surfaces_per_doc(searcher: Searcher, words: list[str],
+                      max_docs: int) -> list[tuple[Counter, Counter, Counter]]:
+    """Per article read: the span's surfaces mid-sentence and at a sentence start,
+    and the words around it (:func:`span_neighbours`)."""
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
         f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
     found, _ = enough_span_docs(searcher, words, max_docs)
     if len(found) > max_docs:
         found = [found[round(k * (len(found) - 1) / (max_docs - 1))] for k in range(max_docs)]
-    inside: Counter = Counter()
-    starting: Counter = Counter()
+    per_doc = []
     for leaf, docnum, _ in found:
         stored = leaf.stored_fields(docnum)
         text = f"{stored.get('title', '')}\n{stored_body(stored)}"
         flat = fold_aligned(text)
+        inside: Counter = Counter()
+        starting: Counter = Counter()
+        around: Counter = Counter()
         if flat is not None:
             for m in pattern.finditer(flat):
                 surface = tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))
                 at_start = _SENTENCE_START.search(text, max(0, m.start() - 4), m.start())
                 (starting if at_start else inside)[surface] += 1
-    return inside or starting
+                before = _WORD_BEFORE.search(flat, max(0, m.start() - 24), m.start())
+                after = _WORD_AFTER.search(flat[m.end() : m.end() + 24])
+                around[(surface, -1, before.group(1) if before else "")] += 1
+                around[(surface, 1, after.group(1) if after else "")] += 1
+        per_doc.append((inside, starting, around))
+    return per_doc

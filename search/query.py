@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -165,13 +166,15 @@ def _parser(any_word: bool) -> QueryParser:
     return parser
 
 
-def parse(text: str, any_word: bool = False) -> wq.Query:
+def parse(text: str, any_word: bool = False, readings: Sequence[spelling.Reading] = (),
+          accents: Mapping[str, Sequence[str]] | None = None) -> wq.Query:
     """Parse *text* into a Whoosh query over the real index fields.
 
     The result is ``AndMaybe(required, boosts)``: *required* decides which articles
     match (folded forms in ``text_f``), *boosts* (title and exact-accent terms) only
     add to the score of articles that match anyway. Raises :class:`QueryError` for
-    empty, over-long or unparsable queries.
+    empty, over-long or unparsable queries. *readings* (from
+    :func:`search.spelling.readings`, with *accents*) add :func:`reading_boosts`.
     """
     text = text.strip()
     if not text:
@@ -194,7 +197,7 @@ def parse(text: str, any_word: bool = False) -> wq.Query:
         raise QueryError("query has no searchable words")
     required, boosts = rewritten
     if not any_word:
-        boosts += proximity_boosts(parsed)
+        boosts += proximity_boosts(parsed) + reading_boosts(parsed, readings, accents)
     required = required.normalize()
     if required is wq.NullQuery:
         raise QueryError("query has no searchable words")
@@ -242,6 +245,69 @@ def proximity_boosts(parsed: wq.Query) -> list[wq.Query]:
 
 #: Longest plain query that gets proximity boosts (each is a positions check).
 MAX_PROXIMITY_WORDS = 8
+
+#: Extra weight, times the reading's probability, of an article holding a likely
+#: reading's exact words where the words typed stand together.
+READING_BOOST = 8.0
+#: Readings less probable than this add nothing (they would only add cost).
+MIN_READING_SHARE = 0.05
+
+
+def _plain_words(parsed: wq.Query) -> list[str] | None:
+    """The words of a plain all-words query (no fields, phrases, ORs or exclusions)."""
+    parts = parsed.subqueries if type(parsed) is wq.And else [parsed]
+    if not 1 <= len(parts) <= MAX_PROXIMITY_WORDS or not all(
+            type(q) is wq.Term and q.fieldname == "text" for q in parts):
+        return None
+    return [q.text for q in parts]
+
+
+def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
+                   accents: Mapping[str, Sequence[str]] | None = None) -> list[wq.Query]:
+    """Optional boosts for the likely accented readings of a plain query.
+
+    ``da nang`` is Đà Nẵng far more often than "da … nắng": an article holding a
+    reading's exact words, where the words typed stand together (``text_f``; the
+    title too, again), gains :data:`READING_BOOST` × the reading's probability ×
+    the share of each word's uses in the article written that way, so
+    the likely reading ranks first, a rare one lower, and folding-only matches
+    last — none is lost. The exact fields hold accented words only: a reading's
+    word without marks counts through what is left of its folded uses once its
+    accented spellings (*accents*: folded word → them) are taken away; when the
+    likeliest reading has no marks
+    at all (``ba``, mostly written so), no reading is boosted: a rarer accented one
+    (``bà``) must not overtake it.
+    """
+    words = _plain_words(parsed)
+    if not words or not readings or not any(has_accents(w) for w in readings[0].words):
+        return []  # the likeliest reading has no marks: the exact fields cannot show it
+    folded = [fold(w) for w in words]
+    boosts: list[wq.Query] = []
+    for reading in readings:
+        if reading.probability < MIN_READING_SHARE or [fold(w) for w in reading.words] != folded:
+            continue
+        accented = [w for w in reading.words if has_accents(w)]
+        if not accented:
+            continue
+        boost = READING_BOOST * reading.probability
+        for exact, folded_field in (("body", MATCH_FIELD), ("title", TITLE_FIELD)):
+            terms: list[wq.Query] = [wq.Term(exact, w, boost=boost) for w in accented]
+            shares = [bm25.Share((wq.Term(exact, w),), wq.Term(folded_field, fold(w)))
+                      for w in accented]
+            shares += [bm25.Share(tuple(wq.Term(exact, a) for a in (accents or {}).get(w, ())),
+                                  wq.Term(folded_field, w), rest=True)
+                       for w in reading.words if not has_accents(w) and (accents or {}).get(w)]
+            if len(folded) > 1:
+                terms.insert(0, wq.Phrase(folded_field, folded, boost=boost))
+            boosts.append(bm25.Shared(terms, shares))
+    return boosts
+
+
+def accents_of(searcher: Searcher, readings: Sequence[spelling.Reading]) -> dict[str, list[str]]:
+    """The accented spellings of the readings' words written without marks."""
+    reader = searcher.reader()
+    plain = {w for r in readings for w in r.words if not has_accents(w)}
+    return {w: [f for f, _ in lexicon.accent_forms(reader, w) if has_accents(f)] for w in plain}
 
 
 def required_part(q: wq.Query) -> wq.Query:
@@ -601,7 +667,8 @@ def run(
             raise QueryError("empty query: type some words to search for")
         q: wq.Query = wq.Every()
     else:
-        q = parse(words)
+        likely = spelling.readings(searcher, words)
+        q = parse(words, readings=likely, accents=accents_of(searcher, likely))
         check_expansions(q, searcher)
     search = _Searching(searcher, limit, page, sort, flt, facets, time_limit)
     found = search.run(q)

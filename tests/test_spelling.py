@@ -214,7 +214,7 @@ def test_readings_weigh_the_archives_spellings(decoy_index) -> None:
         assert abs(sum(r.probability for r in alone) - 1) < 1e-9
         assert [r.probability for r in alone] == sorted((r.probability for r in alone), reverse=True)
         pair = readings(s, "ba dinh", limit=5)
-        assert pair[0].words == ("ba", "đình") and pair[0].probability > 0.5
+        assert pair[0].words == ("ba", "đình") and pair[0].probability > pair[1].probability
         assert ("bà", "đinh") in [r.words for r in pair]  # a rarer reading still counts
         assert readings(s, "Bà") == [readings(s, "Bà")[0]] and readings(s, "Bà")[0].words == ("bà",)
         assert readings(s, "bà dinh")[0].words[0] == "bà"  # typed accents stand

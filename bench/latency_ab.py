@@ -1,0 +1,130 @@
+"""Query latency of this checkout against an older one, on the same index, in one run.
+
+Ranking work adds cost to every query; this says how much, as bench/run.py measures
+latency (its seeded query mix: 1–4 words, half without accents, ~10% phrases, ~10%
+with a source filter; top 10 with snippets; 50 warm-up queries not counted), with
+the two versions timed on the same machine, in turns, so load from anything else
+falls on both alike:
+
+    git worktree add ../vnsearch-base <commit>
+    .venv/bin/python bench/latency_ab.py --base ../vnsearch-base --size 84132
+
+The index is bench/run.py's (bench/work/run-N/vnsearch, built by this checkout when
+missing); both versions must read the same schema version. Each round runs each
+version in a fresh process, new then base or base then new, alternately. Prints
+the median over rounds of each figure and the ratio new/base; writes
+bench/results/latency_ab.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.engines import ENGINES, records  # noqa: E402
+from bench.run import RESULTS, archive_for, build, make_queries  # noqa: E402
+
+#: Runs in a fresh interpreter with the checkout under test first on ``sys.path``.
+CHILD = r"""
+import json, statistics, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import search
+from search import store
+if Path(search.__file__).parent.parent != Path(sys.argv[1]):
+    sys.exit(f"imported {search.__file__}, not the checkout's")
+from search.query import Filters, QueryError, run
+
+queries = json.load(sys.stdin)
+searcher = store.open_index(Path(sys.argv[2])).searcher()
+
+def search(q, source):
+    try:
+        run(searcher, q, limit=10, filters=Filters(source=source))
+    except QueryError:
+        pass
+
+for q, source in queries[:50]:
+    search(q, source)
+times = []
+for q, source in queries:
+    started = time.perf_counter()
+    search(q, source)
+    times.append((time.perf_counter() - started) * 1000)
+times.sort()
+at = lambda p: times[min(len(times) - 1, round(p / 100 * (len(times) - 1)))]
+print(json.dumps({"p50_ms": statistics.median(times), "p95_ms": at(95), "p99_ms": at(99),
+                  "mean_ms": statistics.mean(times)}))
+"""
+
+FIGURES = ("p50_ms", "p95_ms", "p99_ms", "mean_ms")
+
+
+def schema_version(checkout: Path) -> str:
+    """The ``SCHEMA_VERSION`` line of a checkout (both must read the same index)."""
+    for line in (checkout / "search" / "schema.py").read_text(encoding="utf-8").splitlines():
+        if line.startswith("SCHEMA_VERSION"):
+            return line.split("=", 1)[1].strip()
+    raise SystemExit(f"{checkout}: no SCHEMA_VERSION in search/schema.py")
+
+
+def time_checkout(checkout: Path, index_dir: Path, queries: list) -> dict:
+    """One pass of the query mix by *checkout*'s code, in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", CHILD, str(checkout), str(index_dir)],
+                          input=json.dumps(queries), capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        raise SystemExit(f"{checkout}: the timing process failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--base", type=Path, required=True,
+                    help="a checkout of the version to compare with (git worktree add)")
+    ap.add_argument("--size", type=int, default=10000, help="first N VNTC articles")
+    ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    base = args.base.resolve()
+    if schema_version(base) != schema_version(REPO):
+        raise SystemExit(f"{base} reads schema {schema_version(base)}, this checkout "
+                         f"{schema_version(REPO)}: they cannot share one index")
+    archive, workdir = archive_for("vntc", args.size)
+    queries = make_queries(list(records(archive)), args.queries)
+    engine = ENGINES["vnsearch"](workdir)
+    if not (engine.index_dir / "vnsearch.json").exists():
+        print(f"building the {args.size:,}-article index …", file=sys.stderr, flush=True)
+        workdir.mkdir(parents=True, exist_ok=True)
+        build("vnsearch", archive, workdir)
+    runs: dict[str, list[dict]] = {"new": [], "base": []}
+    for k in range(args.rounds):
+        order = [("new", REPO), ("base", base)]
+        for name, checkout in order if k % 2 == 0 else order[::-1]:
+            runs[name].append(time_checkout(checkout, engine.index_dir, queries))
+            print(f"round {k + 1} {name}: " + "  ".join(
+                f"{f} {runs[name][-1][f]:.2f}" for f in FIGURES), file=sys.stderr, flush=True)
+    report = {"size": args.size, "queries": args.queries, "rounds": args.rounds,
+              "base": str(base.name), "runs": runs}
+    for name in runs:
+        report[name] = {f: round(statistics.median(r[f] for r in runs[name]), 2)
+                        for f in FIGURES}
+    report["ratio"] = {f: round(report["new"][f] / report["base"][f], 3) for f in FIGURES}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latency_ab.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"| {args.size:,} articles | " + " | ".join(f.replace("_ms", "") for f in FIGURES)
+          + " |\n|---|" + "---|" * len(FIGURES))
+    for name in ("base", "new", "ratio"):
+        cells = [f"{report[name][f]:.2f}" + ("×" if name == "ratio" else " ms") for f in FIGURES]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
