@@ -119,7 +119,7 @@ def _marked_words(
     loose = {w for w in folded if w} | {w for p in phrases if len(p) == 1 for w in p}
     only_together = {w for p in runs for w in p} - loose - {fold(e) for e in exact}
     words = _matched_words(text, exact, loose | only_together)
-    words = _under_reading(words, readings)
+    words = _under_reading(text, words, readings)
     return _in_phrases(text, words, runs, only_together)
 
 
@@ -195,22 +195,40 @@ def _words_regex(words: frozenset[str]) -> re.Pattern:
     return re.compile(rf"(?:(?<![^\W_])|(?=[A-Z]))(?ai:{alternatives})(?![^\W_A-Z])")
 
 
-def _under_reading(words: list[_Word], readings: Sequence[Words]) -> list[_Word]:
+def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> list[_Word]:
     """*words* narrowed to the reading this text follows.
 
-    The text follows the reading whose words it writes most (the likeliest on a
-    tie). A query word the text writes in that reading's form keeps only those
-    occurrences; one it never writes so keeps all its folded matches.
+    The text follows the reading it writes most words of in a row (``Nam Từ
+    Liêm`` over ``năm``), then the one it writes most words of, then the
+    likeliest. A query word the text writes in that reading's form keeps only
+    those occurrences; one it never writes so keeps all its folded matches.
     """
     if not readings:
         return words
     written = {w.exact for w in words}
-    reading = max(readings, key=lambda r: len(written.intersection(r)))  # first of ties
+    reading = max(readings, key=lambda r: (  # max() keeps the first (likeliest) of ties
+        _longest_run(text, words, r), len(written.intersection(r))))
     forms: dict[str, set[str]] = {}
     for exact in reading:
         if exact in written:
             forms.setdefault(fold(exact), set()).add(exact)
     return [w for w in words if w.folded not in forms or w.exact in forms[w.folded]]
+
+
+def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
+    """The most words of *reading* the text writes in a row, in the reading's spelling."""
+    pairs = set(zip(reading, reading[1:], strict=False))
+    best = run = 0
+    for i, word in enumerate(words):
+        if word.exact not in reading:
+            run = 0
+            continue
+        before = words[i - 1] if i else None
+        linked = (before is not None and run and (before.exact, word.exact) in pairs
+                  and _adjacent(text, before, word))
+        run = run + 1 if linked else 1
+        best = max(best, run)
+    return best
 
 
 def _in_phrases(text: str, words: list[_Word], runs: list[Words],
