@@ -13,13 +13,16 @@ What is marked follows what the query means, not only what it folds to:
   reading's form, only those occurrences are marked ("bóng đá", "Việt Nam"; not
   "đã", "năm"); a word the text never writes so is marked by its fold, as
   before, so an article that matched only after folding keeps its marks. Of
-  several readings, a text follows the one whose words it writes most (then the
-  likeliest): an article about "bà Đinh" is marked as such under ``ba dinh``.
+  several readings, a text follows the one it writes most words of side by
+  side, then most words of, then the likeliest: an article about "bà Đinh" is
+  marked as such under ``ba dinh``. Where no reading can be computed (quotes,
+  fields, long queries), the words typed with accents are the reading
+  (:func:`typed_reading`): ``"siêu bão"`` marks "siêu bão", not "siêu bạo".
 * **Phrases.** Words a query asks for only in a row (``"giai phong mat bang"``)
   are marked only where they stand in a row, as the index matched them: a lone
   "phòng" elsewhere is not.
 * **Best fragment first.** Fragments are chosen first for the longest run of the
-  query's words standing together in the query's order, then for the most
+  query's words standing side by side in the query's order, then for the most
   distinct words, then the most matches; the best comes first, the others follow
   in text order.
 
@@ -195,10 +198,19 @@ def _words_regex(words: frozenset[str]) -> re.Pattern:
     return re.compile(rf"(?:(?<![^\W_])|(?=[A-Z]))(?ai:{alternatives})(?![^\W_A-Z])")
 
 
+def typed_reading(query: str) -> Words:
+    """The words of *query* typed with accents, as the index spells them, in order.
+
+    For queries :func:`search.spelling.readings` does not read (quotes, fields,
+    operators, many words): what the user typed with accents is what they meant.
+    """
+    return tuple(t.exact for t in tokens(query) if t.exact != t.folded)
+
+
 def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> list[_Word]:
     """*words* narrowed to the reading this text follows.
 
-    The text follows the reading it writes most words of in a row (``Nam Từ
+    The text follows the reading it writes most words of side by side (``Nam Từ
     Liêm`` over ``năm``), then the one it writes most words of, then the
     likeliest. A query word the text writes in that reading's form keeps only
     those occurrences; one it never writes so keeps all its folded matches.
@@ -216,7 +228,7 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
 
 
 def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
-    """The most words of *reading* the text writes in a row, in the reading's spelling."""
+    """The most words of *reading* the text writes side by side, in its spelling."""
     pairs = set(zip(reading, reading[1:], strict=False))
     best = run = 0
     for i, word in enumerate(words):
@@ -225,7 +237,7 @@ def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
             continue
         before = words[i - 1] if i else None
         linked = (before is not None and run and (before.exact, word.exact) in pairs
-                  and _adjacent(text, before, word))
+                  and _side_by_side(text, before, word))
         run = run + 1 if linked else 1
         best = max(best, run)
     return best
@@ -260,6 +272,13 @@ def _adjacent(text: str, first: _Word, second: _Word) -> bool:
     """True when no other word stands between two matched words (as a phrase
     query sees them: punctuation between them does not count)."""
     return second.start <= first.end or not _WORD_CHAR.search(text, first.end, second.start)
+
+
+def _side_by_side(text: str, first: _Word, second: _Word) -> bool:
+    """True when two matched words stand together in one phrase of the text: only
+    spaces between them. Stricter than :func:`_adjacent`, for the evidence that
+    picks a reading and a fragment ("Quận ủy; bà …" does not say "ủy bà")."""
+    return second.start <= first.end or text[first.end : second.start].isspace()
 
 
 def mark_all(
@@ -337,12 +356,12 @@ def _best_windows(
 
 
 def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]]) -> list[int]:
-    """For each matched word, how many matched words end with it standing in a
-    row in the query's order (1 when it does not follow the one before so)."""
+    """For each matched word, how many matched words end with it standing side by
+    side in the query's order (1 when it does not follow the one before so)."""
     runs = [1] * len(words)
     for i in range(1, len(words) if pairs else 0):
         before, word = words[i - 1], words[i]
-        if (before.folded, word.folded) in pairs and _adjacent(text, before, word):
+        if (before.folded, word.folded) in pairs and _side_by_side(text, before, word):
             runs[i] = runs[i - 1] + 1
     return runs
 

@@ -32,7 +32,7 @@ from whoosh.util.times import datetime_to_long
 
 from search import abbrev, bm25, lexicon, spelling
 from search.analysis import EXACT, FOLDED
-from search.highlight import Marking, Snippet, mark_all, snippets
+from search.highlight import Marking, Snippet, mark_all, snippets, typed_reading
 from search.negation import Without
 from search.normalize import fold, has_accents, nfc, place_key, terms
 from search.schema import (
@@ -657,12 +657,16 @@ def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query 
 
     Marks follow the probable accented readings of the *typed* words (computed once
     for the page, only when it has hits to mark), so ``bong da`` marks "bóng đá",
-    not every "đã" (:mod:`search.highlight`).
+    not every "đã"; where there is none (query syntax), the words typed with
+    accents (:mod:`search.highlight`).
     """
     hits = found.page(page, limit)
     if not with_snippets or not hits:
         return [_hit(hit, Marking(set(), set()), False) for hit in hits]
     readings = tuple(r.words for r in spelling.readings(searcher, typed))
+    as_typed = typed_reading(typed)
+    if not readings and as_typed:
+        readings = (as_typed,)
     exact = highlight_terms(q, searcher)._replace(readings=readings)
     typos = exact
     if typo_q is not None and found.typos:

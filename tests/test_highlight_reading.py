@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from search import store
-from search.highlight import Snippet, find_matches, mark_all, snippets
+from search.highlight import Snippet, find_matches, mark_all, snippets, typed_reading
 from search.indexer import index_paths
 from search.normalize import fold, fold_aligned, nfc, terms
 from search.query import Hit, get_article, run
@@ -319,3 +319,16 @@ def test_nfd_articles_get_the_same_marks(baomoi) -> None:
             words = folded if "readings" in options else set()
             assert find_matches(nfd, set(), words, **options) == find_matches(
                 body, set(), words, **options), hit.id
+
+
+@pytest.mark.slow
+def test_a_quoted_query_typed_with_accents_marks_its_exact_words(baomoi) -> None:
+    """Quotes have no computed reading: the words typed with accents are it."""
+    for hit in run(baomoi, '"siêu bão"', limit=10).hits:
+        title, body = _texts(baomoi, hit)
+        if holds(body, "siêu bão"):
+            assert {w for s in hit.snippets for w in exact_marks(s)} == {"siêu", "bão"}, hit.id
+
+
+def test_typed_reading_is_the_words_typed_with_accents() -> None:
+    assert typed_reading('"Siêu bão" số 10 -hoà title:Đà nang') == ("siêu", "bão", "số", "hòa", "đà")
