@@ -134,9 +134,10 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
     Vietnamese each letter folds to one ASCII letter, so the offsets stay aligned)
     and one regular expression finds the words. Where a glued word's part starts
     (``NamTừ``), the fold is upper-cased: the regex takes an upper-case letter as a
-    word boundary too, as the tokenizer splits there. Text that is not NFC, or
-    where a match straddles a seam without being the whole glued word (so is no
-    token), takes the word-by-word path. Empty words mark nothing.
+    word boundary too, as the tokenizer splits there. Text where a match straddles
+    a seam takes the word-by-word path: either it is no token, or it is a whole
+    glued word, which the tokenizer also yields part by part (the reading and the
+    phrases may keep a part and drop the whole). Empty words mark nothing.
     """
     folded = {w for w in folded if w}
     if folded:
@@ -148,7 +149,7 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
                 flat = flat[:seams[0]] + "".join(
                     flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
             spans = [m.span() for m in _words_regex(frozenset(folded)).finditer(flat)]
-            if not seams or all(_is_token(span, seams) for span in spans):
+            if not seams or not any(_straddles(span, seams) for span in spans):
                 return [_word(text, flat, span) for span in spans]
     return _token_words(text, exact, folded)
 
@@ -158,11 +159,11 @@ def _word(text: str, flat: str, span: Span) -> _Word:
     return _Word(start, end, flat[start:end].lower(), normalize_term(text[start:end])[0])
 
 
-def _is_token(span: tuple[int, int], seams: list[int]) -> bool:
-    """True when a match is a token: a whole word, or a part between seams."""
+def _straddles(span: Span, seams: list[int]) -> bool:
+    """True when a glued word's seam lies inside a match."""
     start, end = span
-    inside = bisect_right(seams, start) < len(seams) and seams[bisect_right(seams, start)] < end
-    return not inside or (start not in seams and end not in seams)
+    after = bisect_right(seams, start)
+    return after < len(seams) and seams[after] < end
 
 
 def _joined(spans: Iterable[Span]) -> list[Span]:

@@ -332,3 +332,52 @@ def test_a_quoted_query_typed_with_accents_marks_its_exact_words(baomoi) -> None
 
 def test_typed_reading_is_the_words_typed_with_accents() -> None:
     assert typed_reading('"Siêu bão" số 10 -hoà title:Đà nang') == ("siêu", "bão", "số", "hòa", "đà")
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from search.normalize import has_glued_words, tokens  # noqa: E402
+
+_letters = st.sampled_from(list("abdđeghimnoôơtuưyàáãạằầấèéềìíòóồộờùúừýĐÂTBN"))
+_seps = st.sampled_from([" ", ", ", "\n", " “", "” ", " - ", "."])
+_random_texts = st.lists(st.tuples(st.text(_letters, min_size=1, max_size=5), _seps),
+                  min_size=2, max_size=30).map(lambda pairs: "".join(w + s for w, s in pairs))
+
+
+def _covered(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_random_texts, st.data())
+def test_reading_and_phrases_only_narrow_the_folded_marks(text: str, data) -> None:
+    text = nfc(text)
+    toks = list(tokens(text))
+    loose = set(data.draw(st.lists(st.sampled_from([t.folded for t in toks]), max_size=3)))
+    reading = tuple(data.draw(st.lists(st.sampled_from([t.exact for t in toks]), max_size=3)))
+    at = data.draw(st.integers(0, len(toks) - 1))
+    phrase = tuple(t.folded for t in toks[at : at + data.draw(st.integers(2, 3))])
+    options = {"phrases": [phrase], "readings": [reading]}
+    spans = find_matches(text, set(), loose, **options)
+    wider = find_matches(text, set(), loose | set(phrase))
+    # Nothing is marked that plain folded matching would not mark.
+    assert all(any(a <= s and e <= b for a, b in wider) for s, e in spans)
+    # Every word wanted alone keeps at least one mark.
+    for word in loose:
+        assert any(_covered(spans, t.start, t.end) for t in toks if t.folded == word), word
+    # NFD text is marked as its NFC form.
+    assert find_matches(unicodedata.normalize("NFD", text), set(), loose, **options) == spans
+    # A word wanted only in the phrase is marked only inside an occurrence of it
+    # (tokens stand one after another here only when no word is glued).
+    if has_glued_words(text):
+        return
+    only = set(phrase) - loose
+    starts = [i for i in range(len(toks) - len(phrase) + 1)
+              if tuple(t.folded for t in toks[i : i + len(phrase)]) == phrase]
+    inside = [(toks[i].start, toks[i + len(phrase) - 1].end) for i in starts]
+    for t in toks:
+        if t.folded in only and _covered(spans, t.start, t.end):
+            assert any(a <= t.start and t.end <= b for a, b in inside), (t, phrase)
