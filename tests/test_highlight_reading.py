@@ -160,6 +160,22 @@ def test_typed_accents_on_the_seeds_mark_the_words_as_typed(seeds) -> None:
             assert marks == {"ba", "đình"}, (hit.id, marks)
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_the_http_answer_marks_the_reading(seed_index: Path) -> None:
+    """Front ends get the same marks: ``<mark>`` in the JSON's HTML follows the reading."""
+    from fastapi.testclient import TestClient
+
+    from search.http import create_app
+
+    with TestClient(create_app(seed_index, searchers=1)) as client:
+        answer = client.get("/search", params={"q": "quan uy"}).json()
+    assert len(answer["hits"]) == 5
+    for hit in answer["hits"]:
+        marks = {t for s in hit["snippets"] for m in re.findall(r"<mark>(.*?)</mark>", s["html"])
+                 for t in terms(m)}
+        assert marks and marks <= {"quận", "ủy"}, (hit["id"], marks)
+
+
 # --------------------------------------------------------------------------- baomoi-2017
 
 
