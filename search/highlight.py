@@ -5,6 +5,27 @@ Matching works on both index forms of every word, so a query typed without accen
 text is tokenised with :func:`search.normalize.tokens`, the same function the index
 uses, so what is marked is exactly what matched.
 
+What is marked follows what the query means, not only what it folds to:
+
+* **The reading.** A query typed without (or with partial) accents comes with its
+  probable accented readings (``bong da viet nam`` → ``bóng đá việt nam``, from
+  :func:`search.spelling.readings`). Where a text writes a query word in the
+  reading's form, only those occurrences are marked ("bóng đá", "Việt Nam"; not
+  "đã", "năm"); a word the text never writes so is marked by its fold, as
+  before, so an article that matched only after folding keeps its marks. Of
+  several readings, a text follows the one it writes most words of side by
+  side, then most words of, then the likeliest: an article about "bà Đinh" is
+  marked as such under ``ba dinh``. Where no reading can be computed (quotes,
+  fields, long queries), the words typed with accents are the reading
+  (:func:`typed_reading`): ``"siêu bão"`` marks "siêu bão", not "siêu bạo".
+* **Phrases.** Words a query asks for only in a row (``"giai phong mat bang"``)
+  are marked only where they stand in a row, as the index matched them: a lone
+  "phòng" elsewhere is not.
+* **Best fragment first.** Fragments are chosen first for the longest run of the
+  query's words standing side by side in the query's order, then for the most
+  distinct words, then the most matches; the best comes first, the others follow
+  in text order.
+
 A :class:`Snippet` is plain text plus match offsets; front ends decide how to show
 it (terminal colour, ``<mark>`` in HTML via :meth:`Snippet.html`, which escapes).
 """
@@ -14,14 +35,19 @@ from __future__ import annotations
 import html
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
-from search.normalize import fold_aligned, glued_seams, tokens
+from search.normalize import fold, fold_aligned, glued_seams, nfc, normalize_term, tokens
 
 #: Target length of one fragment, in characters.
 FRAGMENT_CHARS = 180
+
+Span = tuple[int, int]
+#: Word sequences: readings (exact forms) or phrases (folded forms), in query order.
+Words = tuple[str, ...]
 
 
 @dataclass
@@ -45,62 +71,123 @@ class Snippet:
         return {"text": self.text, "matches": [list(m) for m in self.matches], "html": self.html()}
 
 
-def find_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int, int]]:
-    """Offsets of the words of *text* whose exact or folded form is wanted.
+class Marking(NamedTuple):
+    """What one query asks the highlighter to mark (see the module docstring).
+
+    *exact* and *folded* words are marked wherever they stand; the words of
+    *phrases* (folded) that are in neither only where the phrase stands in a row.
+    *readings* are the query's probable accented readings, likeliest first.
+    """
+
+    exact: set[str]
+    folded: set[str]
+    phrases: tuple[Words, ...] = ()
+    readings: tuple[Words, ...] = ()
+
+
+class _Word(NamedTuple):
+    """One matched word of a text: where it stands and its two index forms."""
+
+    start: int
+    end: int
+    folded: str
+    exact: str
+
+
+def find_matches(
+    text: str,
+    exact: set[str],
+    folded: set[str],
+    *,
+    phrases: Sequence[Words] = (),
+    readings: Sequence[Words] = (),
+) -> list[Span]:
+    """Offsets (into ``nfc(text)``) of the words of *text* to mark for a query.
+
+    *exact* and *folded* words are wanted anywhere, *phrases* only in a row, and
+    *readings* narrow each query word to its reading's spelling where the text
+    writes it so (see the module docstring). Touching marks (the parts of a glued
+    word) are merged.
+    """
+    words = _marked_words(nfc(text), exact, folded, phrases, readings)
+    return _joined((w.start, w.end) for w in words)
+
+
+def _marked_words(
+    text: str, exact: set[str], folded: set[str], phrases: Sequence[Words],
+    readings: Sequence[Words],
+) -> list[_Word]:
+    """The matched words of NFC *text*, filtered by the reading and the phrases."""
+    runs = [p for p in phrases if len(p) > 1]
+    loose = {w for w in folded if w} | {w for p in phrases if len(p) == 1 for w in p}
+    only_together = {w for p in runs for w in p} - loose - {fold(e) for e in exact}
+    words = _matched_words(text, exact, loose | only_together)
+    words = _under_reading(text, words, readings)
+    return _in_phrases(text, words, runs, only_together)
+
+
+def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
+    """Every word of NFC *text* whose exact or folded form is wanted, in order.
 
     Fast path: every query word reaches the index through its folded form, so when
     *folded* is given it alone decides. The whole text is folded at once (for
     Vietnamese each letter folds to one ASCII letter, so the offsets stay aligned)
     and one regular expression finds the words. Where a glued word's part starts
     (``NamTừ``), the fold is upper-cased: the regex takes an upper-case letter as a
-    word boundary too, as the tokenizer splits there. Text that is not NFC, or
-    where a match straddles a seam without being the whole glued word (so is no
-    token), takes the word-by-word path. Empty words mark nothing.
+    word boundary too, as the tokenizer splits there. Text where a match straddles
+    a seam takes the word-by-word path: either it is no token, or it is a whole
+    glued word, which the tokenizer also yields part by part (the reading and the
+    phrases may keep a part and drop the whole). Empty words mark nothing.
     """
     folded = {w for w in folded if w}
     if folded:
         flat = fold_aligned(text)
         if flat is not None:
             seams = glued_seams(text)
-            if not seams:
-                return _joined(m.span() for m in _words_regex(frozenset(folded)).finditer(flat))
-            ends = [*seams[1:], len(flat)]
-            flat = flat[:seams[0]] + "".join(
-                flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
+            if seams:
+                ends = [*seams[1:], len(flat)]
+                flat = flat[:seams[0]] + "".join(
+                    flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
             spans = [m.span() for m in _words_regex(frozenset(folded)).finditer(flat)]
-            if all(_is_token(span, seams) for span in spans):
-                return _joined(spans)
-    return _token_matches(text, exact, folded)
+            if not seams or not any(_straddles(span, seams) for span in spans):
+                return [_word(text, flat, span) for span in spans]
+    return _token_words(text, exact, folded)
 
 
-def _is_token(span: tuple[int, int], seams: list[int]) -> bool:
-    """True when a match is a token: a whole word, or a part between seams."""
+def _word(text: str, flat: str, span: Span) -> _Word:
     start, end = span
-    inside = bisect_right(seams, start) < len(seams) and seams[bisect_right(seams, start)] < end
-    return not inside or (start not in seams and end not in seams)
+    return _Word(start, end, flat[start:end].lower(), normalize_term(text[start:end])[0])
 
 
-def _joined(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans with touching ones merged: the parts of one glued word mark it once."""
-    found: list[tuple[int, int]] = []
+def _straddles(span: Span, seams: list[int]) -> bool:
+    """True when a glued word's seam lies inside a match."""
+    start, end = span
+    after = bisect_right(seams, start)
+    return after < len(seams) and seams[after] < end
+
+
+def _joined(spans: Iterable[Span]) -> list[Span]:
+    """Spans (in order of their starts) with touching or overlapping ones merged:
+    the parts of one glued word mark it once."""
+    found: list[Span] = []
     for start, end in spans:
-        if found and start == found[-1][1]:
-            found[-1] = (found[-1][0], end)
+        if found and start <= found[-1][1]:
+            found[-1] = (found[-1][0], max(found[-1][1], end))
         else:
             found.append((start, end))
     return found
 
 
-def _token_matches(text: str, exact: set[str], folded: set[str]) -> list[tuple[int, int]]:
-    """Word-by-word matching with :func:`search.normalize.tokens` (exact and folded)."""
-    found: list[tuple[int, int]] = []
-    for tok in tokens(text):
-        if tok.exact in exact or tok.folded in folded:
-            if found and tok.start <= found[-1][1]:  # a glued word and its parts
-                found[-1] = (min(found[-1][0], tok.start), max(found[-1][1], tok.end))
-            else:
-                found.append((tok.start, tok.end))
-    return found
+def _token_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
+    """Word-by-word matching with :func:`search.normalize.tokens` (exact and folded);
+    a glued word comes before its parts."""
+    return [_Word(t.start, t.end, t.folded, t.exact) for t in tokens(text)
+            if t.exact in exact or t.folded in folded]
+
+
+def _token_matches(text: str, exact: set[str], folded: set[str]) -> list[Span]:
+    """The word-by-word path's marks (what the fast path must agree with)."""
+    return _joined((w.start, w.end) for w in _token_words(nfc(text), exact, folded))
 
 
 @lru_cache(maxsize=256)
@@ -112,9 +199,100 @@ def _words_regex(words: frozenset[str]) -> re.Pattern:
     return re.compile(rf"(?:(?<![^\W_])|(?=[A-Z]))(?ai:{alternatives})(?![^\W_A-Z])")
 
 
-def mark_all(text: str, exact: set[str], folded: set[str]) -> Snippet:
+def typed_reading(query: str) -> Words:
+    """The words of *query* typed with accents, as the index spells them, in order.
+
+    For queries :func:`search.spelling.readings` does not read (quotes, fields,
+    operators, many words): what the user typed with accents is what they meant.
+    """
+    return tuple(t.exact for t in tokens(query) if t.exact != t.folded)
+
+
+def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> list[_Word]:
+    """*words* narrowed to the reading this text follows.
+
+    The text follows the reading it writes most words of side by side (``Nam Từ
+    Liêm`` over ``năm``), then the one it writes most words of, then the
+    likeliest. A query word the text writes in that reading's form keeps only
+    those occurrences; one it never writes so keeps all its folded matches.
+    """
+    if not readings:
+        return words
+    written = {w.exact for w in words}
+    reading = max(readings, key=lambda r: (  # max() keeps the first (likeliest) of ties
+        _longest_run(text, words, r), len(written.intersection(r))))
+    forms: dict[str, set[str]] = {}
+    for exact in reading:
+        if exact in written:
+            forms.setdefault(fold(exact), set()).add(exact)
+    return [w for w in words if w.folded not in forms or w.exact in forms[w.folded]]
+
+
+def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
+    """The most words of *reading* the text writes side by side, in its spelling."""
+    pairs = set(zip(reading, reading[1:], strict=False))
+    best = run = 0
+    for i, word in enumerate(words):
+        if word.exact not in reading:
+            run = 0
+            continue
+        before = words[i - 1] if i else None
+        linked = (before is not None and run and (before.exact, word.exact) in pairs
+                  and _side_by_side(text, before, word))
+        run = run + 1 if linked else 1
+        best = max(best, run)
+    return best
+
+
+def _in_phrases(text: str, words: list[_Word], runs: list[Words],
+                only_together: set[str]) -> list[_Word]:
+    """*words* without the phrase words that stand outside every phrase occurrence."""
+    if not only_together:
+        return words
+    keep = [w.folded not in only_together for w in words]
+    for run in runs:
+        size = len(run)
+        for i in range(len(words) - size + 1):
+            if words[i].folded == run[0] and _stands_in_a_row(text, words[i : i + size], run):
+                keep[i : i + size] = [True] * size
+    return [w for w, kept in zip(words, keep, strict=True) if kept]
+
+
+def _stands_in_a_row(text: str, words: Sequence[_Word], run: Words) -> bool:
+    """True when *words* are *run*'s words, each right after the one before."""
+    return len(words) == len(run) and all(
+        w.folded == r for w, r in zip(words, run, strict=True)
+    ) and all(_adjacent(text, a, b) for a, b in zip(words, words[1:], strict=False))
+
+
+#: A letter or digit: what makes a word (as :func:`search.normalize.tokens` splits).
+_WORD_CHAR = re.compile(r"[^\W_]")
+
+
+def _adjacent(text: str, first: _Word, second: _Word) -> bool:
+    """True when no other word stands between two matched words (as a phrase
+    query sees them: punctuation between them does not count)."""
+    return second.start <= first.end or not _WORD_CHAR.search(text, first.end, second.start)
+
+
+def _side_by_side(text: str, first: _Word, second: _Word) -> bool:
+    """True when two matched words stand together in one phrase of the text: only
+    spaces between them. Stricter than :func:`_adjacent`, for the evidence that
+    picks a reading and a fragment ("Quận ủy; bà …" does not say "ủy bà")."""
+    return second.start <= first.end or text[first.end : second.start].isspace()
+
+
+def mark_all(
+    text: str,
+    exact: set[str],
+    folded: set[str],
+    *,
+    phrases: Sequence[Words] = (),
+    readings: Sequence[Words] = (),
+) -> Snippet:
     """The whole of a short text (a title) with its matches marked."""
-    return Snippet(text, find_matches(text, exact, folded))
+    text = nfc(text)
+    return Snippet(text, find_matches(text, exact, folded, phrases=phrases, readings=readings))
 
 
 def snippets(
@@ -123,31 +301,51 @@ def snippets(
     folded: set[str],
     limit: int = 3,
     width: int = FRAGMENT_CHARS,
+    *,
+    phrases: Sequence[Words] = (),
+    readings: Sequence[Words] = (),
 ) -> list[Snippet]:
-    """Up to *limit* fragments of *text* around its densest groups of matches.
+    """Up to *limit* fragments of *text* around its best groups of matches, the
+    best first (where the query's words stand together), the others in text order.
 
     With no match in the text (the hit matched on its title only), the opening of
     the text is returned, unmarked, so every hit still shows some context.
     """
-    matches = find_matches(text, exact, folded)
-    if not matches:
+    text = nfc(text)
+    words = _marked_words(text, exact, folded, phrases, readings)
+    if not words:
         return [_fragment(text, 0, width, [])] if text.strip() else []
-    windows = _best_windows(text, matches, limit, width)
-    return [_fragment(text, start, width, matches) for start in sorted(windows)]
+    matches = _joined((w.start, w.end) for w in words)
+    pairs = _query_pairs(phrases, readings)
+    best, *others = _best_windows(text, words, pairs, limit=limit, width=width)
+    return [_fragment(text, start, width, matches) for start in [best, *sorted(others)]]
+
+
+def _query_pairs(phrases: Sequence[Words], readings: Sequence[Words]) -> set[tuple[str, str]]:
+    """Folded word pairs the query has side by side (its phrases and its reading)."""
+    sequences = [*phrases, *([fold(w) for w in r] for r in readings)]
+    return {(s[i], s[i + 1]) for s in sequences for i in range(len(s) - 1)}
 
 
 def _best_windows(
-    text: str, matches: list[tuple[int, int]], limit: int, width: int
+    text: str, words: list[_Word], pairs: set[tuple[str, str]], *, limit: int, width: int
 ) -> list[int]:
-    """Start offsets of up to *limit* non-overlapping windows holding the most matches."""
+    """Start offsets of up to *limit* non-overlapping windows, best first.
+
+    A window (starting at a matched word, *width* characters long) scores by the
+    longest run of matched words standing together in the query's order
+    (*pairs*), then by its distinct words, then by its matches.
+    """
+    runs = _run_lengths(text, words, pairs)
     scored = []
-    stop = 0  # matches[i:stop] fit in the window starting at match i (ends only grow)
-    for i, (start, _) in enumerate(matches):
+    stop = 0  # words[i:stop] fit in the window starting at word i (ends only grow)
+    for i, (start, *_) in enumerate(words):
         stop = max(stop, i)
-        while stop < len(matches) and matches[stop][1] <= start + width:
+        while stop < len(words) and words[stop].end <= start + width:
             stop += 1
-        words = {text[s:e].lower() for s, e in matches[i:stop]}
-        scored.append((len(words), stop - i, -start, start))
+        together = max((min(runs[j], j - i + 1) for j in range(i, stop)), default=1)
+        distinct = len({w.exact for w in words[i:stop]})
+        scored.append((together, distinct, stop - i, -start, start))
     scored.sort(reverse=True)
     chosen: list[int] = []
     for *_, start in scored:
@@ -156,6 +354,17 @@ def _best_windows(
         if len(chosen) == limit:
             break
     return chosen
+
+
+def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]]) -> list[int]:
+    """For each matched word, how many matched words end with it standing side by
+    side in the query's order (1 when it does not follow the one before so)."""
+    runs = [1] * len(words)
+    for i in range(1, len(words) if pairs else 0):
+        before, word = words[i - 1], words[i]
+        if (before.folded, word.folded) in pairs and _side_by_side(text, before, word):
+            runs[i] = runs[i - 1] + 1
+    return runs
 
 
 def _fragment(text: str, anchor: int, width: int, matches: list[tuple[int, int]]) -> Snippet:

@@ -33,7 +33,7 @@ from whoosh.util.times import datetime_to_long
 
 from search import abbrev, bm25, lexicon, spelling
 from search.analysis import EXACT, FOLDED
-from search.highlight import Snippet, mark_all, snippets
+from search.highlight import Marking, Snippet, mark_all, snippets, typed_reading
 from search.negation import Without
 from search.normalize import fold, has_accents, nfc, place_key, terms
 from search.schema import (
@@ -592,27 +592,38 @@ def facet_counts(results) -> dict[str, dict[str, int]]:
     return out
 
 
-def highlight_terms(q: wq.Query, searcher: Searcher) -> tuple[set[str], set[str]]:
-    """The exact and folded terms a query can match, for marking snippets.
+def highlight_terms(q: wq.Query, searcher: Searcher) -> Marking:
+    """The terms a query can match, for marking snippets: exact and folded words
+    (marked anywhere) and phrases (folded; their words marked where they stand in a
+    row, unless the query also wants them alone).
 
     Prefix, wildcard and fuzzy parts are expanded against the index vocabulary;
-    excluded (``NOT``) parts are left out.
+    excluded (``NOT``) parts are left out. A phrase with slop counts as its words.
     """
     exact: set[str] = set()
     folded: set[str] = set()
+    phrases: dict[tuple[str, ...], None] = {}  # ordered, without repeats
     positive = _without_negations(q)
     if positive is None:
-        return exact, folded
+        return Marking(exact, folded)
     reader = searcher.reader()
     # Not Query.existing_terms(): in Whoosh it skips every field after the first.
     for leaf in positive.leaves():
+        if isinstance(leaf, wq.Phrase) and leaf.slop == 1 and leaf.fieldname in (
+            MATCH_FIELD, TITLE_FIELD, *EXACT_FIELDS
+        ):
+            phrases[tuple(fold(w) for w in leaf.words)] = None
+            continue
         for fieldname, text in leaf.expanded_terms(reader, phrases=True):
             text = text.decode("utf-8") if isinstance(text, bytes) else text
             if fieldname in EXACT_FIELDS:
                 exact.add(text)
             elif fieldname in (MATCH_FIELD, TITLE_FIELD):
                 folded.add(text)
-    return exact, folded
+    # A phrase's accented words are exact boosts too; alone they are no match.
+    in_phrases = {w for p in phrases for w in p} - folded
+    exact = {w for w in exact if fold(w) not in in_phrases}
+    return Marking(exact, folded, tuple(phrases))
 
 
 def _without_negations(q: wq.Query) -> wq.Query | None:
@@ -695,7 +706,8 @@ def run(
             if more.total or more.partial:
                 q, found, relaxed_by = relaxed, more, mode
                 break
-    hits = _page_hits(searcher, found, q, typo_q, page, limit, with_snippets)
+    hits = _page_hits(searcher, found, q, typo_q, page, limit, with_snippets,
+                      typed=suggestion.text if corrected else words)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
         text, found.total, page, limit, took, hits, relaxed_by is not None, sort,
@@ -705,18 +717,31 @@ def run(
 
 
 def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query | None,
-               page: int, limit: int, with_snippets: bool) -> list[Hit]:
+               page: int, limit: int, with_snippets: bool, *, typed: str = "") -> list[Hit]:
     """The page's hits, marked with the words that matched them: an exact match shows
     the query's words, only a typo match also the words one edit away (else "chính
-    phủ" would mark every "hình" of an article that says "chính phủ" too)."""
-    exact = highlight_terms(q, searcher) if with_snippets else (set(), set())
+    phủ" would mark every "hình" of an article that says "chính phủ" too).
+
+    Marks follow the probable accented readings of the *typed* words (computed once
+    for the page, only when it has hits to mark), so ``bong da`` marks "bóng đá",
+    not every "đã"; where there is none (query syntax), the words typed with
+    accents (:mod:`search.highlight`).
+    """
+    hits = found.page(page, limit)
+    if not with_snippets or not hits:
+        return [_hit(hit, Marking(set(), set()), False) for hit in hits]
+    readings = tuple(r.words for r in spelling.readings(searcher, typed))
+    as_typed = typed_reading(typed)
+    if not readings and as_typed:
+        readings = (as_typed,)
+    exact = highlight_terms(q, searcher)._replace(readings=readings)
     typos = exact
-    if with_snippets and typo_q is not None and found.typos:
-        typos = highlight_terms(wq.Or([q, typo_q]), searcher)
+    if typo_q is not None and found.typos:
+        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=readings)
     first_typo = found.total - found.typos
     return [
-        _hit(hit, *(typos if n >= first_typo else exact), with_snippets)
-        for n, hit in enumerate(found.page(page, limit), (page - 1) * limit)
+        _hit(hit, typos if n >= first_typo else exact, True)
+        for n, hit in enumerate(hits, (page - 1) * limit)
     ]
 
 
@@ -928,19 +953,21 @@ class _Searching:
         return _Found([collector.results()], partial)
 
 
-def _hit(hit, exact: set[str], folded: set[str], with_snippets: bool = True) -> Hit:
+def _hit(hit, marking: Marking, with_snippets: bool = True) -> Hit:
     stored = hit.fields()
     body = stored_body(stored) if with_snippets else ""
+    title = stored.get("title", "")
+    options = {"phrases": marking.phrases, "readings": marking.readings}
     return Hit(
         id=stored["id"],
         path=stored.get("path", ""),
-        title=stored.get("title", ""),
+        title=title,
         date=stored.get("date"),
         author=stored.get("author"),
         source=stored.get("source"),
         score=float(hit.score or 0.0),
-        snippets=snippets(body, exact, folded),
-        title_marks=mark_all(stored.get("title", ""), exact, folded),
+        snippets=snippets(body, marking.exact, marking.folded, **options),
+        title_marks=mark_all(title, marking.exact, marking.folded, **options),
         fields=extra_fields(stored),
     )
 
