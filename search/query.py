@@ -673,6 +673,7 @@ def run(
     started = time.perf_counter()
     words, filters = split_filters(text, filters or Filters())
     flt = build_filter(filters)
+    likely: list[spelling.Reading] = []
     if not words.strip():
         if flt is None:
             raise QueryError("empty query: type some words to search for")
@@ -706,8 +707,9 @@ def run(
             if more.total or more.partial:
                 q, found, relaxed_by = relaxed, more, mode
                 break
-    hits = _page_hits(searcher, found, q, typo_q, page, limit, with_snippets,
-                      typed=suggestion.text if corrected else words)
+    typed = suggestion.text if corrected and suggestion else words
+    hits = _page_hits(searcher, found, q, typo_q, page, limit, with_snippets, typed=typed,
+                      readings=None if corrected else likely)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
         text, found.total, page, limit, took, hits, relaxed_by is not None, sort,
@@ -717,27 +719,30 @@ def run(
 
 
 def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query | None,
-               page: int, limit: int, with_snippets: bool, *, typed: str = "") -> list[Hit]:
+               page: int, limit: int, with_snippets: bool, *, typed: str = "",
+               readings: Sequence[spelling.Reading] | None = None) -> list[Hit]:
     """The page's hits, marked with the words that matched them: an exact match shows
     the query's words, only a typo match also the words one edit away (else "chính
     phủ" would mark every "hình" of an article that says "chính phủ" too).
 
     Marks follow the probable accented readings of the *typed* words (computed once
-    for the page, only when it has hits to mark), so ``bong da`` marks "bóng đá",
-    not every "đã"; where there is none (query syntax), the words typed with
-    accents (:mod:`search.highlight`).
+    for the page, only when it has hits to mark, unless the ranking already did:
+    *readings*), so ``bong da`` marks "bóng đá", not every "đã"; where there is
+    none (query syntax), the words typed with accents (:mod:`search.highlight`).
     """
     hits = found.page(page, limit)
     if not with_snippets or not hits:
         return [_hit(hit, Marking(set(), set()), False) for hit in hits]
-    readings = tuple(r.words for r in spelling.readings(searcher, typed))
+    if readings is None:
+        readings = spelling.readings(searcher, typed)
+    words = tuple(r.words for r in readings)
     as_typed = typed_reading(typed)
-    if not readings and as_typed:
-        readings = (as_typed,)
-    exact = highlight_terms(q, searcher)._replace(readings=readings)
+    if not words and as_typed:
+        words = (as_typed,)
+    exact = highlight_terms(q, searcher)._replace(readings=words)
     typos = exact
     if typo_q is not None and found.typos:
-        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=readings)
+        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=words)
     first_typo = found.total - found.typos
     return [
         _hit(hit, typos if n >= first_typo else exact, True)
