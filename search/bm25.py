@@ -148,7 +148,8 @@ class Shared(wq.And):
 
 
 def _is_all_of(q: wq.Query) -> bool:
-    return type(q) in (wq.And, Shared) and q.boost == 1 and len(q.subqueries) > 1 and all(
+    parts = len(q.subqueries) if type(q) in (wq.And, Shared) else 0
+    return (parts > 1 or type(q) is Shared and parts == 1) and q.boost == 1 and all(
         _is_item(s) for s in q.subqueries)
 
 
@@ -382,14 +383,14 @@ def _settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[_Pending]
     done, step = 0, max(FIRST_CHECK, 4 * limit)
     while done < len(order):
         batch = np.sort(order[done : done + step])
-        read: dict[tuple, np.ndarray] = {}  # a word's positions, shared by the phrases
+        together = _phrases_among(reader, ids, batch, pending)
         for p in pending:
             hit = batch[p.bonus[batch] > 0]
             times = np.ones(len(hit), dtype=np.int64)
             for fieldname, btexts in p.phrases:
                 if len(hit):
+                    found, counts = together[(fieldname, tuple(btexts))]
                     docs = ids[hit]
-                    found, counts = in_a_row(reader, fieldname, btexts, docs, read)
                     keep = in_sorted(docs, found)
                     hit, times = hit[keep], counts[np.searchsorted(found, docs[keep])]
             gain = p.bonus[hit]
@@ -403,6 +404,25 @@ def _settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[_Pending]
         step *= 2
     checked = np.sort(order[:done])
     return ids[checked], settled[checked]
+
+
+def _phrases_among(reader, ids: np.ndarray, batch: np.ndarray,
+                   pending: list[_Pending]) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+    """Each distinct phrase of *pending*, checked once on every candidate of *batch*
+    that some item needs it for: ``(field, words)`` → (documents, times). The
+    proximity boost and the likely reading ask about the same words in a row."""
+    wanted: dict[tuple, list[np.ndarray]] = {}
+    for p in pending:
+        candidates = batch[p.bonus[batch] > 0]
+        for fieldname, btexts in p.phrases:
+            wanted.setdefault((fieldname, tuple(btexts)), []).append(candidates)
+    read: dict[tuple, np.ndarray] = {}  # a word's positions, shared by the phrases
+    out = {}
+    for (fieldname, btexts), parts in wanted.items():
+        docs = ids[np.unique(np.concatenate(parts))]
+        out[(fieldname, btexts)] = (in_a_row(reader, fieldname, list(btexts), docs, read)
+                                    if len(docs) else (_EMPTY_IDS, _EMPTY_IDS))
+    return out
 
 
 def _read_once(read: dict, reader, fieldname: str, btext: bytes,

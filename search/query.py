@@ -249,8 +249,11 @@ MAX_PROXIMITY_WORDS = 8
 #: Extra weight, times the reading's probability, of an article holding a likely
 #: reading's exact words where the words typed stand together.
 READING_BOOST = 8.0
+#: Where a reading is looked for: exact field, and the folded field holding the
+#: words typed together.
+READING_FIELDS = (("body", MATCH_FIELD), ("title", TITLE_FIELD))
 #: Readings less probable than this add nothing (they would only add cost).
-MIN_READING_SHARE = 0.05
+MIN_READING_SHARE = 0.1
 
 
 def _plain_words(parsed: wq.Query) -> list[str] | None:
@@ -266,17 +269,18 @@ def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
                    accents: Mapping[str, Sequence[str]] | None = None) -> list[wq.Query]:
     """Optional boosts for the likely accented readings of a plain query.
 
-    ``da nang`` is Đà Nẵng far more often than "da … nắng": an article holding a
-    reading's exact words, where the words typed stand together (``text_f``; the
-    title too, again), gains :data:`READING_BOOST` × the reading's probability ×
-    the share of each word's uses in the article written that way, so
-    the likely reading ranks first, a rare one lower, and folding-only matches
-    last — none is lost. The exact fields hold accented words only: a reading's
-    word without marks counts through what is left of its folded uses once its
-    accented spellings (*accents*: folded word → them) are taken away; when the
-    likeliest reading has no marks
-    at all (``ba``, mostly written so), no reading is boosted: a rarer accented one
-    (``bà``) must not overtake it.
+    ``da nang`` is Đà Nẵng far more often than "da … nắng". An article holding a
+    reading's exact words in its body, where the words typed stand together, gains
+    :data:`READING_BOOST` × the reading's probability × the share of each word's
+    uses in it that can be written that way (:class:`search.bm25.Shared`); in its
+    title, again. So the likely reading ranks first, a rare one lower,
+    folding-only matches last, and none is lost.
+
+    The exact fields hold accented words only: a reading's word without marks
+    counts through what is left of its folded uses once its commonest accented
+    spellings (*accents*: folded word → them) are taken away. When the likeliest
+    reading has no marks at all (``ba``, mostly written so), no reading is
+    boosted: a rarer accented one (``bà``) must not overtake it.
     """
     words = _plain_words(parsed)
     if not words or not readings or not any(has_accents(w) for w in readings[0].words):
@@ -290,7 +294,7 @@ def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
         if not accented:
             continue
         boost = READING_BOOST * reading.probability
-        for exact, folded_field in (("body", MATCH_FIELD), ("title", TITLE_FIELD)):
+        for exact, folded_field in READING_FIELDS:
             terms: list[wq.Query] = [wq.Term(exact, w, boost=boost) for w in accented]
             shares = [bm25.Share((wq.Term(exact, w),), wq.Term(folded_field, fold(w)))
                       for w in accented]
@@ -303,11 +307,17 @@ def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
     return boosts
 
 
+#: Accented spellings counted against a reading's word written without marks (the
+#: commonest: they hold nearly all of its other uses).
+PLAIN_RIVALS = 3
+
+
 def accents_of(searcher: Searcher, readings: Sequence[spelling.Reading]) -> dict[str, list[str]]:
     """The accented spellings of the readings' words written without marks."""
     reader = searcher.reader()
     plain = {w for r in readings for w in r.words if not has_accents(w)}
-    return {w: [f for f, _ in lexicon.accent_forms(reader, w) if has_accents(f)] for w in plain}
+    return {w: [f for f, _ in lexicon.accent_forms(reader, w) if has_accents(f)][:PLAIN_RIVALS]
+            for w in plain}
 
 
 def required_part(q: wq.Query) -> wq.Query:

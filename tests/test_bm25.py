@@ -14,7 +14,17 @@ from whoosh.formats import Positions
 
 from search import bm25, store
 from search.indexer import index_paths
-from search.query import Filters, _Searching, build_filter, parse, run, split_filters, with_typos
+from search.query import (
+    Filters,
+    _Searching,
+    accents_of,
+    build_filter,
+    parse,
+    run,
+    split_filters,
+    with_typos,
+)
+from search.spelling import readings
 
 QUERIES = [
     "hà nội",  # everyday words, accented
@@ -106,6 +116,15 @@ def test_proximity_checked_on_the_best_candidates_only(searcher, monkeypatch, te
     q = parse(text)
     assert bm25.plan(q) is not None and any(type(i) is wq.Phrase for i in bm25.plan(q).optional)
     assert same_ranking(searcher, q, monkeypatch, limit=limit) > 50
+
+
+@pytest.mark.parametrize("text", ["ha noi", "bao", "kinh te", "kinh tế", "nguoi"])
+def test_queries_with_reading_boosts_are_scored_here(searcher, text) -> None:
+    """The likely reading's boosts keep a query on the fast path (one word too)."""
+    likely = readings(searcher, text)
+    q = parse(text, readings=likely, accents=accents_of(searcher, likely))
+    assert likely and any(isinstance(b, bm25.Shared) for b in q.b.subqueries)
+    assert bm25.plan(q) is not None
 
 
 @pytest.mark.parametrize("text", ["ha -noi", "ha*", '"ha noi"~3', "ha OR noi NOT dan"])
