@@ -362,6 +362,10 @@ def _matched(the_plan: Plan, items: list[Item], lists: list,
 
 #: Candidates whose optional phrases are checked in the first round (at least).
 FIRST_CHECK = 64
+#: Most candidates whose optional phrases are checked, per segment: a rescoring
+#: window. Word positions are dear in Whoosh's format (each posting's a pickle);
+#: past the window, matches keep their scores without the phrase boosts.
+MAX_CHECK = 64
 
 
 def _settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[_Pending],
@@ -373,7 +377,9 @@ def _settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[_Pending]
     the *limit*-th best settled score beats every unchecked bound: the same top
     *limit* as checking every match, for word positions read on a few hundred
     articles instead of thousands (``da nang`` matches a third of an archive).
-    Returns the checked matches only (sorted ids), the top *limit* among them.
+    Returns the checked matches only (sorted ids), the top *limit* among them —
+    or, once :data:`MAX_CHECK` are checked without settling, every match, those
+    past the window without their phrase boosts.
     """
     if not pending or not len(ids):
         return ids, scores
@@ -401,7 +407,9 @@ def _settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[_Pending]
         if done >= len(order) or done >= limit and _beats(
                 settled[order[:done]], limit, bound[order[done]]):
             break
-        step *= 2
+        if done >= MAX_CHECK:  # the rest keep their scores without the phrases
+            return ids, settled
+        step = min(step * 2, MAX_CHECK - done)
     checked = np.sort(order[:done])
     return ids[checked], settled[checked]
 

@@ -312,6 +312,16 @@ def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
 PLAIN_RIVALS = 3
 
 
+#: Longest query whose likely reading drives its ranking: a longer one is settled
+#: by its words standing together, and reading it costs a sample of articles per
+#: pair of words.
+MAX_READING_WORDS = 3
+
+
+def _reads(words: str) -> bool:
+    return len(words.split()) <= MAX_READING_WORDS
+
+
 def accents_of(searcher: Searcher, readings: Sequence[spelling.Reading]) -> dict[str, list[str]]:
     """The accented spellings of the readings' words written without marks."""
     reader = searcher.reader()
@@ -683,14 +693,14 @@ def run(
     started = time.perf_counter()
     words, filters = split_filters(text, filters or Filters())
     flt = build_filter(filters)
-    likely: list[spelling.Reading] = []
+    likely: list[spelling.Reading] | None = []
     if not words.strip():
         if flt is None:
             raise QueryError("empty query: type some words to search for")
         q: wq.Query = wq.Every()
     else:
-        likely = spelling.readings(searcher, words)
-        q = parse(words, readings=likely, accents=accents_of(searcher, likely))
+        likely = spelling.readings(searcher, words) if _reads(words) else None
+        q = parse(words, readings=likely or (), accents=accents_of(searcher, likely or ()))
         check_expansions(q, searcher)
     search = _Searching(searcher, limit, page, sort, flt, facets, time_limit)
     found = search.run(q)
