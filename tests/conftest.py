@@ -173,6 +173,31 @@ def _tar_members(archive: Path) -> Iterator[tuple[str, bytes]]:
                     yield member.name, handle.read()
 
 
+def write_baomoi_sample(target: Path, needed: dict[str, int], background: int,
+                        holds: Callable[[str, str], bool] = lambda text, phrase: phrase in text,
+                        ) -> tuple[dict[str, str], dict[str, int]]:
+    """Articles of the baomoi-2017 crawl for a ranking or marking test, written into
+    the new folder *target*: the first *background* (everyday news, whatever they
+    say), plus the first few that hold each phrase of *needed* (phrase → how many;
+    *holds* decides), so each case meets the competition it meets in the whole
+    crawl. Returns file name → text, and how many articles were found for each
+    phrase; stops reading once all are found."""
+    target.mkdir(parents=True)
+    taken = dict.fromkeys(needed, 0)
+    texts: dict[str, str] = {}
+    for n, (name, data) in enumerate(_tar_members(shared_file("baomoi-2017.tar.gz"))):
+        text = data.decode("utf-8", "replace")
+        wanted = [p for p in needed if taken[p] < needed[p] and holds(text, p)]
+        for phrase in wanted:
+            taken[phrase] += 1
+        if n < background or wanted:
+            (target / Path(name).name).write_bytes(data)
+            texts[Path(name).name] = text
+        if n >= background and taken == needed:
+            break
+    return texts, taken
+
+
 def _sample_baomoi(target: Path, real: RealArchive) -> None:
     """The first REAL_SAMPLE baomoi files, then on until the one NFD article (2 s of gunzip)."""
     target.mkdir()

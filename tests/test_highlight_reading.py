@@ -11,9 +11,7 @@ which match ``da nang`` only after folding.
 from __future__ import annotations
 
 import re
-import tarfile
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from search.highlight import Snippet, find_matches, mark_all, snippets, typed_re
 from search.indexer import index_paths
 from search.normalize import fold, fold_aligned, nfc, terms
 from search.query import Hit, get_article, run
-from tests.conftest import shared_file
+from tests.conftest import write_baomoi_sample
 
 #: Articles taken from the start of the crawl, whatever they say.
 BACKGROUND = 150
@@ -179,35 +177,18 @@ def test_the_http_answer_marks_the_reading(seed_index: Path) -> None:
 # --------------------------------------------------------------------------- baomoi-2017
 
 
-def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            handle = tar.extractfile(member) if member.isfile() else None
-            if handle is not None:
-                yield Path(member.name).name, handle.read()
+def _holds(text: str, phrase: str) -> bool:
+    """A "cháy nắng" article that also says "Đà Nẵng" is not the decoy it is for."""
+    return phrase in text and not (phrase == "cháy nắng" and "Đà Nẵng" in text)
 
 
 @pytest.fixture(scope="module")
 def baomoi(tmp_path_factory: pytest.TempPathFactory):
     """A searcher over ~230 baomoi-2017 articles chosen as the module docstring says."""
-    archive = shared_file("baomoi-2017.tar.gz")
     root = tmp_path_factory.mktemp("baomoi-hl")
-    texts = root / "txt"
-    texts.mkdir()
-    taken = dict.fromkeys(NEEDED, 0)
-    for n, (name, data) in enumerate(_members(archive)):
-        text = data.decode("utf-8", "replace")
-        wanted = [p for p in NEEDED if taken[p] < NEEDED[p] and p in text]
-        if "cháy nắng" in wanted and "Đà Nẵng" in text:
-            wanted.remove("cháy nắng")
-        for phrase in wanted:
-            taken[phrase] += 1
-        if n < BACKGROUND or wanted:
-            (texts / name).write_bytes(data)
-        if n >= BACKGROUND and taken == NEEDED:
-            break
+    _, taken = write_baomoi_sample(root / "txt", NEEDED, BACKGROUND, _holds)
     assert taken == NEEDED, taken
-    summary = index_paths(root / "ix", [texts])
+    summary = index_paths(root / "ix", [root / "txt"])
     assert summary.added and not summary.failed
     with store.open_index(root / "ix").searcher() as s:
         yield s

@@ -8,10 +8,6 @@ so each query meets the competition it meets in the whole crawl.
 
 from __future__ import annotations
 
-import tarfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from whoosh import query as wq
 
@@ -20,7 +16,7 @@ from search.indexer import index_paths
 from search.normalize import nfc, token_tuples
 from search.query import parse, run
 from search.spelling import Reading, readings
-from tests.conftest import shared_file
+from tests.conftest import write_baomoi_sample
 
 pytestmark = pytest.mark.slow
 
@@ -33,44 +29,26 @@ NEEDED = {
 }
 
 
-def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            handle = tar.extractfile(member) if member.isfile() else None
-            if handle is not None:
-                yield Path(member.name).name, handle.read()
-
-
 @pytest.fixture(scope="module")
-def texts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """File name → text of the sampled articles (written to a folder beside)."""
-    archive = shared_file("baomoi-2017.tar.gz")
-    taken = dict.fromkeys(NEEDED, 0)
-    out: dict[str, str] = {}
-    for n, (name, data) in enumerate(_members(archive)):
-        text = data.decode("utf-8", "replace")
-        wanted = [p for p in NEEDED if taken[p] < NEEDED[p] and p in text]
-        for phrase in wanted:
-            taken[phrase] += 1
-        if n < BACKGROUND or wanted:
-            out[name] = text
-        if n >= BACKGROUND and all(taken[p] == NEEDED[p] for p in NEEDED):
-            break
-    assert taken["cháy nắng"] and taken["siêu bão"] and taken["bà Đinh"], taken
-    return out
-
-
-@pytest.fixture(scope="module")
-def searcher(texts: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+def sample(tmp_path_factory: pytest.TempPathFactory):
+    """(searcher, file name → text) over the sampled articles."""
     root = tmp_path_factory.mktemp("baomoi-rank")
-    folder = root / "txt"
-    folder.mkdir()
-    for name, text in texts.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    summary = index_paths(root / "ix", [folder])
+    texts, taken = write_baomoi_sample(root / "txt", NEEDED, BACKGROUND)
+    assert taken["cháy nắng"] and taken["siêu bão"] and taken["bà Đinh"], taken
+    summary = index_paths(root / "ix", [root / "txt"])
     assert summary.added == len(texts) and not summary.failed
     with store.open_index(root / "ix").searcher() as s:
-        yield s
+        yield s, texts
+
+
+@pytest.fixture(scope="module")
+def searcher(sample):
+    return sample[0]
+
+
+@pytest.fixture(scope="module")
+def texts(sample) -> dict[str, str]:
+    return sample[1]
 
 
 def _says(text: str, phrase: str) -> bool:

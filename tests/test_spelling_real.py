@@ -9,8 +9,6 @@ it meets in the whole crawl.
 
 from __future__ import annotations
 
-import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from search import store
 from search.indexer import index_paths
 from search.normalize import fold, token_tuples
 from search.spelling import readings, suggest
-from tests.conftest import shared_file
+from tests.conftest import write_baomoi_sample
 from tests.test_spelling import typed_accents_kept
 
 pytestmark = pytest.mark.slow
@@ -34,31 +32,13 @@ NEEDED = {
 }
 
 
-def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            handle = tar.extractfile(member) if member.isfile() else None
-            if handle is not None:
-                yield Path(member.name).name, handle.read()
-
-
 @pytest.fixture(scope="module")
 def baomoi_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of ~400 baomoi-2017 articles chosen as the module docstring says."""
-    archive = shared_file("baomoi-2017.tar.gz")
     root = tmp_path_factory.mktemp("baomoi-dym")
-    texts = root / "txt"
-    texts.mkdir()
-    taken = dict.fromkeys(NEEDED, 0)
-    for n, (name, data) in enumerate(_members(archive)):
-        text = data.decode("utf-8", "replace")
-        wanted = [p for p in NEEDED if taken[p] < NEEDED[p] and p in text]
-        for phrase in wanted:
-            taken[phrase] += 1
-        if n < BACKGROUND or wanted:
-            (texts / name).write_bytes(data)
+    _, taken = write_baomoi_sample(root / "txt", NEEDED, BACKGROUND)
     assert taken["Quận ủy Ba Đình"] and taken["Ngyễn"], taken
-    summary = index_paths(root / "ix", [texts])
+    summary = index_paths(root / "ix", [root / "txt"])
     assert summary.added and not summary.failed
     return root / "ix"
 
