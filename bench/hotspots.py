@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/hotspots.py                 # 2,000 VNTC articles, 300 queries
     .venv/bin/python bench/hotspots.py --articles 5000 --top 25
+    .venv/bin/python bench/hotspots.py --articles 84132 --queries 500 --queries-only
 
 Indexing runs in one process (``procs=1``) so the profile sees every call; queries are
 the fixed mix of ``bench/run.py`` (1–4 words, half unaccented, phrases, filters), top 10
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.engines import Vnsearch, records  # noqa: E402
-from bench.run import VNTC, make_queries, vntc_subset  # noqa: E402
+from bench.run import VNTC, archive_for, make_queries, vntc_subset  # noqa: E402
 from search.indexer import index_paths  # noqa: E402
 
 
@@ -58,14 +59,43 @@ def report(profile: cProfile.Profile, title: str, wall: float, top: int) -> None
         print(f"| {tottime:.2f} | {cumtime:.2f} | {calls} | `{name}` {where}:{line} |")
 
 
+def profile_queries(workdir: Path, archive: Path, n_queries: int, top: int) -> None:
+    """Profile run.py's query mix on the vnsearch index in *workdir*."""
+    engine = Vnsearch(workdir)
+    engine.open()
+    queries = make_queries(list(records(archive)), n_queries)
+    for q, source in queries[:30]:  # warm the searcher's caches, as run.py does
+        engine.search(q, source)
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    for q, source in queries:
+        engine.search(q, source)
+    profile.disable()
+    wall = time.perf_counter() - started
+    report(profile, f"{len(queries)} queries, top 10 with snippets", wall, top)
+    print(f"\n{1000 * wall / len(queries):.1f} ms per query under the profiler")
+    engine.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--queries-only", action="store_true",
+                        help="profile queries on bench/run.py's index of the first "
+                             "--articles VNTC articles (built by run.py), no indexing")
     args = parser.parse_args()
     if not VNTC.exists():
         sys.exit(f"VNTC archive not found at {VNTC}")
+    if args.queries_only:
+        archive, workdir = archive_for("vntc", args.articles)
+        if not (workdir / "vnsearch").exists():
+            sys.exit(f"no index at {workdir / 'vnsearch'}: run bench/run.py --size "
+                     f"{args.articles} first")
+        profile_queries(workdir, archive, args.queries, args.top)
+        return
     archive = vntc_subset(args.articles)
     with tempfile.TemporaryDirectory(prefix="vnsearch-profile-") as tmp:
         index_dir = Path(tmp) / "vnsearch"
@@ -75,22 +105,7 @@ def main() -> None:
         wall = time.perf_counter() - started
         report(profile, f"Indexing {args.articles:,} VNTC articles, one process", wall, args.top)
         print(f"\n{args.articles / wall:.0f} articles/s under the profiler")
-
-        engine = Vnsearch(Path(tmp))
-        engine.open()
-        queries = make_queries(list(records(archive)), args.queries)
-        for q, source in queries[:30]:  # warm the searcher's caches, as run.py does
-            engine.search(q, source)
-        profile = cProfile.Profile()
-        started = time.perf_counter()
-        profile.enable()
-        for q, source in queries:
-            engine.search(q, source)
-        profile.disable()
-        wall = time.perf_counter() - started
-        report(profile, f"{len(queries)} queries, top 10 with snippets", wall, args.top)
-        print(f"\n{1000 * wall / len(queries):.1f} ms per query under the profiler")
-        engine.close()
+        profile_queries(Path(tmp), archive, args.queries, args.top)
 
 
 if __name__ == "__main__":

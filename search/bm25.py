@@ -16,8 +16,11 @@ field lengths, the same tie order (lower document number first). Tests compare
 the two on real archives hit for hit.
 
 Phrases (word positions checked on arrays too) and ``a ANDNOT b`` fit the same
-plan. Everything else (patterns, other boolean shapes, facets, date order) is left
-to Whoosh: :func:`plan` returns ``None`` for it.
+plan. Optional phrases — proximity boosts, the likely reading (a :class:`Shared`
+"all of" item, scaled per article by how its words are written) — are checked
+lazily, best candidates first, within a rescoring window (:func:`_settle`).
+Everything else (patterns, other boolean shapes, facets, date order) is left to
+Whoosh: :func:`plan` returns ``None`` for it.
 """
 
 from __future__ import annotations
