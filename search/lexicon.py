@@ -196,8 +196,12 @@ def span_docs(searcher: Searcher, words: list[str],
 
 def _spread(n: int, k: int) -> np.ndarray:
     """*k* of the indexes ``0..n-1``, as :data:`SPAN_RUNS` evenly spaced runs of
-    neighbours: spread over the whole list, yet each run reads few posting blocks."""
-    runs = min(SPAN_RUNS, max(1, k // RUN_LENGTH))
+    neighbours: spread over the whole list, yet each run reads few posting blocks.
+    Too few for two runs (a small segment's share), *k* single indexes evenly spread:
+    one run would see only the segment's first articles."""
+    runs = min(SPAN_RUNS, k // RUN_LENGTH)
+    if runs < 2:
+        return np.unique(np.linspace(0, n - 1, k).astype(np.int64))
     length = k // runs
     starts = np.linspace(0, n - length, runs).astype(np.int64)
     return np.unique((starts[:, None] + np.arange(length)[None, :]).ravel())
