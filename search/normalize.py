@@ -51,10 +51,6 @@ __all__ = [
 # are included so that stray NFD marks left after NFC stay inside their word.
 _WORD = re.compile(r"[^\W_]+")
 
-# Characters that are not word characters but must not glue words together either.
-# (They are already separators for ``_WORD``; listed here for documentation/tests.)
-SEPARATORS = "\u00a0\u200b\u200c\u200d\u2060\ufeff\u2018\u2019\u201c\u201d\u00ab\u00bb"
-
 # Combining tone marks: grave, acute, tilde, hook above, dot below.
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _VOWELS = frozenset("aăâeêioôơuưyAĂÂEÊIOÔƠUƯYàáảãạ")

@@ -25,7 +25,6 @@ from typing import Literal
 from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit, TopCollector, WrappingCollector
 from whoosh.fields import ID, TEXT, Schema
-from whoosh.index import Index
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet, TranslateFacet
@@ -1048,8 +1047,3 @@ def article_json(article: dict) -> dict:
     if isinstance(data.get("date"), datetime):
         data["date"] = data["date"].isoformat()
     return data
-
-
-def open_searcher(ix: Index) -> Searcher:
-    """A searcher with BM25F scoring (Whoosh's default weighting)."""
-    return ix.searcher()

@@ -1,0 +1,15 @@
+"""The package docstring is the module map: it names every module of ``search/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import search
+
+
+def test_the_package_docstring_names_every_module() -> None:
+    modules = sorted(p.stem for p in Path(search.__file__).parent.glob("*.py")
+                     if not p.stem.startswith("__"))
+    assert modules
+    missing = [m for m in modules if f"``{m}``" not in (search.__doc__ or "")]
+    assert not missing, f"modules missing from search/__init__.py's map: {missing}"
