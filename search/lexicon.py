@@ -46,12 +46,22 @@ _ANSWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 MAX_ANSWERS = 20_000
 
 
+def _per_reader(table: weakref.WeakKeyDictionary, reader: IndexReader, build):
+    """``table[reader]``, built once with ``build()`` and kept while the reader lives
+    (a reader type that cannot be weakly referenced gets a fresh one each time)."""
+    value = table.get(reader)
+    if value is None:
+        value = build()
+        try:
+            table[reader] = value
+        except TypeError:
+            pass
+    return value
+
+
 def _remembered(reader: IndexReader, key: tuple, compute):
     """``compute()``, remembered for *reader* under *key* (a bounded memo)."""
-    try:
-        memo = _ANSWERS.setdefault(reader, {})
-    except TypeError:  # a reader type that cannot be weakly referenced: no memo
-        return compute()
+    memo = _per_reader(_ANSWERS, reader, dict)
     if key in memo:
         return memo[key]
     if len(memo) >= MAX_ANSWERS:
@@ -79,9 +89,10 @@ def total_words(reader: IndexReader) -> int:
 
 def _accent_map(reader: IndexReader) -> dict[str, list[str]]:
     """folded word → its accented spellings (one pass over the exact fields' term lists)."""
-    cached = _ACCENTS.get(reader)
-    if cached is not None:
-        return cached
+    return _per_reader(_ACCENTS, reader, lambda: _build_accent_map(reader))
+
+
+def _build_accent_map(reader: IndexReader) -> dict[str, list[str]]:
     built: dict[str, list[str]] = defaultdict(list)
     for fieldname in EXACT_FIELDS:
         for term in reader.lexicon(fieldname):
@@ -89,12 +100,7 @@ def _accent_map(reader: IndexReader) -> dict[str, list[str]]:
             forms = built[fold(word)]
             if word not in forms:
                 forms.append(word)
-    built = dict(built)
-    try:
-        _ACCENTS[reader] = built
-    except TypeError:  # a reader type that cannot be weakly referenced: no cache
-        pass
-    return built
+    return dict(built)
 
 
 def accent_forms(reader: IndexReader, folded: str) -> list[tuple[str, int]]:
@@ -131,14 +137,8 @@ def edits1(word: str) -> set[str]:
 
 def _vocabulary(reader: IndexReader) -> frozenset[str]:
     """Every folded word of the archive (one pass over the term list, then cached)."""
-    words = _WORDS.get(reader)
-    if words is None:
-        words = frozenset(_text(t) for t in reader.lexicon(MATCH_FIELD))
-        try:
-            _WORDS[reader] = words
-        except TypeError:
-            pass
-    return words
+    return _per_reader(_WORDS, reader,
+                       lambda: frozenset(_text(t) for t in reader.lexicon(MATCH_FIELD)))
 
 
 def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[str, int]]:
