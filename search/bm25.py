@@ -282,9 +282,7 @@ def _score_segment(parent: Searcher, reader,
             if not len(ids):
                 present[:] = False
                 continue
-            where = np.searchsorted(ids, matched)
-            where[where == len(ids)] = 0
-            here = ids[where] == matched
+            where, here = _found_at(ids, matched)
             present &= here
             if hit is not None:
                 here &= hit
@@ -328,11 +326,8 @@ def _weights_in(reader, term: wq.Term, docs: np.ndarray) -> np.ndarray:
     """A term's weight (occurrences) in each of *docs* (0 where it is absent)."""
     ids, weights = _postings_of(reader, term)
     out = np.zeros(len(docs), dtype=np.float64)
-    if len(ids):
-        at = np.searchsorted(ids, docs)
-        at[at == len(ids)] = 0
-        here = ids[at] == docs
-        out[here] = weights[at[here]]
+    at, here = _found_at(ids, docs)
+    out[here] = weights[at[here]]
     return out
 
 
@@ -480,11 +475,17 @@ def in_sorted(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     ``np.isin`` sorts (or hashes) both arrays again on every call; ours are sorted
     already, and phrases and proximity boosts ask this for every match.
     """
+    return _found_at(sorted_ids, values)[1]
+
+
+def _found_at(sorted_ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of *values* is in *sorted_ids*, and whether it is there
+    (where it is not, the index is meaningless)."""
     if not len(sorted_ids):
-        return np.zeros(len(values), dtype=bool)
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
     at = np.searchsorted(sorted_ids, values)
     at[at == len(sorted_ids)] = 0
-    return sorted_ids[at] == values
+    return at, sorted_ids[at] == values
 
 
 def sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
