@@ -230,18 +230,9 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
 
 def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
     """The most words of *reading* the text writes side by side, in its spelling."""
-    pairs = set(zip(reading, reading[1:], strict=False))
-    best = run = 0
-    for i, word in enumerate(words):
-        if word.exact not in reading:
-            run = 0
-            continue
-        before = words[i - 1] if i else None
-        linked = (before is not None and run and (before.exact, word.exact) in pairs
-                  and _side_by_side(text, before, word))
-        run = run + 1 if linked else 1
-        best = max(best, run)
-    return best
+    runs = _run_lengths(text, words, set(zip(reading, reading[1:], strict=False)),
+                        exact=True)
+    return max((n for n, w in zip(runs, words, strict=True) if w.exact in reading), default=0)
 
 
 def _in_phrases(text: str, words: list[_Word], runs: list[Words],
@@ -356,13 +347,18 @@ def _best_windows(
     return chosen
 
 
-def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]]) -> list[int]:
+def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]],
+                 exact: bool = False) -> list[int]:
     """For each matched word, how many matched words end with it standing side by
-    side in the query's order (1 when it does not follow the one before so)."""
+    side in the query's order (1 when it does not follow the one before so); the
+    *pairs* are of folded words, or with *exact* of exact ones."""
+    def key(word: _Word) -> str:
+        return word.exact if exact else word.folded
+
     runs = [1] * len(words)
     for i in range(1, len(words) if pairs else 0):
         before, word = words[i - 1], words[i]
-        if (before.folded, word.folded) in pairs and _side_by_side(text, before, word):
+        if (key(before), key(word)) in pairs and _side_by_side(text, before, word):
             runs[i] = runs[i - 1] + 1
     return runs
 
