@@ -312,8 +312,9 @@ PLAIN_RIVALS = 3
 
 
 #: Longest query whose likely reading drives its ranking: a longer one is settled
-#: by its words standing together, and reading it costs a sample of articles per
-#: pair of words.
+#: by its words standing together, and the reading's boosts cost posting lists and
+#: phrase checks per reading. (Its page still marks under the reading: that is
+#: computed for the page alone.)
 MAX_READING_WORDS = 3
 
 
