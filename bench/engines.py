@@ -30,7 +30,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from search import bm25, store
+from search import posting_arrays, store
 from search.indexer import index_paths
 from search.query import Filters, QueryError, run
 
@@ -88,7 +88,7 @@ class Vnsearch:
 
     def close(self) -> None:
         if self._searcher is not None:
-            bm25.release(self._searcher)  # as closing SQLite or Tantivy frees their caches
+            posting_arrays.release(self._searcher)  # as SQLite and Tantivy free caches on close
             self._searcher.close()
 
 

@@ -11,7 +11,7 @@ second ``vnsearch index`` process adds the archive's held-back articles plus one
 - whether results switched to the new generation: ``/stats`` documents reaching the
   full count and the marker query starting to hit, and when;
 - the server's RSS (``/proc/PID/status`` VmRSS, VmHWM) after warm-up and at the end,
-  and whether growth stayed within the search cache's budget (``bm25.CACHE_BYTES``).
+  and whether growth stayed within the search cache's budget (``posting_arrays.CACHE_BYTES``).
 
 The base index (all but the held-back articles) is built once into ``--work`` and
 copied for each run, so reruns skip the long part. Loopback only; stops by itself.
@@ -37,7 +37,7 @@ from bench_core import make_queries, percentile
 from load_http import REPO, free_port, wait_ready
 
 from search import store
-from search.bm25 import CACHE_BYTES
+from search.posting_arrays import CACHE_BYTES
 from search.schema import SCHEMA_VERSION
 
 #: The marker article's made-up word: no real article contains it.

@@ -12,7 +12,11 @@ One core library with thin front ends. The modules, in the order data flows:
 * query → ``query`` (parsing, filters, the search run, results), ``negation``,
   ``spelling`` (did you mean, the probable readings), ``lexicon`` (the index's own
   vocabulary and word pairs), ``complete`` (autocomplete);
-* score → ``bm25`` (whole posting lists with numpy), ``postings`` (bounded walks);
+* score → ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
+  lists with numpy), ``proximity`` (words in a row, checked lazily),
+  ``posting_arrays`` (posting lists as cached arrays) over ``whoosh3_blocks``
+  (Whoosh's on-disk blocks decoded in bulk), ``sorted_ids``, ``postings`` (bounded
+  walks);
 * highlight → ``highlight`` (snippets under the query's reading);
 * front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models`` and
   ``http_assets`` (``vnsearch serve``).

@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 from whoosh.searching import Searcher
 
-from search import __version__, bm25, store
+from search import __version__, posting_arrays, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX, complete
 from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
@@ -109,7 +109,7 @@ class Searchers:
         index = store.open_index(self.index_dir)  # raises IndexError_ when unusable
         fresh = index.searcher()
         if self._idle:  # segments the new generation no longer reads leave the cache
-            bm25.release(self._idle[0], keep=fresh)
+            posting_arrays.release(self._idle[0], keep=fresh)
         for searcher in self._idle:
             searcher.close()
         self._idle = [fresh]

@@ -29,7 +29,7 @@ import numpy as np
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from search import bm25, postings
+from search import posting_arrays, postings, proximity, sorted_ids
 from search.normalize import fold, fold_aligned
 from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
 
@@ -179,7 +179,8 @@ def span_docs(searcher: Searcher, words: list[str],
         reader = leaf.reader()
         btexts = [reader.schema[MATCH_FIELD].to_bytes(w) for w in words]
         if all((MATCH_FIELD, b) in reader for b in btexts):
-            ids = bm25.common_docs([bm25.postings(reader, MATCH_FIELD, b)[0] for b in btexts])
+            ids = sorted_ids.common_docs(
+                [posting_arrays.postings(reader, MATCH_FIELD, b)[0] for b in btexts])
             if len(ids):
                 leaves.append((leaf, btexts, ids))
     total = sum(len(ids) for _, _, ids in leaves)
@@ -189,7 +190,7 @@ def span_docs(searcher: Searcher, words: list[str],
     for leaf, btexts, ids in leaves:
         if share < 1.0:
             ids = ids[_spread(len(ids), max(1, round(len(ids) * share)))]
-        docs, times = bm25.in_a_row(leaf.reader(), MATCH_FIELD, btexts, ids)
+        docs, times = proximity.in_a_row(leaf.reader(), MATCH_FIELD, btexts, ids)
         found += [(leaf, d, t) for d, t in zip(docs.tolist(), times.tolist(), strict=True)]
     return found, 1.0 / share
 

@@ -17,7 +17,7 @@ from whoosh.matching import UnionMatcher
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
 
-from search import bm25
+from search import posting_arrays, proximity, sorted_ids
 
 #: Leaps a walk may take before it gives up (one leap moves every list once).
 STEPS = 1000
@@ -78,7 +78,7 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
     """Documents where *words* stand in a row: ``(leaf searcher, leaf docnum, times)``.
 
     At most *wanted* documents, in index order. The documents holding every word
-    come from the cached posting arrays (:mod:`search.bm25`); their positions are
+    come from the cached posting arrays (:mod:`search.posting_arrays`); their positions are
     read a few dozen documents at a time, and at most *steps* documents are looked
     at, so common words that seldom stand together cost a glance, not a walk.
     """
@@ -89,12 +89,13 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
         btexts = [reader.schema[field].to_bytes(w) for w in words]
         if not all((field, b) in reader for b in btexts):
             continue
-        candidates = bm25.common_docs([bm25.postings(reader, field, b)[0] for b in btexts])
+        candidates = sorted_ids.common_docs(
+            [posting_arrays.postings(reader, field, b)[0] for b in btexts])
         candidates = candidates[:steps]
         steps -= len(candidates)
         start, chunk = 0, _FIRST_CHUNK
         while start < len(candidates):
-            docs, times = bm25.in_a_row(reader, field, btexts, candidates[start:start + chunk])
+            docs, times = proximity.in_a_row(reader, field, btexts, candidates[start:start + chunk])
             start, chunk = start + chunk, chunk * 2
             for docnum, count in zip(docs.tolist(), times.tolist(), strict=True):
                 yield leaf, docnum, count

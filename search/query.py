@@ -30,11 +30,12 @@ from whoosh.searching import Searcher
 from whoosh.sorting import Count, FieldFacet, TranslateFacet
 from whoosh.util.times import datetime_to_long
 
-from search import abbrev, bm25, lexicon, spelling
+from search import abbrev, bm25, lexicon, plan, spelling
 from search.analysis import EXACT, FOLDED
 from search.highlight import Marking, Snippet, mark_all, snippets, typed_reading
 from search.negation import Without
 from search.normalize import fold, has_accents, nfc, place_key, terms
+from search.posting_arrays import allowed
 from search.schema import (
     EXACT_BOOST,
     EXACT_FIELDS,
@@ -271,7 +272,7 @@ def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
     ``da nang`` is Đà Nẵng far more often than "da … nắng". An article holding a
     reading's exact words in its body, where the words typed stand together, gains
     :data:`READING_BOOST` × the reading's probability × the share of each word's
-    uses in it that can be written that way (:class:`search.bm25.Shared`); in its
+    uses in it that can be written that way (:class:`search.plan.Shared`); in its
     title, again. So the likely reading ranks first, a rare one lower,
     folding-only matches last, and none is lost.
 
@@ -295,14 +296,14 @@ def reading_boosts(parsed: wq.Query, readings: Sequence[spelling.Reading],
         boost = READING_BOOST * reading.probability
         for exact, folded_field in READING_FIELDS:
             terms: list[wq.Query] = [wq.Term(exact, w, boost=boost) for w in accented]
-            shares = [bm25.Share((wq.Term(exact, w),), wq.Term(folded_field, fold(w)))
+            shares = [plan.Share((wq.Term(exact, w),), wq.Term(folded_field, fold(w)))
                       for w in accented]
-            shares += [bm25.Share(tuple(wq.Term(exact, a) for a in (accents or {}).get(w, ())),
+            shares += [plan.Share(tuple(wq.Term(exact, a) for a in (accents or {}).get(w, ())),
                                   wq.Term(folded_field, w), rest=True)
                        for w in reading.words if not has_accents(w) and (accents or {}).get(w)]
             if len(folded) > 1:
                 terms.insert(0, wq.Phrase(folded_field, folded, boost=boost))
-            boosts.append(bm25.Shared(terms, shares))
+            boosts.append(plan.Shared(terms, shares))
     return boosts
 
 
@@ -950,9 +951,9 @@ class _Searching:
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
         if self.sort == "relevance" and not self.facets and bm25.usable(self.searcher):
-            the_plan = bm25.plan(q)
+            the_plan = plan.plan(q)
             if the_plan is not None:
-                allow = bm25.allowed(self.searcher, self.flt) if self.flt is not None else None
+                allow = allowed(self.searcher, self.flt) if self.flt is not None else None
                 try:
                     return _Found([bm25.search(self.searcher, the_plan, limit, allow, deadline)])
                 except TimeLimit:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 
-from search import bm25
+from search import posting_arrays
 from search.http import POOL_SIZE, Searchers, create_app
 from search.indexer import index_paths
 from search.query import MAX_QUERY_CHARS, run
@@ -259,16 +259,16 @@ def test_a_new_generation_releases_the_old_segments_arrays(tmp_path: Path) -> No
     pool = Searchers(index_dir)
     with pool.searcher() as s:
         run(s, "quan uy ba dinh")
-        old = bm25._tokens_of(s)
-    assert any(key[0] in old for key in bm25._CACHE.items)
+        old = posting_arrays._tokens_of(s)
+    assert any(key[0] in old for key in posting_arrays._CACHE.items)
     (archive / SEED_IDS[0]).unlink()  # a deletion: the old segment's token changes
     index_paths(index_dir, [archive], rebuild=True)
     time.sleep(0.01)
     with pool.searcher() as s:
-        new = bm25._tokens_of(s)
+        new = posting_arrays._tokens_of(s)
         assert run(s, "quan uy ba dinh").total >= 1
     gone = old - new
-    assert gone and not any(key[0] in gone for key in bm25._CACHE.items)
+    assert gone and not any(key[0] in gone for key in posting_arrays._CACHE.items)
     pool.close()
 
 

@@ -1,0 +1,389 @@
+"""The index's posting lists, word positions, field lengths and filters as numpy
+arrays, held in one bounded cache.
+
+The whole-list scorer (:mod:`search.bm25`), phrase checks (:mod:`search.proximity`),
+bounded walks (:mod:`search.postings`) and the lexicon read a word's posting list
+as arrays: sorted segment-local ids and the word's weight (frequency) in each;
+positions only for the documents asked about. Lists are decoded block by block
+(:mod:`search.whoosh3_blocks`) once and kept in a bounded cache, since the same
+everyday words recur in query after query; every searcher on the same segments
+shares it (entries are keyed on a segment and its deletions, so a changed segment
+never sees stale ones), and :func:`release` drops an index's entries when it is
+replaced.
+
+With :mod:`search.whoosh3_blocks`, this is the one place that reads Whoosh's
+on-disk posting format: a codec of our own would replace it behind these functions.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from itertools import chain
+from typing import NamedTuple
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.searching import Searcher
+from whoosh.util.numeric import _length_byte_cache
+
+from search.sorted_ids import EMPTY_IDS
+from search.whoosh3_blocks import Gaps, ids_and_weights, read_block
+
+#: Bytes of decoded arrays kept (the everyday words' postings and positions).
+CACHE_BYTES = 256 * 1024 * 1024
+#: Whoosh's quantised field lengths: stored byte → length.
+_BYTE_TO_LENGTH = np.asarray(_length_byte_cache, dtype=np.float64)
+#: No weights (or scores): the arrays of a word the index does not hold.
+EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
+
+
+class _Cache:
+    """Decoded arrays, least recently used dropped first once *budget* bytes are held."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.used = 0
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value: tuple) -> None:
+        size = _nbytes(value)
+        if size > self.budget:
+            return
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = value
+            self.used += size
+            while self.used > self.budget:
+                _, dropped = self.items.popitem(last=False)
+                self.used -= _nbytes(dropped)
+
+    def drop(self, tokens: set) -> int:
+        """Drop the entries of readers with these tokens; how many went."""
+        with self.lock:
+            stale = [key for key in self.items if key[0] in tokens]
+            for key in stale:
+                self.used -= _nbytes(self.items.pop(key))
+        return len(stale)
+
+
+def _nbytes(value: tuple) -> int:
+    """Bytes held by a cached tuple of arrays and ``bytes``."""
+    return sum(a.nbytes if isinstance(a, np.ndarray) else len(a)
+               for a in value if a is not None)
+
+
+#: One cache for the process: every searcher on the same segments shares it (the
+#: HTTP server keeps a pool of searchers), and the budget bounds them all.
+_CACHE = _Cache(CACHE_BYTES)
+
+
+def configure(budget: int) -> None:
+    """Start afresh with a cache of *budget* bytes."""
+    global _CACHE
+    _CACHE = _Cache(budget)
+
+
+def release(searcher: Searcher, keep: Searcher | None = None) -> int:
+    """Drop the cached arrays of *searcher*'s segments (say, an index about to be
+    replaced or closed for good), except those *keep* still reads; returns how many
+    entries went.
+
+    The cache would evict them in time, but a full cache of a closed index's
+    lists makes every new entry pay for an eviction first.
+    """
+    return _CACHE.drop(_tokens_of(searcher) - (_tokens_of(keep) if keep is not None else set()))
+
+
+def _tokens_of(searcher: Searcher) -> set:
+    return {_token(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
+
+
+def cache_stats() -> dict:
+    """How full the cache is: ``{"bytes", "budget", "entries"}``."""
+    return {"bytes": _CACHE.used, "budget": _CACHE.budget, "entries": len(_CACHE.items)}
+
+
+_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_tokens_lock = threading.Lock()
+
+
+def _token(reader) -> tuple:
+    """What a reader's arrays depend on: its segment, immutable once written, and
+    which of its documents are deleted (a set that only grows). Readers of the same
+    segment state share cache entries; a changed one never sees stale ones."""
+    with _tokens_lock:
+        token = _tokens.get(reader)
+    if token is None:
+        if reader.is_atomic() and hasattr(reader, "segment"):
+            deleted = reader.deleted_docs_set
+            token = (reader.segment().segment_id(), len(deleted), hash(deleted))
+        elif reader.is_atomic():
+            token = ("reader", id(reader))  # an empty index: nothing to cache
+        else:
+            token = tuple(_token(r) for r, _ in reader.leaf_readers())
+        with _tokens_lock:
+            _tokens[reader] = token
+    return token
+
+
+class _Postings(NamedTuple):
+    ids: np.ndarray  # sorted segment-local document numbers (int32: half the cache)
+    weights: np.ndarray  # the term's frequency in each (float32, as Whoosh stores it)
+    blocks: np.ndarray | None  # per block: last id, data offset, data end, compressed
+
+
+def postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted segment-local ids holding a term, and the term's weight (frequency) in each.
+
+    Deleted documents are left out, as Whoosh's own matchers leave them out.
+    """
+    return _entry(reader, fieldname, btext)[:2]
+
+
+def _entry(reader, fieldname: str, btext: bytes) -> _Postings:
+    key = (_token(reader), fieldname, btext)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _read_postings(reader, fieldname, btext)
+        _CACHE.put(key, found)
+    return found
+
+
+def _leaf_matcher(reader, fieldname: str, btext: bytes) -> tuple:
+    """The term's own posting matcher, and the deleted documents Whoosh's wrapper
+    around it would skip (``None`` when none are)."""
+    matcher = reader.postings(fieldname, btext)
+    if isinstance(matcher, FilterMatcher):
+        return matcher.child, matcher._ids
+    return matcher, None
+
+
+def _read_postings(reader, fieldname: str, btext: bytes) -> _Postings:
+    matcher, deleted = _leaf_matcher(reader, fieldname, btext)
+    if isinstance(matcher, W3LeafMatcher):
+        found = _read_blocks(matcher)
+    else:  # short lists stored inline in the term's entry
+        pairs = []
+        while matcher.is_active():
+            pairs.append((matcher.id(), matcher.weight()))
+            matcher.next()
+        ids = np.fromiter((p[0] for p in pairs), dtype=np.int32, count=len(pairs))
+        weights = np.fromiter((p[1] for p in pairs), dtype=np.float32, count=len(pairs))
+        found = _Postings(ids, weights, None)
+    if deleted:
+        keep = ~np.isin(found.ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
+        found = _Postings(found.ids[keep], found.weights[keep], found.blocks)
+    return found
+
+
+def _read_blocks(m: W3LeafMatcher) -> _Postings:
+    """Decode every block of a whoosh3 posting list without per-posting Python,
+    noting where each block lies so positions can be read block by block later."""
+    if m._byteids:
+        raise TypeError("byte ids are not document postings")
+    gap_parts, weight_parts, lengths, blocks = [], [], [], []
+    postfile = m._postfile
+    while True:
+        length = m._blocklength
+        blocks.append((m._maxid, m._dataoffset, m._nextoffset, 1 if m._compression else 0))
+        data = postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
+        gaps, weights, _ = ids_and_weights(data, bool(m._compression), length)
+        gap_parts.append(gaps)
+        lengths.append(length)
+        if weights is None:
+            weights = (1.0,) * length
+        elif isinstance(weights, int | float):
+            weights = (float(weights),) * length
+        weight_parts.append(weights)
+        if m._lastblock:
+            break
+        m._goto(m._nextoffset)
+    # One conversion for the whole list: each block's ids are gaps from 0, so the
+    # running sum restarts at every block.
+    total = sum(lengths)
+    ids = np.cumsum(np.fromiter(chain.from_iterable(gap_parts), dtype=np.int64, count=total))
+    counts = np.asarray(lengths, dtype=np.int64)
+    before = np.concatenate(([0], ids[np.cumsum(counts)[:-1] - 1]))
+    ids -= np.repeat(before, counts)
+    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
+    return _Postings(ids.astype(np.int32), weights, np.asarray(blocks, dtype=np.int64))
+
+
+def positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
+    """``doc << 32 | position`` of every occurrence of a term in *docs* (sorted ids
+    that all hold it).
+
+    When *docs* are a good share of the term's list (an everyday word in a phrase),
+    the positions of the whole list are decoded once and cached; otherwise only
+    the blocks holding *docs* are decoded, and cached block by block (the first
+    blocks of an everyday word serve query after query).
+    """
+    entry = _entry(reader, fieldname, btext)
+    key = (_token(reader), "positions", fieldname, btext)
+    whole = _CACHE.get(key)
+    if whole is None and entry.blocks is not None and _touched(entry, docs) * _WHOLE_SHARE >= len(
+            entry.blocks):
+        whole = _all_positions(reader, fieldname, btext, entry)
+        _CACHE.put(key, whole)
+    if whole is not None:
+        return _gather(entry.ids, *whole, docs)
+    return _some_positions(reader, fieldname, btext, docs, entry)
+
+
+def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
+            docs: np.ndarray) -> np.ndarray:
+    """``doc << 32 | position`` for *docs* (a sorted subset of *ids*) from decoded
+    positions: ``flat[starts[i]:starts[i + 1]]`` belong to ``ids[i]``."""
+    at = np.searchsorted(ids, docs)
+    counts = starts[at + 1] - starts[at]
+    # Index of every wanted position in *flat*: each doc's run, back to back.
+    first = np.repeat(starts[at] - np.cumsum(counts) + counts, counts)
+    gather = first + np.arange(int(counts.sum()))
+    return (np.repeat(docs.astype(np.int64), counts) << 32) | flat[gather]
+
+
+#: Decode a term's whole position list when the documents asked for lie in at least
+#: this share (1/N) of its blocks: reading those blocks costs most of the whole anyway.
+_WHOLE_SHARE = 4
+
+
+def _touched(entry: _Postings, docs: np.ndarray) -> int:
+    """How many of the term's blocks hold some of *docs*."""
+    return len(np.unique(np.searchsorted(entry.blocks[:, 0], docs)))
+
+
+def _all_positions(reader, fieldname: str, btext: bytes,
+                   entry: _Postings) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of a term: ``starts`` (one per posting, plus the end) into
+    ``flat``, the positions of each posting in turn."""
+    postfile = _leaf_matcher(reader, fieldname, btext)[0]._postfile
+    gaps = Gaps()
+    ids = []
+    for _, start, end, compressed in entry.blocks.tolist():
+        block_ids, _, values = read_block(postfile, start, end, compressed)
+        ids.append(block_ids)
+        gaps.add(values)
+    starts, flat = gaps.positions()
+    counts = np.diff(starts)
+    if len(counts) != len(entry.ids):  # deleted documents were left out of the ids
+        keep = np.isin(np.concatenate(ids), entry.ids, assume_unique=True)
+        kept = counts[keep]
+        flat = flat[np.repeat(keep, counts)]
+        starts = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum(kept, out=starts[1:])
+    return starts.astype(np.int32), flat.astype(np.int32)  # halves the cache's share
+
+
+def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
+                    entry: _Postings) -> np.ndarray:
+    """:func:`positions` for a few documents: decode just the blocks holding them."""
+    matcher = _leaf_matcher(reader, fieldname, btext)[0]
+    if entry.blocks is None or not isinstance(matcher, W3LeafMatcher):  # an inline list
+        out: list[int] = []
+        wanted = set(docs.tolist())
+        while matcher.is_active():
+            doc = matcher.id()
+            if doc in wanted:
+                out.extend((doc << 32) | p for p in matcher.value_as("positions"))
+            matcher.next()
+        return np.asarray(sorted(out), dtype=np.int64)
+    which = np.searchsorted(entry.blocks[:, 0], docs)
+    chosen: list[bytes] = []  # the position values of *docs*, in order
+    for b in np.unique(which).tolist():
+        key = (_token(reader), "block", fieldname, btext, b)
+        block = _CACHE.get(key)
+        if block is None:
+            block_ids, _, values = read_block(matcher._postfile, *entry.blocks[b].tolist()[1:])
+            # Kept as one bytes object and offsets: a tuple of small bytes costs 3× more.
+            offsets = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)),
+                      out=offsets[1:])
+            block = (block_ids.astype(np.int32), offsets, b"".join(values))
+            _CACHE.put(key, block)
+        ids, offsets, joined = block
+        for i in np.searchsorted(ids, docs[which == b]).tolist():
+            chosen.append(joined[offsets[i]:offsets[i + 1]])
+    gaps = Gaps()
+    gaps.add(chosen)
+    starts, positions = gaps.positions()
+    return (np.repeat(docs.astype(np.int64), np.diff(starts)) << 32) | positions
+
+
+def field_lengths(reader, fieldname: str) -> np.ndarray:
+    """Every document's (quantised) length in *fieldname*, as Whoosh scores with it."""
+    key = (_token(reader), "lengths", fieldname)
+    found = _CACHE.get(key)
+    if found is None:
+        count = reader.doc_count_all()
+        # Whoosh keeps lengths in a per-field byte column; it has no public bulk read.
+        column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            raw = np.zeros(count, dtype=np.uint8)
+        else:
+            raw = np.fromiter((column[i] for i in range(count)), dtype=np.uint8, count=count)
+        found = (_BYTE_TO_LENGTH[raw],)
+        _CACHE.put(key, found)
+    return found[0]
+
+
+def _btext(reader, term: wq.Term) -> bytes | None:
+    if term.fieldname not in reader.schema:
+        return None
+    try:
+        return reader.schema[term.fieldname].to_bytes(term.text)
+    except ValueError:
+        return None
+
+
+def postings_of(reader, term: wq.Term) -> tuple[np.ndarray, np.ndarray]:
+    btext = _btext(reader, term)
+    if btext is None or (term.fieldname, btext) not in reader:
+        return EMPTY_IDS, EMPTY_WEIGHTS
+    return postings(reader, term.fieldname, btext)
+
+
+# --------------------------------------------------------------------------- filters
+
+def allowed(searcher: Searcher, flt: wq.Query) -> np.ndarray:
+    """Sorted global document numbers that pass the filter *flt*.
+
+    Terms and their And/Or come from the cached posting arrays; anything else
+    (date ranges …) is walked once by Whoosh and remembered, as the same filters
+    (a source, a place, a year) come back request after request.
+    """
+    if type(flt) is wq.Term:
+        parts = []
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            btext = _btext(reader, flt)
+            if btext is not None and (flt.fieldname, btext) in reader:
+                parts.append(postings(reader, flt.fieldname, btext)[0] + offset)
+        return np.concatenate(parts) if parts else EMPTY_IDS
+    if type(flt) in (wq.And, wq.Or) and flt.subqueries:
+        sets = [allowed(searcher, s) for s in flt.subqueries]
+        out = sets[0]
+        for other in sets[1:]:
+            if type(flt) is wq.And:
+                out = np.intersect1d(out, other, assume_unique=True)
+            else:
+                out = np.union1d(out, other)
+        return out
+    key = (_token(searcher.reader()), "filter", repr(flt))
+    found = _CACHE.get(key)
+    if found is None:
+        found = (np.unique(np.fromiter(searcher.docs_for_query(flt), dtype=np.int64)),)
+        _CACHE.put(key, found)
+    return found[0]

@@ -1,0 +1,71 @@
+"""Posting lists as cached numpy arrays (:mod:`search.posting_arrays`): the same
+answers whatever the cache holds, shared by searchers, released on demand, and
+deleted articles left out."""
+
+from __future__ import annotations
+
+import pytest
+
+from search import posting_arrays, store
+from search.indexer import index_paths
+from search.query import parse, run
+from tests.same_as_whoosh import QUERIES, ranked, same_ranking
+
+
+@pytest.fixture(scope="module")
+def index_dir(segmented_index):
+    return segmented_index
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir):
+    with store.open_index(index_dir).searcher() as s:
+        assert len(s.leaf_searchers()) > 1  # arrays of several segments
+        yield s
+
+
+def test_a_small_cache_gives_the_same_answers(searcher, index_dir) -> None:
+    expected = [ranked(searcher, parse(t)) for t in QUERIES]
+    posting_arrays.configure(20_000)
+    try:
+        with store.open_index(index_dir).searcher() as s:
+            assert [ranked(s, parse(t)) for t in QUERIES] == expected
+            stats = posting_arrays.cache_stats()
+            assert stats["budget"] == 20_000 and 0 < stats["bytes"] <= 20_000
+    finally:
+        posting_arrays.configure(posting_arrays.CACHE_BYTES)
+
+
+def test_searchers_on_one_index_share_the_cache(index_dir) -> None:
+    posting_arrays.configure(posting_arrays.CACHE_BYTES)
+    with store.open_index(index_dir).searcher() as a, store.open_index(index_dir).searcher() as b:
+        assert a.reader() is not b.reader()
+        ranked(a, parse("kinh tế việt nam"))
+        held = posting_arrays.cache_stats()["entries"]
+        ranked(b, parse("kinh tế việt nam"))
+        assert posting_arrays.cache_stats()["entries"] == held > 0
+
+
+def test_release_drops_a_searchers_arrays(searcher) -> None:
+    q = parse("kinh tế việt nam")
+    before = ranked(searcher, q)
+    used = posting_arrays.cache_stats()["bytes"]
+    assert posting_arrays.release(searcher) > 0  # its segments' arrays were cached …
+    assert posting_arrays.release(searcher) == 0  # … and none are left
+    assert posting_arrays.cache_stats()["bytes"] < used
+    assert ranked(searcher, q) == before  # decoded afresh, same answers
+
+
+def test_deleted_articles_are_not_found(corpus_copy, tmp_path, monkeypatch) -> None:
+    index_dir = tmp_path / "ix"
+    index_paths(index_dir, [corpus_copy])
+    gone = sorted(corpus_copy.glob("*.txt"))[0]
+    with store.open_index(index_dir).searcher() as s:  # the segment's arrays get cached
+        assert gone.name in [h.id for h in run(s, "dang", limit=100).hits]
+    gone.unlink()
+    assert index_paths(index_dir, [corpus_copy]).removed == 1
+    with store.open_index(index_dir).searcher() as s:
+        for text in ("quan uy", '"quan uy"', "dang"):
+            same_ranking(s, parse(text), monkeypatch)
+            result = run(s, text, limit=100)
+            assert gone.name not in [h.id for h in result.hits]
