@@ -13,18 +13,17 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.formats import Positions
 
 from search import bm25, store
+from search.filters import Filters, build_filter
 from search.indexer import index_paths
 from search.query import (
-    Filters,
     _Searching,
     accents_of,
-    build_filter,
     parse,
     run,
-    split_filters,
     with_typos,
 )
 from search.spelling import readings
+from search.syntax import split_filters
 
 QUERIES = [
     "hà nội",  # everyday words, accented
