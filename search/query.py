@@ -1,8 +1,8 @@
 """Running a user's query: parse, expand to the exact and folded fields, search, snip.
 
-The query language is Whoosh's (``"phrases"``, ``-excluded``, ``OR``, ``NOT``,
-parentheses, ``field:value``), parsed against a small *query schema* whose text
-field uses the exact analyzer. The parsed tree is then rewritten: each word becomes
+The query language (Whoosh's, with ``place:``/``date:`` terms and abbreviations) is
+:mod:`search.syntax`'s; its filters are :mod:`search.filters`'. The parsed tree is
+then rewritten here: each word becomes
 "its exact form in the exact fields (boosted) OR its folded form in the folded
 fields", and only the folded form when the user typed it without accents. That one
 rewrite gives accent-insensitive matching, exact-accent-first ranking, ``hoà`` =

@@ -131,6 +131,8 @@ def split_filters(text: str, filters: Filters | None = None) -> tuple[str, Filte
 
 def split_text(text: str) -> Split:
     """The words and filter terms of *text*, found by the parser's taggers."""
+    if ":" not in text:  # every filter term has one: spare the tagging (~0.1 ms)
+        return Split(text, (), ())
     out, last = [], 0
     places: list[str] = []
     ranges: list[DateRange] = []
@@ -190,15 +192,20 @@ class AbbreviationPlugin(Plugin):
         return [(self.expand, self.priority)]
 
     def expand(self, parser: QueryParser, group: GroupNode) -> GroupNode:
-        """*group* (and its subgroups) with each form found replaced by its OR group."""
-        nodes = [self.expand(parser, n) if isinstance(n, GroupNode) else n for n in group]
-        forms = abbrev.table()
-        tokens = list(_free_tokens(nodes)) if forms else []
-        joined = [_joined(nodes, a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
-        found = abbrev.find([t.folded for t in tokens], joined, forms)
-        new = group.empty_copy()
-        new.extend(_rebuilt(nodes, tokens, found) if found else nodes)
-        return new
+        """The filter: the query's tree with every form found expanded."""
+        forms = abbrev.table()  # read once per query; re-read when its file changes
+        return _expanded(group, forms) if forms else group
+
+
+def _expanded(group: GroupNode, forms: dict[abbrev.Form, list[str]]) -> GroupNode:
+    """*group* (and its subgroups) with each form found replaced by its OR group."""
+    nodes = [_expanded(n, forms) if isinstance(n, GroupNode) else n for n in group]
+    tokens = list(_free_tokens(nodes))
+    joined = [_joined(nodes, a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
+    found = abbrev.find([t.folded for t in tokens], joined, forms)
+    new = group.empty_copy()
+    new.extend(_rebuilt(nodes, tokens, found) if found else nodes)
+    return new
 
 
 def _free_tokens(nodes: Sequence[SyntaxNode]) -> Iterator[_Token]:
@@ -325,6 +332,8 @@ def has_syntax(text: str) -> bool:
     Read from the parser's own tags, so it agrees with what the parser sees; a
     ``-`` inside a word (``KT-XH``) is not a sign here.
     """
+    if _plain(text):
+        return False
     nodes = list(_TAGGER.tag(text))
     for i, node in enumerate(nodes):
         if isinstance(node, Whitespace):
@@ -338,3 +347,10 @@ def has_syntax(text: str) -> bool:
         if node.text in OPERATORS or not SYNTAX_CHARS.isdisjoint(node.text):
             return True
     return False
+
+
+def _plain(text: str) -> bool:
+    """Letters, digits and spaces only, no word in capitals: nothing a tagger of the
+    parser matches (its operators are capitals), so no need to tag (~0.1 ms)."""
+    return all(c.isalnum() or c.isspace() for c in text) and not any(
+        w.isupper() for w in text.split())
