@@ -31,8 +31,9 @@ import sqlite3
 from pathlib import Path
 
 from search import posting_arrays, store
+from search.filters import Filters
 from search.indexer import index_paths
-from search.query import Filters, QueryError, run
+from search.query import QueryError, run
 
 
 def split_article(text: str) -> tuple[str, str]:

@@ -40,7 +40,8 @@ import search
 from search import store
 if Path(search.__file__).parent.parent != Path(sys.argv[1]):
     sys.exit(f"imported {search.__file__}, not the checkout's")
-from search.query import Filters, QueryError, run
+from search.filters import Filters
+from search.query import QueryError, run
 
 queries = json.load(sys.stdin)
 searcher = store.open_index(Path(sys.argv[2])).searcher()

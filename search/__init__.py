@@ -9,7 +9,10 @@ One core library with thin front ends. The modules, in the order data flows:
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
 * index → ``schema`` (fields), ``indexer`` (incremental, failure-safe), ``store``
   (opening and replacing the index), ``lock``, ``interrupt``, ``pool``;
-* query → ``query`` (parsing, filters, the search run, results), ``negation``,
+* query → ``syntax`` (the query language: Whoosh's parser with ``place:``/``date:``
+  and abbreviations as plugins), ``filters`` (place, date, author and source
+  restrictions; facets), ``query`` (the parsed tree mapped onto the index fields,
+  the search run, results), ``negation``,
   ``spelling`` (did you mean, the probable readings), ``lexicon`` (the index's own
   vocabulary and word pairs), ``complete`` (autocomplete);
 * score → ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting

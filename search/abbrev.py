@@ -6,15 +6,17 @@ or the file named by ``VNSEARCH_ABBREVIATIONS``): one group per line, forms join
 by ``=``. Forms are compared as folded word sequences, so case, accents and dots
 do not matter (``TP.HCM`` = ``tp hcm``).
 
-:func:`expand` rewrites the free words of a query (not quoted phrases, fielded or
-excluded terms) into ``(form OR "other form" …)`` groups, so the rest of the query
-machinery needs to know nothing about abbreviations.
+:func:`find` finds the forms among a query's free words; the query language
+(:class:`search.syntax.AbbreviationPlugin`) turns each into an OR group of all its
+forms, so the rest of the query machinery needs to know nothing about abbreviations.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -79,52 +81,46 @@ def _key(form: str) -> Form:
     return tuple(t[1] for t in token_tuples(form))
 
 
-# A part of the query the rewrite leaves alone: a quoted phrase, or a term with a
-# field, a +/- prefix or pattern characters.
-_PROTECTED = re.compile(r'"[^"]*"?|(?:(?<=\s)|^)(?:[-+]|\w+:)\S*|\S*[*?~^]\S*')
+@dataclass(frozen=True)
+class Found:
+    """A form found in a query's words: where (first word, how many) and all its forms."""
+
+    start: int
+    count: int
+    forms: list[str]
 
 
-def expand(query: str) -> str:
-    """*query* with every abbreviation or full form as an OR group of all its forms.
-
-    ``UBND quận`` → ``(UBND OR "Ủy ban nhân dân") quận``. Longest forms win
+def find(words: Sequence[str], joined: Sequence[bool],
+         forms: dict[Form, list[str]]) -> list[Found]:
+    """The forms of *forms* among *words* (folded), left to right, longest first
     (``Thành phố Hồ Chí Minh`` before ``Thành phố``).
+
+    ``joined[i]`` says whether words *i* and *i + 1* stand together (:func:`joins`);
+    a form's words must.
     """
-    forms = table()
-    if not forms:
-        return query
-    longest = max(len(k) for k in forms)
-    protected = [m.span() for m in _PROTECTED.finditer(query)]
-    toks = [t for t in token_tuples(query) if not any(a <= t[2] < b for a, b in protected)]
-    out, last, i = [], 0, 0
-    while i < len(toks):
-        match = None
-        for n in range(min(longest, len(toks) - i), 0, -1):
-            window = toks[i : i + n]
-            if not _contiguous(query, window):
-                continue
-            key = tuple(t[1] for t in window)
-            if key in forms:
-                match = (n, forms[key])
+    longest = max((len(k) for k in forms), default=0)
+    found, i = [], 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            key = tuple(words[i : i + n])
+            if key in forms and all(joined[i : i + n - 1]):
+                found.append(Found(i, n, forms[key]))
+                i += n
                 break
-        if match is None:
+        else:
             i += 1
-            continue
-        n, group = match
-        start, end = toks[i][2], toks[i + n - 1][3]
-        out.append(query[last:start])
-        out.append("(" + " OR ".join(_quoted(f) for f in group) + ")")
-        last, i = end, i + n
-    out.append(query[last:])
-    return "".join(out)
+    return found
 
 
-def _contiguous(query: str, window: list) -> bool:
-    """True when only spaces and joining punctuation separate the words of *window*."""
-    gaps = (query[a[3] : b[2]] for a, b in zip(window, window[1:], strict=False))
-    return all(re.fullmatch(r"[\s.&\-]*", gap) for gap in gaps)
+#: What may stand between the words of one form: spaces and joining punctuation.
+_JOINING = re.compile(r"[\s.&\-]*")
 
 
-def _quoted(form: str) -> str:
-    words = [t[0] for t in token_tuples(form)]
-    return words[0] if len(words) == 1 else '"' + " ".join(words) + '"'
+def joins(gap: str) -> bool:
+    """True when *gap* (the text between two words) keeps them one name (``TP.HCM``)."""
+    return _JOINING.fullmatch(gap) is not None
+
+
+def form_words(form: str) -> list[str]:
+    """A form's words as written (``TP.HCM`` → ``tp``, ``hcm``), for a phrase of them."""
+    return [t[0] for t in token_tuples(form)]

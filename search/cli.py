@@ -28,12 +28,12 @@ from rich.text import Text
 from search import __version__, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import complete
+from search.filters import Filters
 from search.highlight import Snippet
 from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit, index_paths
 from search.indexer import Progress as OnProgress
 from search.query import (
     MAX_LIMIT,
-    Filters,
     QueryError,
     SearchResult,
     article_json,

@@ -25,14 +25,14 @@ from whoosh.searching import Searcher
 from search import postings
 from search.normalize import fold, token_tuples
 from search.places import other_spellings
-from search.schema import TITLE_FIELD
+from search.schema import ID, PEOPLE_NAME, PLACE_NAME, TITLE, TITLE_FIELD
 
 #: Most completions one request may ask for.
 MAX_LIMIT = 50
 #: Longest prefix looked at (characters).
 MAX_PREFIX = 200
 #: Index fields whose whole values are completed, and what they are called.
-NAME_FIELDS = {"place_name": "place", "people_name": "person"}
+NAME_FIELDS = {PLACE_NAME: "place", PEOPLE_NAME: "person"}
 #: Fewest letters of an unfinished word before titles are searched by prefix
 #: (one letter would expand to thousands of words).
 TITLE_MIN_PREFIX = 2
@@ -159,15 +159,15 @@ def _complete_titles(
     found = postings.together(searcher, TITLE_FIELD, groups, wanted, steps=TITLE_WALK_STEPS)
     hits = [searcher.stored_fields(d) for d in found]
     if short:
-        hits = [h for h in hits if _has_word_starting(h.get("title") or "", last)]
+        hits = [h for h in hits if _has_word_starting(h.get(TITLE) or "", last)]
     typed = " ".join(words)
-    hits.sort(key=lambda h: not fold(h.get("title") or "").startswith(typed))  # stable
+    hits.sort(key=lambda h: not fold(h.get(TITLE) or "").startswith(typed))  # stable
     out, seen = [], set()
     for hit in hits:
-        title = hit.get("title") or ""
+        title = hit.get(TITLE) or ""
         if title and title not in seen and len(out) < limit:
             seen.add(title)
-            out.append(Completion(title, "title", 1, hit.get("id")))
+            out.append(Completion(title, "title", 1, hit.get(ID)))
     return out
 
 

@@ -14,6 +14,7 @@ same text.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import datetime, timedelta
 
@@ -118,13 +119,73 @@ def parse_date(value: str) -> tuple[datetime, bool] | None:
     """Parse a date a user or a JSON record gives: ``2023``, ``2023-01``, ``2023-01-12``,
     ``12/1/2023``, ``28/02/2020 - 09:24``, ``2023-01-12T09:24:00`` …"""
     value = value.strip()
-    m = re.fullmatch(r"((?:19|20)\d{2})(?:-(\d{1,2}))?", value)
-    if m:
-        made = _make(int(m[1]), int(m[2] or 1), 1, None, None)
-        return made
+    m = _TYPED_ISO.fullmatch(value)
+    if m and not m[3]:  # a year or a month: its first day
+        return _make(int(m[1]), int(m[2] or 1), 1, None, None)
     try:
         parsed = datetime.fromisoformat(value)
         return parsed.replace(tzinfo=None), (parsed.hour, parsed.minute) != (0, 0)
     except ValueError:
         pass
     return date_line(value)
+
+
+# The forms a user types for a day, month or year: 2023, 2023-06, 2023-06-15,
+# 6/2023, 15/6/2023.
+_TYPED_ISO = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+_TYPED_DMY = re.compile(r"(?:(\d{1,2})/)?(\d{1,2})/(\d{4})")
+
+
+def _typed_parts(value: str) -> tuple[int, int | None, int | None] | None:
+    """Year, month and day of a typed date (month and day ``None`` when left out)."""
+    if m := _TYPED_ISO.fullmatch(value):
+        year, month, day = m[1], m[2], m[3]
+    elif m := _TYPED_DMY.fullmatch(value):
+        day, month, year = m[1], m[2], m[3]
+    else:
+        return None
+    return int(year), int(month) if month else None, int(day) if day else None
+
+
+def date_bounds(value: str) -> tuple[datetime, datetime]:
+    """First and last instant of a date given as ``2023``, ``2023-06``, ``2023-06-15``
+    or ``15/6/2023``: a year or month means the whole of it, so a filter on it keeps
+    every article of that year or month.
+
+    Raises :class:`ValueError` with a message for the user (``bad date …``).
+    """
+    value = value.strip()
+    parts = _typed_parts(value)
+    try:
+        if parts is None:
+            raise ValueError
+        year, month, day = parts
+        if month is None:
+            return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return datetime(year, month, 1), datetime(year, month, last, 23, 59, 59)
+        start = datetime(year, month, day)
+        return start, start + timedelta(days=1) - timedelta(seconds=1)
+    except ValueError:  # calendar's IllegalMonthError is one too
+        raise ValueError(
+            f"bad date {value!r}: use YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY"
+        ) from None
+
+
+def date_range(text: str) -> tuple[datetime | None, datetime | None]:
+    """``2022-06 TO 2023-06`` → from the start of the first to the end of the second;
+    either side may be left empty for an open range.
+
+    Raises :class:`ValueError` with a message for the user (``bad date range …``,
+    ``bad date …``).
+    """
+    parts = re.split(r"\s+TO\s+|\s+to\s+", f" {text.strip()} ")
+    if len(parts) != 2:
+        raise ValueError(f"bad date range [{text}]: use [2022-06 TO 2023-06]")
+    low, high = parts[0].strip(), parts[1].strip()
+    start = date_bounds(low)[0] if low else None
+    end = date_bounds(high)[1] if high else None
+    if start and end and start > end:
+        raise ValueError(f"bad date range [{text}]: the start is after the end")
+    return start, end

@@ -39,6 +39,7 @@ from whoosh.searching import Searcher
 from search import __version__, posting_arrays, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX, complete
+from search.filters import Filters
 from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
 from search.http_models import (
     ArticleAnswer,
@@ -52,7 +53,6 @@ from search.query import (
     MAX_LIMIT,
     MAX_PAGE,
     MAX_QUERY_CHARS,
-    Filters,
     QueryError,
     SearchResult,
     article_json,

@@ -34,7 +34,33 @@ from search.archive import Failure, Record, archive_root, read_file, walk
 from search.extract import Article, extract
 from search.lock import IndexBusy
 from search.normalize import nfc, place_key
-from search.schema import match_text, pack_body
+from search.schema import (
+    AUTHOR,
+    AUTHOR_NAME,
+    BODY,
+    BODY_Z,
+    DATE,
+    HASH,
+    ID,
+    MATCH_FIELD,
+    META,
+    PATH,
+    PEOPLE,
+    PEOPLE_NAME,
+    PLACE,
+    PLACE_NAME,
+    PLACES,
+    PROVINCE,
+    ROOT,
+    SOURCE,
+    SOURCE_NAME,
+    TITLE,
+    TITLE_FIELD,
+    WORD_COUNT,
+    YEAR,
+    match_text,
+    pack_body,
+)
 
 #: Above this many bytes of input, index with both cores.
 PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
@@ -98,38 +124,38 @@ Progress = Callable[[int, int, int, str], None]
 def to_document(record: Record, root: str, article: Article) -> dict:
     """The Whoosh fields of one article (fields with no value are left out)."""
     doc: dict = {
-        "id": record.id,
-        "path": record.path,
-        "root": root,
-        "hash": record.hash,
-        "title": article.title,
-        "title_f": article.title,
-        "body": article.body,
-        "body_z": pack_body(article.body, article.summary),
-        "text_f": match_text(article.title, article.body),
-        "word_count": article.word_count,
-        "places": list(article.places),
+        ID: record.id,
+        PATH: record.path,
+        ROOT: root,
+        HASH: record.hash,
+        TITLE: article.title,
+        TITLE_FIELD: article.title,
+        BODY: article.body,
+        BODY_Z: pack_body(article.body, article.summary),
+        MATCH_FIELD: match_text(article.title, article.body),
+        WORD_COUNT: article.word_count,
+        PLACES: list(article.places),
     }
     if article.author:
-        doc["author"] = doc["author_name"] = article.author
+        doc[AUTHOR] = doc[AUTHOR_NAME] = article.author
     if article.source:
-        doc["source"] = doc["source_name"] = article.source
+        doc[SOURCE] = doc[SOURCE_NAME] = article.source
     if article.people:
-        doc["people"] = ", ".join(article.people)
-        doc["people_name"] = ",".join(p.replace(",", " ") for p in article.people)
+        doc[PEOPLE] = ", ".join(article.people)
+        doc[PEOPLE_NAME] = ",".join(p.replace(",", " ") for p in article.people)
     if article.places:
-        doc["place"] = ",".join(place_key(p) for p in article.places)
-        doc["place_name"] = ",".join(article.places)
+        doc[PLACE] = ",".join(place_key(p) for p in article.places)
+        doc[PLACE_NAME] = ",".join(article.places)
     if article.provinces_2025:
-        doc["province"] = ",".join(place_key(p) for p in article.provinces_2025)
+        doc[PROVINCE] = ",".join(place_key(p) for p in article.provinces_2025)
     if article.date:
-        doc["date"] = article.date
-        doc["year"] = article.date.year
+        doc[DATE] = article.date
+        doc[YEAR] = article.date.year
     meta = {k: v for k, v in record.fields.items() if k not in EXTRACTED_KEYS}
     meta["has_time"] = article.has_time
     if article.provinces_2025:
         meta["provinces_2025"] = list(article.provinces_2025)
-    doc["meta"] = meta
+    doc[META] = meta
     return doc
 
 
@@ -169,10 +195,10 @@ def existing_documents(ix: Index) -> dict[str, Indexed]:
     with ix.reader() as reader:
         if reader.doc_count() == 0:
             return out
-        ids = reader.column_reader("id")
-        hashes = reader.column_reader("hash")
-        roots = reader.column_reader("root")
-        paths = reader.column_reader("path")
+        ids = reader.column_reader(ID)
+        hashes = reader.column_reader(HASH)
+        roots = reader.column_reader(ROOT)
+        paths = reader.column_reader(PATH)
         for docnum in reader.all_doc_ids():
             out[ids[docnum]] = Indexed(hashes[docnum], roots[docnum], paths[docnum])
     return out
@@ -358,7 +384,7 @@ def _write(
             # Gone from its archive, unless its file failed to read this time (then
             # the failure's path is in *seen*: bad input never loses indexed articles).
             if old.root in scoped and doc_id not in seen and old.path not in seen:
-                writer.delete_by_term("id", doc_id)
+                writer.delete_by_term(ID, doc_id)
                 summary.removed += 1
         if not summary.changed:
             writer.cancel()  # Whoosh leaves the unused segment's files: sweep them
@@ -510,7 +536,7 @@ def _index_one(
         summary.failed.append(Failure(item.path, f"metadata extraction failed: {exc!r}"))
         return
     if old is not None:
-        writer.delete_by_term("id", item.id)
+        writer.delete_by_term(ID, item.id)
         summary.updated += 1
     else:
         summary.added += 1

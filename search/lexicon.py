@@ -31,7 +31,7 @@ from whoosh.searching import Searcher
 
 from search import posting_arrays, postings, proximity, sorted_ids
 from search.normalize import fold, fold_aligned
-from search.schema import EXACT_FIELDS, MATCH_FIELD, stored_body
+from search.schema import EXACT_FIELDS, MATCH_FIELD, TITLE, stored_body
 
 _LETTERS = string.ascii_lowercase
 
@@ -287,7 +287,7 @@ def _surfaces_per_doc(searcher: Searcher, words: list[str],
     per_doc = []
     for leaf, docnum, _ in found:
         stored = leaf.stored_fields(docnum)
-        text = f"{stored.get('title', '')}\n{stored_body(stored)}"
+        text = f"{stored.get(TITLE, '')}\n{stored_body(stored)}"
         flat = fold_aligned(text)
         inside: Counter = Counter()
         starting: Counter = Counter()

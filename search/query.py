@@ -1,8 +1,8 @@
 """Running a user's query: parse, expand to the exact and folded fields, search, snip.
 
-The query language is Whoosh's (``"phrases"``, ``-excluded``, ``OR``, ``NOT``,
-parentheses, ``field:value``), parsed against a small *query schema* whose text
-field uses the exact analyzer. The parsed tree is then rewritten: each word becomes
+The query language (Whoosh's, with ``place:``/``date:`` terms and abbreviations) is
+:mod:`search.syntax`'s; its filters are :mod:`search.filters`'. The parsed tree is
+then rewritten here: each word becomes
 "its exact form in the exact fields (boosted) OR its folded form in the folded
 fields", and only the folded form when the user typed it without accents. That one
 rewrite gives accent-insensitive matching, exact-accent-first ranking, ``hoà`` =
@@ -14,37 +14,45 @@ allowed, and the result says so (``fallback``).
 
 from __future__ import annotations
 
-import calendar
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit, TopCollector, WrappingCollector
-from whoosh.fields import ID, TEXT, Schema
-from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.searching import Searcher
-from whoosh.sorting import Count, FieldFacet, TranslateFacet
-from whoosh.util.times import datetime_to_long
+from whoosh.sorting import Count
 
-from search import abbrev, bm25, lexicon, plan, spelling
-from search.analysis import EXACT, FOLDED
+from search import abbrev, bm25, lexicon, plan, spelling, syntax
+from search.filters import (
+    DATE_ORDER,
+    FACET_SIZE,
+    FACETS,
+    FilterError,
+    Filters,
+    build_filter,
+    facet_counts,
+)
 from search.highlight import Marking, Snippet, mark_all, snippets, typed_reading
 from search.negation import Without
-from search.normalize import fold, has_accents, nfc, place_key, terms
+from search.normalize import fold, has_accents, nfc
 from search.posting_arrays import allowed
 from search.schema import (
+    BODY,
     EXACT_BOOST,
     EXACT_FIELDS,
+    ID,
     MATCH_FIELD,
+    TITLE,
     TITLE_BOOST,
     TITLE_FIELD,
     stored_body,
     stored_summary,
 )
+from search.syntax import split_filters
 
 #: Hard bounds that keep one request from costing too much.
 MAX_QUERY_CHARS = 1000
@@ -54,8 +62,6 @@ MAX_PAGE = 1000
 MAX_DEPTH = 10_000
 #: Most index words one prefix/wildcard/fuzzy term may expand to.
 MAX_EXPANSION = 1000
-#: Metadata fields searched through their own (folded) analysis.
-META_FIELDS = ("author", "source", "people")
 
 Sort = Literal["relevance", "date"]
 
@@ -144,28 +150,6 @@ class SearchResult:
         }
 
 
-def _query_schema() -> Schema:
-    """The fields a user can name in a query, analysed as the parser needs them."""
-    return Schema(
-        text=TEXT(analyzer=EXACT, phrase=True),
-        title=TEXT(analyzer=EXACT, phrase=True),
-        body=TEXT(analyzer=EXACT, phrase=True),
-        author=TEXT(analyzer=FOLDED, phrase=True),
-        source=TEXT(analyzer=FOLDED, phrase=True),
-        people=TEXT(analyzer=FOLDED, phrase=True),
-        id=ID,
-    )
-
-
-_SCHEMA = _query_schema()
-
-
-def _parser(any_word: bool) -> QueryParser:
-    parser = QueryParser("text", _SCHEMA, group=OrGroup if any_word else AndGroup)
-    parser.add_plugin(PlusMinusPlugin())
-    return parser
-
-
 def parse(text: str, any_word: bool = False, readings: Sequence[spelling.Reading] = (),
           accents: Mapping[str, Sequence[str]] | None = None) -> wq.Query:
     """Parse *text* into a Whoosh query over the real index fields.
@@ -182,11 +166,9 @@ def parse(text: str, any_word: bool = False, readings: Sequence[spelling.Reading
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
     try:
-        expanded = abbrev.expand(text)
+        parsed = syntax.parser(any_word=any_word).parse(text)
     except abbrev.AbbreviationError as exc:
         raise QueryError(str(exc)) from None
-    try:
-        parsed = _parser(any_word).parse(expanded)
     except Exception:  # Whoosh raises assorted errors on odd syntax
         raise QueryError(
             "cannot parse query: check its quotes and brackets, and that + and - stand "
@@ -226,7 +208,7 @@ def proximity_boosts(parsed: wq.Query) -> list[wq.Query]:
     """
     parts = parsed.subqueries if type(parsed) is wq.And else []
     if not 2 <= len(parts) <= MAX_PROXIMITY_WORDS or not all(
-        type(q) is wq.Term and q.fieldname == "text" for q in parts
+        type(q) is wq.Term and q.fieldname == syntax.DEFAULT_FIELD for q in parts
     ):
         return []
     words = [q.text for q in parts]
@@ -251,7 +233,7 @@ MAX_PROXIMITY_WORDS = 8
 READING_BOOST = 8.0
 #: Where a reading is looked for: exact field, and the folded field holding the
 #: words typed together.
-READING_FIELDS = (("body", MATCH_FIELD), ("title", TITLE_FIELD))
+READING_FIELDS = ((BODY, MATCH_FIELD), (TITLE, TITLE_FIELD))
 #: Readings less probable than this add nothing (they would only add cost).
 MIN_READING_SHARE = 0.1
 
@@ -260,7 +242,7 @@ def _plain_words(parsed: wq.Query) -> list[str] | None:
     """The words of a plain all-words query (no fields, phrases, ORs or exclusions)."""
     parts = parsed.subqueries if type(parsed) is wq.And else [parsed]
     if not 1 <= len(parts) <= MAX_PROXIMITY_WORDS or not all(
-            type(q) is wq.Term and q.fieldname == "text" for q in parts):
+            type(q) is wq.Term and q.fieldname == syntax.DEFAULT_FIELD for q in parts):
         return None
     return [q.text for q in parts]
 
@@ -348,9 +330,9 @@ def _word(fieldname: str, word: str, negated: bool) -> Rewritten:
         if accented:
             return wq.Or([wq.Term(f, word) for f in EXACT_FIELDS]), []
         return wq.Term(MATCH_FIELD, folded), []
-    if fieldname == "title":
+    if fieldname == TITLE:
         required = wq.Term(TITLE_FIELD, folded)
-        boosts = [wq.Term("title", word, boost=EXACT_BOOST)] if accented else []
+        boosts = [wq.Term(TITLE, word, boost=EXACT_BOOST)] if accented else []
         return required, boosts
     boosts: list[wq.Query] = [wq.Term(TITLE_FIELD, folded, boost=TITLE_BOOST)]
     if accented:
@@ -360,14 +342,14 @@ def _word(fieldname: str, word: str, negated: bool) -> Rewritten:
 
 def _phrase(fieldname: str, words: list[str], slop: int, negated: bool) -> Rewritten:
     folded = [fold(w) for w in words]
-    field = TITLE_FIELD if fieldname == "title" else MATCH_FIELD
+    field = TITLE_FIELD if fieldname == TITLE else MATCH_FIELD
     required = wq.Phrase(field, folded, slop=slop)
     if negated:
         return required, []
     boosts: list[wq.Query] = []
     if field == MATCH_FIELD:
         boosts.append(wq.Phrase(TITLE_FIELD, folded, slop=slop, boost=TITLE_BOOST))
-    exact_fields = ("title",) if fieldname == "title" else EXACT_FIELDS
+    exact_fields = (TITLE,) if fieldname == TITLE else EXACT_FIELDS
     boosts += [
         wq.Term(f, w, boost=EXACT_BOOST) for w in words if has_accents(w) for f in exact_fields
     ]
@@ -377,7 +359,7 @@ def _phrase(fieldname: str, words: list[str], slop: int, negated: bool) -> Rewri
 def _pattern(cls: type, fieldname: str, text: str) -> Rewritten:
     """Prefix/wildcard/fuzzy queries run on the folded forms."""
     pattern = fold(text) if cls is not wq.Wildcard else _fold_wildcard(text)
-    field = TITLE_FIELD if fieldname == "title" else MATCH_FIELD
+    field = TITLE_FIELD if fieldname == TITLE else MATCH_FIELD
     return cls(field, pattern), []
 
 
@@ -430,17 +412,17 @@ def _rewrite(q: wq.Query, negated: bool) -> Rewritten | None:
     words = [t for _, t in q.iter_all_terms()] if hasattr(q, "iter_all_terms") else []
     if not words:
         raise QueryError(f"unsupported query syntax: {user_form(q)}")
-    parts = [_word("text", w, negated) for w in words]
+    parts = [_word(syntax.DEFAULT_FIELD, w, negated) for w in words]
     return wq.And([p[0] for p in parts]), [b for p in parts for b in p[1]]
 
 
 def _leaf(fieldname: str, q: wq.Query, negated: bool) -> Rewritten:
-    if fieldname in META_FIELDS:
+    if fieldname in syntax.META_FIELDS:
         if isinstance(q, wq.Phrase):
             return wq.Phrase(fieldname, [fold(w) for w in q.words], slop=q.slop), []
         return (wq.Term(fieldname, fold(q.text)) if isinstance(q, wq.Term) else q), []
-    if fieldname == "id":
-        return (wq.Term("id", q.text) if isinstance(q, wq.Term) else q), []
+    if fieldname == ID:
+        return (wq.Term(ID, q.text) if isinstance(q, wq.Term) else q), []
     if isinstance(q, wq.Phrase):
         return _phrase(fieldname, list(q.words), q.slop, negated)
     if isinstance(q, wq.FuzzyTerm):
@@ -450,167 +432,6 @@ def _leaf(fieldname: str, q: wq.Query, negated: bool) -> Rewritten:
     if isinstance(q, wq.Wildcard):
         return _pattern(wq.Wildcard, fieldname, q.text)
     return _word(fieldname, q.text, negated)
-
-
-# --------------------------------------------------------------------------- filters
-
-#: Facet name → the index field it counts.
-FACETS = {
-    "place": FieldFacet("place_name", allow_overlap=True),
-    "year": FieldFacet("year"),
-    "source": FieldFacet("source_name"),
-    "author": FieldFacet("author_name"),
-}
-#: How many values of each facet to report.
-FACET_SIZE = 20
-
-#: The largest key a real date has in the ``date`` column (larger ones mean "no date").
-_LATEST_DATE = datetime_to_long(datetime.max)
-
-
-def _dated_first(key: int) -> int:
-    """A ``date`` column key for newest-first order that puts undated articles last:
-    the column fills them with its largest value, which would sort them first."""
-    return key if key <= _LATEST_DATE else -1
-
-
-#: ``sort="date"``: newest first, articles without a date after every dated one.
-DATE_ORDER = TranslateFacet(_dated_first, FieldFacet("date"))
-
-# place:"Ba Đình", place:badinh, date:2023, date:[2022-06 TO 2023-06]
-_META_TERM = re.compile(r'(?<![\w:])(place|date):(?:"([^"]*)"|\[([^\]]*)\]|(\S+))', re.I)
-
-
-@dataclass
-class Filters:
-    """Restrictions on metadata, from CLI/HTTP options or ``place:``/``date:`` syntax."""
-
-    place: str | None = None
-    since: str | None = None  # any form parse_date_bounds accepts
-    until: str | None = None
-    author: str | None = None
-    source: str | None = None
-    date_ranges: list[tuple[datetime | None, datetime | None]] = field(default_factory=list)
-    places: list[str] = field(default_factory=list)
-
-
-def split_filters(text: str, filters: Filters) -> tuple[str, Filters]:
-    """Move ``place:`` and ``date:`` terms out of the query text into *filters*."""
-
-    def take(m: re.Match) -> str:
-        name = m.group(1).lower()
-        quoted, ranged, bare = m.group(2), m.group(3), m.group(4)
-        if name == "place":
-            filters.places.append(quoted if quoted is not None else (bare or ""))
-        elif ranged is not None:
-            filters.date_ranges.append(date_range(ranged))
-        else:
-            start, end = date_bounds(quoted if quoted is not None else bare)
-            filters.date_ranges.append((start, end))
-        return " "
-
-    return _META_TERM.sub(take, text), filters
-
-
-def date_bounds(value: str, param: str = "q") -> tuple[datetime, datetime]:
-    """First and last instant of a date given as ``2023``, ``2023-06``, ``2023-06-15``
-    or ``15/6/2023``: a year or month means the whole of it."""
-    value = value.strip()
-    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value) or re.fullmatch(
-        r"(?:(\d{1,2})/)?(\d{1,2})/(\d{4})", value
-    )
-    try:
-        if m and "/" not in value:
-            year, month, day = int(m.group(1)), m.group(2), m.group(3)
-        elif m:
-            day, month, year = m.group(1), m.group(2), int(m.group(3))
-        else:
-            raise ValueError
-        if month is None:
-            return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)
-        month = int(month)
-        if day is None:
-            last = calendar.monthrange(year, month)[1]
-            return datetime(year, month, 1), datetime(year, month, last, 23, 59, 59)
-        start = datetime(year, month, int(day))
-        return start, start + timedelta(days=1) - timedelta(seconds=1)
-    except ValueError:
-        raise QueryError(
-            f"bad date {value!r}: use YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY", param
-        ) from None
-
-
-def date_range(text: str) -> tuple[datetime | None, datetime | None]:
-    """``2022-06 TO 2023-06`` → from the start of the first to the end of the second;
-    either side may be left empty for an open range."""
-    parts = re.split(r"\s+TO\s+|\s+to\s+", f" {text.strip()} ")
-    if len(parts) != 2:
-        raise QueryError(f"bad date range [{text}]: use [2022-06 TO 2023-06]")
-    low, high = parts[0].strip(), parts[1].strip()
-    start = date_bounds(low)[0] if low else None
-    end = date_bounds(high)[1] if high else None
-    if start and end and start > end:
-        raise QueryError(f"bad date range [{text}]: the start is after the end")
-    return start, end
-
-
-def resolve_place(name: str) -> list[str]:
-    """Filter keys for a place typed by a user, aliases resolved (``TPHCM`` → ``tp hcm``)."""
-    from search.places import canonical_places  # the gazetteer loads on first use
-
-    names = canonical_places(name) or [name]
-    return [k for k in (place_key(n) for n in names) if k]
-
-
-def build_filter(filters: Filters) -> wq.Query | None:
-    """The Whoosh filter for *filters*, or ``None`` when nothing is restricted."""
-    parts: list[wq.Query] = []
-    for place in ([filters.place] if filters.place else []) + filters.places:
-        keys = resolve_place(place)
-        if not keys:
-            raise QueryError(
-                f"bad place {place!r}: give a place name such as \"Ba Đình\"", "place"
-            )
-        parts.append(
-            wq.Or([wq.Term(f, k) for k in keys for f in ("place", "province")])
-        )
-    ranges = list(filters.date_ranges)
-    if filters.since or filters.until:
-        start = date_bounds(filters.since, "since")[0] if filters.since else None
-        end = date_bounds(filters.until, "until")[1] if filters.until else None
-        if start and end and start > end:
-            raise QueryError("--since is after --until", "since")
-        ranges.append((start, end))
-    for start, end in ranges:
-        parts.append(wq.DateRange("date", start, end))
-    for fieldname, value in (("author", filters.author), ("source", filters.source)):
-        if value:
-            words = terms(value, folded=True)
-            if not words:
-                raise QueryError(f"bad {fieldname} {value!r}", fieldname)
-            parts.append(wq.And([wq.Term(fieldname, w) for w in words]))
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-def facet_counts(results) -> dict[str, dict[str, int]]:
-    """The top values of each facet over all the query's matches, most frequent first."""
-    out: dict[str, dict[str, int]] = {}
-    for name in FACETS:
-        groups = results.groups(name)
-        pairs = []
-        for key, count in groups.items():
-            if isinstance(key, bytes):
-                key = key.decode("utf-8")
-            if key in (None, "", 0):
-                continue
-            if name == "year" and not 1000 <= int(key) <= 9999:
-                continue  # the column's fill value for articles with no date
-            pairs.append((str(key), int(count)))
-        pairs.sort(key=lambda kv: (-kv[1], kv[0]))
-        out[name] = dict(pairs[:FACET_SIZE])
-    return out
 
 
 def highlight_terms(q: wq.Query, searcher: Searcher) -> Marking:
@@ -692,8 +513,7 @@ def run(
     """
     check_paging(limit, page, sort)
     started = time.perf_counter()
-    words, filters = split_filters(text, filters or Filters())
-    flt = build_filter(filters)
+    words, flt = _filtered(text, filters)
     likely: list[spelling.Reading] | None = []
     if not words.strip():
         if flt is None:
@@ -737,6 +557,16 @@ def run(
         found.facets() if facets else None, found.partial, relaxed_by,
         suggestion.text if suggestion else None, corrected, found.typos,
     )
+
+
+def _filtered(text: str, filters: Filters | None) -> tuple[str, wq.Query | None]:
+    """*text*'s words, and the filter for *filters* with *text*'s ``place:``/``date:``
+    terms added."""
+    try:
+        words, combined = split_filters(text, filters)
+        return words, build_filter(combined)
+    except FilterError as exc:
+        raise QueryError(str(exc), exc.param) from None
 
 
 def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query | None,

@@ -25,18 +25,45 @@ from __future__ import annotations
 import zlib
 
 from whoosh.columns import VarBytesListColumn
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID as ID_TYPE
 
 from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
 
 #: Bump when the schema changes in a way an old index cannot serve.
 SCHEMA_VERSION = 5
 
+#: Field names, one constant each: every module names a field through these.
+ID = "id"
+PATH = "path"
+ROOT = "root"
+HASH = "hash"
 #: The folded field every query matches, and the folded title.
 MATCH_FIELD = "text_f"
 TITLE_FIELD = "title_f"
+#: The accented words of the title (also the stored title) and of the body.
+TITLE = "title"
+BODY = "body"
+#: The compressed lede and body (:func:`pack_body`).
+BODY_Z = "body_z"
+AUTHOR = "author"
+SOURCE = "source"
+PEOPLE = "people"
+#: Folded place keys to filter on: the unit as written, and its province.
+PLACE = "place"
+PROVINCE = "province"
+#: Canonical place names (a list column, for facets) and the stored list.
+PLACE_NAME = "place_name"
+PLACES = "places"
+PEOPLE_NAME = "people_name"
+AUTHOR_NAME = "author_name"
+SOURCE_NAME = "source_name"
+DATE = "date"
+YEAR = "year"
+WORD_COUNT = "word_count"
+META = "meta"
 #: Fields holding exact (accented) forms, by the part of the article they cover.
-EXACT_FIELDS = ("title", "body")
+EXACT_FIELDS = (TITLE, BODY)
 
 #: Extra weight of a title match (on top of its match in ``text_f``).
 TITLE_BOOST = 2.0
@@ -64,7 +91,7 @@ def pack_body(body: str, summary: str = "") -> bytes:
 
 
 def _unpack(stored: dict) -> tuple[str, str]:
-    packed = stored.get("body_z")
+    packed = stored.get(BODY_Z)
     if not packed:
         return "", ""
     summary, _, body = zlib.decompress(packed).decode("utf-8").partition(_PACK_SEPARATOR)
@@ -105,31 +132,31 @@ class NAMES(KEYWORD):
 
 def build_schema() -> Schema:
     """Return a fresh :class:`whoosh.fields.Schema` for an article index."""
-    return Schema(
-        id=ID(unique=True, stored=True, sortable=True),
-        path=ID(stored=True, sortable=True),
-        root=ID(stored=True, sortable=True),
-        hash=ID(stored=True, sortable=True),
-        text_f=TEXT(analyzer=FOLDED, phrase=True),
-        title_f=TEXT(analyzer=FOLDED, phrase=True),
-        title=TEXT(analyzer=ACCENTED, stored=True, phrase=False),
-        body=TEXT(analyzer=ACCENTED, phrase=False),
-        body_z=STORED,
-        author=TEXT(analyzer=FOLDED, stored=True, phrase=True),
-        source=TEXT(analyzer=FOLDED, stored=True),
-        people=TEXT(analyzer=FOLDED, stored=True, phrase=True),
+    return Schema(**{
+        ID: ID_TYPE(unique=True, stored=True, sortable=True),
+        PATH: ID_TYPE(stored=True, sortable=True),
+        ROOT: ID_TYPE(stored=True, sortable=True),
+        HASH: ID_TYPE(stored=True, sortable=True),
+        MATCH_FIELD: TEXT(analyzer=FOLDED, phrase=True),
+        TITLE_FIELD: TEXT(analyzer=FOLDED, phrase=True),
+        TITLE: TEXT(analyzer=ACCENTED, stored=True, phrase=False),
+        BODY: TEXT(analyzer=ACCENTED, phrase=False),
+        BODY_Z: STORED,
+        AUTHOR: TEXT(analyzer=FOLDED, stored=True, phrase=True),
+        SOURCE: TEXT(analyzer=FOLDED, stored=True),
+        PEOPLE: TEXT(analyzer=FOLDED, stored=True, phrase=True),
         # Places: folded keys to filter on (pre- and post-2025 units), and the
         # canonical names, in a list column, to count as facets.
-        place=KEYWORD(commas=True, lowercase=True, scorable=False),
-        province=KEYWORD(commas=True, lowercase=True, scorable=False),
-        place_name=NAMES(),
-        places=STORED,
+        PLACE: KEYWORD(commas=True, lowercase=True, scorable=False),
+        PROVINCE: KEYWORD(commas=True, lowercase=True, scorable=False),
+        PLACE_NAME: NAMES(),
+        PLACES: STORED,
         # Whole names of the people an article mentions, for autocomplete.
-        people_name=KEYWORD(commas=True, scorable=False),
-        author_name=ID(sortable=True),
-        source_name=ID(sortable=True),
-        date=DATETIME(stored=True, sortable=True),
-        year=NUMERIC(int, sortable=True),
-        word_count=NUMERIC(int, stored=True),
-        meta=STORED,
-    )
+        PEOPLE_NAME: KEYWORD(commas=True, scorable=False),
+        AUTHOR_NAME: ID_TYPE(sortable=True),
+        SOURCE_NAME: ID_TYPE(sortable=True),
+        DATE: DATETIME(stored=True, sortable=True),
+        YEAR: NUMERIC(int, sortable=True),
+        WORD_COUNT: NUMERIC(int, stored=True),
+        META: STORED,
+    })

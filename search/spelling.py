@@ -48,6 +48,7 @@ from whoosh.searching import Searcher
 
 from search import lexicon
 from search.normalize import fold, has_accents, nfc, normalize_term, token_tuples
+from search.syntax import has_syntax
 
 #: Longest query (in words) that gets suggestions.
 MAX_WORDS = 8
@@ -75,9 +76,6 @@ TYPO_RATIO = 50
 #: be capitalised for the suggestion to capitalise it.
 CAPITAL_SHARE = 2 / 3
 
-# Query syntax suggestions do not try to rewrite: quotes, fields, groups, patterns,
-# operators, +/- prefixes.
-_SYNTAX = re.compile(r'["():*?~^\[\]{}]|(?:^|\s)[-+]|\b(?:AND|OR|NOT)\b')
 _ASCII_WORD = re.compile(r"^[a-z0-9]+$")
 
 
@@ -122,7 +120,7 @@ def ime_decode(word: str) -> tuple[str, ...]:
 def suggest(searcher: Searcher, text: str) -> Suggestion | None:
     """The query the user most likely meant, or ``None`` if *text* is already it."""
     text = nfc(text.strip())
-    if not text or _SYNTAX.search(text):
+    if not text or has_syntax(text):  # query syntax: not rewritten
         return None
     toks = token_tuples(text)
     if not toks or len(toks) > MAX_WORDS:
@@ -179,7 +177,7 @@ def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[R
     Empty for query syntax, no words, or over :data:`MAX_WORDS` words.
     """
     text = nfc(text.strip())
-    toks = token_tuples(text) if text and not _SYNTAX.search(text) else []
+    toks = token_tuples(text) if text and not has_syntax(text) else []
     if not toks or len(toks) > MAX_WORDS or limit < 1:
         return []
     reader = searcher.reader()

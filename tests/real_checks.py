@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from search.dates import date_bounds, date_range
 from search.normalize import fold, terms
-from search.query import date_bounds, date_range
 from tests.conftest import RealArchive
 
 #: A query no article matches (nor any word one typo away).

@@ -6,7 +6,9 @@ import pytest
 from whoosh import query as wq
 
 from search import plan, store
-from search.query import Filters, build_filter, parse, split_filters, with_typos
+from search.filters import Filters, build_filter
+from search.query import parse, with_typos
+from search.syntax import split_filters
 from tests.same_as_whoosh import QUERIES, same_ranking
 
 

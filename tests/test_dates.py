@@ -6,7 +6,14 @@ from datetime import datetime
 
 import pytest
 
-from search.dates import date_line, full_date, parse_date, partial_date
+from search.dates import (
+    date_bounds,
+    date_line,
+    date_range,
+    full_date,
+    parse_date,
+    partial_date,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +69,32 @@ def test_parse_user_and_json_dates(value, expected) -> None:
 @pytest.mark.parametrize("value", ["", "hôm qua nữa", "2023-13", "abc"])
 def test_unparsable_dates_give_none(value) -> None:
     assert parse_date(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023", (datetime(2023, 1, 1), datetime(2023, 12, 31, 23, 59, 59))),
+        ("2024-02", (datetime(2024, 2, 1), datetime(2024, 2, 29, 23, 59, 59))),
+        ("6/2023", (datetime(2023, 6, 1), datetime(2023, 6, 30, 23, 59, 59))),
+        ("2023-06-15", (datetime(2023, 6, 15), datetime(2023, 6, 15, 23, 59, 59))),
+        (" 15/6/2023 ", (datetime(2023, 6, 15), datetime(2023, 6, 15, 23, 59, 59))),
+    ],
+)
+def test_date_bounds_cover_the_whole_year_month_or_day(value, expected) -> None:
+    assert date_bounds(value) == expected
+
+
+@pytest.mark.parametrize("value", ["2023-13", "31/2/2023", "23", "2023-06-15T08:00", "soon"])
+def test_bad_date_bounds_say_which_forms_work(value) -> None:
+    with pytest.raises(ValueError, match="bad date .*: use YYYY, YYYY-MM, YYYY-MM-DD or D/M/YYYY"):
+        date_bounds(value)
+
+
+def test_date_range_is_open_at_either_end_and_ordered() -> None:
+    assert date_range("2022-06 TO 2023") == (datetime(2022, 6, 1), datetime(2023, 12, 31, 23, 59, 59))
+    assert date_range("TO 2021") == (None, datetime(2021, 12, 31, 23, 59, 59))
+    with pytest.raises(ValueError, match="the start is after the end"):
+        date_range("2024 TO 2023")
+    with pytest.raises(ValueError, match=r"bad date range \[2023\]"):
+        date_range("2023")

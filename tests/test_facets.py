@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from search import store
+from search.filters import Filters
 from search.indexer import index_paths
-from search.query import Filters, run
+from search.query import run
 from tests.conftest import vntc_records
 
 WITH_PLACE = "Giá vàng tăng ở Hà Nội\n\nGiá vàng hôm nay tại Hà Nội tăng mạnh theo thế giới.\n"

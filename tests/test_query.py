@@ -195,7 +195,7 @@ def test_bad_options_raise_query_error(seed_index, kwargs, message) -> None:
     ],
 )
 def test_filters(seed_index, kwargs, expected) -> None:
-    from search.query import Filters
+    from search.filters import Filters
 
     assert set(ids(seed_index, "dang", filters=Filters(**kwargs))) == expected
 
@@ -274,7 +274,7 @@ def test_time_limit_returns_partial_results_flagged(seed_index) -> None:
 
 
 def test_time_limit_keeps_filters(seed_index) -> None:
-    from search.query import Filters
+    from search.filters import Filters
 
     f = Filters(place="ba dinh", since="2020", until="2020")
     assert search(seed_index, "dang", filters=f, time_limit=30).total == 1
@@ -292,7 +292,7 @@ def test_query_errors_name_their_parameter(seed_index, kwargs, param) -> None:
 
 
 def test_filter_errors_name_their_parameter(seed_index) -> None:
-    from search.query import Filters
+    from search.filters import Filters
 
     for kwargs, param in [({"since": "x"}, "since"), ({"until": "2023-99"}, "until"),
                           ({"place": "!!"}, "place"), ({"since": "2024", "until": "2023"}, "since")]:

@@ -1,0 +1,181 @@
+"""Filters and facets: restricting a search by place, date, author and source, and
+counting what the matches hold.
+
+A :class:`Filters` value gathers the restrictions a request asks for, from the
+front ends' options (``--place``, ``since``…) and from the query's own
+``place:``/``date:`` terms (:func:`search.syntax.split_filters`). It is immutable:
+adding the query's filters makes a new value, so one set of options can serve many
+queries. :func:`build_filter` turns it into the Whoosh filter query that the search
+applies; facets are counted from the index's columns (:data:`FACETS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from whoosh import query as wq
+from whoosh.sorting import FieldFacet, TranslateFacet
+from whoosh.util.times import datetime_to_long
+
+from search.dates import date_bounds
+from search.normalize import place_key, terms
+from search.schema import (
+    AUTHOR,
+    AUTHOR_NAME,
+    DATE,
+    PLACE,
+    PLACE_NAME,
+    PROVINCE,
+    SOURCE,
+    SOURCE_NAME,
+    YEAR,
+)
+
+#: A date range a filter keeps (either end open: ``None``).
+DateRange = tuple[datetime | None, datetime | None]
+
+
+class FilterError(ValueError):
+    """A filter cannot be built; the message says why, ``param`` names the input at
+    fault (``place``, ``since``, ``until``, ``author``, ``source``, or ``q`` for a
+    ``place:``/``date:`` term in the query), as :class:`search.query.QueryError` does.
+    """
+
+    def __init__(self, message: str, param: str = "q"):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass(frozen=True, kw_only=True)
+class Filters:
+    """Restrictions on metadata, from CLI/HTTP options or ``place:``/``date:`` syntax.
+
+    *place*, *since*, *until*, *author* and *source* are the options as typed
+    (*since*/*until* in any form :func:`search.dates.date_bounds` accepts);
+    *places* and *date_ranges* come from the query text.
+    """
+
+    place: str | None = None
+    since: str | None = None
+    until: str | None = None
+    author: str | None = None
+    source: str | None = None
+    date_ranges: tuple[DateRange, ...] = ()
+    places: tuple[str, ...] = ()
+
+    def adding(self, *, places: Iterable[str] = (),
+               date_ranges: Iterable[DateRange] = ()) -> Filters:
+        """A new value with these places and date ranges too (this one is unchanged)."""
+        return replace(self, places=self.places + tuple(places),
+                       date_ranges=self.date_ranges + tuple(date_ranges))
+
+
+def resolve_place(name: str) -> list[str]:
+    """Filter keys for a place typed by a user, aliases resolved (``TPHCM`` → ``tp hcm``)."""
+    from search.places import canonical_places  # the gazetteer loads on first use
+
+    names = canonical_places(name) or [name]
+    return [k for k in (place_key(n) for n in names) if k]
+
+
+def build_filter(filters: Filters) -> wq.Query | None:
+    """The Whoosh filter for *filters*, or ``None`` when nothing is restricted.
+
+    Raises :class:`FilterError` for a place, date, author or source that cannot
+    restrict anything (rather than silently matching nothing or everything).
+    """
+    parts = _place_parts(filters) + _date_parts(filters) + _name_parts(filters)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _place_parts(filters: Filters) -> list[wq.Query]:
+    """One part per place: the article mentions it (as a unit or as its province)."""
+    parts: list[wq.Query] = []
+    for place in ([filters.place] if filters.place else []) + list(filters.places):
+        keys = resolve_place(place)
+        if not keys:
+            raise FilterError(
+                f"bad place {place!r}: give a place name such as \"Ba Đình\"", "place"
+            )
+        parts.append(wq.Or([wq.Term(f, k) for k in keys for f in (PLACE, PROVINCE)]))
+    return parts
+
+
+def _date_parts(filters: Filters) -> list[wq.Query]:
+    """One date range per ``date:`` term, and one for the since/until options."""
+    ranges = list(filters.date_ranges)
+    if filters.since or filters.until:
+        start = _bound(filters.since, "since", 0) if filters.since else None
+        end = _bound(filters.until, "until", 1) if filters.until else None
+        if start and end and start > end:
+            raise FilterError("--since is after --until", "since")
+        ranges.append((start, end))
+    return [wq.DateRange(DATE, start, end) for start, end in ranges]
+
+
+def _bound(value: str, param: str, end: int) -> datetime:
+    """The first (*end* 0) or last (*end* 1) instant of an option's date."""
+    try:
+        return date_bounds(value)[end]
+    except ValueError as exc:
+        raise FilterError(str(exc), param) from None
+
+
+def _name_parts(filters: Filters) -> list[wq.Query]:
+    """Every word of the author and source options, in their folded fields."""
+    parts: list[wq.Query] = []
+    for fieldname, value in ((AUTHOR, filters.author), (SOURCE, filters.source)):
+        if value:
+            words = terms(value, folded=True)
+            if not words:
+                raise FilterError(f"bad {fieldname} {value!r}", fieldname)
+            parts.append(wq.And([wq.Term(fieldname, w) for w in words]))
+    return parts
+
+
+# --------------------------------------------------------------------------- facets
+
+#: Facet name → the index column it counts.
+FACETS = {
+    "place": FieldFacet(PLACE_NAME, allow_overlap=True),
+    "year": FieldFacet(YEAR),
+    "source": FieldFacet(SOURCE_NAME),
+    "author": FieldFacet(AUTHOR_NAME),
+}
+#: How many values of each facet to report.
+FACET_SIZE = 20
+
+#: The largest key a real date has in the ``date`` column (larger ones mean "no date").
+_LATEST_DATE = datetime_to_long(datetime.max)
+
+
+def _dated_first(key: int) -> int:
+    """A ``date`` column key for newest-first order that puts undated articles last:
+    the column fills them with its largest value, which would sort them first."""
+    return key if key <= _LATEST_DATE else -1
+
+
+#: ``sort="date"``: newest first, articles without a date after every dated one.
+DATE_ORDER = TranslateFacet(_dated_first, FieldFacet(DATE))
+
+
+def facet_counts(results) -> dict[str, dict[str, int]]:
+    """The top values of each facet over all the query's matches, most frequent first."""
+    out: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        pairs = []
+        for key, count in results.groups(name).items():
+            if isinstance(key, bytes):
+                key = key.decode("utf-8")
+            if key in (None, "", 0):
+                continue
+            if name == "year" and not 1000 <= int(key) <= 9999:
+                continue  # the column's fill value for articles with no date
+            pairs.append((str(key), int(count)))
+        pairs.sort(key=lambda kv: (-kv[1], kv[0]))
+        out[name] = dict(pairs[:FACET_SIZE])
+    return out
