@@ -1,11 +1,12 @@
 """The ``vnsearch`` command line: a shell over the service (:mod:`search.service`).
 
 Each command parses its options, calls one service function on the local engine
-(``vnsearch index`` calls the indexer), and renders the result, wording the notices
-the service decided: rich text on a terminal (colour only when stdout is a TTY), or one JSON
-object with ``--json``. Errors are one line on stderr (under ``--json``, one
-``{"error": {"message", "param"}}`` object on stdout), with exit code 2 for bad
-input (query, options) and 1 for everything else (no index, failed files).
+(``vnsearch index``: the engine's ``index_batch``) and renders the result, wording
+the notices the service decided: rich text on a terminal (colour only when stdout
+is a TTY), or one JSON object with ``--json``. Errors are one line on stderr (under
+``--json``, one ``{"error": {"message", "param"}}`` object on stdout), with exit
+code 2 for bad input (query, options) and 1 for everything else (no index, failed
+files).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from search import __version__, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.engine import LocalEngine
 from search.highlight import Snippet
-from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit, index_paths
+from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit
 from search.indexer import Progress as OnProgress
 from search.limits import MAX_LIMIT
 from search.query import Filters, QueryError
@@ -182,8 +183,8 @@ def index_cmd(
             if not p.exists():
                 fail(f"no such file or directory: {p}", 2)
         with _progress(enabled=not (as_json or quiet), verbose=verbose) as report:
-            summary = index_paths(index_dir, targets, rebuild=rebuild, progress=report,
-                                  procs=procs, notice=_notice)
+            summary = LocalEngine(index_dir).index_batch(
+                targets, rebuild=rebuild, progress=report, procs=procs, notice=_notice)
     except (IndexBusy, store.IndexError_) as exc:
         fail(str(exc))
     except InterruptedAfterCommit as exc:

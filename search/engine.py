@@ -14,8 +14,8 @@ What the seam covers today, honestly:
   the same (or the service would grow the parts it cannot).
 * ``index_batch`` delegates to :func:`search.indexer.index_paths`: indexing is
   incremental per archive file (hashes, deletion scopes, a staged rebuild), so a
-  batch is a list of archive paths, not of articles. ``vnsearch index`` still
-  calls the indexer directly.
+  batch is a list of archive paths, not of articles (``vnsearch index`` indexes
+  through it).
 * ``delete`` removes articles by id in one committed write, under the writer lock.
   An incremental run that still finds their files adds them back.
 * ``article``, ``complete``, ``did_you_mean``, ``readings`` and ``stats`` read
