@@ -126,7 +126,7 @@ class LocalEngine:
             ix: Index = store.open_index(self.index_dir)
             writer = ix.writer()
             try:
-                removed = sum(writer.delete_by_term("id", doc_id) for doc_id in set(ids))
+                removed = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in set(ids))
             except BaseException:
                 writer.cancel()
                 raise

@@ -313,7 +313,8 @@ def _link(**params: object) -> str:
     return "/?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def _search_page(engine: Engine, q: str, page: int, place, year, sort: str) -> str:
+def _search_page(engine: Engine, q: str, page: int, place: str | None, year: str | None,
+                 sort: str) -> str:
     e = html.escape
     form = (
         '<form class="q" action="/" method="get" role="search">'
