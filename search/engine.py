@@ -18,8 +18,9 @@ What the seam covers today, honestly:
   through it).
 * ``delete`` removes articles by id in one committed write, under the writer lock.
   An incremental run that still finds their files adds them back.
-* ``article``, ``complete``, ``did_you_mean``, ``readings`` and ``stats`` read
-  the index's stored fields and its own vocabulary (:mod:`search.lexicon`).
+* ``article``, ``complete``, ``did_you_mean``, ``readings``, ``documents`` and
+  ``stats`` read the index's stored fields and its own vocabulary
+  (:mod:`search.lexicon`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class Engine(Protocol):
 
     def readings(self, text: str) -> list[spelling.Reading]:
         """The probable accented readings of *text*, from the index's vocabulary."""
+        ...
+
+    def documents(self) -> int:
+        """How many articles the index holds (cheap: for liveness checks)."""
         ...
 
     def stats(self) -> dict[str, Any]:
@@ -160,6 +165,10 @@ class LocalEngine:
     def readings(self, text: str) -> list[spelling.Reading]:
         with self._source().searcher() as searcher:
             return spelling.readings(searcher, text)
+
+    def documents(self) -> int:
+        with self._source().searcher() as searcher:
+            return int(searcher.doc_count())
 
     def stats(self) -> dict[str, Any]:
         with self._source().searcher() as searcher:
