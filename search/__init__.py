@@ -12,7 +12,7 @@ One core library with thin front ends. The modules, in the order data flows:
 * query → ``syntax`` (the query language: Whoosh's parser with ``place:``/``date:``
   and abbreviations as plugins), ``filters`` (place, date, author and source
   restrictions; facets), ``query`` (the parsed tree mapped onto the index fields,
-  the search run, results), ``negation``,
+  the search run, typo tolerance, relaxation), ``negation``,
   ``spelling`` (did you mean, the probable readings), ``lexicon`` (the index's own
   vocabulary and word pairs), ``complete`` (autocomplete);
 * score → ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
@@ -21,8 +21,11 @@ One core library with thin front ends. The modules, in the order data flows:
   (Whoosh's on-disk blocks decoded in bulk), ``sorted_ids``, ``postings`` (bounded
   walks);
 * highlight → ``highlight`` (snippets under the query's reading);
+* service → ``engine`` (the seam under the service: the local Whoosh index, later a
+  cluster), ``service`` (requests checked against ``limits``, notices decided once),
+  ``results`` (hits, result pages and articles, one JSON shape each);
 * front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models`` and
-  ``http_assets`` (``vnsearch serve``).
+  ``http_assets`` (``vnsearch serve``): shells over ``service``.
 """
 
 __version__ = "0.1.0"

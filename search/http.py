@@ -1,9 +1,9 @@
 """``vnsearch serve``: a JSON API and a small search page over the same library.
 
-Like the CLI, this is a thin layer: each endpoint parses its parameters, calls
-:func:`search.query.run` (or ``get_article``/``article_json``) and renders the result.
-Errors are JSON naming the parameter at fault (:attr:`QueryError.param`), never a
-traceback.
+Like the CLI, this is a shell over the service (:mod:`search.service`): each endpoint
+parses its parameters, calls one service function on a :class:`~search.engine.LocalEngine`
+and renders the result (the page words the notices the service decided). Errors are
+JSON naming the parameter at fault (:attr:`QueryError.param`), never a traceback.
 
 Searchers come from :class:`Searchers`, which notices when ``vnsearch index`` has
 committed again (or swapped in a rebuild) and opens the new index for the next
@@ -36,9 +36,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 from whoosh.searching import Searcher
 
-from search import __version__, posting_arrays, store
+from search import __version__, posting_arrays, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
-from search.complete import MAX_PREFIX, complete
+from search.complete import MAX_PREFIX
+from search.engine import Engine, LocalEngine
 from search.filters import Filters
 from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
 from search.http_models import (
@@ -49,21 +50,16 @@ from search.http_models import (
     SuggestAnswer,
     answers,
 )
-from search.query import (
-    MAX_LIMIT,
-    MAX_PAGE,
-    MAX_QUERY_CHARS,
-    QueryError,
-    SearchResult,
-    article_json,
-    get_article,
-    run,
-)
+from search.limits import MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, QUERY_TIME_LIMIT, SORTS
+from search.query import QueryError
+from search.results import SearchResult, article_json
+from search.service import SearchRequest
 
 log = logging.getLogger("vnsearch.http")
 
-#: Seconds one query may run before it answers with what it has found.
-QUERY_TIME_LIMIT = 5.0
+#: Hits per page on the search page.
+PAGE_SIZE = 10
+
 #: Searches running at once; more wait for a free searcher. One by default: every
 #: searcher opens its own reader, and Whoosh copies each compound segment file a reader
 #: opens into memory (≈ 200 MB per searcher on the 35k-article baomoi index), while the
@@ -156,6 +152,7 @@ def error(status: int, param: str | None, message: str) -> JSONResponse:
 def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     """The ASGI application serving the index at *index_dir* with *searchers* at once."""
     pool = Searchers(index_dir, searchers)
+    engine = LocalEngine(index_dir, pool)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -179,13 +176,11 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     @app.get("/health", summary="Liveness and index availability",
              responses=answers(HealthAnswer))
     def health() -> JSONResponse:
-        with pool.searcher() as searcher:
-            return JSONResponse({"status": "ok", "documents": searcher.doc_count()})
+        return JSONResponse(service.health(engine))
 
     @app.get("/stats", summary="What the index holds", responses=answers(StatsAnswer))
     def stats() -> JSONResponse:
-        with pool.searcher() as searcher:
-            return JSONResponse(store.index_stats(index_dir, searcher))
+        return JSONResponse(service.stats(engine))
 
     @app.get("/search", summary="Ranked hits with highlighted snippets",
              responses=answers(SearchAnswer, 400, 422))
@@ -195,7 +190,7 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         ] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-        sort: Annotated[str, Query(pattern="^(relevance|date)$")] = "relevance",
+        sort: Annotated[str, Query(pattern=f"^({'|'.join(SORTS)})$")] = "relevance",
         place: str | None = None,
         since: str | None = None,
         until: str | None = None,
@@ -205,8 +200,10 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         exact: Annotated[bool, Query(description="No typo tolerance or correction")] = False,
     ) -> JSONResponse:
         filters = Filters(place=place, since=since, until=until, author=author, source=source)
-        result = _run(pool, q, limit, page, sort, filters, facets, exact)
-        return JSONResponse(result.as_dict())
+        request = SearchRequest(q=q, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
+                                filters=filters, facets=facets, exact=exact,
+                                time_limit=QUERY_TIME_LIMIT)
+        return JSONResponse(service.search(engine, request).as_dict())
 
     @app.get("/suggest", summary="Autocomplete: places, people and titles for a prefix",
              responses=answers(SuggestAnswer, 422))
@@ -214,15 +211,13 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         q: Annotated[str, Query(max_length=MAX_PREFIX, description="What the user has typed")],
         limit: Annotated[int, Query(ge=1, le=COMPLETE_MAX)] = 10,
     ) -> JSONResponse:
-        with pool.searcher() as searcher:
-            found = complete(searcher, q, limit)
+        found = service.suggest(engine, q, limit)
         return JSONResponse({"prefix": q, "suggestions": [c.as_dict() for c in found]})
 
     @app.get("/articles/{doc_id:path}", summary="One article with every extracted field",
              responses=answers(ArticleAnswer, 404, 422))
     def article_api(doc_id: str) -> JSONResponse:
-        with pool.searcher() as searcher:
-            article = get_article(searcher, doc_id)
+        article = service.get_article(engine, doc_id)
         if article is None:
             return error(404, "id", f"no article with id {doc_id!r}")
         return JSONResponse(article_json(article))
@@ -235,25 +230,16 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         year: str | None = None,
         sort: str = "relevance",
     ) -> HTMLResponse:
-        return HTMLResponse(_search_page(pool, q, page, place, year, sort))
+        return HTMLResponse(_search_page(engine, q, page, place, year, sort))
 
     @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(doc_id: str) -> HTMLResponse:
-        with pool.searcher() as searcher:
-            article = get_article(searcher, doc_id)
+        article = service.get_article(engine, doc_id)
         if article is None:
             return HTMLResponse(_layout("Không tìm thấy", "<p>Không có bài viết này.</p>"), 404)
         return HTMLResponse(_article_html(article_json(article)))
 
     return app
-
-
-def _run(pool: Searchers, q, limit, page, sort, filters, facets, exact=False) -> SearchResult:
-    with pool.searcher() as searcher:
-        return run(
-            searcher, q, limit=limit, page=page, sort=sort, filters=filters, facets=facets,
-            time_limit=QUERY_TIME_LIMIT, exact=exact,
-        )
 
 
 def _add_static_routes(app: FastAPI) -> None:
@@ -328,7 +314,8 @@ def _link(**params: object) -> str:
     return "/?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def _search_page(pool, q: str, page: int, place, year, sort: str) -> str:
+def _search_page(engine: Engine, q: str, page: int, place: str | None, year: str | None,
+                 sort: str) -> str:
     e = html.escape
     form = (
         '<form class="q" action="/" method="get" role="search">'
@@ -344,24 +331,29 @@ def _search_page(pool, q: str, page: int, place, year, sort: str) -> str:
     if not (q.strip() or place or year):
         return _layout("vnsearch", form)
     filters = Filters(place=place, since=year, until=year)
+    request = SearchRequest(
+        q=q, limit=PAGE_SIZE, page=max(1, min(page, service.deepest_page(PAGE_SIZE))),
+        sort=sort, filters=filters, facets=True, time_limit=QUERY_TIME_LIMIT,  # type: ignore[arg-type]
+    )
     try:
-        result = _run(pool, q, 10, max(1, min(page, 100)), sort, filters, True)
+        result = service.search(engine, request)
     except QueryError as exc:
         return _layout("vnsearch", form + f'<p class="err">{e(str(exc))}</p>')
     parts = [form, _facets_html(result, q, place, year)]
-    if result.suggestion:
-        fixed = f'<a href="{e(_link(q=result.suggestion, place=place, year=year))}">' \
-            f"{e(result.suggestion)}</a>"
-        if result.corrected:
+    kinds = {notice.kind: notice for notice in result.notices}
+    for notice in result.notices:
+        fixed = f'<a href="{e(_link(q=notice.query, place=place, year=year))}">' \
+            f"{e(notice.query or '')}</a>"
+        if notice.kind == "corrected":
             parts.append(f'<p class="notice suggestion">Không có kết quả cho «{e(q)}». '
                          f"Kết quả cho: {fixed}</p>")
-        else:
+        elif notice.kind == "suggestion":
             parts.append(f'<p class="notice suggestion">Có phải bạn muốn tìm: {fixed}</p>')
-    if result.fallback:
-        parts.append(
-            '<p class="notice">Không bài nào có đủ mọi từ; đây là các bài có một số từ.</p>'
-        )
-    typos = f" ({result.typos} gần đúng chính tả)" if result.typos else ""
+        elif notice.kind == "fallback":
+            parts.append(
+                '<p class="notice">Không bài nào có đủ mọi từ; đây là các bài có một số từ.</p>'
+            )
+    typos = f" ({kinds['typos'].count} gần đúng chính tả)" if "typos" in kinds else ""
     parts.append(f'<p class="meta">{result.total} kết quả{typos} · {result.took_ms:.0f} ms</p>')
     for hit in result.hits:
         data = hit.as_dict()
