@@ -30,7 +30,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-from search import posting_arrays, store
+from search import store
+from search.generations import retire
 from search.indexer import index_paths
 from search.query import Filters, QueryError, run
 
@@ -88,8 +89,7 @@ class Vnsearch:
 
     def close(self) -> None:
         if self._searcher is not None:
-            posting_arrays.release(self._searcher)  # as SQLite and Tantivy free caches on close
-            self._searcher.close()
+            retire(self._searcher)  # as closing SQLite or Tantivy frees their caches
 
 
 class VnsearchExact(Vnsearch):

@@ -24,8 +24,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
+from whoosh.searching import Searcher
 
-from search import __version__, store
+from search import __version__, generations, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import complete
 from search.highlight import Snippet
@@ -112,13 +113,13 @@ def _json_default(value: object) -> object:
 
 
 @contextmanager
-def opened(index_dir: Path):
+def opened(index_dir: Path) -> Iterator[Searcher]:
     """A searcher on the index at *index_dir*, or a clear error when there is none."""
     try:
-        ix = store.open_index(index_dir)
+        generation = generations.open_generation(index_dir)
     except store.IndexError_ as exc:
         fail(str(exc))
-    with ix.searcher() as searcher:
+    with generation.reading() as searcher:
         yield searcher
 
 
