@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from whoosh.index import Index
 from whoosh.reading import IndexReader
@@ -101,7 +101,7 @@ class Registry:
         self._caches[name] = cache
         return cache
 
-    def per_reader(self, name: str) -> PerReader:
+    def per_reader(self, name: str) -> PerReader[Any]:
         """A new :class:`PerReader`, registered under *name*."""
         return self.register(name, PerReader())
 

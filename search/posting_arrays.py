@@ -127,9 +127,11 @@ def configure(budget: int) -> None:
 
 
 def _tokens_of(searcher: Searcher) -> set:
-    """The segment states *searcher* reads, worked out afresh (not remembered: the
-    searcher may be on its way out)."""
-    return {_segment_state(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
+    """The tokens of *searcher*'s readers: each segment's and, over several segments,
+    the whole reader's (filter masks are kept under it). Worked out afresh, not
+    remembered: the searcher may be on its way out."""
+    leaves = tuple(_segment_state(leaf.reader()) for leaf, _ in searcher.leaf_searchers())
+    return set(leaves) if searcher.reader().is_atomic() else {*leaves, leaves}
 
 
 def cache_stats() -> dict:

@@ -35,8 +35,10 @@ def seeds(tmp_path: Path) -> tuple[Path, Path]:
 
 def warm(searcher: Searcher) -> None:
     """Fill every per-generation cache: a search with a suggestion, one with typos
-    (near words, word pairs), and completions of a place and a title."""
+    (near words, word pairs), one with a date filter (a mask kept for the whole
+    reader), and completions of a place and a title."""
     assert run(searcher, "quan uy ba dinh").suggestion == "Quận ủy Ba Đình"
+    assert run(searcher, "quan uy date:[2000 TO 2030]").total >= 2
     run(searcher, "quaanj uyr")
     assert complete(searcher, "ba d")[0].text == "Ba Đình"
     complete(searcher, "dang vi")
@@ -48,20 +50,25 @@ def nothing_held(searcher: Searcher, keep: Searcher | None = None) -> bool:
 
 def test_a_rebuild_leaves_nothing_of_the_old_generation_in_any_cache(seeds) -> None:
     archive, index_dir = seeds
+    (archive / "new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    index_paths(index_dir, [archive])  # a second segment
+    arrays = registry.stats()["posting arrays"]
     pool = Searchers(index_dir)
     with pool.searcher() as old:
+        assert len(old.leaf_searchers()) == 2
         warm(old)
     held = registry.held(old)
     assert held.keys() == registry.stats().keys() and all(held.values()), held
     (archive / SEED_IDS[0]).unlink()
     index_paths(index_dir, [archive], rebuild=True)
     with pool.searcher() as new:
-        assert new is not old and new.doc_count() == len(SEED_IDS) - 1
+        assert new is not old and new.doc_count() == len(SEED_IDS)
         warm(new)
     assert old.is_closed and nothing_held(old)  # the idle old searcher was retired
     assert all(registry.held(new).values())
     pool.close()
     assert new.is_closed and nothing_held(new)
+    assert registry.stats()["posting arrays"] == arrays  # the whole reader's filter masks went too
 
 
 def test_an_incremental_run_keeps_what_both_generations_read(seeds) -> None:
