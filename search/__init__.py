@@ -8,7 +8,9 @@ One core library with thin front ends. The modules, in the order data flows:
 * normalise → ``normalize`` (what a word is: NFC, tone placement, folding),
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
 * index → ``schema`` (fields), ``indexer`` (incremental, failure-safe), ``store``
-  (opening and replacing the index), ``lock``, ``interrupt``, ``pool``;
+  (opening and replacing the index), ``lock``, ``interrupt``, ``pool``,
+  ``generations`` (an open index generation: the searcher pool, and the one registry
+  of caches released when the next generation lands);
 * query → ``query`` (parsing, filters, the search run, results), ``negation``,
   ``spelling`` (did you mean, the probable readings), ``lexicon`` (the index's own
   vocabulary and word pairs), ``complete`` (autocomplete);

@@ -4,13 +4,14 @@ belonged to it once the next one lands.
 A *generation* is one committed state of an index directory. Every committed
 ``vnsearch index`` run (incremental or ``--rebuild``) rewrites the manifest
 (:data:`search.store.MANIFEST`), so the manifest's stat (:func:`stamp`) names the
-generation. The HTTP server (:class:`Searchers`) and the CLI (:meth:`Generation.reading`)
-both get their searchers here.
+generation. The HTTP server (:class:`Searchers`) and the CLI
+(:meth:`Generation.reading`) both get their searchers here.
 
-State derived from an open index lives in caches that register with
-:data:`registry`, the one place that drops it: when a searcher of an old
-generation is retired, :meth:`Registry.release` asks every registered cache to
-let go of what it holds for that searcher, keeping what the current generation
+Some caches hold what was read from one generation's segments — its term lists,
+postings and word pairs — and are worth nothing once no searcher reads them. They
+register with :data:`registry`, the one place that drops them: when a searcher of
+an old generation is retired, :meth:`Registry.release` asks every registered cache
+to let go of what it holds for that searcher, keeping what the current generation
 still reads. The per-generation caches are:
 
 * ``posting arrays`` — decoded posting lists, positions, field lengths and filter
@@ -25,12 +26,16 @@ still reads. The per-generation caches are:
 
 Per-reader caches (:class:`PerReader`) hold readers weakly too, so a searcher
 opened outside this module (a test, a benchmark) frees its entries when it is
-collected. Caches that are *not* per-generation stay where they are, because they
-are pure functions of their inputs and hold the same answer whatever index is
-open: ``normalize``'s term and plan memos, ``encodings``' syllable tables,
-``spelling.ime_decode``, ``highlight``'s word regexes, the packaged gazetteer
-(``places.gazetteer``) and page assets (``http_assets``), and abbreviation files
-(``abbrev.load``, keyed on the file's modification time and size).
+collected.
+
+The other caches stay where they are and are not registered: each is a pure
+function of its inputs, or of a file it names with its version, and gives the same
+answer whatever index is open. They are ``normalize``'s term and plan memos and
+table arrays, ``analysis``' last few tokenised texts, ``encodings``' syllable
+tables, ``spelling.ime_decode``, ``highlight``'s word regexes, the packaged
+gazetteer (``places.gazetteer``) and page assets (``http_assets``), and
+abbreviation files (``abbrev.load``, keyed on the file's modification time and
+size).
 """
 
 from __future__ import annotations
