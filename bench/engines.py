@@ -30,8 +30,9 @@ import re
 import sqlite3
 from pathlib import Path
 
-from search import posting_arrays, store
+from search import store
 from search.filters import Filters
+from search.generations import retire
 from search.indexer import index_paths
 from search.query import QueryError, run
 
@@ -89,8 +90,7 @@ class Vnsearch:
 
     def close(self) -> None:
         if self._searcher is not None:
-            posting_arrays.release(self._searcher)  # as SQLite and Tantivy free caches on close
-            self._searcher.close()
+            retire(self._searcher)  # as closing SQLite or Tantivy frees their caches
 
 
 class VnsearchExact(Vnsearch):

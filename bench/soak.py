@@ -45,7 +45,7 @@ MARKER = "soakmarkerqz"
 #: How many failures are kept (and printed) in full.
 FAILURES_KEPT = 10
 #: Seconds a client waits for an answer: longer than the server's own queue limit
-#: (``search.http.POOL_WAIT``), so a busy server answers 503 before a client gives up.
+#: (``search.generations.POOL_WAIT``), so a busy server answers 503 before a client gives up.
 CLIENT_TIMEOUT = 60
 #: Seconds between two looks at /stats and the marker query.
 WATCH_EVERY = 1.0

@@ -8,7 +8,9 @@ One core library with thin front ends. The modules, in the order data flows:
 * normalise → ``normalize`` (what a word is: NFC, tone placement, folding),
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
 * index → ``schema`` (fields), ``indexer`` (incremental, failure-safe), ``store``
-  (opening and replacing the index), ``lock``, ``interrupt``, ``pool``;
+  (opening and replacing the index), ``lock``, ``interrupt``, ``pool``,
+  ``generations`` (an open index generation: the searcher pool, and the one registry
+  of caches released when the next generation lands);
 * query → ``syntax`` (the query language: Whoosh's parser with ``place:``/``date:``
   and abbreviations as plugins), ``filters`` (place, date, author and source
   restrictions; facets), ``query`` (the parsed tree mapped onto the index fields,

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import weakref
 from dataclasses import dataclass
 
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search import postings
+from search.generations import PerReader, registry
 from search.normalize import fold, token_tuples
 from search.places import other_spellings
 from search.schema import ID, PEOPLE_NAME, PLACE_NAME, TITLE, TITLE_FIELD
@@ -46,8 +47,8 @@ SHORT_KEY = 2
 #: rather than delay the keystroke (see :mod:`search.postings`).
 TITLE_WALK_STEPS = 300
 
-_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_TITLE_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NAMES: PerReader[_Names] = registry.per_reader("complete names")
+_TITLE_TERMS: PerReader[_TitleTerms] = registry.per_reader("complete titles")
 
 
 @dataclass
@@ -72,9 +73,10 @@ class _Names:
 
 def _names(searcher: Searcher) -> _Names:
     reader = searcher.reader()
-    cached = _NAMES.get(reader)
-    if cached is not None:
-        return cached
+    return _NAMES.get(reader, lambda: _gather_names(reader))
+
+
+def _gather_names(reader: IndexReader) -> _Names:
     entries: list[tuple[str, str, int]] = []
     keys: list[tuple[str, int, int]] = []
     for fieldname, kind in NAME_FIELDS.items():
@@ -90,12 +92,7 @@ def _names(searcher: Searcher) -> _Names:
                 for i in range(len(words)):
                     keys.append((" ".join(words[i:]), entry, _key_rank(n > 0, i)))
     keys.sort()
-    names = _Names(keys, entries, {})
-    try:
-        _NAMES[reader] = names
-    except TypeError:
-        pass
-    return names
+    return _Names(keys, entries, {})
 
 
 def complete(searcher: Searcher, prefix: str, limit: int = 10) -> list[Completion]:
@@ -195,19 +192,15 @@ class _TitleTerms:
 
 def _title_terms(searcher: Searcher) -> _TitleTerms:
     reader = searcher.reader()
-    cached = _TITLE_TERMS.get(reader)
-    if cached is not None:
-        return cached
+    return _TITLE_TERMS.get(reader, lambda: _gather_title_terms(reader))
+
+
+def _gather_title_terms(reader: IndexReader) -> _TitleTerms:
     words, counts = [], []
     for term, info in reader.iter_field(TITLE_FIELD):
         words.append(term.decode("utf-8") if isinstance(term, bytes) else term)
         counts.append(int(info.doc_frequency()))
-    terms = _TitleTerms(words, counts)
-    try:
-        _TITLE_TERMS[reader] = terms
-    except TypeError:
-        pass
-    return terms
+    return _TitleTerms(words, counts)
 
 
 def _has_word_starting(title: str, letters: str) -> bool:

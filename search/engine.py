@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from whoosh.index import Index
 from whoosh.searching import Searcher
 
-from search import lock, spelling, store
+from search import generations, lock, spelling, store
 from search.complete import Completion, complete
 from search.indexer import IndexSummary, Progress, index_paths
 from search.query import run
@@ -96,8 +96,9 @@ class LocalEngine:
     """The Whoosh index in *index_dir*, searched through *searchers*.
 
     The HTTP server passes its searcher pool (which follows new index
-    generations); without one, the index is opened on first use, and each call
-    takes a searcher of its own. Opening raises :class:`search.store.IndexError_`
+    generations); without one, the index's current generation is opened on first
+    use, and each call takes a searcher of its own, retired when the call ends (what
+    it cached leaves with it: :mod:`search.generations`). Opening raises :class:`search.store.IndexError_`
     (no index, a foreign or corrupt one); :meth:`open` does so at once.
     """
 
@@ -108,11 +109,11 @@ class LocalEngine:
     @classmethod
     def open(cls, index_dir: Path) -> LocalEngine:
         """An engine on the index at *index_dir*, opened now (so errors show now)."""
-        return cls(index_dir, store.open_index(index_dir))
+        return cls(index_dir, generations.open_generation(index_dir))
 
     def _source(self) -> SearcherSource:
         if self._searchers is None:
-            self._searchers = store.open_index(self.index_dir)
+            self._searchers = generations.open_generation(self.index_dir)
         return self._searchers
 
     def index_batch(self, paths: Sequence[Path], *, rebuild: bool = False,

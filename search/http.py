@@ -5,9 +5,10 @@ parses its parameters, calls one service function on a :class:`~search.engine.Lo
 and renders the result (the page words the notices the service decided). Errors are
 JSON naming the parameter at fault (:attr:`QueryError.param`), never a traceback.
 
-Searchers come from :class:`Searchers`, which notices when ``vnsearch index`` has
-committed again (or swapped in a rebuild) and opens the new index for the next
-request, while requests already running finish on the searcher they started with.
+Searchers come from :class:`search.generations.Searchers`, which notices when
+``vnsearch index`` has committed again (or swapped in a rebuild) and opens the new
+index for the next request, while requests already running finish on the searcher
+they started with.
 
 The page is server-rendered HTML: every piece of article text goes through
 ``html.escape`` (snippets through :meth:`Snippet.html`, which escapes and adds
@@ -22,10 +23,8 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -34,13 +33,13 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
-from whoosh.searching import Searcher
 
-from search import __version__, posting_arrays, service, store
+from search import __version__, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX
 from search.engine import Engine, LocalEngine
 from search.filters import Filters
+from search.generations import POOL_SIZE, Busy, Searchers
 from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
 from search.http_models import (
     ArticleAnswer,
@@ -59,89 +58,8 @@ log = logging.getLogger("vnsearch.http")
 
 #: Hits per page on the search page.
 PAGE_SIZE = 10
-
-#: Searches running at once; more wait for a free searcher. One by default: every
-#: searcher opens its own reader, and Whoosh copies each compound segment file a reader
-#: opens into memory (≈ 200 MB per searcher on the 35k-article baomoi index), while the
-#: GIL lets extra searchers add little speed (measured at 16 clients on 2 cores: 1
-#: searcher 12.6 req/s at 0.78 GB RSS, 4 searchers 9.8 req/s at 2.5 GB).
-POOL_SIZE = 1
-#: How long a request waits for a free searcher before answering 503. Long enough for a
-#: queue of 16 clients behind one searcher while ``vnsearch index`` shares the CPU (at
-#: 10 s the baomoi soak saw 24 of 3,011 requests answered 503).
-POOL_WAIT = 30.0
 #: Seconds a client told "busy" should wait before trying again (Retry-After).
 RETRY_AFTER = 2
-
-
-class Searchers:
-    """A small pool of searchers on the current index generation.
-
-    A *generation* is identified by the index manifest's modification time, which
-    every committed ``vnsearch index`` run (incremental or ``--rebuild``) rewrites.
-    When it changes, new requests get searchers on the new index; searchers of the
-    old one are closed as their requests finish.
-    """
-
-    def __init__(self, index_dir: Path, size: int = POOL_SIZE):
-        self.index_dir = index_dir
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(size)
-        self._generation: object = None
-        self._idle: list[Searcher] = []
-        self._index = None
-
-    def _current_generation(self) -> object:
-        try:
-            stat = (self.index_dir / store.MANIFEST).stat()
-            return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        except OSError:
-            return None
-
-    def _refresh(self) -> None:
-        generation = self._current_generation()
-        if self._index is not None and generation == self._generation:
-            return
-        index = store.open_index(self.index_dir)  # raises IndexError_ when unusable
-        fresh = index.searcher()
-        if self._idle:  # segments the new generation no longer reads leave the cache
-            posting_arrays.release(self._idle[0], keep=fresh)
-        for searcher in self._idle:
-            searcher.close()
-        self._idle = [fresh]
-        self._index, self._generation = index, generation
-        log.info("opened index %s (generation %s)", self.index_dir, generation)
-
-    @contextmanager
-    def searcher(self) -> Iterator[Searcher]:
-        """A searcher for the duration of one request."""
-        if not self._slots.acquire(timeout=POOL_WAIT):
-            raise Busy("the server is busy; try again in a moment")
-        try:
-            with self._lock:
-                self._refresh()
-                generation = self._generation
-                searcher = self._idle.pop() if self._idle else self._index.searcher()
-            try:
-                yield searcher
-            finally:
-                with self._lock:
-                    if generation == self._generation:
-                        self._idle.append(searcher)
-                    else:
-                        searcher.close()  # its index was replaced meanwhile
-        finally:
-            self._slots.release()
-
-    def close(self) -> None:
-        with self._lock:
-            for searcher in self._idle:
-                searcher.close()
-            self._idle = []
-
-
-class Busy(Exception):
-    """No searcher became free in time."""
 
 
 def error(status: int, param: str | None, message: str) -> JSONResponse:

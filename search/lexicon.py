@@ -15,14 +15,14 @@ the archive actually indexed, cost nothing at indexing time and never go stale.
   other, whether they ever do, and how the archive spells that span (mid-sentence).
 
 The accent map is built once per index reader (one pass over the exact fields'
-term list) and cached for as long as the reader lives.
+term list) and cached for as long as the reader lives, or until its generation is
+retired (:mod:`search.generations`).
 """
 
 from __future__ import annotations
 
 import re
 import string
-import weakref
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -30,38 +30,26 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search import posting_arrays, postings, proximity, sorted_ids
+from search.generations import PerReader, registry
 from search.normalize import fold, fold_aligned
 from search.schema import EXACT_FIELDS, MATCH_FIELD, TITLE, stored_body
 
 _LETTERS = string.ascii_lowercase
 
 #: folded word → its accented spellings, per reader.
-_ACCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ACCENTS: PerReader[dict[str, list[str]]] = registry.per_reader("lexicon accents")
 #: The set of folded words, per reader.
-_WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WORDS: PerReader[frozenset[str]] = registry.per_reader("lexicon words")
 #: Answers of :func:`accent_forms` and :func:`pair_surfaces`, per reader: "did you
 #: mean" and the reading that ranks ask both about the same words in one request.
-_ANSWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ANSWERS: PerReader[dict] = registry.per_reader("lexicon answers")
 #: Answers kept per reader (the oldest go first).
 MAX_ANSWERS = 20_000
 
 
-def _per_reader(table: weakref.WeakKeyDictionary, reader: IndexReader, build):
-    """``table[reader]``, built once with ``build()`` and kept while the reader lives
-    (a reader type that cannot be weakly referenced gets a fresh one each time)."""
-    value = table.get(reader)
-    if value is None:
-        value = build()
-        try:
-            table[reader] = value
-        except TypeError:
-            pass
-    return value
-
-
 def _remembered(reader: IndexReader, key: tuple, compute):
     """``compute()``, remembered for *reader* under *key* (a bounded memo)."""
-    memo = _per_reader(_ANSWERS, reader, dict)
+    memo = _ANSWERS.get(reader, dict)
     if key in memo:
         return memo[key]
     if len(memo) >= MAX_ANSWERS:
@@ -89,7 +77,7 @@ def total_words(reader: IndexReader) -> int:
 
 def _accent_map(reader: IndexReader) -> dict[str, list[str]]:
     """folded word → its accented spellings (one pass over the exact fields' term lists)."""
-    return _per_reader(_ACCENTS, reader, lambda: _build_accent_map(reader))
+    return _ACCENTS.get(reader, lambda: _build_accent_map(reader))
 
 
 def _build_accent_map(reader: IndexReader) -> dict[str, list[str]]:
@@ -137,8 +125,7 @@ def edits1(word: str) -> set[str]:
 
 def _vocabulary(reader: IndexReader) -> frozenset[str]:
     """Every folded word of the archive (one pass over the term list, then cached)."""
-    return _per_reader(_WORDS, reader,
-                       lambda: frozenset(_text(t) for t in reader.lexicon(MATCH_FIELD)))
+    return _WORDS.get(reader, lambda: frozenset(_text(t) for t in reader.lexicon(MATCH_FIELD)))
 
 
 def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[str, int]]:

@@ -8,8 +8,8 @@ positions only for the documents asked about. Lists are decoded block by block
 (:mod:`search.whoosh3_blocks`) once and kept in a bounded cache, since the same
 everyday words recur in query after query; every searcher on the same segments
 shares it (entries are keyed on a segment and its deletions, so a changed segment
-never sees stale ones), and :func:`release` drops an index's entries when it is
-replaced.
+never sees stale ones), and it is registered with :data:`search.generations.registry`,
+which drops an index's entries when it is replaced.
 
 With :mod:`search.whoosh3_blocks`, this is the one place that reads Whoosh's
 on-disk posting format: a codec of our own would replace it behind these functions.
@@ -18,7 +18,6 @@ on-disk posting format: a codec of our own would replace it behind these functio
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from itertools import chain
 from typing import NamedTuple
@@ -30,6 +29,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
 from whoosh.util.numeric import _length_byte_cache
 
+from search.generations import PerReader, registry
 from search.sorted_ids import EMPTY_IDS
 from search.whoosh3_blocks import Gaps, ids_and_weights, read_block
 
@@ -78,6 +78,30 @@ class _Cache:
                 self.used -= _nbytes(self.items.pop(key))
         return len(stale)
 
+    def reset(self, budget: int) -> None:
+        """Start afresh with *budget* bytes."""
+        with self.lock:
+            self.items.clear()
+            self.used, self.budget = 0, budget
+
+    def release(self, old: Searcher, keep: Searcher | None) -> int:
+        """Drop the arrays of *old*'s segments (an index replaced or closed for good)
+        except those *keep* still reads; how many entries went (the registry's call,
+        see :mod:`search.generations`).
+
+        The cache would evict them in time, but a full cache of a closed index's
+        lists makes every new entry pay for an eviction first.
+        """
+        return self.drop(_stale_tokens(old, keep))
+
+    def held(self, old: Searcher, keep: Searcher | None) -> int:
+        stale = _stale_tokens(old, keep)
+        with self.lock:
+            return sum(1 for key in self.items if key[0] in stale)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
 
 def _nbytes(value: tuple) -> int:
     """Bytes held by a cached tuple of arrays and ``bytes``."""
@@ -85,30 +109,29 @@ def _nbytes(value: tuple) -> int:
                for a in value if a is not None)
 
 
+def _stale_tokens(old: Searcher, keep: Searcher | None) -> set:
+    return _tokens_of(old) - (_tokens_of(keep) if keep is not None else set())
+
+
 #: One cache for the process: every searcher on the same segments shares it (the
-#: HTTP server keeps a pool of searchers), and the budget bounds them all.
-_CACHE = _Cache(CACHE_BYTES)
+#: HTTP server keeps a pool of searchers), and the budget bounds them all. Registered
+#: before the tokens it is keyed by, so it is released while they are still known.
+_CACHE = registry.register("posting arrays", _Cache(CACHE_BYTES))
+#: Each reader's segment state (see :func:`_token`).
+_tokens: PerReader[tuple] = registry.per_reader("posting array tokens")
 
 
 def configure(budget: int) -> None:
     """Start afresh with a cache of *budget* bytes."""
-    global _CACHE
-    _CACHE = _Cache(budget)
-
-
-def release(searcher: Searcher, keep: Searcher | None = None) -> int:
-    """Drop the cached arrays of *searcher*'s segments (say, an index about to be
-    replaced or closed for good), except those *keep* still reads; returns how many
-    entries went.
-
-    The cache would evict them in time, but a full cache of a closed index's
-    lists makes every new entry pay for an eviction first.
-    """
-    return _CACHE.drop(_tokens_of(searcher) - (_tokens_of(keep) if keep is not None else set()))
+    _CACHE.reset(budget)
 
 
 def _tokens_of(searcher: Searcher) -> set:
-    return {_token(leaf.reader()) for leaf, _ in searcher.leaf_searchers()}
+    """The tokens of *searcher*'s readers: each segment's and, over several segments,
+    the whole reader's (filter masks are kept under it). Worked out afresh, not
+    remembered: the searcher may be on its way out."""
+    leaves = tuple(_segment_state(leaf.reader()) for leaf, _ in searcher.leaf_searchers())
+    return set(leaves) if searcher.reader().is_atomic() else {*leaves, leaves}
 
 
 def cache_stats() -> dict:
@@ -116,27 +139,20 @@ def cache_stats() -> dict:
     return {"bytes": _CACHE.used, "budget": _CACHE.budget, "entries": len(_CACHE.items)}
 
 
-_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_tokens_lock = threading.Lock()
-
-
 def _token(reader) -> tuple:
     """What a reader's arrays depend on: its segment, immutable once written, and
     which of its documents are deleted (a set that only grows). Readers of the same
     segment state share cache entries; a changed one never sees stale ones."""
-    with _tokens_lock:
-        token = _tokens.get(reader)
-    if token is None:
-        if reader.is_atomic() and hasattr(reader, "segment"):
-            deleted = reader.deleted_docs_set
-            token = (reader.segment().segment_id(), len(deleted), hash(deleted))
-        elif reader.is_atomic():
-            token = ("reader", id(reader))  # an empty index: nothing to cache
-        else:
-            token = tuple(_token(r) for r, _ in reader.leaf_readers())
-        with _tokens_lock:
-            _tokens[reader] = token
-    return token
+    return _tokens.get(reader, lambda: _segment_state(reader))
+
+
+def _segment_state(reader) -> tuple:
+    if reader.is_atomic() and hasattr(reader, "segment"):
+        deleted = reader.deleted_docs_set
+        return (reader.segment().segment_id(), len(deleted), hash(deleted))
+    if reader.is_atomic():
+        return ("reader", id(reader))  # an empty index: nothing to cache
+    return tuple(_token(r) for r, _ in reader.leaf_readers())
 
 
 class _Postings(NamedTuple):

@@ -47,6 +47,7 @@ from functools import lru_cache
 from whoosh.searching import Searcher
 
 from search import lexicon
+from search.generations import PerReader, registry
 from search.normalize import fold, has_accents, nfc, normalize_term, token_tuples
 from search.syntax import has_syntax
 
@@ -373,14 +374,12 @@ def _pair(searcher: Searcher, words: list[str], seen_only: bool = False) -> int:
     return cache[key]
 
 
+#: How often query words stand together, per reader (one per searcher).
+_PAIRS: PerReader[dict] = registry.per_reader("spelling pairs")
+
+
 def _pair_cache(searcher: Searcher) -> dict:
-    cache = getattr(searcher, "_vnsearch_pairs", None)
-    if cache is None:
-        cache = {}
-        try:
-            searcher._vnsearch_pairs = cache
-        except AttributeError:
-            pass
+    cache = _PAIRS.get(searcher.reader(), dict)
     if len(cache) > 20_000:
         cache.clear()
     return cache
