@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Results, Searcher
 
@@ -34,6 +35,9 @@ from search import proximity
 from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
 from search.sorted_ids import EMPTY_IDS, common_docs, found_at, in_sorted
+
+#: A term's posting list as arrays: sorted segment-local ids and its weight in each.
+Postings = tuple[np.ndarray, np.ndarray]
 
 
 def usable(searcher: Searcher) -> bool:
@@ -97,7 +101,7 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
     return candidates[order[:limit]]
 
 
-def _score_segment(parent: Searcher, reader,
+def _score_segment(parent: Searcher, reader: IndexReader,
                    the_plan: Plan) -> tuple[np.ndarray, np.ndarray, list[proximity.Pending]]:
     """Matching segment-local document numbers, their scores without the optional
     phrases, and those phrases, left to check.
@@ -155,14 +159,14 @@ def _score_segment(parent: Searcher, reader,
     return matched, scores, pending
 
 
-def _phrases(reader, item: Item) -> list[tuple[str, list[bytes]]]:
+def _phrases(reader: IndexReader, item: Item) -> list[tuple[str, list[bytes]]]:
     """The phrases of two or more words in *item*, as (field, words as bytes)."""
     parts = item.subqueries if isinstance(item, wq.And) else [item]
     return [(p.fieldname, [reader.schema[p.fieldname].to_bytes(w) for w in p.words])
             for p in parts if type(p) is wq.Phrase and len(p.words) > 1]
 
 
-def _matched(the_plan: Plan, items: list[Item], lists: list,
+def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]],
              item_docs: Callable[[int, np.ndarray | None], np.ndarray]) -> np.ndarray | None:
     """The documents holding some item of every required group (``None``: none do)."""
     order, start = [], 0
@@ -191,10 +195,12 @@ def _words(item: Item) -> list[wq.Term]:
     return [wq.Term(item.fieldname, w, boost=item.boost) for w in item.words]
 
 
-def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np.ndarray:
+def _item_docs(reader: IndexReader, item: Item, lists: list[Postings],
+               within: np.ndarray | None) -> np.ndarray:
     """Documents holding *item* (a phrase: its words in a row), among *within* if given."""
     if type(item) is wq.Term:
-        return lists[0][0]
+        ids: np.ndarray = lists[0][0]
+        return ids
     candidates = common_docs([ids for ids, _ in lists], within)
     if not len(candidates) or len(item.words) == 1:
         return candidates
@@ -203,17 +209,18 @@ def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np
     return proximity.in_a_row(reader, item.fieldname, btexts, candidates)[0]
 
 
-def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
+def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, docs: np.ndarray,
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
     field = reader.schema[term.fieldname]
     weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
     if not field.scorable:  # Whoosh scores these by weight alone
-        return weights * term.boost
+        by_weight: np.ndarray = weights * term.boost
+        return by_weight
     btext = field.to_bytes(term.text)
     idf = parent.idf(term.fieldname, btext)
     avgfl = parent.avg_field_length(term.fieldname) or 1
     fl = field_lengths(reader, term.fieldname)[docs]
     b, k1 = 0.75, 1.2
-    score = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
+    score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
     return score * term.boost if term.boost != 1 else score
