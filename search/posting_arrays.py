@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from itertools import chain
 from typing import NamedTuple, cast
 
@@ -228,7 +228,10 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     noting where each block lies so positions can be read block by block later."""
     if m._byteids:
         raise TypeError("byte ids are not document postings")
-    gap_parts, weight_parts, lengths, blocks = [], [], [], []
+    gap_parts: list[Sequence[int]] = []
+    weight_parts: list[Sequence[float]] = []
+    lengths: list[int] = []
+    blocks: list[tuple[int, int, int, int]] = []
     postfile = m._postfile
     while True:
         length = m._blocklength
@@ -252,8 +255,8 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     counts = np.asarray(lengths, dtype=np.int64)
     before = np.concatenate(([0], ids[np.cumsum(counts)[:-1] - 1]))
     ids -= np.repeat(before, counts)
-    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
-    return _Postings(ids.astype(np.int32), weights, np.asarray(blocks, dtype=np.int64))
+    every = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
+    return _Postings(ids.astype(np.int32), every, np.asarray(blocks, dtype=np.int64))
 
 
 def positions(reader: IndexReader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:

@@ -11,16 +11,27 @@ it finds the blocks and caches what they decode to.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from pickle import loads
 
 import numpy as np
+from whoosh.filedb.structfile import StructFile
+
+#: A block's weights as Whoosh pickles them: one per posting, one for all (every
+#: posting's the same), or ``None`` (all 1).
+Weights = Sequence[float] | float | None
+#: A block as its pickle reads: ``(ids or id gaps, weights, position values)``; the
+#: values ``None`` when only the block's head was read.
+Block = tuple[Sequence[int], Weights, Sequence[bytes] | None]
 
 
-def read_block(postfile, start: int, end: int, compressed: int) -> tuple:
+def read_block(postfile: StructFile, start: int, end: int,
+               compressed: int) -> tuple[np.ndarray, Weights, Sequence[bytes]]:
     """One whoosh3 block, whole: ``(ids, weights, position values)``, ids decoded."""
     data = postfile.get(start, end - start)
-    block = loads(zlib.decompress(data) if compressed else data)
+    block: tuple[Sequence[int], Weights, Sequence[bytes]] = loads(
+        zlib.decompress(data) if compressed else data)
     return np.cumsum(np.asarray(block[0], dtype=np.int64)), block[1], block[2]
 
 
@@ -35,7 +46,7 @@ _VALUES_START = b"(c_codecs\nencode\n"
 _HEAD_PER_POSTING, _HEAD_EXTRA = 14, 64
 
 
-def ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple:
+def ids_and_weights(data: bytes, compressed: bool, length: int) -> Block:
     """``(id gaps, weights, None)`` of a block, without unpickling its values."""
     if compressed:
         inflater = zlib.decompressobj()
@@ -52,7 +63,8 @@ def ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple:
             return block
     if inflater is not None:
         head += inflater.decompress(inflater.unconsumed_tail) + inflater.flush()
-    return loads(head)
+    whole: Block = loads(head)
+    return whole
 
 
 # Whoosh stores a posting's positions as a 4-byte count and the pickle (protocol 2)
@@ -72,7 +84,7 @@ class Gaps:
         self.values: list[bytes] = []
         self.other = 0  # postings that needed the unpickler (for tests)
 
-    def add(self, values) -> None:
+    def add(self, values: Iterable[bytes]) -> None:
         self.values.extend(values)
 
     def positions(self) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +143,8 @@ def _unpickle_lists(values: list[bytes]) -> list[list[int]]:
     """
     if not values:
         return []
-    return loads(b"\x80\x02(" + b"".join(v[6:-1] for v in values) + b"l.")
+    lists: list[list[int]] = loads(b"\x80\x02(" + b"".join(v[6:-1] for v in values) + b"l.")
+    return lists
 
 
 def _absolute(starts: np.ndarray, counts: np.ndarray, deltas: np.ndarray) -> np.ndarray:
@@ -139,4 +152,5 @@ def _absolute(starts: np.ndarray, counts: np.ndarray, deltas: np.ndarray) -> np.
     ``counts[i]``) → absolute positions, each run summed from 0."""
     total = np.cumsum(deltas)
     before = np.concatenate(([0], total))[starts[:-1]]  # running sum before each run
-    return total - np.repeat(before, counts)
+    absolute: np.ndarray = total - np.repeat(before, counts)
+    return absolute
