@@ -37,7 +37,8 @@ _PARTIAL = re.compile(
 _TIME_WORDS = re.compile(r"ngày|tháng|cập nhật|đăng|thứ|chủ nhật|gmt", re.I)
 
 
-def _make(year: int, month: int, day: int, hour: str | None, minute: str | None):
+def _make(year: int, month: int, day: int, hour: str | None,
+          minute: str | None) -> tuple[datetime, bool] | None:
     """A datetime, or None when the parts cannot be a real, past publication date."""
     try:
         if hour is not None and minute is not None:
