@@ -38,7 +38,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from search.normalize import fold, fold_aligned, glued_seams, nfc, normalize_term, tokens
 
@@ -48,6 +48,14 @@ FRAGMENT_CHARS = 180
 Span = tuple[int, int]
 #: Word sequences: readings (exact forms) or phrases (folded forms), in query order.
 Words = tuple[str, ...]
+
+
+class SnippetDict(TypedDict):
+    """A snippet as JSON: its text, the ``[start, end]`` of each match, and the HTML."""
+
+    text: str
+    matches: list[list[int]]
+    html: str
 
 
 @dataclass
@@ -67,7 +75,7 @@ class Snippet:
         out.append(html.escape(self.text[last:]))
         return "".join(out)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> SnippetDict:
         return {"text": self.text, "matches": [list(m) for m in self.matches], "html": self.html()}
 
 
@@ -185,13 +193,8 @@ def _token_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
             if t.exact in exact or t.folded in folded]
 
 
-def _token_matches(text: str, exact: set[str], folded: set[str]) -> list[Span]:
-    """The word-by-word path's marks (what the fast path must agree with)."""
-    return _joined((w.start, w.end) for w in _token_words(nfc(text), exact, folded))
-
-
 @lru_cache(maxsize=256)
-def _words_regex(words: frozenset[str]) -> re.Pattern:
+def _words_regex(words: frozenset[str]) -> re.Pattern[str]:
     """A regex matching any of *words* (folded, so lower-case ASCII) as whole words,
     longest first. A word starts after a non-word character or at an upper-case
     letter (a glued word's seam, see :func:`find_matches`) and ends likewise."""
