@@ -81,7 +81,7 @@ class Engine(Protocol):
         """How many articles the index holds (cheap: for liveness checks)."""
         ...
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> store.IndexStats:
         """What the index holds: articles, size, last run, archives, fields."""
         ...
 
@@ -171,6 +171,6 @@ class LocalEngine:
         with self._source().searcher() as searcher:
             return int(searcher.doc_count())
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> store.IndexStats:
         with self._source().searcher() as searcher:
             return store.index_stats(self.index_dir, searcher)
