@@ -119,6 +119,7 @@ class SearchResult:
     suggestion: str | None = None  # "did you mean": the query the user probably meant
     corrected: bool = False  # the query found nothing; these hits are for the suggestion
     typos: int = 0  # hits that match only through typo tolerance (ranked last)
+    notices: tuple = ()  # search.service.Notice: what the user should be told
 
     @property
     def pages(self) -> int:
@@ -139,6 +140,7 @@ class SearchResult:
             "corrected": self.corrected,
             "typos": self.typos,
             "hits": [h.as_dict() for h in self.hits],
+            "notices": [n.as_dict() for n in self.notices],
             **({"facets": self.facets} if self.facets is not None else {}),
         }
 
