@@ -245,7 +245,10 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         return HTMLResponse(_search_page(pool, asked))
 
     @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def article_page(doc_id: str, q: str = "") -> HTMLResponse:
+    def article_page(
+        doc_id: str, q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = ""
+    ) -> HTMLResponse:
+        """The article; with ``q`` (the result links carry it), its words marked."""
         with pool.searcher() as searcher:
             article = get_article(searcher, doc_id)
             marking = _marking(searcher, q) if article is not None else None

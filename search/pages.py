@@ -93,6 +93,15 @@ class PageQuery:
         return not (self.q.strip() or self.place or self.year or self.since or self.until)
 
     @property
+    def filtered(self) -> bool:
+        """Whether a place, a year or a date range restricts the search."""
+        return bool(self.place or self.year or self.dated)
+
+    def unfiltered(self, q: str) -> str:
+        """The URL of a search for *q* in the same order, without any filter."""
+        return PageQuery(q=q, sort=self.sort).link()
+
+    @property
     def dated(self) -> bool:
         """Whether the date inputs restrict the search (the year facet then steps aside)."""
         return bool(self.since or self.until)
@@ -154,7 +163,7 @@ def search_page(asked: PageQuery, result: SearchResult | None = None, *,
         hits=[hit_view(hit, shown) for hit in result.hits],
         pages=page_numbers(min(result.page, last), last),
         last_page=last,
-        unfiltered=unfiltered_links(asked),
+        relaxations=unfiltered_links(asked),
     )
 
 
@@ -212,7 +221,7 @@ def unfiltered_links(asked: PageQuery) -> list[tuple[str, str]]:
     if asked.dated:
         links.append(("bỏ lọc ngày", asked.link(since=None, until=None, year=None)))
     if asked.q.strip() and len(links) > 1:
-        links.append(("bỏ mọi bộ lọc", PageQuery(q=asked.q, sort=asked.sort).link()))
+        links.append(("bỏ mọi bộ lọc", asked.unfiltered(asked.q)))
     return links
 
 

@@ -164,9 +164,12 @@ def test_no_results_page_offers_the_suggestion_and_dropping_filters(page, site) 
     page.wait_for_selector("section.hit")
     assert query_of(page.url) == {"q": ["quan uy ba dinh"]}
     page.goto(site + "/?q=quan+uy+ba+dinh&year=2019")
+    # The suggestion is offered without the filters, with which it finds nothing either.
+    assert "Quận ủy Ba Đình (không lọc)" in offer
     page.click("div.empty li.suggestion a")
-    page.wait_for_load_state()
+    page.wait_for_selector("section.hit")
     assert page.input_value("input[name=q]") == "Quận ủy Ba Đình"
+    assert query_of(page.url) == {"q": ["Quận ủy Ba Đình"]}
 
 
 def test_the_form_works_without_javascript(browser, site) -> None:
