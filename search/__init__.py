@@ -9,13 +9,17 @@ One core library with thin front ends. The modules, in the order data flows:
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
 * index → ``schema`` (fields), ``indexer`` (incremental, failure-safe), ``store``
   (opening and replacing the index), ``lock``, ``interrupt``, ``pool``;
-* query → ``query`` (parsing, filters, the search run, results), ``negation``,
+* query → ``query`` (parsing, filters, the search run), ``negation``,
   ``spelling`` (did you mean, the probable readings), ``lexicon`` (the index's own
   vocabulary and word pairs), ``complete`` (autocomplete);
 * score → ``bm25`` (whole posting lists with numpy), ``postings`` (bounded walks);
 * highlight → ``highlight`` (snippets under the query's reading);
-* front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models`` and
-  ``http_assets`` (``vnsearch serve``).
+* service → ``engine`` (the seam under the service: the local Whoosh index, later a
+  cluster), ``service`` (requests checked against ``limits``, notices decided once),
+  ``results`` (hits, result pages and articles, one JSON shape each);
+* front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models``,
+  ``http_assets`` and ``pages`` (the search and article pages from ``templates/``)
+  (``vnsearch serve``): shells over ``service``.
 """
 
 __version__ = "0.1.0"

@@ -1,10 +1,12 @@
-"""The ``vnsearch`` command line: a thin layer over the library.
+"""The ``vnsearch`` command line: a shell over the service (:mod:`search.service`).
 
-Each command parses its options, calls one library function, and renders the
-result: rich text on a terminal (colour only when stdout is a TTY), or one JSON
-object with ``--json``. Errors are one line on stderr (under ``--json``, one
-``{"error": {"message", "param"}}`` object on stdout), with exit code 2 for bad
-input (query, options) and 1 for everything else (no index, failed files).
+Each command parses its options, calls one service function on the local engine
+(``vnsearch index``: the engine's ``index_batch``) and renders the result, wording
+the notices the service decided: rich text on a terminal (colour only when stdout
+is a TTY), or one JSON object with ``--json``. Errors are one line on stderr (under
+``--json``, one ``{"error": {"message", "param"}}`` object on stdout), with exit
+code 2 for bad input (query, options) and 1 for everything else (no index, failed
+files).
 """
 
 from __future__ import annotations
@@ -25,21 +27,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from search import __version__, store
+from search import __version__, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
-from search.complete import complete
+from search.engine import LocalEngine
 from search.highlight import Snippet
-from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit, index_paths
+from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit
 from search.indexer import Progress as OnProgress
-from search.query import (
-    MAX_LIMIT,
-    Filters,
-    QueryError,
-    SearchResult,
-    article_json,
-    get_article,
-    run,
-)
+from search.limits import MAX_LIMIT
+from search.query import Filters, QueryError
+from search.results import SearchResult, article_json
+from search.service import Notice, SearchRequest
 
 app = typer.Typer(
     name="vnsearch",
@@ -111,15 +108,12 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-@contextmanager
-def opened(index_dir: Path):
-    """A searcher on the index at *index_dir*, or a clear error when there is none."""
+def opened(index_dir: Path) -> LocalEngine:
+    """The engine on the index at *index_dir*, or a clear error when there is none."""
     try:
-        ix = store.open_index(index_dir)
+        return LocalEngine.open(index_dir)
     except store.IndexError_ as exc:
         fail(str(exc))
-    with ix.searcher() as searcher:
-        yield searcher
 
 
 def _version(value: bool) -> None:
@@ -189,8 +183,8 @@ def index_cmd(
             if not p.exists():
                 fail(f"no such file or directory: {p}", 2)
         with _progress(enabled=not (as_json or quiet), verbose=verbose) as report:
-            summary = index_paths(index_dir, targets, rebuild=rebuild, progress=report,
-                                  procs=procs, notice=_notice)
+            summary = LocalEngine(index_dir).index_batch(
+                targets, rebuild=rebuild, progress=report, procs=procs, notice=_notice)
     except (IndexBusy, store.IndexError_) as exc:
         fail(str(exc))
     except InterruptedAfterCommit as exc:
@@ -345,17 +339,14 @@ def search_cmd(
 
         vnsearch search 'place:"Gò Vấp" date:2023' --json
     """
-    if sort not in ("relevance", "date"):
-        fail(f"--sort must be 'relevance' or 'date', not {sort!r}", 2, "sort")
     filters = Filters(place=place, since=since, until=until, author=author, source=source)
-    with opened(index_dir) as searcher:
-        try:
-            result = run(
-                searcher, query, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
-                filters=filters, facets=facets, exact=exact,
-            )
-        except QueryError as exc:
-            fail(str(exc), 2, exc.param)
+    request = SearchRequest(q=query, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
+                            filters=filters, facets=facets, exact=exact)
+    engine = opened(index_dir)
+    try:
+        result = service.search(engine, request)
+    except QueryError as exc:
+        fail(str(exc), 2, exc.param)
     if as_json:
         emit_json(result.as_dict())
     else:
@@ -370,35 +361,52 @@ def _marked(snippet: Snippet, style: str = MARK_STYLE) -> Text:
 
 
 def _print_result(result: SearchResult) -> None:
-    if result.corrected:
-        out.print(
-            f"No results for {escape(repr(result.query))}; "
-            f"showing results for: [bold]{escape(result.suggestion or '')}[/bold]"
-        )
-    elif result.suggestion:
-        out.print(f"Có phải bạn muốn tìm: [bold]{escape(result.suggestion)}[/bold]")
-    if result.fallback:
-        which = "all but one of them" if result.relaxed == "all_but_one" else "any of them"
-        out.print(f"No article contains all the words; showing articles with {which}.")
-    if not result.total:
-        what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
-        out.print(f"No results{what}.")
+    """The result as text: the service's notices worded, then the hits."""
+    kinds = {notice.kind: notice for notice in result.notices}
+    for notice in result.notices:
+        if notice.kind in ("corrected", "suggestion", "fallback"):
+            out.print(_worded(notice, result))
+    end = kinds.get("no_results") or kinds.get("past_last_page")
+    if end is not None:
+        out.print(_worded(end, result))
         if result.facets:
             _print_facets(result.facets)
         return
-    first = (result.page - 1) * result.limit + 1
+    _print_hits(result)
+    if "typos" in kinds:
+        out.print(Text(_worded(kinds["typos"], result), style="dim"))
+    if result.page < result.pages:
+        out.print(Text(f"More: --page {result.page + 1}", style="dim"))
+    if result.facets:
+        _print_facets(result.facets)
+
+
+def _worded(notice: Notice, result: SearchResult) -> str:
+    """A notice as the CLI says it (rich markup; user text escaped)."""
     what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
-    if not result.hits:  # a page past the last: say so rather than print "page 9/2"
-        out.print(f"{result.total} result(s){what}; page {result.page} is past the last "
-                  f"page ({result.pages}): try --page {result.pages}")
-        if result.facets:
-            _print_facets(result.facets)
-        return
+    if notice.kind == "corrected":
+        return (f"No results for {escape(repr(result.query))}; "
+                f"showing results for: [bold]{escape(notice.query or '')}[/bold]")
+    if notice.kind == "suggestion":
+        return f"Có phải bạn muốn tìm: [bold]{escape(notice.query or '')}[/bold]"
+    if notice.kind == "fallback":
+        which = "all but one of them" if notice.relaxed == "all_but_one" else "any of them"
+        return f"No article contains all the words; showing articles with {which}."
+    if notice.kind == "no_results":
+        return f"No results{what}."
+    if notice.kind == "past_last_page":  # rather than print "page 9/2"
+        return (f"{result.total} result(s){what}; page {result.page} is past the last "
+                f"page ({notice.count}): try --page {notice.count}")
+    return f"{notice.count} of these match a word one typo away."
+
+
+def _print_hits(result: SearchResult) -> None:
+    what = f" for {escape(repr(result.query))}" if result.query.strip() else ""
     out.print(
         f"{result.total} result(s){what}, "
         f"page {result.page}/{result.pages} ({result.took_ms:.0f} ms)\n"
     )
-    for n, hit in enumerate(result.hits, first):
+    for n, hit in enumerate(result.hits, (result.page - 1) * result.limit + 1):
         title = _marked(hit.title_marks, "bold " + MARK_STYLE)
         title.stylize("bold")
         out.print(Text(f"{n:>2}. ").append(title))
@@ -412,12 +420,6 @@ def _print_result(result: SearchResult) -> None:
         for snippet in hit.snippets:
             out.print(Text("    ").append(_marked(snippet)))
         out.print()
-    if result.typos:
-        out.print(Text(f"{result.typos} of these match a word one typo away.", style="dim"))
-    if result.page < result.pages:
-        out.print(Text(f"More: --page {result.page + 1}", style="dim"))
-    if result.facets:
-        _print_facets(result.facets)
 
 
 def _print_facets(facets: dict[str, dict[str, int]]) -> None:
@@ -447,8 +449,10 @@ def suggest_cmd(
 
         vnsearch suggest "tran duc" --json
     """
-    with opened(index_dir) as searcher:
-        found = complete(searcher, prefix, limit)
+    try:
+        found = service.suggest(opened(index_dir), prefix, limit)
+    except QueryError as exc:
+        fail(str(exc), 2, exc.param)
     if as_json:
         emit_json({"prefix": prefix, "suggestions": [c.as_dict() for c in found]})
         return
@@ -472,8 +476,7 @@ def show_cmd(
 
     Example: vnsearch show 001_f4567b4d3bda134d.txt
     """
-    with opened(index_dir) as searcher:
-        article = get_article(searcher, doc_id)
+    article = service.get_article(opened(index_dir), doc_id)
     if article is None:
         fail(f"no article with id {doc_id!r} (ids are printed by 'vnsearch search')", param="id")
     if as_json:
@@ -495,8 +498,7 @@ def show_cmd(
 @app.command("stats")
 def stats_cmd(index_dir: IndexDir = store.DEFAULT_INDEX, as_json: JsonFlag = False) -> None:
     """Show what the index holds: articles, size on disk, last run, fields."""
-    with opened(index_dir) as searcher:
-        data = store.index_stats(index_dir, searcher)
+    data = service.stats(opened(index_dir))
     if as_json:
         emit_json(data)
         return
@@ -521,20 +523,11 @@ def extract_cmd(
 
     Nothing is indexed. Example: vnsearch extract corpus/001_f4567b4d3bda134d.txt
     """
-    from search.archive import Failure, archive_root, read_file
-    from search.indexer import analyse, article_fields
-
-    if not file.is_file():
-        fail(f"no such file: {file}", 2, "file")
-    shown: list[dict] = []
-    failures: list[str] = []
-    for item in read_file(file, archive_root(file)):
-        if isinstance(item, Failure):
-            failures.append(str(item))
-            continue
-        shown.append({"id": item.id, **article_fields(analyse(item))})
-        if len(shown) == limit:
-            break
+    try:
+        found = service.extract_file(file, limit)
+    except QueryError as exc:
+        fail(str(exc), 2, exc.param)
+    shown, failures = found.articles, found.failures
     if failures and not shown:
         fail("; ".join(failures), 1, "file")
     if as_json:

@@ -1,9 +1,9 @@
 """``vnsearch serve``: a JSON API and a small search page over the same library.
 
-Like the CLI, this is a thin layer: each endpoint parses its parameters, calls
-:func:`search.query.run` (or ``get_article``/``article_json``) and renders the result.
-Errors are JSON naming the parameter at fault (:attr:`QueryError.param`), never a
-traceback.
+Like the CLI, this is a shell over the service (:mod:`search.service`): each endpoint
+parses its parameters, calls one service function on a :class:`~search.engine.LocalEngine`
+and renders the result (the page words the notices the service decided). Errors are
+JSON naming the parameter at fault (:attr:`QueryError.param`), never a traceback.
 
 Searchers come from :class:`Searchers`, which notices when ``vnsearch index`` has
 committed again (or swapped in a rebuild) and opens the new index for the next
@@ -35,10 +35,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 from whoosh.searching import Searcher
 
-from search import __version__, bm25, pages, store
+from search import __version__, bm25, pages, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
-from search.complete import MAX_PREFIX, complete
-from search.highlight import Marking
+from search.complete import MAX_PREFIX
+from search.engine import Engine, LocalEngine
 from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
 from search.http_models import (
     ArticleAnswer,
@@ -48,25 +48,14 @@ from search.http_models import (
     SuggestAnswer,
     answers,
 )
+from search.limits import MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, QUERY_TIME_LIMIT, SORTS
 from search.pages import PageQuery
-from search.query import (
-    MAX_LIMIT,
-    MAX_PAGE,
-    MAX_QUERY_CHARS,
-    Filters,
-    QueryError,
-    SearchResult,
-    article_json,
-    get_article,
-    query_marking,
-    run,
-)
-from search.service import notices
+from search.query import Filters, QueryError
+from search.results import article_json
+from search.service import SearchRequest
 
 log = logging.getLogger("vnsearch.http")
 
-#: Seconds one query may run before it answers with what it has found.
-QUERY_TIME_LIMIT = 5.0
 #: Searches running at once; more wait for a free searcher. One by default: every
 #: searcher opens its own reader, and Whoosh copies each compound segment file a reader
 #: opens into memory (≈ 200 MB per searcher on the 35k-article baomoi index), while the
@@ -159,6 +148,7 @@ def error(status: int, param: str | None, message: str) -> JSONResponse:
 def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     """The ASGI application serving the index at *index_dir* with *searchers* at once."""
     pool = Searchers(index_dir, searchers)
+    engine = LocalEngine(index_dir, pool)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -182,13 +172,11 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     @app.get("/health", summary="Liveness and index availability",
              responses=answers(HealthAnswer))
     def health() -> JSONResponse:
-        with pool.searcher() as searcher:
-            return JSONResponse({"status": "ok", "documents": searcher.doc_count()})
+        return JSONResponse({"status": "ok", "documents": service.stats(engine)["documents"]})
 
     @app.get("/stats", summary="What the index holds", responses=answers(StatsAnswer))
     def stats() -> JSONResponse:
-        with pool.searcher() as searcher:
-            return JSONResponse(store.index_stats(index_dir, searcher))
+        return JSONResponse(service.stats(engine))
 
     @app.get("/search", summary="Ranked hits with highlighted snippets",
              responses=answers(SearchAnswer, 400, 422))
@@ -198,7 +186,7 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         ] = "",
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-        sort: Annotated[str, Query(pattern="^(relevance|date)$")] = "relevance",
+        sort: Annotated[str, Query(pattern=f"^({'|'.join(SORTS)})$")] = "relevance",
         place: str | None = None,
         since: str | None = None,
         until: str | None = None,
@@ -208,8 +196,10 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         exact: Annotated[bool, Query(description="No typo tolerance or correction")] = False,
     ) -> JSONResponse:
         filters = Filters(place=place, since=since, until=until, author=author, source=source)
-        result = _run(pool, q, limit, page, sort, filters, facets, exact)
-        return JSONResponse(result.as_dict())
+        request = SearchRequest(q=q, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
+                                filters=filters, facets=facets, exact=exact,
+                                time_limit=QUERY_TIME_LIMIT)
+        return JSONResponse(service.search(engine, request).as_dict())
 
     @app.get("/suggest", summary="Autocomplete: places, people and titles for a prefix",
              responses=answers(SuggestAnswer, 422))
@@ -217,15 +207,13 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         q: Annotated[str, Query(max_length=MAX_PREFIX, description="What the user has typed")],
         limit: Annotated[int, Query(ge=1, le=COMPLETE_MAX)] = 10,
     ) -> JSONResponse:
-        with pool.searcher() as searcher:
-            found = complete(searcher, q, limit)
+        found = service.suggest(engine, q, limit)
         return JSONResponse({"prefix": q, "suggestions": [c.as_dict() for c in found]})
 
     @app.get("/articles/{doc_id:path}", summary="One article with every extracted field",
              responses=answers(ArticleAnswer, 404, 422))
     def article_api(doc_id: str) -> JSONResponse:
-        with pool.searcher() as searcher:
-            article = get_article(searcher, doc_id)
+        article = service.get_article(engine, doc_id)
         if article is None:
             return error(404, "id", f"no article with id {doc_id!r}")
         return JSONResponse(article_json(article))
@@ -242,29 +230,20 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     ) -> HTMLResponse:
         asked = PageQuery(q=q, page=page, place=place or None, year=year or None,
                           since=since or None, until=until or None, sort=sort)
-        return HTMLResponse(_search_page(pool, asked))
+        return HTMLResponse(_search_page(engine, asked))
 
     @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(
         doc_id: str, q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = ""
     ) -> HTMLResponse:
         """The article; with ``q`` (the result links carry it), its words marked."""
-        with pool.searcher() as searcher:
-            article = get_article(searcher, doc_id)
-            marking = _marking(searcher, q) if article is not None else None
+        article = service.get_article(engine, doc_id)
         if article is None:
             return HTMLResponse(pages.not_found_page(), 404)
+        marking = service.article_marking(engine, q)
         return HTMLResponse(pages.article_page(article_json(article), query=q, marking=marking))
 
     return app
-
-
-def _run(pool: Searchers, q, limit, page, sort, filters, facets, exact=False) -> SearchResult:
-    with pool.searcher() as searcher:
-        return run(
-            searcher, q, limit=limit, page=page, sort=sort, filters=filters, facets=facets,
-            time_limit=QUERY_TIME_LIMIT, exact=exact,
-        )
 
 
 def _add_static_routes(app: FastAPI) -> None:
@@ -325,24 +304,21 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 # --------------------------------------------------------------------------- page
 
-def _search_page(pool: Searchers, asked: PageQuery) -> str:
+def _search_page(engine: Engine, asked: PageQuery) -> str:
     """The search page for *asked*: the form alone, or the form and what it found."""
     if asked.empty:
         return pages.search_page(asked)
+    request = SearchRequest(
+        q=asked.q, limit=pages.PAGE_SIZE,
+        page=max(1, min(asked.page, service.deepest_page(pages.PAGE_SIZE))),
+        sort=asked.sort, filters=asked.filters(), facets=True,  # type: ignore[arg-type]
+        time_limit=QUERY_TIME_LIMIT,
+    )
     try:
-        result = _run(pool, asked.q, pages.PAGE_SIZE, max(1, min(asked.page, MAX_PAGE)),
-                      asked.sort, asked.filters(), True)
+        result = service.search(engine, request)
     except QueryError as exc:
         return pages.search_page(asked, error=str(exc))
-    return pages.search_page(asked, result, notices=notices(result))
-
-
-def _marking(searcher: Searcher, q: str) -> Marking | None:
-    """The words of *q* to mark on an article page; none for a query that cannot run."""
-    try:
-        return query_marking(searcher, q)
-    except QueryError:
-        return None
+    return pages.search_page(asked, result)
 
 
 # --------------------------------------------------------------------------- serve

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from search.service import NoticeKind
+
 
 class ErrorDetail(BaseModel):
     param: str | None = None
@@ -44,6 +46,15 @@ class HitModel(BaseModel):
     snippets: list[SnippetModel]
 
 
+class NoticeModel(BaseModel):
+    """What the user should be told about a result (decided by the service)."""
+
+    kind: NoticeKind
+    query: str | None = None
+    relaxed: str | None = None
+    count: int | None = None
+
+
 class SearchAnswer(BaseModel):
     query: str
     total: int
@@ -58,6 +69,7 @@ class SearchAnswer(BaseModel):
     corrected: bool
     typos: int
     hits: list[HitModel]
+    notices: list[NoticeModel]
     facets: dict[str, dict[str, int]] | None = None
 
 

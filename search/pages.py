@@ -26,8 +26,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from search.highlight import Marking, Snippet, mark_all
-from search.query import MAX_DEPTH, MAX_PAGE, Filters, Hit, SearchResult
-from search.service import Notice
+from search.query import Filters
+from search.results import Hit, SearchResult
+from search.service import deepest_page
 
 #: Results per page of the search page.
 PAGE_SIZE = 10
@@ -148,17 +149,18 @@ class HitView:
 
 
 def search_page(asked: PageQuery, result: SearchResult | None = None, *,
-                notices: Sequence[Notice] = (), error: str | None = None) -> str:
-    """The search page: the form, and *result* (with its *notices*) or *error*."""
+                error: str | None = None) -> str:
+    """The search page: the form, and *result* (with the notices the service decided
+    for it) or *error*."""
     if result is None:
         return render("search.html", asked=asked, sorts=SORTS, result=None, error=error,
                       title="vnsearch" if asked.empty or error else f"{asked.q} — vnsearch")
     shown = asked.q if not result.corrected else result.suggestion or asked.q
-    last = min(result.pages, MAX_PAGE, MAX_DEPTH // result.limit)
+    last = min(result.pages, deepest_page(result.limit))
     return render(
         "search.html", asked=asked, sorts=SORTS, result=result, error=None,
         title=f"{asked.q} — vnsearch",
-        notices={n.kind: n for n in notices},
+        notices={n.kind: n for n in result.notices},
         facets=facet_rows(asked, result),
         hits=[hit_view(hit, shown) for hit in result.hits],
         pages=page_numbers(min(result.page, last), last),

@@ -20,7 +20,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
 
 from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit, TopCollector, WrappingCollector
@@ -32,9 +31,11 @@ from whoosh.util.times import datetime_to_long
 
 from search import abbrev, bm25, lexicon, spelling
 from search.analysis import EXACT, FOLDED
-from search.highlight import Marking, Snippet, mark_all, snippets, typed_reading
+from search.highlight import Marking, mark_all, snippets, typed_reading
+from search.limits import MAX_EXPANSION, MAX_QUERY_CHARS, Sort
 from search.negation import Without
-from search.normalize import fold, has_accents, nfc, place_key, terms
+from search.normalize import fold, has_accents, place_key, terms
+from search.results import Hit, SearchResult, extra_fields
 from search.schema import (
     EXACT_BOOST,
     EXACT_FIELDS,
@@ -42,21 +43,10 @@ from search.schema import (
     TITLE_BOOST,
     TITLE_FIELD,
     stored_body,
-    stored_summary,
 )
 
-#: Hard bounds that keep one request from costing too much.
-MAX_QUERY_CHARS = 1000
-MAX_LIMIT = 100
-MAX_PAGE = 1000
-#: Deepest hit a page may reach (page × limit): collecting costs grow with it.
-MAX_DEPTH = 10_000
-#: Most index words one prefix/wildcard/fuzzy term may expand to.
-MAX_EXPANSION = 1000
 #: Metadata fields searched through their own (folded) analysis.
 META_FIELDS = ("author", "source", "people")
-
-Sort = Literal["relevance", "date"]
 
 
 class QueryError(ValueError):
@@ -70,79 +60,6 @@ class QueryError(ValueError):
     def __init__(self, message: str, param: str = "q"):
         super().__init__(message)
         self.param = param
-
-
-@dataclass
-class Hit:
-    """One ranked result, ready for any front end."""
-
-    id: str
-    path: str
-    title: str
-    date: datetime | None
-    author: str | None
-    source: str | None
-    score: float
-    snippets: list[Snippet]
-    title_marks: Snippet
-    fields: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "path": self.path,
-            "title": self.title,
-            "date": self.date.isoformat() if self.date else None,
-            "author": self.author,
-            "source": self.source,
-            "score": round(self.score, 4),
-            "snippets": [s.as_dict() for s in self.snippets],
-            **self.fields,
-        }
-
-
-@dataclass
-class SearchResult:
-    """A page of hits and what produced it."""
-
-    query: str
-    total: int
-    page: int
-    limit: int
-    took_ms: float
-    hits: list[Hit]
-    fallback: bool = False  # all-words found nothing; these hits match any word
-    sort: str = "relevance"
-    facets: dict[str, dict[str, int]] | None = None
-    partial: bool = False  # the time limit cut the search short
-    relaxed: str | None = None  # with fallback: "all_but_one" or "any_word"
-    suggestion: str | None = None  # "did you mean": the query the user probably meant
-    corrected: bool = False  # the query found nothing; these hits are for the suggestion
-    typos: int = 0  # hits that match only through typo tolerance (ranked last)
-    notices: tuple = ()  # search.service.Notice: what the user should be told
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.limit))
-
-    def as_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "total": self.total,
-            "page": self.page,
-            "limit": self.limit,
-            "took_ms": round(self.took_ms, 2),
-            "sort": self.sort,
-            "fallback": self.fallback,
-            "relaxed": self.relaxed,
-            "partial": self.partial,
-            "suggestion": self.suggestion,
-            "corrected": self.corrected,
-            "typos": self.typos,
-            "hits": [h.as_dict() for h in self.hits],
-            "notices": [n.as_dict() for n in self.notices],
-            **({"facets": self.facets} if self.facets is not None else {}),
-        }
 
 
 def _query_schema() -> Schema:
@@ -675,7 +592,7 @@ def run(
     exact: bool = False,
     suggest: bool = True,
 ) -> SearchResult:
-    """Search with the library's full behaviour; both front ends call this.
+    """Search with the library's full behaviour (what :class:`search.engine.LocalEngine` runs).
 
     *text* may carry ``place:`` and ``date:`` terms; they join *filters*. A query of
     filters only (``place:"ba dinh" date:2023``) lists every matching article.
@@ -690,8 +607,10 @@ def run(
     "did you mean" (:mod:`search.spelling`); when the query finds nothing at all
     and the suggestion changes its words, the suggestion's results are shown
     (``corrected``). Only then are words dropped (``fallback``/``relaxed``).
+
+    Paging and sort are taken as given: :func:`search.service.check` is where
+    they are checked against :mod:`search.limits`, for every front end.
     """
-    check_paging(limit, page, sort)
     started = time.perf_counter()
     words, filters = split_filters(text, filters or Filters())
     flt = build_filter(filters)
@@ -734,9 +653,11 @@ def run(
                       readings=None if corrected else likely)
     took = (time.perf_counter() - started) * 1000
     return SearchResult(
-        text, found.total, page, limit, took, hits, relaxed_by is not None, sort,
-        found.facets() if facets else None, found.partial, relaxed_by,
-        suggestion.text if suggestion else None, corrected, found.typos,
+        query=text, total=found.total, page=page, limit=limit, took_ms=took, hits=hits,
+        sort=sort, fallback=relaxed_by is not None, relaxed=relaxed_by,
+        facets=found.facets() if facets else None, partial=found.partial,
+        suggestion=suggestion.text if suggestion else None, corrected=corrected,
+        typos=found.typos,
     )
 
 
@@ -835,21 +756,6 @@ def with_typos(q: wq.Query, reader) -> wq.Query | None:
     if not changed:
         return None
     return wq.AndMaybe(required, q.b) if isinstance(q, wq.AndMaybe) else required
-
-
-def check_paging(limit: int, page: int, sort: str) -> None:
-    """Refuse page sizes, page numbers and orders outside the supported bounds."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit must be between 1 and {MAX_LIMIT} (got {limit})", "limit")
-    if not 1 <= page <= MAX_PAGE:
-        raise QueryError(f"page must be between 1 and {MAX_PAGE} (got {page})", "page")
-    if page * limit > MAX_DEPTH:
-        raise QueryError(
-            f"page too deep: page × limit may be at most {MAX_DEPTH:,} (got {page * limit:,})",
-            "page",
-        )
-    if sort not in ("relevance", "date"):
-        raise QueryError(f"sort must be 'relevance' or 'date' (got {sort!r})", "sort")
 
 
 def check_expansions(q: wq.Query, searcher: Searcher) -> None:
@@ -1022,56 +928,3 @@ def _hit(hit, marking: Marking, with_snippets: bool = True) -> Hit:
         title_marks=mark_all(title, marking.exact, marking.folded, **options),
         fields=extra_fields(stored),
     )
-
-
-def extra_fields(stored: dict) -> dict:
-    """Extracted metadata beyond the core hit fields, as JSON-ready values."""
-    meta = stored.get("meta") or {}
-    return {
-        "places": list(stored.get("places") or []),
-        "people": [p for p in (stored.get("people") or "").split(", ") if p],
-        "summary": stored_summary(stored),
-        "word_count": stored.get("word_count"),
-        **{k: v for k, v in meta.items() if _jsonable(v)},
-    }
-
-
-def _jsonable(value: object) -> bool:
-    return isinstance(value, str | int | float | bool | list | dict) or value is None
-
-
-def get_article(searcher: Searcher, doc_id: str) -> dict | None:
-    """The stored fields of one article, or ``None`` for an unknown id.
-
-    An id prefix that names exactly one article also works (``001_f4567b4d3bda134d``
-    for ``001_f4567b4d3bda134d.txt``).
-    """
-    doc_id = nfc(doc_id)  # ids are NFC; a terminal or browser may send NFD
-    stored = searcher.document(id=doc_id)
-    if stored is None and doc_id:
-        candidates = [
-            t.decode("utf-8") if isinstance(t, bytes) else t
-            for _, t in zip(range(2), searcher.reader().expand_prefix("id", doc_id), strict=False)
-        ]
-        if len(candidates) == 1:
-            stored = searcher.document(id=candidates[0])
-    if not stored:
-        return None
-    article = dict(stored)
-    article["body"] = stored_body(article)
-    article["summary"] = stored_summary(article)
-    article.pop("body_z", None)
-    return article
-
-
-def article_json(article: dict) -> dict:
-    """An article's stored fields as one flat, JSON-ready dict (every extracted field)."""
-    data = {k: v for k, v in article.items() if k != "meta"}
-    data.update(article.get("meta") or {})
-    data["people"] = [p for p in str(data.get("people") or "").split(", ") if p]
-    data.setdefault("places", [])
-    for key in ("date", "author", "source"):  # one shape for every article, as in hits
-        data.setdefault(key, None)
-    if isinstance(data.get("date"), datetime):
-        data["date"] = data["date"].isoformat()
-    return data

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from search import store
 from search.highlight import mark_all, snippets
+from search.limits import MAX_QUERY_CHARS
 from search.normalize import canonical_tone, fold, fold_aligned, nfc, terms, tokens
-from search.query import MAX_QUERY_CHARS, QueryError, SearchResult, run
+from search.query import QueryError, run
+from search.results import SearchResult
 
 SYNTAX = list('"()[]{}+-*?~^:<>/\\!&|%') + [
     " ", " AND ", " OR ", " NOT ", " TO ", "title:", "place:", "date:", "author:", "id:",

@@ -20,7 +20,8 @@ from search import store
 from search.highlight import Snippet, find_matches, mark_all, snippets, typed_reading
 from search.indexer import index_paths
 from search.normalize import fold, fold_aligned, nfc, terms
-from search.query import Hit, get_article, run
+from search.query import run
+from search.results import Hit, get_article
 from tests.conftest import write_baomoi_sample
 
 #: Articles taken from the start of the crawl, whatever they say.

@@ -20,7 +20,8 @@ import uvicorn
 from search import bm25
 from search.http import POOL_SIZE, Searchers, create_app
 from search.indexer import index_paths
-from search.query import MAX_QUERY_CHARS, run
+from search.limits import MAX_QUERY_CHARS
+from search.query import run
 from tests.conftest import CORPUS, REPO, SEED_IDS
 
 BA_DINH = {"001_f4567b4d3bda134d.txt", "003_0abad921df26c789.txt"}

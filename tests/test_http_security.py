@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from search.http_assets import SECURITY_HEADERS, is_loopback
 from search.indexer import index_paths
-from search.query import MAX_QUERY_CHARS
+from search.limits import MAX_QUERY_CHARS
 from tests.conftest import CORPUS, REPO, vntc_records
 from tests.test_http import running_server
 

@@ -6,15 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from search import store
+from search import service, store
+from search.engine import LocalEngine
 from search.indexer import index_paths
-from search.query import MAX_QUERY_CHARS, QueryError, parse, run
+from search.limits import MAX_QUERY_CHARS
+from search.query import QueryError, parse, run
 
 
 def search(index_dir: Path, text: str, **kwargs):
     ix = store.open_index(index_dir)
     with ix.searcher() as s:
         return run(s, text, **kwargs)
+
+
+def served(index_dir: Path, text: str, **kwargs):
+    """Through the service, where paging and sort are checked."""
+    return service.search(LocalEngine.open(index_dir), service.SearchRequest(q=text, **kwargs))
 
 
 def ids(index_dir: Path, text: str, **kwargs) -> list[str]:
@@ -171,7 +178,7 @@ def test_odd_syntax_never_crashes(seed_index, text: str) -> None:
                                                  ({"page": 0}, "page"), ({"sort": "x"}, "sort")])
 def test_bad_options_raise_query_error(seed_index, kwargs, message) -> None:
     with pytest.raises(QueryError, match=message):
-        search(seed_index, "dang", **kwargs)
+        served(seed_index, "dang", **kwargs)
 
 
 # ------------------------------------------------------------------ metadata filters (issue 3)
@@ -251,7 +258,7 @@ def test_hits_carry_every_extracted_field(seed_index) -> None:
 
 def test_page_depth_is_bounded(seed_index) -> None:
     with pytest.raises(QueryError, match="page too deep") as info:
-        search(seed_index, "dang", limit=100, page=101)
+        served(seed_index, "dang", limit=100, page=101)
     assert info.value.param == "page"
 
 
@@ -287,7 +294,7 @@ def test_time_limit_keeps_filters(seed_index) -> None:
 )
 def test_query_errors_name_their_parameter(seed_index, kwargs, param) -> None:
     with pytest.raises(QueryError) as info:
-        search(seed_index, "dang", **kwargs)
+        served(seed_index, "dang", **kwargs)
     assert info.value.param == param
 
 

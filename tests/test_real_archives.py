@@ -13,7 +13,7 @@ import unicodedata
 import pytest
 
 from search import store
-from search.query import article_json, get_article
+from search.results import article_json, get_article
 from tests.conftest import REAL_SAMPLE
 
 pytestmark = pytest.mark.slow

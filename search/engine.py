@@ -1,0 +1,177 @@
+"""The engine seam: what the service asks of an index, and the local Whoosh index behind it.
+
+:class:`Engine` is the small interface the service (:mod:`search.service`) talks
+to, so that it never touches Whoosh. Two implementations are meant to exist:
+:class:`LocalEngine`, the Whoosh index in one directory (today's only one), and
+the distributed backend of issue 19 (a Sphinx/Manticore cluster), which will plug
+in here by implementing the same methods over the network.
+
+What the seam covers today, honestly:
+
+* ``search`` takes the whole checked request (the "plan") and returns a result
+  page; the local engine runs :func:`search.query.run`, which parses, ranks,
+  relaxes, corrects and highlights in one go. A remote engine would have to do
+  the same (or the service would grow the parts it cannot).
+* ``index_batch`` delegates to :func:`search.indexer.index_paths`: indexing is
+  incremental per archive file (hashes, deletion scopes, a staged rebuild), so a
+  batch is a list of archive paths, not of articles (``vnsearch index`` indexes
+  through it).
+* ``delete`` removes articles by id in one committed write, under the writer lock.
+  An incremental run that still finds their files adds them back.
+* ``article``, ``complete``, ``did_you_mean``, ``readings``, ``marking`` and
+  ``stats`` read the index's stored fields and its own vocabulary
+  (:mod:`search.lexicon`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from whoosh.index import Index
+from whoosh.searching import Searcher
+
+from search import lock, spelling, store
+from search.complete import Completion, complete
+from search.highlight import Marking
+from search.indexer import IndexSummary, Progress, index_paths
+from search.query import query_marking, run
+from search.results import SearchResult, get_article
+
+if TYPE_CHECKING:
+    from search.service import SearchRequest
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the service needs of an index, local or distributed (issue 19)."""
+
+    def index_batch(self, paths: Sequence[Path], *, rebuild: bool = False,
+                    progress: Progress | None = None, procs: int | None = None,
+                    notice: Callable[[str], None] | None = None) -> IndexSummary:
+        """Add, replace and remove the articles of the archives at *paths*."""
+        ...
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove the articles with these ids; how many were removed."""
+        ...
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """One page of ranked, highlighted hits for a request the service checked."""
+        ...
+
+    def article(self, doc_id: str) -> dict[str, Any] | None:
+        """An article's stored fields (an id or a unique id prefix), or ``None``."""
+        ...
+
+    def complete(self, prefix: str, limit: int) -> list[Completion]:
+        """Places, people and titles that what the user is typing may become."""
+        ...
+
+    def did_you_mean(self, text: str) -> spelling.Suggestion | None:
+        """The query the user probably meant, from the index's vocabulary."""
+        ...
+
+    def readings(self, text: str) -> list[spelling.Reading]:
+        """The probable accented readings of *text*, from the index's vocabulary."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """What the index holds: articles, size, last run, archives, fields."""
+        ...
+
+    def marking(self, text: str) -> Marking:
+        """What a result page marks for the query *text* (read and expanded as a search
+        would), to mark a whole article opened from a result the same way."""
+        ...
+
+
+class SearcherSource(Protocol):
+    """Where searchers come from: an open index, or a pool of them (``vnsearch serve``)."""
+
+    def searcher(self) -> AbstractContextManager[Searcher]: ...
+
+
+class LocalEngine:
+    """The Whoosh index in *index_dir*, searched through *searchers*.
+
+    The HTTP server passes its searcher pool (which follows new index
+    generations); without one, the index is opened on first use, and each call
+    takes a searcher of its own. Opening raises :class:`search.store.IndexError_`
+    (no index, a foreign or corrupt one); :meth:`open` does so at once.
+    """
+
+    def __init__(self, index_dir: Path, searchers: SearcherSource | None = None) -> None:
+        self.index_dir = index_dir
+        self._searchers = searchers
+
+    @classmethod
+    def open(cls, index_dir: Path) -> LocalEngine:
+        """An engine on the index at *index_dir*, opened now (so errors show now)."""
+        return cls(index_dir, store.open_index(index_dir))
+
+    def _source(self) -> SearcherSource:
+        if self._searchers is None:
+            self._searchers = store.open_index(self.index_dir)
+        return self._searchers
+
+    def index_batch(self, paths: Sequence[Path], *, rebuild: bool = False,
+                    progress: Progress | None = None, procs: int | None = None,
+                    notice: Callable[[str], None] | None = None) -> IndexSummary:
+        """Index the archives at *paths* incrementally (see :func:`index_paths`)."""
+        return index_paths(self.index_dir, list(paths), rebuild=rebuild, progress=progress,
+                           procs=procs, notice=notice)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Remove articles by id in one commit, holding the writer lock (so no
+        indexing run writes meanwhile); the manifest is rewritten, which tells a
+        running server that a new generation is there."""
+        held = lock.acquire(self.index_dir)
+        try:
+            ix: Index = store.open_index(self.index_dir)
+            writer = ix.writer()
+            try:
+                removed = sum(writer.delete_by_term("id", doc_id) for doc_id in set(ids))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+            roots = store.read_manifest(self.index_dir).get("roots") or []
+            store.write_manifest(self.index_dir, roots, ix.doc_count())
+        finally:
+            held.release()
+        return removed
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        with self._source().searcher() as searcher:
+            return run(
+                searcher, request.q, limit=request.limit, page=request.page,
+                sort=request.sort, filters=request.filters, facets=request.facets,
+                time_limit=request.time_limit, exact=request.exact,
+            )
+
+    def article(self, doc_id: str) -> dict[str, Any] | None:
+        with self._source().searcher() as searcher:
+            return get_article(searcher, doc_id)
+
+    def complete(self, prefix: str, limit: int) -> list[Completion]:
+        with self._source().searcher() as searcher:
+            return complete(searcher, prefix, limit)
+
+    def did_you_mean(self, text: str) -> spelling.Suggestion | None:
+        with self._source().searcher() as searcher:
+            return spelling.suggest(searcher, text)
+
+    def readings(self, text: str) -> list[spelling.Reading]:
+        with self._source().searcher() as searcher:
+            return spelling.readings(searcher, text)
+
+    def stats(self) -> dict[str, Any]:
+        with self._source().searcher() as searcher:
+            return store.index_stats(self.index_dir, searcher)
+
+    def marking(self, text: str) -> Marking:
+        with self._source().searcher() as searcher:
+            return query_marking(searcher, text)
