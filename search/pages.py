@@ -227,8 +227,9 @@ def unfiltered_links(asked: PageQuery) -> list[tuple[str, str]]:
     return links
 
 
-def article_page(article: dict, *, query: str = "", marking: Marking | None = None) -> str:
-    """The article page: its fields (:func:`search.query.article_json`), the title and
+def article_page(article: dict[str, Any], *, query: str = "",
+                 marking: Marking | None = None) -> str:
+    """The article page: its fields (:func:`search.results.article_json`), the title and
     body marked with *marking* (the query's words, as the results page marks them)."""
     marks = marking or Marking(set(), set())
     options = {"phrases": marks.phrases, "readings": marks.readings}

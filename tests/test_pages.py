@@ -107,3 +107,29 @@ def test_pages_are_served_from_package_templates_and_static_files(client) -> Non
     home = client.get("/").text
     assert '<script src="/static/page.js" defer></script>' in home
     assert '<form class="q" action="/" method="get" role="search">' in home  # works without JS
+
+
+def test_the_article_page_marks_what_the_result_marked(client) -> None:
+    """Same reading on both pages: "ba dinh" marks "Ba Đình" in the hit and the article."""
+    def marked(text: str) -> set[str]:
+        return set(re.findall(r"<mark>([^<]+)</mark>", text))
+
+    results = client.get("/", params={"q": "ba dinh"}).text
+    hit = next(s for s in results.split('<section class="hit">')[1:] if BA_DINH in s)
+    article = client.get(f"/a/{BA_DINH}", params={"q": "ba dinh"}).text
+    assert {"Ba", "Đình"} <= marked(hit) <= marked(article) <= {"Ba", "Đình", "đình"}
+
+
+def test_the_service_gives_the_marking_or_none(tmp_path) -> None:
+    from search import service
+    from search.engine import LocalEngine
+    from search.indexer import index_paths
+
+    index_paths(tmp_path / "ix", [CORPUS])
+    engine = LocalEngine.open(tmp_path / "ix")
+    marking = service.article_marking(engine, "quan uy ba dinh")
+    assert marking is not None and marking.readings[0] == ("quận", "ủy", "ba", "đình")
+    assert service.article_marking(engine, "place:hanoi date:2023") == marking._replace(
+        exact=set(), folded=set(), phrases=(), readings=())
+    for nothing in ("", "   ", "(", "x" * 1001):
+        assert service.article_marking(engine, nothing) is None
