@@ -2,7 +2,7 @@
 
 The markup lives in Jinja2 templates (``search/templates``), the CSS and script in
 ``search/static``; this module turns what the library returns (a
-:class:`~search.query.SearchResult`, an article's fields, the query's
+:class:`~search.results.SearchResult`, an article's fields, the query's
 :class:`~search.highlight.Marking`) into the small values the templates show, so the
 templates only place them and the HTTP routes only gather them.
 
