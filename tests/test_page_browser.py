@@ -93,6 +93,18 @@ def test_results_appear_as_the_user_types_without_submitting(page, site) -> None
     assert page.input_value("input[name=q]") == "nam pan xa lu"  # typing is not disturbed
 
 
+def test_escape_closes_the_suggestions_and_keeps_the_words_and_results(page, site) -> None:
+    page.goto(site + "/")
+    page.type("input[name=q]", "ha n", delay=40)
+    page.wait_for_selector("#complete li")
+    page.wait_for_selector("section.hit")
+    page.press("input[name=q]", "Escape")
+    page.wait_for_selector("#complete", state="hidden")
+    page.wait_for_timeout(400)  # longer than the type-ahead pause: nothing is cleared
+    assert page.input_value("input[name=q]") == "ha n"
+    assert page.query_selector("section.hit") is not None
+
+
 def test_sort_control_orders_hits_by_the_dates_shown(page, site) -> None:
     page.goto(site + "/?q=nam+pan")
     assert sorted(shown_years(page)) == sorted(DATED_YEARS)
