@@ -18,8 +18,8 @@ What the seam covers today, honestly:
   through it).
 * ``delete`` removes articles by id in one committed write, under the writer lock.
   An incremental run that still finds their files adds them back.
-* ``article``, ``complete``, ``did_you_mean``, ``readings``, ``marking`` and
-  ``stats`` read the index's stored fields and its own vocabulary
+* ``article``, ``complete``, ``did_you_mean``, ``readings``, ``marking``, ``documents``
+  and ``stats`` read the index's stored fields and its own vocabulary
   (:mod:`search.lexicon`).
 """
 
@@ -78,6 +78,10 @@ class Engine(Protocol):
         """The probable accented readings of *text*, from the index's vocabulary."""
         ...
 
+    def documents(self) -> int:
+        """How many articles the index holds (cheap: for liveness checks)."""
+        ...
+
     def stats(self) -> dict[str, Any]:
         """What the index holds: articles, size, last run, archives, fields."""
         ...
@@ -133,7 +137,7 @@ class LocalEngine:
             ix: Index = store.open_index(self.index_dir)
             writer = ix.writer()
             try:
-                removed = sum(writer.delete_by_term("id", doc_id) for doc_id in set(ids))
+                removed = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in set(ids))
             except BaseException:
                 writer.cancel()
                 raise
@@ -167,6 +171,10 @@ class LocalEngine:
     def readings(self, text: str) -> list[spelling.Reading]:
         with self._source().searcher() as searcher:
             return spelling.readings(searcher, text)
+
+    def documents(self) -> int:
+        with self._source().searcher() as searcher:
+            return int(searcher.doc_count())
 
     def stats(self) -> dict[str, Any]:
         with self._source().searcher() as searcher:

@@ -172,7 +172,7 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     @app.get("/health", summary="Liveness and index availability",
              responses=answers(HealthAnswer))
     def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "documents": service.stats(engine)["documents"]})
+        return JSONResponse(service.health(engine))
 
     @app.get("/stats", summary="What the index holds", responses=answers(StatsAnswer))
     def stats() -> JSONResponse:

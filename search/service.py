@@ -161,6 +161,11 @@ def suggest(engine: Engine, prefix: str, limit: int = 10) -> list[Completion]:
     return engine.complete(prefix, limit)
 
 
+def health(engine: Engine) -> dict[str, Any]:
+    """Liveness: the index answers, and how many articles it holds (cheap)."""
+    return {"status": "ok", "documents": engine.documents()}
+
+
 def stats(engine: Engine) -> dict[str, Any]:
     """What the index holds: articles, size on disk, last run, archives, fields."""
     return engine.stats()

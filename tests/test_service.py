@@ -181,6 +181,7 @@ def test_articles_and_stats(seeds) -> None:
     assert service.get_article(seeds, "no-such-article") is None
     stats = service.stats(seeds)
     assert stats["documents"] == len(SEED_IDS) and "text_f" in stats["fields"]
+    assert service.health(seeds) == {"status": "ok", "documents": len(SEED_IDS)}
 
 
 def test_extract_file_shows_what_indexing_would_store() -> None:
@@ -238,6 +239,9 @@ class CannedEngine:
 
     def readings(self, text: str) -> list[Reading]:
         return []
+
+    def documents(self) -> int:
+        return 0
 
     def stats(self) -> dict[str, Any]:
         return {"documents": 0}
