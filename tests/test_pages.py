@@ -133,3 +133,10 @@ def test_the_service_gives_the_marking_or_none(tmp_path) -> None:
         exact=set(), folded=set(), phrases=(), readings=())
     for nothing in ("", "   ", "(", "x" * 1001):
         assert service.article_marking(engine, nothing) is None
+
+
+@pytest.mark.parametrize(("q", "says"), [("quan uy xyzzyq ba dinh", "thiếu một từ"),
+                                         ("xyzzyq dang", "có một số từ")])
+def test_a_fallback_says_how_far_the_words_were_relaxed(client, q, says) -> None:
+    r = client.get("/", params={"q": q}).text
+    assert f"Không bài nào có đủ mọi từ; đây là các bài {says}." in r and 'class="hit"' in r
