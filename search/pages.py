@@ -41,7 +41,7 @@ HIT_PLACES = 3
 #: The search page's facets: name, label.
 FACETS = (("place", "Nơi"), ("year", "Năm"))
 #: What the sort control offers: value, label.
-SORTS = (("relevance", "Liên quan nhất"), ("date", "Mới nhất"))
+SORT_LABELS = (("relevance", "Liên quan nhất"), ("date", "Mới nhất"))
 #: Paragraphs of a stored body are separated by a blank line.
 PARAGRAPH = "\n\n"
 
@@ -153,12 +153,12 @@ def search_page(asked: PageQuery, result: SearchResult | None = None, *,
     """The search page: the form, and *result* (with the notices the service decided
     for it) or *error*."""
     if result is None:
-        return render("search.html", asked=asked, sorts=SORTS, result=None, error=error,
+        return render("search.html", asked=asked, sorts=SORT_LABELS, result=None, error=error,
                       title="vnsearch" if asked.empty or error else f"{asked.q} — vnsearch")
     shown = asked.q if not result.corrected else result.suggestion or asked.q
     last = min(result.pages, deepest_page(result.limit))
     return render(
-        "search.html", asked=asked, sorts=SORTS, result=result, error=None,
+        "search.html", asked=asked, sorts=SORT_LABELS, result=result, error=None,
         title=f"{asked.q} — vnsearch",
         notices={n.kind: n for n in result.notices},
         facets=facet_rows(asked, result),
@@ -173,10 +173,12 @@ def facet_rows(asked: PageQuery, result: SearchResult) -> list[tuple[str, list[F
     """Each facet with values: its label and links (clicking one that is on clears it)."""
     rows = []
     for name, label in FACETS:
-        current = getattr(asked, name)
+        current = getattr(asked, name) if name != "year" or not asked.dated else None
+        # A year replaces a date range (the range would otherwise win over it).
+        dates: dict[str, object] = {"since": None, "until": None} if name == "year" else {}
         links = [
             FacetLink(value=value, count=count, on=current == value,
-                      href=asked.link(**{name: None if current == value else value}))
+                      href=asked.link(**{name: None if current == value else value}, **dates))
             for value, count in list((result.facets or {}).get(name, {}).items())[:FACET_VALUES]
         ]
         if links:

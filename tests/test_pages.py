@@ -140,3 +140,9 @@ def test_the_service_gives_the_marking_or_none(tmp_path) -> None:
 def test_a_fallback_says_how_far_the_words_were_relaxed(client, q, says) -> None:
     r = client.get("/", params={"q": q}).text
     assert f"Không bài nào có đủ mọi từ; đây là các bài {says}." in r and 'class="hit"' in r
+
+
+def test_a_year_facet_link_replaces_a_date_range(client) -> None:
+    r = client.get("/", params={"q": "quan", "since": "2020-01-01", "until": "2023-12-31"}).text
+    years = re.findall(r'<a href="([^"]+)">(\d{4}) \(\d+\)</a>', r)
+    assert years and all(href == f"/?q=quan&amp;year={year}" for href, year in years)
