@@ -25,9 +25,11 @@ One core library with thin front ends. The modules, in the order data flows:
 * highlight → ``highlight`` (snippets under the query's reading);
 * service → ``engine`` (the seam under the service: the local Whoosh index, later a
   cluster), ``service`` (requests checked against ``limits``, notices decided once),
-  ``results`` (hits, result pages and articles, one JSON shape each);
-* front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models`` and
-  ``http_assets`` (``vnsearch serve``): shells over ``service``.
+  ``results`` (hits, result pages and articles, one JSON shape each), ``errors``
+  (the one error a request fails with);
+* front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models``,
+  ``http_assets`` and ``pages`` (the search and article pages from ``templates/``)
+  (``vnsearch serve``): shells over ``service``.
 """
 
 __version__ = "0.1.0"

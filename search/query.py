@@ -25,11 +25,11 @@ from whoosh.searching import Searcher
 from whoosh.sorting import Count
 
 from search import abbrev, bm25, lexicon, plan, spelling, syntax
+from search.errors import QueryError
 from search.filters import (
     DATE_ORDER,
     FACET_SIZE,
     FACETS,
-    FilterError,
     Filters,
     build_filter,
     facet_counts,
@@ -52,21 +52,6 @@ from search.schema import (
     stored_body,
 )
 from search.syntax import split_filters
-
-
-class QueryError(ValueError):
-    """The query cannot be run; the message says why, in one line.
-
-    ``param`` names the input at fault (``q``, ``limit``, ``page``, ``sort``,
-    ``since``, ``until``, ``place``, ``author``, ``source``) for front ends that
-    report errors per parameter.
-    """
-
-    def __init__(self, message: str, param: str = "q"):
-        super().__init__(message)
-        self.param = param
-
-
 
 
 def parse(text: str, any_word: bool = False, readings: Sequence[spelling.Reading] = (),
@@ -485,11 +470,8 @@ def run(
 def _filtered(text: str, filters: Filters | None) -> tuple[str, wq.Query | None]:
     """*text*'s words, and the filter for *filters* with *text*'s ``place:``/``date:``
     terms added."""
-    try:
-        words, combined = split_filters(text, filters)
-        return words, build_filter(combined)
-    except FilterError as exc:
-        raise QueryError(str(exc), exc.param) from None
+    words, combined = split_filters(text, filters)
+    return words, build_filter(combined)
 
 
 def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query | None,
@@ -507,21 +489,46 @@ def _page_hits(searcher: Searcher, found: _Found, q: wq.Query, typo_q: wq.Query 
     hits = found.page(page, limit)
     if not with_snippets or not hits:
         return [_hit(hit, Marking(set(), set()), False) for hit in hits]
+    exact = _marking(searcher, q, typed, readings)
+    typos = exact
+    if typo_q is not None and found.typos:
+        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=exact.readings)
+    first_typo = found.total - found.typos
+    return [
+        _hit(hit, typos if n >= first_typo else exact, True)
+        for n, hit in enumerate(hits, (page - 1) * limit)
+    ]
+
+
+def _marking(searcher: Searcher, q: wq.Query, typed: str,
+             readings: Sequence[spelling.Reading] | None) -> Marking:
+    """What to mark for the parsed *q* of the *typed* words, following their probable
+    readings (*readings*, or computed here when the ranking did not), else the words
+    typed with accents."""
     if readings is None:
         readings = spelling.readings(searcher, typed)
     words = tuple(r.words for r in readings)
     as_typed = typed_reading(typed)
     if not words and as_typed:
         words = (as_typed,)
-    exact = highlight_terms(q, searcher)._replace(readings=words)
-    typos = exact
-    if typo_q is not None and found.typos:
-        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=words)
-    first_typo = found.total - found.typos
-    return [
-        _hit(hit, typos if n >= first_typo else exact, True)
-        for n, hit in enumerate(hits, (page - 1) * limit)
-    ]
+    return highlight_terms(q, searcher)._replace(readings=words)
+
+
+def query_marking(searcher: Searcher, text: str) -> Marking:
+    """What the results page marks for the query *text* (parsed, read and expanded
+    as :func:`run` does; ``place:``/``date:`` terms mark nothing), so that a whole
+    article opened from a result can be marked the same way.
+
+    Raises :class:`QueryError` where :func:`run` would (bad syntax, too many
+    expansions).
+    """
+    words, _ = split_filters(text, Filters())
+    if not words.strip():
+        return Marking(set(), set())
+    likely = spelling.readings(searcher, words) if _reads(words) else None
+    q = parse(words, readings=likely or (), accents=accents_of(searcher, likely or ()))
+    check_expansions(q, searcher)
+    return _marking(searcher, q, words, likely)
 
 
 #: Typo tolerance joins in when the exact words match fewer articles than this.
