@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass
+from typing import TypedDict
 
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
@@ -60,8 +61,17 @@ class Completion:
     count: int  # articles that name it (1 for a title)
     id: str | None = None  # the article, for a title
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> CompletionDict:
         return {"text": self.text, "kind": self.kind, "count": self.count, "id": self.id}
+
+
+class CompletionDict(TypedDict):
+    """A completion as JSON."""
+
+    text: str
+    kind: str
+    count: int
+    id: str | None
 
 
 @dataclass
@@ -155,11 +165,12 @@ def _complete_titles(
     wanted = limit * 5 if short else limit
     found = postings.together(searcher, TITLE_FIELD, groups, wanted, steps=TITLE_WALK_STEPS)
     hits = [searcher.stored_fields(d) for d in found]
-    if short:
+    if short and last is not None:
         hits = [h for h in hits if _has_word_starting(h.get(TITLE) or "", last)]
     typed = " ".join(words)
     hits.sort(key=lambda h: not fold(h.get(TITLE) or "").startswith(typed))  # stable
-    out, seen = [], set()
+    out: list[Completion] = []
+    seen: set[str] = set()
     for hit in hits:
         title = hit.get(TITLE) or ""
         if title and title not in seen and len(out) < limit:
