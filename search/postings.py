@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from whoosh.matching import UnionMatcher
+from whoosh.matching import Matcher, UnionMatcher
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
 
@@ -23,7 +23,7 @@ from search import posting_arrays, proximity, sorted_ids
 STEPS = 1000
 
 
-def leapfrog(matchers: list, wanted: int, steps: int) -> tuple[list[int], int]:
+def leapfrog(matchers: list[Matcher], wanted: int, steps: int) -> tuple[list[int], int]:
     """Documents every matcher holds (up to *wanted*), and the leaps taken.
 
     Each matcher skips to the furthest one's document until they all agree; the
@@ -109,7 +109,7 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
 _FIRST_CHUNK = 32
 
 
-def _matchers(leaf: Searcher, field: str, groups: list[list[str]]) -> list | None:
+def _matchers(leaf: Searcher, field: str, groups: list[list[str]]) -> list[Matcher] | None:
     """One matcher per group (a union of its words) in this segment; None if a
     group has no word here."""
     reader = leaf.reader()
