@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, Protocol, runtime_checkable
 
 import typer
 from rich.console import Console
@@ -33,9 +33,10 @@ from search.engine import LocalEngine
 from search.errors import QueryError
 from search.filters import Filters
 from search.highlight import Snippet
-from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit
+from search.indexer import IndexSummary, InterruptedAfterCommit
 from search.indexer import Progress as OnProgress
 from search.limits import MAX_LIMIT
+from search.lock import IndexBusy
 from search.results import SearchResult, article_json
 from search.service import Notice, SearchRequest
 
@@ -585,6 +586,18 @@ def serve_cmd(
     serve(host=host, port=port, index_dir=index_dir, searchers=searchers)
 
 
+@runtime_checkable
+class UsageProblem(Protocol):
+    """What typer's usage errors (its click exceptions: an unknown option, ``--limit
+    abc``) offer; its base ``TyperException`` declares none of it."""
+
+    exit_code: int
+
+    def show(self) -> None: ...
+
+    def format_message(self) -> str: ...
+
+
 def main_entry(args: list[str] | None = None) -> NoReturn:
     """The ``vnsearch`` program: the typer app, with usage errors (an unknown option,
     ``--limit abc``) as JSON too when the command line asks for ``--json``."""
@@ -592,6 +605,8 @@ def main_entry(args: list[str] | None = None) -> NoReturn:
     try:
         code = app(argv, prog_name="vnsearch", standalone_mode=False)
     except typer.TyperException as exc:  # click's usage errors
+        if not isinstance(exc, UsageProblem):
+            raise
         if "--json" not in argv:
             exc.show()
             sys.exit(exc.exit_code)
