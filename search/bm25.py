@@ -46,8 +46,9 @@ def usable(searcher: Searcher) -> bool:
     return type(w) is BM25F and not w._field_B and (w.B, w.K1) == (0.75, 1.2)
 
 
-def search(searcher: Searcher, the_plan: Plan, limit: int,
-           allow: np.ndarray | None = None, deadline: float | None = None) -> Results:
+def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's split lands
+        searcher: Searcher, the_plan: Plan, limit: int,
+        allow: np.ndarray | None = None, deadline: float | None = None) -> Results:
     """The top *limit* documents for *the_plan*, as Whoosh ``Results`` (exact total).
 
     *allow*: sorted global document numbers a hit must be among (a filter).
@@ -71,7 +72,7 @@ def search(searcher: Searcher, the_plan: Plan, limit: int,
             ids, scores = ids[keep], scores[keep]
             pending = [p._replace(bonus=p.bonus[keep]) for p in pending]
         total += len(ids)
-        ids, scores = proximity.settle(reader, ids, scores, pending, limit)
+        ids, scores = proximity.settle(reader, ids, scores, pending=pending, limit=limit)
         if len(ids):
             ids_parts.append(ids + offset)
             score_parts.append(scores)
@@ -122,10 +123,10 @@ def _score_segment(parent: Searcher, reader: IndexReader,
 
     def item_docs(i: int, within: np.ndarray | None) -> np.ndarray:
         if i not in found:
-            found[i] = _item_docs(reader, items[i], lists[i], within)
+            found[i] = _item_docs(reader, items[i], lists[i], within=within)
         return found[i]
 
-    matched = _matched(the_plan, items, lists, item_docs)
+    matched = _matched(the_plan, items, lists, item_docs=item_docs)
     if matched is None:
         return EMPTY_IDS, EMPTY_WEIGHTS, []
     scores = np.zeros(len(matched), dtype=np.float64)
@@ -144,19 +145,28 @@ def _score_segment(parent: Searcher, reader: IndexReader,
             present &= here
             if hit is not None:
                 here &= hit
-            bonus[here] += _bm25(parent, reader, term, matched[here], weights[where[here]])
+            bonus[here] += _bm25(parent, reader, term, docs=matched[here],
+                                 weights=weights[where[here]])
         if deferred and present.any():
             bonus[~present] = 0.0
-            spelled: tuple[np.ndarray, ...] = ()
-            if type(item) is Shared:
-                spelled, whole = proximity.spelled(reader, item, matched)
-                if not phrases:  # one word: the share of its uses written so
-                    for n in spelled:
-                        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
-                                                   where=whole > 0), 0.0, 1.0)
-                    spelled = ()
-            pending.append(proximity.Pending(phrases, bonus, spelled))
+            pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
     return matched, scores, pending
+
+
+def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
+             phrases: list[tuple[str, list[bytes]]], bonus: np.ndarray) -> proximity.Pending:
+    """An optional item left to check, with its *bonus* per matched document. A
+    likely reading of one word is scaled here by the share of its uses written so;
+    one with a phrase keeps its counts, to be scaled once the phrase is checked."""
+    spelled: tuple[np.ndarray, ...] = ()
+    if type(item) is Shared:
+        spelled, whole = proximity.spelled(reader, item, matched)
+        if not phrases:  # one word: the share of its uses written so
+            for n in spelled:
+                bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
+                                           where=whole > 0), 0.0, 1.0)
+            spelled = ()
+    return proximity.Pending(phrases, bonus, spelled)
 
 
 def _phrases(reader: IndexReader, item: Item) -> list[tuple[str, list[bytes]]]:
@@ -166,7 +176,7 @@ def _phrases(reader: IndexReader, item: Item) -> list[tuple[str, list[bytes]]]:
             for p in parts if type(p) is wq.Phrase and len(p.words) > 1]
 
 
-def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]],
+def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]], *,
              item_docs: Callable[[int, np.ndarray | None], np.ndarray]) -> np.ndarray | None:
     """The documents holding some item of every required group (``None``: none do)."""
     order, start = [], 0
@@ -195,7 +205,7 @@ def _words(item: Item) -> list[wq.Term]:
     return [wq.Term(item.fieldname, w, boost=item.boost) for w in item.words]
 
 
-def _item_docs(reader: IndexReader, item: Item, lists: list[Postings],
+def _item_docs(reader: IndexReader, item: Item, lists: list[Postings], *,
                within: np.ndarray | None) -> np.ndarray:
     """Documents holding *item* (a phrase: its words in a row), among *within* if given."""
     if type(item) is wq.Term:
@@ -206,10 +216,10 @@ def _item_docs(reader: IndexReader, item: Item, lists: list[Postings],
         return candidates
     field = reader.schema[item.fieldname]
     btexts = [field.to_bytes(w) for w in item.words]
-    return proximity.in_a_row(reader, item.fieldname, btexts, candidates)[0]
+    return proximity.in_a_row(reader, item.fieldname, btexts, docs=candidates)[0]
 
 
-def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, docs: np.ndarray,
+def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndarray,
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
     field = reader.schema[term.fieldname]
