@@ -112,7 +112,7 @@ def complete(searcher: Searcher, prefix: str, limit: int = 10) -> list[Completio
         return []
     unfinished = not prefix[:MAX_PREFIX].endswith((" ", "\u00a0"))
     names = _complete_names(searcher, " ".join(words), limit)
-    titles = _complete_titles(searcher, words, unfinished, limit)
+    titles = _complete_titles(searcher, words, unfinished=unfinished, limit=limit)
     room = max(limit - len(titles), (limit + 1) // 2)
     picked = names[:room]
     return picked + titles[: limit - len(picked)]
@@ -151,7 +151,7 @@ def _rank_names(names: _Names, key: str, limit: int) -> list[int]:
 
 
 def _complete_titles(
-    searcher: Searcher, words: list[str], unfinished: bool, limit: int
+    searcher: Searcher, words: list[str], *, unfinished: bool, limit: int
 ) -> list[Completion]:
     whole, last = (words[:-1], words[-1]) if unfinished else (words, None)
     groups = [[w] for w in whole]
@@ -163,7 +163,8 @@ def _complete_titles(
     # A one-letter last word would expand to thousands of index words: match the
     # whole words, then keep the titles with a word starting with that letter.
     wanted = limit * 5 if short else limit
-    found = postings.together(searcher, TITLE_FIELD, groups, wanted, steps=TITLE_WALK_STEPS)
+    found = postings.together(searcher, TITLE_FIELD, groups, wanted=wanted,
+                              steps=TITLE_WALK_STEPS)
     hits = [searcher.stored_fields(d) for d in found]
     if short and last is not None:
         hits = [h for h in hits if _has_word_starting(h.get(TITLE) or "", last)]

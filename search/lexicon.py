@@ -191,7 +191,7 @@ def span_docs(searcher: Searcher, words: list[str],
     for leaf, btexts, ids in leaves:
         if share < 1.0:
             ids = ids[_spread(len(ids), max(1, round(len(ids) * share)))]
-        docs, times = proximity.in_a_row(leaf.reader(), MATCH_FIELD, btexts, ids)
+        docs, times = proximity.in_a_row(leaf.reader(), MATCH_FIELD, btexts, docs=ids)
         found += [(leaf, d, t) for d, t in zip(docs.tolist(), times.tolist(), strict=True)]
     return found, 1.0 / share
 
@@ -229,10 +229,10 @@ def pair_count(searcher: Searcher, words: list[str]) -> int:
 def pair_seen(searcher: Searcher, words: list[str]) -> bool:
     """Whether *words* stand together anywhere (a bounded walk: a glance for common
     words that seldom meet, which then read as "not together")."""
-    return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, 1))
+    return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, wanted=1))
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24,
+def pair_surfaces(searcher: Searcher, words: list[str], *, max_docs: int = 24,
                   per_article: bool = False) -> Counter[Surface]:
     """How the archive spells the span *words* (folded): surfaces → count.
 

@@ -259,7 +259,8 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     return _Postings(ids.astype(np.int32), every, np.asarray(blocks, dtype=np.int64))
 
 
-def positions(reader: IndexReader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
+def positions(reader: IndexReader, fieldname: str, btext: bytes, *,
+              docs: np.ndarray) -> np.ndarray:
     """``doc << 32 | position`` of every occurrence of a term in *docs* (sorted ids
     that all hold it).
 
@@ -277,14 +278,14 @@ def positions(reader: IndexReader, fieldname: str, btext: bytes, docs: np.ndarra
         whole = _all_positions(reader, fieldname, btext, kept_ids=entry.ids, blocks=blocks)
         _CACHE.put(key, whole)
     if whole is not None:
-        return _gather(entry.ids, *whole, docs)
-    return _some_positions(reader, fieldname, btext, docs, entry)
+        return _gather(entry.ids, whole, docs)
+    return _some_positions(reader, fieldname, btext, docs=docs, entry=entry)
 
 
-def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
-            docs: np.ndarray) -> np.ndarray:
+def _gather(ids: np.ndarray, whole: Whole, docs: np.ndarray) -> np.ndarray:
     """``doc << 32 | position`` for *docs* (a sorted subset of *ids*) from decoded
-    positions: ``flat[starts[i]:starts[i + 1]]`` belong to ``ids[i]``."""
+    positions (*whole*): ``flat[starts[i]:starts[i + 1]]`` belong to ``ids[i]``."""
+    starts, flat = whole
     at = np.searchsorted(ids, docs)
     counts = starts[at + 1] - starts[at]
     # Index of every wanted position in *flat*: each doc's run, back to back.
@@ -313,7 +314,7 @@ def _all_positions(reader: IndexReader, fieldname: str, btext: bytes, *, kept_id
     gaps = Gaps()
     ids = []
     for _, start, end, compressed in blocks.tolist():
-        block_ids, _, values = read_block(postfile, start, end, compressed)
+        block_ids, _, values = read_block(postfile, start, end, compressed=compressed)
         ids.append(block_ids)
         gaps.add(values)
     starts, flat = gaps.positions()
@@ -327,7 +328,7 @@ def _all_positions(reader: IndexReader, fieldname: str, btext: bytes, *, kept_id
     return starts.astype(np.int32), flat.astype(np.int32)  # halves the cache's share
 
 
-def _some_positions(reader: IndexReader, fieldname: str, btext: bytes, docs: np.ndarray,
+def _some_positions(reader: IndexReader, fieldname: str, btext: bytes, *, docs: np.ndarray,
                     entry: _Postings) -> np.ndarray:
     """:func:`positions` for a few documents: decode just the blocks holding them."""
     matcher = _leaf_matcher(reader, fieldname, btext)[0]
@@ -346,7 +347,8 @@ def _some_positions(reader: IndexReader, fieldname: str, btext: bytes, docs: np.
         key = (_token(reader), "block", fieldname, btext, b)
         block = cast("Block | None", _CACHE.get(key))
         if block is None:
-            block_ids, _, values = read_block(matcher._postfile, *entry.blocks[b].tolist()[1:])
+            _, start, end, compressed = entry.blocks[b].tolist()
+            block_ids, _, values = read_block(matcher._postfile, start, end, compressed=compressed)
             # Kept as one bytes object and offsets: a tuple of small bytes costs 3× more.
             offsets = np.zeros(len(values) + 1, dtype=np.int64)
             np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)),

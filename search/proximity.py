@@ -80,8 +80,8 @@ FIRST_CHECK = 64
 MAX_CHECK = 64
 
 
-def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, pending: list[Pending],
-            limit: int) -> tuple[np.ndarray, np.ndarray]:
+def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, *, pending: list[Pending],
+           limit: int) -> tuple[np.ndarray, np.ndarray]:
     """The segment's best *limit* matches with their pending phrases checked.
 
     A phrase can only add its bonus, so ``score + every bonus`` bounds what a match
@@ -101,7 +101,7 @@ def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, pending: li
     done, step = 0, max(FIRST_CHECK, 4 * limit)
     while done < len(order):
         batch = np.sort(order[done : done + step])
-        together = _phrases_among(reader, ids, batch, pending)
+        together = _phrases_among(reader, ids, batch, pending=pending)
         for p in pending:
             hit = batch[p.bonus[batch] > 0]
             times = np.ones(len(hit), dtype=np.int64)
@@ -126,7 +126,7 @@ def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, pending: li
     return ids[checked], settled[checked]
 
 
-def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray,
+def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray, *,
                    pending: list[Pending]) -> dict[PhraseKey, tuple[np.ndarray, np.ndarray]]:
     """Each distinct phrase of *pending*, checked once on every candidate of *batch*
     that some item needs it for: ``(field, words)`` → (documents, times). The
@@ -141,18 +141,18 @@ def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray,
     for phrase, parts in wanted.items():
         fieldname, words = phrase
         docs = ids[np.unique(np.concatenate(parts))]
-        out[phrase] = (in_a_row(reader, fieldname, list(words), docs, read)
+        out[phrase] = (in_a_row(reader, fieldname, list(words), docs=docs, read=read)
                        if len(docs) else (EMPTY_IDS, EMPTY_IDS))
     return out
 
 
-def _read_once(read: PositionsRead, reader: IndexReader, fieldname: str, btext: bytes,
+def _read_once(read: PositionsRead, reader: IndexReader, fieldname: str, *, btext: bytes,
                docs: np.ndarray) -> np.ndarray:
     """:func:`positions`, read once per word and set of documents: the whole-query
     phrase and the neighbour pairs of a proximity boost share their words."""
     key = (fieldname, btext, docs.tobytes())
     if key not in read:
-        read[key] = positions(reader, fieldname, btext, docs)
+        read[key] = positions(reader, fieldname, btext, docs=docs)
     return read[key]
 
 
@@ -163,7 +163,7 @@ def _beats(settled: np.ndarray, limit: int, bound: float) -> bool:
     return bool(kth > bound + 1e-9 * max(1.0, abs(bound)))
 
 
-def in_a_row(reader: IndexReader, fieldname: str, btexts: list[bytes], docs: np.ndarray,
+def in_a_row(reader: IndexReader, fieldname: str, btexts: list[bytes], *, docs: np.ndarray,
              read: PositionsRead | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Which of *docs* (sorted segment-local ids holding every word) have the words
     in a row, and how many times each.
@@ -178,8 +178,8 @@ def in_a_row(reader: IndexReader, fieldname: str, btexts: list[bytes], docs: np.
                           key=lambda k: len(postings(reader, fieldname, btexts[k])[0]))
     keys = None  # doc << 32 | where the last word would stand
     for k in rarest_first:
-        at = (positions(reader, fieldname, btexts[k], docs) if read is None
-              else _read_once(read, reader, fieldname, btexts[k], docs)) + (last - k)
+        at = (positions(reader, fieldname, btexts[k], docs=docs) if read is None
+              else _read_once(read, reader, fieldname, btext=btexts[k], docs=docs)) + (last - k)
         keys = at if keys is None else keys[in_sorted(keys, at)]
         if not len(keys):
             return EMPTY_IDS, EMPTY_IDS

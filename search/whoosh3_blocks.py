@@ -26,7 +26,7 @@ Weights = Sequence[float] | float | None
 Block = tuple[Sequence[int], Weights, Sequence[bytes] | None]
 
 
-def read_block(postfile: StructFile, start: int, end: int,
+def read_block(postfile: StructFile, start: int, end: int, *,
                compressed: int) -> tuple[np.ndarray, Weights, Sequence[bytes]]:
     """One whoosh3 block, whole: ``(ids, weights, position values)``, ids decoded."""
     data = postfile.get(start, end - start)
