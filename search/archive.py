@@ -435,7 +435,7 @@ def _read_jsonl(fh: ByteReader, rel: str) -> Iterator[Record | Failure]:
         if isinstance(obj, Failure):
             yield Failure(where, obj.reason)
             continue
-        yield record_from_json(obj, rel, where, content_hash(line))
+        yield record_from_json(obj, rel, where=where, digest=content_hash(line))
     if not any_line:
         yield Failure(rel, "empty file (no records)")
 
@@ -481,10 +481,10 @@ def _read_json(fh: ByteReader, size: int, rel: str) -> Iterator[Record | Failure
     for index, item in enumerate(items, 1):
         where = f"{rel}:{index}" if isinstance(obj, list) else rel
         raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode()
-        yield record_from_json(item, rel, where, content_hash(raw))
+        yield record_from_json(item, rel, where=where, digest=content_hash(raw))
 
 
-def record_from_json(obj: object, rel: str, where: str, digest: str) -> Record | Failure:
+def record_from_json(obj: object, rel: str, *, where: str, digest: str) -> Record | Failure:
     """Turn one decoded JSON value into a :class:`Record` (or say why it is not one)."""
     if not isinstance(obj, dict):
         return Failure(where, f"expected a JSON object, found {type(obj).__name__}")

@@ -227,7 +227,7 @@ def strip_source(lead: str) -> str:
     return lead[m.end() :] if m and find_source(lead) else lead
 
 
-def find_date(lines: list[str], title_index: int, lead: str,
+def find_date(lines: list[str], title_index: int, lead: str, *,
               text: str) -> tuple[datetime | None, bool, int]:
     """``(date, has_time, line index)`` from the header area, or ``(None, False, -1)``.
 
@@ -347,7 +347,7 @@ def extract(text: str, fields: dict[str, object] | None = None) -> Article:
         t_index + 1,
     )
     lead = lines[lead_index] if 0 <= lead_index < len(lines) else ""
-    date, has_time, d_index = find_date(lines, t_index, lead, text)
+    date, has_time, d_index = find_date(lines, t_index, lead, text=text)
     skip = {t_index, a_index, d_index} | {i for i in range(t_index) if is_section_header(lines[i])}
     paragraphs = [line for i, line in enumerate(lines) if i not in skip]
     if t_index >= 0 and lines[t_index] != title:  # title cut from a run-on first line
