@@ -78,7 +78,7 @@ class VietnameseTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash((type(self), self.mode))
 
-    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
+    def __call__(  # noqa: PLR0913, PLR0917 - Whoosh's tokenizer protocol
         self,
         value: str,
         positions: bool = False,

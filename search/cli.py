@@ -139,7 +139,7 @@ def main(
 
 
 @app.command("index")
-def index_cmd(
+def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a parameter
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -239,7 +239,8 @@ def _progress(enabled: bool, verbose: bool = False) -> Iterator[OnProgress | Non
     with bar:
         task = bar.add_task("index", total=None, articles=0, stage="indexing")
 
-        def report(files_done: int, files_total: int, articles: int, stage: str) -> None:
+        def report(  # noqa: PLR0917 - indexer's Progress callback shape
+                files_done: int, files_total: int, articles: int, stage: str) -> None:
             bar.update(task, completed=files_done, total=files_total, articles=articles,
                        stage=stage)
 
@@ -250,7 +251,8 @@ def _stage_lines() -> OnProgress:
     """A progress callback that prints a timestamped line whenever the stage changes."""
     last = {"stage": ""}
 
-    def report(files_done: int, files_total: int, articles: int, stage: str) -> None:
+    def report(  # noqa: PLR0917 - indexer's Progress callback shape
+            files_done: int, files_total: int, articles: int, stage: str) -> None:
         if stage == last["stage"]:
             return
         last["stage"] = stage
@@ -281,7 +283,7 @@ def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:
 
 
 @app.command("search")
-def search_cmd(
+def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a parameter
     query: Annotated[
         str,
         typer.Argument(help="Words to find; accents optional. May be empty with filters."),
@@ -433,7 +435,7 @@ def _print_facets(facets: dict[str, dict[str, int]]) -> None:
 
 
 @app.command("suggest")
-def suggest_cmd(
+def suggest_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
     prefix: Annotated[str, typer.Argument(help="The start of what you are typing.")],
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=COMPLETE_MAX, help="Most completions.")
@@ -551,7 +553,7 @@ def extract_cmd(
 
 
 @app.command("serve")
-def serve_cmd(
+def serve_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
     host: Annotated[
         str, typer.Option("--host", help="Address to bind. Anything but loopback is public.")
     ] = "127.0.0.1",
