@@ -34,7 +34,7 @@ from whoosh.util.numeric import _length_byte_cache
 
 from search.generations import PerReader, registry
 from search.sorted_ids import EMPTY_IDS
-from search.whoosh3_blocks import Gaps, ids_and_weights, read_block
+from search.whoosh3_blocks import Gaps, ids_and_weights, raw_blocks, read_block
 
 #: Bytes of decoded arrays kept (the everyday words' postings and positions).
 CACHE_BYTES = 256 * 1024 * 1024
@@ -232,12 +232,10 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     weight_parts: list[Sequence[float]] = []
     lengths: list[int] = []
     blocks: list[tuple[int, int, int, int]] = []
-    postfile = m._postfile
-    while True:
-        length = m._blocklength
-        blocks.append((m._maxid, m._dataoffset, m._nextoffset, 1 if m._compression else 0))
-        data = postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
-        gaps, weights, _ = ids_and_weights(data, bool(m._compression), length)
+    for block in raw_blocks(m):
+        length = block.length
+        blocks.append((block.last_id, block.start, block.end, 1 if block.compressed else 0))
+        gaps, weights, _ = ids_and_weights(block.data, block.compressed, length)
         gap_parts.append(gaps)
         lengths.append(length)
         if weights is None:
@@ -245,9 +243,6 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
         elif isinstance(weights, int | float):
             weights = (float(weights),) * length
         weight_parts.append(weights)
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
     # One conversion for the whole list: each block's ids are gaps from 0, so the
     # running sum restarts at every block.
     total = sum(lengths)

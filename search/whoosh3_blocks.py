@@ -2,20 +2,23 @@
 
 A whoosh3 block is the zlib-compressed pickle of ``(ids, weights, values)``, each
 value one posting's positions, pickled again. Unpickling them posting by posting is
-most of what reading a list costs; these functions read a block's ids and weights
-without its values (:func:`ids_and_weights`), and the positions of many postings
-at once with numpy (:class:`Gaps`). :mod:`search.posting_arrays` is their one user:
-it finds the blocks and caches what they decode to.
+most of what reading a list costs; these functions walk a list's blocks as stored
+(:func:`raw_blocks`), read a block's ids and weights without its values
+(:func:`ids_and_weights`), and the positions of many postings at once with numpy
+(:class:`Gaps`). :mod:`search.posting_arrays` is their one user: it caches what
+they decode to.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pickle import loads
+from typing import NamedTuple
 
 import numpy as np
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.filedb.structfile import StructFile
 
 #: A block's weights as Whoosh pickles them: one per posting, one for all (every
@@ -24,6 +27,31 @@ Weights = Sequence[float] | float | None
 #: A block as its pickle reads: ``(ids or id gaps, weights, position values)``; the
 #: values ``None`` when only the block's head was read.
 Block = tuple[Sequence[int], Weights, Sequence[bytes] | None]
+
+
+class RawBlock(NamedTuple):
+    """One block of a whoosh3 posting list as stored: where it lies, and its bytes."""
+
+    last_id: int
+    start: int  # offset of its data in the postings file
+    end: int
+    compressed: bool
+    length: int  # postings in it
+    data: bytes
+
+
+def raw_blocks(m: W3LeafMatcher) -> Iterator[RawBlock]:
+    """The blocks of the posting list *m* reads, from its current block on, as stored
+    (moving *m* along). Whoosh has no public way to walk a list's blocks: this reads
+    the matcher's block header, the one place that does."""
+    postfile = m._postfile
+    while True:
+        start, end = m._dataoffset, m._nextoffset
+        yield RawBlock(m._maxid, start, end, bool(m._compression), m._blocklength,
+                       postfile.get(start, end - start))
+        if m._lastblock:
+            return
+        m._goto(m._nextoffset)
 
 
 def read_block(postfile: StructFile, start: int, end: int, *,
