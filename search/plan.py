@@ -25,7 +25,7 @@ from whoosh.reading import IndexReader
 #: What a plan is made of: a word, or a phrase of words in a row (slop 1); an
 #: optional item may also be an ``And`` of these ("all of": the likely reading's
 #: exact words where the words typed stand together).
-Item: TypeAlias = "wq.Term | wq.Phrase | wq.And"
+Item: TypeAlias = wq.Term | wq.Phrase | wq.And
 
 
 @dataclass(frozen=True)
