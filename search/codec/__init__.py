@@ -1,0 +1,14 @@
+"""vnsearch's own Whoosh codec: postings as packed integer arrays numpy reads directly.
+
+Whoosh's default codec (W3) pickles every posting block and every posting's
+positions, so reading them as arrays meant reaching into its private internals.
+This package plugs into Whoosh's official extension point (``whoosh.codec.base``)
+instead, one concept per module:
+
+* :mod:`search.codec.blocks` — the block encoding (delta + narrowest integer width);
+* :mod:`search.codec.postings` — posting lists: writer, term infos, the Whoosh matcher
+  and the public array methods the fast scorer reads;
+* :mod:`search.codec.terms` — the term dictionary (Whoosh's ``TermsReader`` API);
+* :mod:`search.codec.perdoc` — per-document data: field lengths, stored fields, columns;
+* :mod:`search.codec.vncodec` — the :class:`~search.codec.vncodec.VnCodec` and its segment.
+"""
