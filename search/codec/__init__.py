@@ -5,10 +5,12 @@ positions, so reading them as arrays meant reaching into its private internals.
 This package plugs into Whoosh's official extension point (``whoosh.codec.base``)
 instead, one concept per module:
 
-* :mod:`search.codec.blocks` — the block encoding (delta + narrowest integer width);
-* :mod:`search.codec.postings` — posting lists: writer, term infos, the Whoosh matcher
-  and the public array methods the fast scorer reads;
+* :mod:`search.codec.packing` — the integer encoding (gaps at the narrowest width);
+* :mod:`search.codec.postings` — posting lists as packed columns: writer, term infos,
+  Whoosh's matcher, and the arrays the fast scorer reads;
 * :mod:`search.codec.terms` — the term dictionary (Whoosh's ``TermsReader`` API);
 * :mod:`search.codec.perdoc` — per-document data: field lengths, stored fields, columns;
-* :mod:`search.codec.vncodec` — the :class:`~search.codec.vncodec.VnCodec` and its segment.
+* :mod:`search.codec.version` — the format version every file starts with;
+* :mod:`search.codec.vncodec` — the :class:`~search.codec.vncodec.VnCodec`, its segment,
+  and how a caller reaches a segment's arrays from a Whoosh reader.
 """

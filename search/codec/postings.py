@@ -1,14 +1,20 @@
 """Posting lists on disk: the writer, the term info, Whoosh's matcher, and the arrays.
 
-One term's postings are a block table (one fixed-size row per block: last id, end
-offset, posting count, min/max length byte, max weight) followed by the blocks
-(:mod:`search.codec.blocks`). The table lets Whoosh's matcher skip blocks (by id or
-by score bound) without decoding them, and lets the fast scorer read a whole list,
-or only the blocks holding some documents, straight into numpy arrays.
+One term's postings are stored column by column, each column one packed integer
+array (:mod:`search.codec.packing`) over the whole list:
 
-Whoosh's ``Existence``/``Frequency``/``Positions`` formats are stored as arrays (the
-matcher re-creates their value bytes only when Whoosh asks for ``value()``); any
-other format's values are kept as opaque bytes.
+1. a block table, one row per :data:`BLOCK_POSTINGS` postings (last id, min/max
+   length byte, max weight), so Whoosh's matcher can skip blocks by id or by score
+   bound as it does on W3;
+2. a flags byte, then the document ids (gaps), the frequencies (left out when all
+   are 1), the weights as float32 (only when they differ from the frequencies), the
+   positions (gaps inside each document), or opaque values for other formats.
+
+So a whole list decodes with a handful of numpy calls whatever its length, and the
+positions of a few documents decode from just the byte ranges of the blocks that
+hold them. Whoosh's ``Existence``/``Frequency``/``Positions`` formats are stored as
+arrays (the matcher re-creates their value bytes only when Whoosh asks for
+``value()``); any other format's values are kept as opaque bytes.
 """
 
 from __future__ import annotations
@@ -23,17 +29,26 @@ from whoosh.reading import TermInfo
 from whoosh.system import pack_uint, unpack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from search.codec.blocks import BLOCK_POSTINGS, Block, decode_block, decode_ids, encode_block
+from search.codec.packing import WIDTHS, absolute_positions, gaps, pack_ints, packed_size, \
+    position_gaps, unpack_ints
+
+#: Postings per block: the unit Whoosh's matcher skips by.
+BLOCK_POSTINGS = 128
 
 #: One row of a term's block table.
-BLOCK_TABLE = np.dtype([("max_id", "<u4"), ("end", "<u4"), ("count", "<u2"),
-                        ("min_len", "u1"), ("max_len", "u1"), ("max_weight", "<f4")])
+BLOCK_TABLE = np.dtype([("max_id", "<u4"), ("min_len", "u1"), ("max_len", "u1"),
+                        ("max_weight", "<f4")])
 
 #: How a format's postings are kept.
 EXISTENCE, FREQUENCY, POSITIONS, OPAQUE = range(4)
 
+_UNIT_FREQS = 1
+_HAS_WEIGHTS = 2
+#: The flags byte keeps the layout kind in its upper bits.
+_KIND_SHIFT = 4
 
-def format_kind(format_: Format) -> int:
+
+def format_kind(format_: Format | None) -> int:
     """Which of the array layouts a Whoosh format's postings use (exact type: a
     subclass may encode its values differently, so it is kept opaque)."""
     return {Existence: EXISTENCE, Frequency: FREQUENCY, Positions: POSITIONS}.get(
@@ -41,9 +56,10 @@ def format_kind(format_: Format) -> int:
 
 
 class VnTermInfo(TermInfo):
-    """Whoosh's term statistics plus where the term's block table starts."""
+    """Whoosh's term statistics plus where the term's postings start."""
 
-    #: weight (float32, as W3 keeps it), df, min/max length byte, max weight, min/max id, offset, block count
+    #: weight (float32, as W3 keeps it), df, min/max length byte, max weight,
+    #: min/max id, offset, block count.
     _STRUCT = struct.Struct("<fIBBfIIQI")
 
     def __init__(self, *, offset: int = 0, blocks: int = 0, **stats: object) -> None:
@@ -69,17 +85,19 @@ class VnTermInfo(TermInfo):
 
 
 class VnPostingsWriter(PostingsWriter):
-    """Collects one term's postings at a time and writes them as a table + blocks."""
+    """Collects one term's postings at a time and writes them as packed columns."""
 
-    def __init__(self, postfile, *, compress: bool = False) -> None:
+    def __init__(self, postfile) -> None:
         self.postfile = postfile
-        self.compress = compress
-        self.blockcount = 0
-        self._reset(None)
+        self.terms_written = 0
+        self.start_postings(None, None)
 
-    def _reset(self, format_: Format | None) -> None:
+    def written(self) -> bool:
+        return self.terms_written > 0
+
+    def start_postings(self, format_: Format | None, terminfo: TermInfo | None) -> None:
         self.format = format_
-        self.kind = format_kind(format_) if format_ is not None else OPAQUE
+        self.kind = format_kind(format_)
         self.ids: list[int] = []
         self.weights: list[float] = []
         self.freqs: list[int] = []
@@ -87,20 +105,12 @@ class VnPostingsWriter(PostingsWriter):
         self.values: list[bytes] = []
         self.lengths: list[int] = []
 
-    def written(self) -> bool:
-        return self.blockcount > 0
-
-    def start_postings(self, format_: Format, terminfo: TermInfo) -> None:
-        self._reset(format_)
-
     def add_posting(self, id_: int, weight: float, vbytes: bytes, length: int | None = None) -> None:
         """Buffer one posting (Whoosh calls this once per posting, in id order)."""
         self.ids.append(id_)
         self.weights.append(weight)
         self.lengths.append(length or 0)
-        if self.kind == EXISTENCE:
-            self.freqs.append(1)
-        elif self.kind == FREQUENCY:
+        if self.kind == FREQUENCY:
             self.freqs.append(unpack_uint(vbytes)[0] if vbytes else 1)
         elif self.kind == POSITIONS:
             poses = self.format.decode_positions(vbytes) if vbytes else []
@@ -108,17 +118,8 @@ class VnPostingsWriter(PostingsWriter):
             self.positions.extend(poses)
         else:
             self.freqs.append(1)
-            self.values.append(vbytes)
-
-    def add_arrays(self, ids: np.ndarray, freqs: np.ndarray, *, weights: np.ndarray,
-                   lengths: np.ndarray, positions: np.ndarray | None = None) -> None:
-        """Buffer a whole posting list at once (for a bulk builder: no per-posting call)."""
-        self.ids.extend(np.asarray(ids).tolist())
-        self.freqs.extend(np.asarray(freqs).tolist())
-        self.weights.extend(np.asarray(weights).tolist())
-        self.lengths.extend(np.asarray(lengths).tolist())
-        if positions is not None:
-            self.positions.extend(np.asarray(positions).tolist())
+            if self.kind == OPAQUE:
+                self.values.append(vbytes)
 
     def finish_postings(self) -> VnTermInfo:
         """Write the buffered list; return its term info."""
@@ -126,23 +127,11 @@ class VnPostingsWriter(PostingsWriter):
         freqs = np.asarray(self.freqs, dtype=np.int64)
         weights = np.asarray(self.weights, dtype=np.float32)
         lengths = np.asarray(self.lengths, dtype=np.int64)
-        positions = np.asarray(self.positions, dtype=np.int64)
-        pos_ends = np.cumsum(freqs)
-        blobs: list[bytes] = []
-        table = np.zeros((len(ids) + BLOCK_POSTINGS - 1) // BLOCK_POSTINGS, dtype=BLOCK_TABLE)
-        end = 0
-        for b, lo in enumerate(range(0, len(ids), BLOCK_POSTINGS)):
-            hi = min(lo + BLOCK_POSTINGS, len(ids))
-            blob = self._block(ids, freqs, weights, positions, pos_ends, lo, hi)
-            blobs.append(blob)
-            end += len(blob)
-            block_lengths = lengths[lo:hi]
-            table[b] = (ids[hi - 1], end, hi - lo, length_to_byte(int(block_lengths.min())),
-                        length_to_byte(int(block_lengths.max())), weights[lo:hi].max())
         offset = self.postfile.tell()
+        table = block_table(ids, weights, lengths)
         self.postfile.write(table.tobytes())
-        self.postfile.write(b"".join(blobs))
-        self.blockcount += len(blobs)
+        self.postfile.write(self._columns(ids, freqs, weights))
+        self.terms_written += 1
         nonzero = lengths[lengths > 0]
         info = VnTermInfo(
             weight=sum(weights.tolist()), df=len(ids),
@@ -150,180 +139,249 @@ class VnPostingsWriter(PostingsWriter):
             maxlength=int(lengths.max()) if len(lengths) else 0,
             maxweight=float(weights.max()) if len(weights) else 0,
             minid=int(ids[0]) if len(ids) else None, maxid=int(ids[-1]) if len(ids) else 0,
-            offset=offset, blocks=len(blobs))
-        self._reset(None)
+            offset=offset, blocks=len(table))
+        self.start_postings(None, None)
         return info
 
-    def _block(self, ids: np.ndarray, freqs: np.ndarray, weights: np.ndarray,
-               positions: np.ndarray, pos_ends: np.ndarray, lo: int, hi: int) -> bytes:
-        block_positions = None
+    def _columns(self, ids: np.ndarray, freqs: np.ndarray, weights: np.ndarray) -> bytes:
+        flags = self.kind << _KIND_SHIFT
+        parts = [pack_ints(gaps(ids))]
+        if (freqs == 1).all():
+            flags |= _UNIT_FREQS
+        else:
+            parts.append(pack_ints(freqs))
+        if not np.array_equal(weights, freqs.astype(np.float32)):
+            flags |= _HAS_WEIGHTS
+            parts.append(weights.astype("<f4").tobytes())
         if self.kind == POSITIONS:
-            start = int(pos_ends[lo - 1]) if lo else 0
-            block_positions = positions[start:int(pos_ends[hi - 1])]
-        values = self.values[lo:hi] if self.kind == OPAQUE else None
-        return encode_block(ids[lo:hi], freqs[lo:hi], weights=weights[lo:hi],
-                            positions=block_positions, values=values, compress=self.compress)
+            parts.append(pack_ints(position_gaps(np.asarray(self.positions, np.int64), freqs)))
+        elif self.kind == OPAQUE:
+            parts.append(pack_ints(np.array([len(v) for v in self.values], dtype=np.int64)))
+            parts.append(b"".join(self.values))
+        return bytes((flags,)) + b"".join(parts)
+
+
+def block_table(ids: np.ndarray, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The block table of a posting list: per block, last id, min/max length byte
+    (as Whoosh quantises lengths) and max weight."""
+    starts = np.arange(0, len(ids), BLOCK_POSTINGS)
+    table = np.zeros(len(starts), dtype=BLOCK_TABLE)
+    if not len(starts):
+        return table
+    ends = np.minimum(starts + BLOCK_POSTINGS, len(ids))
+    table["max_id"] = ids[ends - 1]
+    table["max_weight"] = np.maximum.reduceat(weights, starts)
+    table["min_len"] = [length_to_byte(int(v)) for v in np.minimum.reduceat(lengths, starts)]
+    table["max_len"] = [length_to_byte(int(v)) for v in np.maximum.reduceat(lengths, starts)]
+    return table
 
 
 class PostingList:
-    """One term's stored postings: the block table and decoding of any blocks."""
+    """One term's stored postings; each column decodes (once) when first asked for."""
 
     def __init__(self, postfile, terminfo: VnTermInfo) -> None:
         self.postfile = postfile
-        start = terminfo.offset
-        self.table = np.frombuffer(
-            postfile.get(start, terminfo.blocks * BLOCK_TABLE.itemsize), dtype=BLOCK_TABLE)
-        self.data_start = start + len(self.table) * BLOCK_TABLE.itemsize
-        ends = self.table["end"].astype(np.int64)
-        self.starts = np.concatenate(([0], ends[:-1]))
-        self.ends = ends
+        self.count = terminfo.doc_frequency()
+        at = terminfo.offset
+        self.table = np.frombuffer(postfile.get(at, terminfo.blocks * BLOCK_TABLE.itemsize),
+                                   dtype=BLOCK_TABLE)
+        at += len(self.table) * BLOCK_TABLE.itemsize
+        self.flags = postfile.get(at, 1)[0]
+        self.kind = self.flags >> _KIND_SHIFT
+        self.ids_at = at + 1
+        at = self.ids_at + self._packed_size(self.ids_at, self.count)
+        self.freqs_at = None
+        if not self.flags & _UNIT_FREQS:
+            self.freqs_at = at
+            at += self._packed_size(at, self.count)
+        self.weights_at = None
+        if self.flags & _HAS_WEIGHTS:
+            self.weights_at = at
+            at += 4 * self.count
+        self.rest_at = at
+        self._ids: np.ndarray | None = None
+        self._freqs: np.ndarray | None = None
+        self._weights: np.ndarray | None = None
+        self._pos_ends: np.ndarray | None = None
 
-    def raw(self, b: int) -> bytes:
-        """The encoded bytes of block *b*."""
-        start = int(self.starts[b])
-        return self.postfile.get(self.data_start + start, int(self.ends[b]) - start)
+    def _packed_size(self, at: int, count: int) -> int:
+        return packed_size(self.postfile.get(at, 1), 0, count)
 
-    def block(self, b: int) -> Block:
-        return decode_block(self.raw(b))
+    def _unpack(self, at: int, count: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Items ``start:stop`` of the packed array at *at*, reading only their bytes."""
+        stop = count if stop is None else stop
+        width = WIDTHS[self.postfile.get(at, 1)[0]].itemsize
+        data = self.postfile.get(at, 1) + self.postfile.get(at + 1 + start * width,
+                                                            (stop - start) * width)
+        return unpack_ints(data, 0, stop - start)
 
-    def block_ids(self, b: int) -> np.ndarray:
-        return decode_ids(self.raw(b))
+    def ids(self) -> np.ndarray:
+        """Every document id, ascending (int64)."""
+        if self._ids is None:
+            self._ids = np.cumsum(self._unpack(self.ids_at, self.count))
+        return self._ids
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All document ids (int64) and weights (float64, Whoosh's float32 values)."""
-        if not len(self.table):
-            return np.empty(0, np.int64), np.empty(0, np.float64)
-        blocks = [self.block(b) for b in range(len(self.table))]
-        return (np.concatenate([b.ids for b in blocks]),
-                np.concatenate([b.weights for b in blocks]))
+    def freqs(self) -> np.ndarray:
+        """How often the term occurs in each document (int64)."""
+        if self._freqs is None:
+            self._freqs = (np.ones(self.count, dtype=np.int64) if self.freqs_at is None
+                           else self._unpack(self.freqs_at, self.count))
+        return self._freqs
+
+    def weights(self) -> np.ndarray:
+        """Each posting's weight (float64 holding Whoosh's float32 value)."""
+        if self._weights is None:
+            if self.weights_at is None:
+                self._weights = self.freqs().astype(np.float32).astype(np.float64)
+            else:
+                raw = self.postfile.get(self.weights_at, 4 * self.count)
+                self._weights = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+        return self._weights
+
+    def position_ends(self) -> np.ndarray:
+        """Where each posting's positions end in the flat positions column."""
+        if self._pos_ends is None:
+            self._pos_ends = np.cumsum(self.freqs())
+        return self._pos_ends
+
+    def positions_of(self, lo: int, hi: int) -> np.ndarray:
+        """The absolute positions of postings ``lo:hi``, flat (only their bytes read)."""
+        if self.kind != POSITIONS:
+            raise ValueError("this field has no positions")
+        ends = self.position_ends()
+        total = int(ends[-1]) if len(ends) else 0
+        start = int(ends[lo - 1]) if lo else 0
+        pgaps = self._unpack(self.rest_at, total, start, int(ends[hi - 1]) if hi else 0)
+        return absolute_positions(pgaps, self.freqs()[lo:hi])
+
+    def values(self) -> tuple[bytes, ...]:
+        """Opaque per-posting values (formats stored without arrays)."""
+        lengths = self._unpack(self.rest_at, self.count)
+        at = self.rest_at + self._packed_size(self.rest_at, self.count)
+        data = self.postfile.get(at, int(lengths.sum()))
+        ends = np.cumsum(lengths).tolist()
+        return tuple(data[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True))
 
     def positions(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Positions of *docs* (sorted ids) that hold the term, decoding only the
-        blocks that can hold them: ``(found_docs, starts, flat)``, where document
-        ``found_docs[i]``'s positions are ``flat[starts[i]:starts[i + 1]]``."""
+        """Positions of those *docs* that hold the term, decoding only the blocks
+        that hold them: ``(found, starts, flat)``; document ``found[i]``'s positions
+        are ``flat[starts[i]:starts[i + 1]]``."""
+        ids = self.ids()
         docs = np.asarray(docs, dtype=np.int64)
-        wanted = np.unique(np.searchsorted(self.table["max_id"].astype(np.int64), docs))
-        wanted = wanted[wanted < len(self.table)]
-        found, counts, flats = [], [], []
-        for b in wanted.tolist():
-            block = self.block(b)
-            if block.positions is None:
-                raise ValueError("this field has no positions")
-            keep = np.isin(block.ids, docs)
-            take = np.repeat(keep, block.freqs)
-            found.append(block.ids[keep])
-            counts.append(block.freqs[keep])
-            flats.append(block.positions[take])
-        if not found:
-            empty = np.empty(0, np.int64)
-            return empty, np.zeros(1, np.int64), empty
-        counts_all = np.concatenate(counts)
-        starts = np.concatenate(([0], np.cumsum(counts_all)))
-        return np.concatenate(found), starts, np.concatenate(flats)
+        rows = np.searchsorted(ids, docs)
+        rows = np.unique(rows[(rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == docs)]
+                         if len(ids) else rows[:0])
+        freqs = self.freqs()
+        flats = []
+        for b in np.unique(rows // BLOCK_POSTINGS).tolist():
+            lo, hi = b * BLOCK_POSTINGS, min((b + 1) * BLOCK_POSTINGS, self.count)
+            flat = self.positions_of(lo, hi)
+            keep = np.zeros(hi - lo, dtype=bool)
+            keep[rows[(rows >= lo) & (rows < hi)] - lo] = True
+            flats.append(flat[np.repeat(keep, freqs[lo:hi])])
+        counts = freqs[rows]
+        starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        flat = np.concatenate(flats) if flats else np.empty(0, np.int64)
+        return ids[rows], starts, flat
 
 
 class VnLeafMatcher(LeafMatcher):
-    """Whoosh's matcher over a :class:`PostingList`, block by block, for everything
-    not on the fast path (phrases, patterns, facets, sorting, Whoosh's own scoring)."""
+    """Whoosh's matcher over a :class:`PostingList`, for everything not on the fast
+    path (phrases, patterns, facets, sorting, Whoosh's own scoring)."""
 
     def __init__(self, postings: PostingList, format_: Format, *,
                  term: tuple[str, bytes] | None = None, scorer=None) -> None:
         self.postings = postings
         self.format = format_
-        self.kind = format_kind(format_)
-        self._term = term  # LeafMatcher.term() reads this name
+        self._term = term  # the name LeafMatcher.term() reads
         self.scorer = scorer
-        self.reset()
+        self.idlist = postings.ids().tolist()
+        self.weightlist = postings.weights().tolist()
+        self.i = 0
+        self.block_positions: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def reset(self) -> None:
-        self.blockno = 0
-        self._load(0)
+        self.i = 0
 
     def copy(self) -> VnLeafMatcher:
         twin = VnLeafMatcher(self.postings, self.format, term=self._term, scorer=self.scorer)
-        twin.blockno = self.blockno
-        twin._load(self.blockno)
         twin.i = self.i
         return twin
 
-    def _load(self, b: int) -> None:
-        self.blockno = b
-        self.i = 0
-        self.current: Block | None = None
-        if b < len(self.postings.table):
-            self.current = self.postings.block(b)
-            self.ids = self.current.ids.tolist()
-
     def is_active(self) -> bool:
-        return self.current is not None
+        return self.i < len(self.idlist)
 
     def id(self) -> int:
-        return self.ids[self.i]
+        return self.idlist[self.i]
+
+    def all_ids(self):
+        return iter(self.idlist[self.i:])
 
     def weight(self) -> float:
-        return float(self.current.weights[self.i])
+        return self.weightlist[self.i]
 
     def value(self) -> bytes:
         """The posting's value bytes exactly as Whoosh's format encodes them."""
-        block = self.current
-        if self.kind == EXISTENCE:
+        kind = self.postings.kind
+        if kind == EXISTENCE:
             return b""
-        if self.kind == FREQUENCY:
-            return pack_uint(int(block.freqs[self.i]))
-        if self.kind == POSITIONS:
+        if kind == FREQUENCY:
+            return pack_uint(int(self.postings.freqs()[self.i]))
+        if kind == POSITIONS:
             return self.format.encode(self._positions())
-        return block.values[self.i]
+        return self.postings.values()[self.i]
 
     def _positions(self) -> list[int]:
-        block = self.current
-        start = int(block.freqs[:self.i].sum())
-        return block.positions[start:start + int(block.freqs[self.i])].tolist()
+        block = self.i // BLOCK_POSTINGS
+        if self.block_positions is None or self.block_positions[0] != block:
+            lo = block * BLOCK_POSTINGS
+            hi = min(lo + BLOCK_POSTINGS, self.postings.count)
+            starts = np.concatenate(([0], np.cumsum(self.postings.freqs()[lo:hi])))
+            self.block_positions = (block, starts, self.postings.positions_of(lo, hi))
+        _, starts, flat = self.block_positions
+        k = self.i % BLOCK_POSTINGS
+        return flat[starts[k]:starts[k + 1]].tolist()
 
     def value_as(self, astype: str):
-        if self.kind == POSITIONS and astype == "positions":
+        kind = self.postings.kind
+        if kind == POSITIONS and astype == "positions":
             return self._positions()
-        if astype == "frequency" and self.kind != OPAQUE:
-            return int(self.current.freqs[self.i])
+        if astype == "frequency" and kind != OPAQUE:
+            return int(self.postings.freqs()[self.i])
         return super().value_as(astype)
 
     def next(self) -> bool:
+        """Move on; True when that entered a new block (as W3's matcher reports)."""
         self.i += 1
-        if self.i >= len(self.ids):
-            self._load(self.blockno + 1)
-            return True
-        return False
+        return self.i % BLOCK_POSTINGS == 0
 
     def skip_to(self, targetid: int) -> None:
         if not self.is_active():
             raise ReadTooFar
-        if targetid <= self.id():
-            return
-        table = self.postings.table
-        if targetid > int(table["max_id"][self.blockno]):
-            b = int(np.searchsorted(table["max_id"], targetid))
-            self._load(b)
-            if not self.is_active():
-                return
-        self.i = int(np.searchsorted(self.current.ids, targetid))
+        if targetid > self.idlist[self.i]:
+            self.i = int(np.searchsorted(self.postings.ids(), targetid))
 
     def skip_to_quality(self, minquality: float) -> int:
         skipped = 0
         while self.is_active() and self.block_quality() <= minquality:
-            self._load(self.blockno + 1)
+            self.i = (self.i // BLOCK_POSTINGS + 1) * BLOCK_POSTINGS
             skipped += 1
         return skipped
 
+    def _row(self) -> np.void:
+        return self.postings.table[self.i // BLOCK_POSTINGS]
+
     def block_min_id(self) -> int:
-        return self.ids[0]
+        return self.idlist[self.i // BLOCK_POSTINGS * BLOCK_POSTINGS]
 
     def block_max_id(self) -> int:
-        return int(self.postings.table["max_id"][self.blockno])
+        return int(self._row()["max_id"])
 
     def block_min_length(self) -> int:
-        return byte_to_length(int(self.postings.table["min_len"][self.blockno]))
+        return byte_to_length(int(self._row()["min_len"]))
 
     def block_max_length(self) -> int:
-        return byte_to_length(int(self.postings.table["max_len"][self.blockno]))
+        return byte_to_length(int(self._row()["max_len"]))
 
     def block_max_weight(self) -> float:
-        return float(self.postings.table["max_weight"][self.blockno])
+        return float(self._row()["max_weight"])

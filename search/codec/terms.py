@@ -33,13 +33,13 @@ _FIELD = struct.Struct("<H")
 class VnFieldWriter(FieldWriter):
     """Writes the term dictionary and the postings of a new segment."""
 
-    def __init__(self, storage, segment, *, compress: bool = False) -> None:
+    def __init__(self, storage, segment) -> None:
         self.tindex = OrderedHashWriter(segment.create_file(storage, TERMS_EXT))
         self.fieldmap: dict[str, int] = {}
         self.tindex.extras.update(fieldmap=self.fieldmap, format_version=FORMAT_VERSION)
         self.postfile = segment.create_file(storage, POSTS_EXT)
         self.postfile.write(file_header(_POSTS_MAGIC))
-        self.postwriter = VnPostingsWriter(self.postfile, compress=compress)
+        self.postwriter = VnPostingsWriter(self.postfile)
         self.fieldid = 0
         self.fieldobj: FieldType | None = None
         self.btext = b""
@@ -121,7 +121,7 @@ class VnTermsReader(TermsReader):
         return self.term_info(fieldname, btext).doc_frequency()
 
     def posting_list(self, fieldname: str, btext: bytes) -> PostingList:
-        """The stored postings of a term (its block table; blocks decode on demand)."""
+        """The stored postings of a term (its columns decode on demand)."""
         return PostingList(self.postfile, self.term_info(fieldname, btext))
 
     def matcher(self, fieldname: str, btext: bytes, format_: Format, scorer=None) -> VnLeafMatcher:
@@ -132,7 +132,8 @@ class VnTermsReader(TermsReader):
         """Every document holding the term (int64, ascending) and its weight there
         (float64; the float32 value Whoosh's matcher reports). Raises
         ``TermNotFound`` for a term the segment lacks."""
-        return self.posting_list(fieldname, btext).arrays()
+        postings = self.posting_list(fieldname, btext)
+        return postings.ids(), postings.weights()
 
     def positions_arrays(self, fieldname: str, btext: bytes,
                          docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,27 +25,20 @@ from search.codec.terms import VnFieldWriter, VnTermsReader
 
 class VnCodec(Codec):
     """vnsearch's Whoosh codec: numpy-native postings, array field lengths,
-    block-compressed stored fields.
-
-    *compress* puts zlib over each posting block (smaller, slower to decode: measured
-    in ``bench/codec.py``, off by default).
-    """
+    block-compressed stored fields."""
 
     length_stats = True
-
-    def __init__(self, *, compress: bool = False) -> None:
-        self.compress = compress
 
     def per_document_writer(self, storage, segment: Segment) -> VnPerDocWriter:
         return VnPerDocWriter(storage, segment)
 
     def field_writer(self, storage, segment: Segment) -> VnFieldWriter:
-        return VnFieldWriter(storage, segment, compress=self.compress)
+        return VnFieldWriter(storage, segment)
 
     def postings_writer(self, dbfile, byteids: bool = False) -> VnPostingsWriter:
         if byteids:
             raise NotImplementedError("vnsearch's codec does not store term vectors")
-        return VnPostingsWriter(dbfile, compress=self.compress)
+        return VnPostingsWriter(dbfile)
 
     def postings_reader(self, dbfile, terminfo: VnTermInfo, format_, term=None, scorer=None):
         return VnLeafMatcher(PostingList(dbfile, terminfo), format_, term=term, scorer=scorer)
