@@ -33,8 +33,14 @@ from whoosh.codec.base import Codec
 from whoosh.codec.whoosh3 import W3Codec
 
 from search.archive import Record, read_archive
-from search.codec.packing import absolute_positions, gaps, pack_ints, packed_size, position_gaps, \
-    unpack_ints
+from search.codec.packing import (
+    absolute_positions,
+    gaps,
+    pack_ints,
+    packed_size,
+    position_gaps,
+    unpack_ints,
+)
 from search.codec.vncodec import VnCodec, segment_arrays
 from search.indexer import analyse, to_document
 from search.schema import MATCH_FIELD, build_schema
@@ -108,12 +114,13 @@ def measure_reads(ix_dir: Path, words: list[bytes], sample: np.ndarray, arrays: 
                "positions": timed(lambda: whoosh_positions(reader, words, sample))}
         if arrays:
             seg = segment_arrays(reader)
-            out["postings_arrays"] = timed(lambda: [seg.postings_arrays(MATCH_FIELD, w) for w in words])
+            out["postings_arrays"] = timed(
+                lambda: [seg.postings_arrays(MATCH_FIELD, w) for w in words])
             out["positions_arrays"] = timed(
                 lambda: [seg.positions_arrays(MATCH_FIELD, w, sample) for w in words])
+            every = np.arange(reader.doc_count_all())
             out["lists"] = [(*seg.postings_arrays(MATCH_FIELD, w),
-                             seg.positions_arrays(MATCH_FIELD, w, np.arange(reader.doc_count_all())))
-                            for w in words]
+                             seg.positions_arrays(MATCH_FIELD, w, every)) for w in words]
             seg.close()
     return out
 
@@ -160,6 +167,10 @@ def measure_encodings(lists: list) -> list[tuple[str, float, float]]:
 # --------------------------------------------------------------------------- report
 
 
+def _row(label: str, w3: float, vn: float, unit: str) -> str:
+    return f"| {label} | {w3:.1f} {unit} | {vn:.1f} {unit} | {vn / w3:.3f}× |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=5000)
@@ -180,16 +191,12 @@ def main() -> None:
     print(f"## {len(docs):,} VNTC articles; {args.words} most frequent words = {total:,} postings; "
           f"positions in {args.sample} sampled documents\n")
     print("| | W3 (Whoosh default) | VnCodec | ratio |\n|---|---:|---:|---:|")
-    print(f"| index size | {w3_bytes / 1e6:.1f} MB | {vn_bytes / 1e6:.1f} MB | {vn_bytes / w3_bytes:.2f}× |")
-    print(f"| write time (Whoosh writer) | {w3_secs:.1f} s | {vn_secs:.1f} s | {vn_secs / w3_secs:.2f}× |")
-    print(f"| postings, Whoosh matcher | {w3['postings'] * 1e3:.0f} ms | {vn['postings'] * 1e3:.0f} ms "
-          f"| {vn['postings'] / w3['postings']:.2f}× |")
-    print(f"| postings, W3 matcher vs arrays | {w3['postings'] * 1e3:.0f} ms "
-          f"| {vn['postings_arrays'] * 1e3:.1f} ms | {vn['postings_arrays'] / w3['postings']:.3f}× |")
-    print(f"| positions, Whoosh matcher | {w3['positions'] * 1e3:.0f} ms | {vn['positions'] * 1e3:.0f} ms "
-          f"| {vn['positions'] / w3['positions']:.2f}× |")
-    print(f"| positions, W3 matcher vs arrays | {w3['positions'] * 1e3:.0f} ms "
-          f"| {vn['positions_arrays'] * 1e3:.1f} ms | {vn['positions_arrays'] / w3['positions']:.3f}× |")
+    print(_row("index size", w3_bytes / 1e6, vn_bytes / 1e6, "MB"))
+    print(_row("write time (Whoosh writer)", w3_secs, vn_secs, "s"))
+    for what in ("postings", "positions"):
+        print(_row(f"{what}, Whoosh matcher", w3[what] * 1e3, vn[what] * 1e3, "ms"))
+        print(_row(f"{what}, W3 matcher vs arrays", w3[what] * 1e3,
+                   vn[f"{what}_arrays"] * 1e3, "ms"))
     print("\n| block encoding (same real postings) | bytes/posting | decode µs / 1k postings |")
     print("|---|---:|---:|")
     for name, per_posting, micros in measure_encodings(vn["lists"]):

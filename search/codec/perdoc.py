@@ -125,7 +125,8 @@ class VnPerDocWriter(PerDocumentWriter):
 
     def _write_lengths(self, doccount: int) -> None:
         out = self.segment.create_file(self.storage, LENGTHS_EXT)
-        out.write(file_header(_LENGTHS_MAGIC) + _COUNT.pack(doccount) + _COUNT.pack(len(self.lengths)))
+        out.write(file_header(_LENGTHS_MAGIC))
+        out.write(_COUNT.pack(doccount) + _COUNT.pack(len(self.lengths)))
         for fieldname, lengths in sorted(self.lengths.items()):
             name = fieldname.encode("utf-8")
             lengths.extend(bytes(doccount - len(lengths)))

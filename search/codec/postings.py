@@ -29,8 +29,15 @@ from whoosh.reading import TermInfo
 from whoosh.system import pack_uint, unpack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from search.codec.packing import WIDTHS, absolute_positions, gaps, pack_ints, packed_size, \
-    position_gaps, unpack_ints
+from search.codec.packing import (
+    WIDTHS,
+    absolute_positions,
+    gaps,
+    pack_ints,
+    packed_size,
+    position_gaps,
+    unpack_ints,
+)
 
 #: Postings per block: the unit Whoosh's matcher skips by.
 BLOCK_POSTINGS = 128
@@ -105,7 +112,8 @@ class VnPostingsWriter(PostingsWriter):
         self.values: list[bytes] = []
         self.lengths: list[int] = []
 
-    def add_posting(self, id_: int, weight: float, vbytes: bytes, length: int | None = None) -> None:
+    def add_posting(self, id_: int, weight: float, vbytes: bytes,
+                    length: int | None = None) -> None:
         """Buffer one posting (Whoosh calls this once per posting, in id order)."""
         self.ids.append(id_)
         self.weights.append(weight)

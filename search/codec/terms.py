@@ -22,7 +22,13 @@ from whoosh.formats import Format
 from whoosh.reading import TermNotFound
 
 from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
-from search.codec.version import FORMAT_VERSION, HEADER_SIZE, check_header, check_version, file_header
+from search.codec.version import (
+    FORMAT_VERSION,
+    HEADER_SIZE,
+    check_header,
+    check_version,
+    file_header,
+)
 
 TERMS_EXT = ".vtm"
 POSTS_EXT = ".vps"
