@@ -281,8 +281,13 @@ class PostingList:
                          if len(ids) else rows[:0])
         freqs = self.freqs()
         flats = []
-        for b in np.unique(rows // BLOCK_POSTINGS).tolist():
-            lo, hi = b * BLOCK_POSTINGS, min((b + 1) * BLOCK_POSTINGS, self.count)
+        blocks = np.unique(rows // BLOCK_POSTINGS)
+        # Runs of consecutive blocks decode together.
+        for run in np.split(blocks, np.flatnonzero(np.diff(blocks) != 1) + 1):
+            if not len(run):
+                continue
+            lo = int(run[0]) * BLOCK_POSTINGS
+            hi = min((int(run[-1]) + 1) * BLOCK_POSTINGS, self.count)
             flat = self.positions_of(lo, hi)
             keep = np.zeros(hi - lo, dtype=bool)
             keep[rows[(rows >= lo) & (rows < hi)] - lo] = True

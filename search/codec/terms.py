@@ -121,10 +121,12 @@ class VnTermsReader(TermsReader):
             raise TermNotFound(f"No term {fieldname}:{btext!r}") from None
 
     def frequency(self, fieldname: str, btext: bytes) -> float:
-        return self.term_info(fieldname, btext).weight()
+        """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
+        return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).weight()
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
-        return self.term_info(fieldname, btext).doc_frequency()
+        """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
+        return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).doc_frequency()
 
     def posting_list(self, fieldname: str, btext: bytes) -> PostingList:
         """The stored postings of a term (its columns decode on demand)."""
@@ -136,7 +138,9 @@ class VnTermsReader(TermsReader):
 
     def postings_arrays(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Every document holding the term (int64, ascending) and its weight there
-        (float64; the float32 value Whoosh's matcher reports). Raises
+        (float64; the float32 value Whoosh's matcher reports). Deleted documents are
+        included, as in the stored list: filter with the reader's ``deleted_docs()``
+        (Whoosh's segment reader does the same to its matchers). Raises
         ``TermNotFound`` for a term the segment lacks."""
         postings = self.posting_list(fieldname, btext)
         return postings.ids(), postings.weights()

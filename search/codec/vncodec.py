@@ -117,7 +117,8 @@ class SegmentArrays:
 
 def segment_arrays(reader) -> SegmentArrays | None:
     """The arrays of a leaf reader's segment, or ``None`` when another codec wrote
-    it (the caller then falls back to Whoosh's matchers)."""
+    it (the caller then falls back to Whoosh's matchers). This opens the segment's
+    files anew: keep one per reader, and close it with the reader."""
     codec = reader.codec()
     if not isinstance(codec, VnCodec):
         return None
