@@ -139,8 +139,9 @@ class VnTermsReader(TermsReader):
     def postings_arrays(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Every document holding the term (int64, ascending) and its weight there
         (float64; the float32 value Whoosh's matcher reports). Deleted documents are
-        included, as in the stored list: filter with the reader's ``deleted_docs()``
-        (Whoosh's segment reader does the same to its matchers). Raises
+        included, as in the stored list: filter them out with
+        :meth:`~search.codec.vncodec.SegmentArrays.deleted_docs` (Whoosh's segment
+        reader does the same to its matchers). Raises
         ``TermNotFound`` for a term the segment lacks."""
         postings = self.posting_list(fieldname, btext)
         return postings.ids(), postings.weights()

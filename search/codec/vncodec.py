@@ -110,6 +110,11 @@ class SegmentArrays:
         """See :meth:`VnPerDocReader.field_lengths`."""
         return self.perdoc.field_lengths(fieldname)
 
+    def deleted_docs(self) -> np.ndarray:
+        """The segment's deleted document numbers, ascending (int64): the arrays
+        still hold their postings until a merge drops them."""
+        return np.fromiter(self.perdoc.deleted_docs(), dtype=np.int64)
+
     def close(self) -> None:
         self.terms.close()
         self.perdoc.close()
