@@ -163,24 +163,30 @@ def _documents(tmp: Path) -> list[dict]:
 
 
 def _build(docs: list[dict], target: Path, codec) -> index.Index:
-    """Several commits (so several segments), then deletions in a last one."""
+    """Several commits (so several segments), then deletions in a last one. The
+    segments are left as separate files, so their sizes can be compared by kind (the
+    merge later writes a compound file, the other way Whoosh stores a segment)."""
     target.mkdir()
     ix = index.create_in(target, build_schema())
     size = len(docs) // COMMITS + 1
     for start in range(0, len(docs), size):
-        with ix.writer(codec=codec) as writer:
+        with ix.writer(codec=codec, compound=False) as writer:
             writer.merge = False
             for doc in docs[start:start + size]:
                 writer.add_document(**doc)
-    with ix.writer(codec=codec) as writer:
+    with ix.writer(codec=codec, compound=False) as writer:
         writer.merge = False
         for doc in docs[7::97]:
             writer.delete_by_term("id", doc["id"])
     return ix
 
 
-def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.iterdir())
+#: File name endings of the stored fields, per codec.
+STORED_FILES = ("._stored.col", ".vst", ".vsx")
+
+
+def _size(path: Path, endings: tuple[str, ...] = ("",)) -> int:
+    return sum(p.stat().st_size for p in path.iterdir() if p.name.endswith(endings))
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +196,8 @@ def twin_indexes(tmp_path_factory: pytest.TempPathFactory) -> dict:
     docs = _documents(tmp)
     w3 = _build(docs, tmp / "w3", W3Codec())
     vn = _build(docs, tmp / "vn", VnCodec())
-    return {"w3": w3, "vn": vn, "sizes": (_size(tmp / "w3"), _size(tmp / "vn"))}
+    return {"w3": w3, "vn": vn, "sizes": (_size(tmp / "w3"), _size(tmp / "vn")),
+            "stored": (_size(tmp / "w3", STORED_FILES), _size(tmp / "vn", STORED_FILES))}
 
 
 #: Facets as vnsearch counts them (places overlap: an article names several).
@@ -314,16 +321,20 @@ def test_merged_index_answers_as_on_w3(twin_indexes: dict) -> None:
         twin_indexes[name].writer(codec=codec).commit(optimize=True)
     with twin_indexes["vn"].reader() as reader:
         assert reader.is_atomic() and not reader.has_deletions()
-        assert isinstance(reader.codec(), VnCodec)
+        assert isinstance(reader.codec(), VnCodec) and reader.segment().is_compound()
     _same_answers(twin_indexes["w3"], twin_indexes["vn"])
 
 
 @pytest.mark.slow
-def test_index_is_smaller_than_w3(twin_indexes: dict) -> None:
+def test_index_and_stored_fields_smaller_than_w3(twin_indexes: dict) -> None:
     w3_bytes, vn_bytes = twin_indexes["sizes"]
     print(f"\nindex size: W3 {w3_bytes:,} bytes, VnCodec {vn_bytes:,} bytes "
           f"({vn_bytes / w3_bytes:.2f}×)")
     assert vn_bytes < w3_bytes
+    w3_stored, vn_stored = twin_indexes["stored"]
+    print(f"stored fields: W3 {w3_stored:,} bytes, VnCodec {vn_stored:,} bytes "
+          f"({vn_stored / w3_stored:.2f}×)")
+    assert 0 < vn_stored <= w3_stored
 
 
 def test_other_format_version_says_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,6 +64,7 @@ class VnPerDocWriter(PerDocumentWriter):
         self.pending: list[dict] = []
         self.docnum = -1
         self.doc: dict = {}
+        self.doc_lengths: dict[str, int] = {}
         self.is_closed = False
 
     def start_doc(self, docnum: int) -> None:
@@ -71,6 +72,7 @@ class VnPerDocWriter(PerDocumentWriter):
             raise ValueError(f"start_doc({docnum}) after document {self.docnum}")
         self.docnum = docnum
         self.doc = {}
+        self.doc_lengths: dict[str, int] = {}
 
     def add_field(self, fieldname: str, fieldobj: FieldType, value: object, length: int) -> None:
         if value is not None:
@@ -80,6 +82,7 @@ class VnPerDocWriter(PerDocumentWriter):
             lengths.extend(bytes(self.docnum + 1 - len(lengths)))
             lengths[self.docnum] = length_to_byte(length)
             self.totals[fieldname] = self.totals.get(fieldname, 0) + length
+            self.doc_lengths[fieldname] = length
 
     def add_column_value(self, fieldname: str, columnobj: Column, value: object) -> None:
         if fieldname not in self.columns:
@@ -97,9 +100,12 @@ class VnPerDocWriter(PerDocumentWriter):
             self._flush_stored()
 
     def cancel_doc(self) -> None:
-        """Forget the document being added (Whoosh calls this when a field fails)."""
+        """Forget the document being added (Whoosh calls this when a field fails;
+        like W3, column values already given for it are not taken back)."""
         for lengths in self.lengths.values():
             del lengths[self.docnum:]
+        for fieldname, length in self.doc_lengths.items():
+            self.totals[fieldname] -= length
         self.docnum -= 1
 
     def _flush_stored(self) -> None:
