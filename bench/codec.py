@@ -205,7 +205,7 @@ def main() -> None:
         print(_row(f"{what}, Whoosh matcher", w3[what] * 1e3, vn[what] * 1e3, "ms"))
         print(_row(f"{what}, W3 matcher vs arrays", w3[what] * 1e3,
                    vn[f"{what}_arrays"] * 1e3, "ms"))
-    print("\n| block encoding (same real postings) | bytes/posting | decode µs / 1k postings |")
+    print("\n| integer encoding (same real lists) | bytes/posting | decode µs / 1k postings |")
     print("|---|---:|---:|")
     for name, per_posting, micros in measure_encodings(vn["lists"]):
         print(f"| {name} | {per_posting:.2f} | {micros:.0f} |")
