@@ -3,11 +3,11 @@
 Writes the first N articles (default 5,000) of ../shared/corpora/vntc.jsonl.gz once
 with each codec (one segment), then reports:
 
-* index size on disk and write time;
+* index size on disk (and of the stored fields alone), and write time;
 * decoding every posting (ids + weights) of the 200 most frequent ``text_f`` words:
   Whoosh's matcher on W3, Whoosh's matcher on this codec, and the codec's arrays;
 * decoding positions of those words in a sample of documents (what phrase checks do);
-* the integer encodings measured for the posting blocks (bytes per posting and decode
+* the integer encodings measured for the posting lists (bytes per posting and decode
   µs per 1,000 postings on the same real postings), which chose the codec's.
 
     .venv/bin/python bench/codec.py                 # 5,000 articles
