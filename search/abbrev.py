@@ -38,7 +38,7 @@ def current_file() -> Path:
 
 
 @lru_cache(maxsize=8)
-def load(path: Path, version: tuple = ()) -> dict[Form, list[str]]:
+def load(path: Path, version: tuple[int, int] | tuple[()] = ()) -> dict[Form, list[str]]:
     """Folded form → every written form equivalent to it (itself included).
 
     *version* (the file's modification time and size) is part of the cache key, so

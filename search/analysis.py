@@ -78,7 +78,7 @@ class VietnameseTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash((type(self), self.mode))
 
-    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
+    def __call__(  # noqa: PLR0913, PLR0917 - Whoosh's tokenizer protocol
         self,
         value: str,
         positions: bool = False,
@@ -89,7 +89,7 @@ class VietnameseTokenizer(Tokenizer):
         start_char: int = 0,
         tokenize: bool = True,
         mode: str = "",
-        **kwargs,
+        **kwargs: object,
     ) -> Iterator[Token]:
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         folded = self.mode == "folded"

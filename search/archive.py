@@ -35,10 +35,10 @@ import os
 import stat
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from search import encodings
 from search.normalize import nfc
@@ -80,7 +80,7 @@ class Record:
     path: str  # the file it came from, relative to the archive root
     text: str  # whole article text, NFC not yet applied, line ends normalised to \n
     hash: str  # content hash, for incremental re-indexing
-    fields: dict = field(default_factory=dict)  # metadata given by a JSON record
+    fields: dict[str, object] = field(default_factory=dict)  # metadata a JSON record gives
 
 
 @dataclass
@@ -262,7 +262,7 @@ def walk(root: Path) -> Iterator[Path]:
     yield from _drain(unlisted)
 
 
-def _collect(into: list[Path]):
+def _collect(into: list[Path]) -> Callable[[OSError], None]:
     def onerror(exc: OSError) -> None:
         if exc.filename is not None:
             into.append(Path(exc.filename))
@@ -372,7 +372,15 @@ def os_reason(exc: OSError, file: Path) -> str:
     return f"cannot read file: {exc.strerror or exc}"
 
 
-def _maybe_gunzip(fh: BinaryIO, name: str) -> BinaryIO:
+class ByteReader(Protocol):
+    """What reading an archive file needs of it: a plain file or a gzip stream."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def _maybe_gunzip(fh: BinaryIO, name: str) -> ByteReader:
     return gzip.GzipFile(fileobj=fh, mode="rb") if name.endswith(".gz") else fh
 
 
@@ -393,7 +401,7 @@ def _read_text(fh: BinaryIO, size: int, rel: str) -> Record | Failure:
     return Record(id=rel, path=rel, text=text, hash=content_hash(data))
 
 
-def capped_lines(fh: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int]]:
+def capped_lines(fh: ByteReader, limit: int) -> Iterator[tuple[int, bytes | int]]:
     """``(line number, line)`` for each line, or ``(line number, length)`` for a line
     longer than *limit* bytes, whose rest is skipped in chunks rather than held."""
     lineno = 0
@@ -410,7 +418,7 @@ def capped_lines(fh: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | int]]:
         yield lineno, size
 
 
-def _read_jsonl(fh: BinaryIO, rel: str) -> Iterator[Record | Failure]:
+def _read_jsonl(fh: ByteReader, rel: str) -> Iterator[Record | Failure]:
     any_line = False
     for lineno, line in capped_lines(fh, MAX_TEXT_BYTES):
         where = f"{rel}:{lineno}"
@@ -427,7 +435,7 @@ def _read_jsonl(fh: BinaryIO, rel: str) -> Iterator[Record | Failure]:
         if isinstance(obj, Failure):
             yield Failure(where, obj.reason)
             continue
-        yield record_from_json(obj, rel, where, content_hash(line))
+        yield record_from_json(obj, rel, where=where, digest=content_hash(line))
     if not any_line:
         yield Failure(rel, "empty file (no records)")
 
@@ -444,7 +452,7 @@ def _parse_json(data: bytes | str) -> object:
         return Failure("", "invalid JSON (nested too deeply)")
 
 
-def _read_json(fh: BinaryIO, size: int, rel: str) -> Iterator[Record | Failure]:
+def _read_json(fh: ByteReader, size: int, rel: str) -> Iterator[Record | Failure]:
     if size > MAX_JSON_BYTES and not rel.lower().endswith(".gz"):
         yield Failure(
             rel, _too_large(size, MAX_JSON_BYTES, "a JSON document") + "; write it as JSON Lines"
@@ -473,10 +481,10 @@ def _read_json(fh: BinaryIO, size: int, rel: str) -> Iterator[Record | Failure]:
     for index, item in enumerate(items, 1):
         where = f"{rel}:{index}" if isinstance(obj, list) else rel
         raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode()
-        yield record_from_json(item, rel, where, content_hash(raw))
+        yield record_from_json(item, rel, where=where, digest=content_hash(raw))
 
 
-def record_from_json(obj: object, rel: str, where: str, digest: str) -> Record | Failure:
+def record_from_json(obj: object, rel: str, *, where: str, digest: str) -> Record | Failure:
     """Turn one decoded JSON value into a :class:`Record` (or say why it is not one)."""
     if not isinstance(obj, dict):
         return Failure(where, f"expected a JSON object, found {type(obj).__name__}")

@@ -27,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit
+from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Results, Searcher
 
@@ -35,6 +36,9 @@ from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
 from search.sorted_ids import EMPTY_IDS, common_docs, found_at, in_sorted
 
+#: A term's posting list as arrays: sorted segment-local ids and its weight in each.
+Postings = tuple[np.ndarray, np.ndarray]
+
 
 def usable(searcher: Searcher) -> bool:
     """Whether *searcher* scores with plain BM25F (our formula) on whoosh3 segments."""
@@ -42,8 +46,9 @@ def usable(searcher: Searcher) -> bool:
     return type(w) is BM25F and not w._field_B and (w.B, w.K1) == (0.75, 1.2)
 
 
-def search(searcher: Searcher, the_plan: Plan, limit: int,
-           allow: np.ndarray | None = None, deadline: float | None = None) -> Results:
+def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's split lands
+        searcher: Searcher, the_plan: Plan, limit: int,
+        allow: np.ndarray | None = None, deadline: float | None = None) -> Results:
     """The top *limit* documents for *the_plan*, as Whoosh ``Results`` (exact total).
 
     *allow*: sorted global document numbers a hit must be among (a filter).
@@ -67,7 +72,7 @@ def search(searcher: Searcher, the_plan: Plan, limit: int,
             ids, scores = ids[keep], scores[keep]
             pending = [p._replace(bonus=p.bonus[keep]) for p in pending]
         total += len(ids)
-        ids, scores = proximity.settle(reader, ids, scores, pending, limit)
+        ids, scores = proximity.settle(reader, ids, scores, pending=pending, limit=limit)
         if len(ids):
             ids_parts.append(ids + offset)
             score_parts.append(scores)
@@ -97,7 +102,7 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
     return candidates[order[:limit]]
 
 
-def _score_segment(parent: Searcher, reader,
+def _score_segment(parent: Searcher, reader: IndexReader,
                    the_plan: Plan) -> tuple[np.ndarray, np.ndarray, list[proximity.Pending]]:
     """Matching segment-local document numbers, their scores without the optional
     phrases, and those phrases, left to check.
@@ -118,10 +123,10 @@ def _score_segment(parent: Searcher, reader,
 
     def item_docs(i: int, within: np.ndarray | None) -> np.ndarray:
         if i not in found:
-            found[i] = _item_docs(reader, items[i], lists[i], within)
+            found[i] = _item_docs(reader, items[i], lists[i], within=within)
         return found[i]
 
-    matched = _matched(the_plan, items, lists, item_docs)
+    matched = _matched(the_plan, items, lists, item_docs=item_docs)
     if matched is None:
         return EMPTY_IDS, EMPTY_WEIGHTS, []
     scores = np.zeros(len(matched), dtype=np.float64)
@@ -140,29 +145,38 @@ def _score_segment(parent: Searcher, reader,
             present &= here
             if hit is not None:
                 here &= hit
-            bonus[here] += _bm25(parent, reader, term, matched[here], weights[where[here]])
+            bonus[here] += _bm25(parent, reader, term, docs=matched[here],
+                                 weights=weights[where[here]])
         if deferred and present.any():
             bonus[~present] = 0.0
-            spelled: tuple[np.ndarray, ...] = ()
-            if type(item) is Shared:
-                spelled, whole = proximity.spelled(reader, item, matched)
-                if not phrases:  # one word: the share of its uses written so
-                    for n in spelled:
-                        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
-                                                   where=whole > 0), 0.0, 1.0)
-                    spelled = ()
-            pending.append(proximity.Pending(phrases, bonus, spelled))
+            pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
     return matched, scores, pending
 
 
-def _phrases(reader, item: Item) -> list[tuple[str, list[bytes]]]:
+def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
+             phrases: list[tuple[str, list[bytes]]], bonus: np.ndarray) -> proximity.Pending:
+    """An optional item left to check, with its *bonus* per matched document. A
+    likely reading of one word is scaled here by the share of its uses written so;
+    one with a phrase keeps its counts, to be scaled once the phrase is checked."""
+    spelled: tuple[np.ndarray, ...] = ()
+    if type(item) is Shared:
+        spelled, whole = proximity.spelled(reader, item, matched)
+        if not phrases:  # one word: the share of its uses written so
+            for n in spelled:
+                bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
+                                           where=whole > 0), 0.0, 1.0)
+            spelled = ()
+    return proximity.Pending(phrases, bonus, spelled)
+
+
+def _phrases(reader: IndexReader, item: Item) -> list[tuple[str, list[bytes]]]:
     """The phrases of two or more words in *item*, as (field, words as bytes)."""
     parts = item.subqueries if isinstance(item, wq.And) else [item]
     return [(p.fieldname, [reader.schema[p.fieldname].to_bytes(w) for w in p.words])
             for p in parts if type(p) is wq.Phrase and len(p.words) > 1]
 
 
-def _matched(the_plan: Plan, items: list[Item], lists: list,
+def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]], *,
              item_docs: Callable[[int, np.ndarray | None], np.ndarray]) -> np.ndarray | None:
     """The documents holding some item of every required group (``None``: none do)."""
     order, start = [], 0
@@ -191,29 +205,32 @@ def _words(item: Item) -> list[wq.Term]:
     return [wq.Term(item.fieldname, w, boost=item.boost) for w in item.words]
 
 
-def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np.ndarray:
+def _item_docs(reader: IndexReader, item: Item, lists: list[Postings], *,
+               within: np.ndarray | None) -> np.ndarray:
     """Documents holding *item* (a phrase: its words in a row), among *within* if given."""
     if type(item) is wq.Term:
-        return lists[0][0]
+        ids: np.ndarray = lists[0][0]
+        return ids
     candidates = common_docs([ids for ids, _ in lists], within)
     if not len(candidates) or len(item.words) == 1:
         return candidates
     field = reader.schema[item.fieldname]
     btexts = [field.to_bytes(w) for w in item.words]
-    return proximity.in_a_row(reader, item.fieldname, btexts, candidates)[0]
+    return proximity.in_a_row(reader, item.fieldname, btexts, docs=candidates)[0]
 
 
-def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
+def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndarray,
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
     field = reader.schema[term.fieldname]
     weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
     if not field.scorable:  # Whoosh scores these by weight alone
-        return weights * term.boost
+        by_weight: np.ndarray = weights * term.boost
+        return by_weight
     btext = field.to_bytes(term.text)
     idf = parent.idf(term.fieldname, btext)
     avgfl = parent.avg_field_length(term.fieldname) or 1
     fl = field_lengths(reader, term.fieldname)[docs]
     b, k1 = 0.75, 1.2
-    score = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
+    score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
     return score * term.boost if term.boost != 1 else score

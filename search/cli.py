@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, Protocol, runtime_checkable
 
 import typer
 from rich.console import Console
@@ -33,9 +33,10 @@ from search.engine import LocalEngine
 from search.errors import QueryError
 from search.filters import Filters
 from search.highlight import Snippet
-from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit
+from search.indexer import IndexSummary, InterruptedAfterCommit
 from search.indexer import Progress as OnProgress
 from search.limits import MAX_LIMIT
+from search.lock import IndexBusy
 from search.results import SearchResult, article_json
 from search.service import Notice, SearchRequest
 
@@ -138,7 +139,7 @@ def main(
 
 
 @app.command("index")
-def index_cmd(
+def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a parameter
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
@@ -238,7 +239,8 @@ def _progress(enabled: bool, verbose: bool = False) -> Iterator[OnProgress | Non
     with bar:
         task = bar.add_task("index", total=None, articles=0, stage="indexing")
 
-        def report(files_done: int, files_total: int, articles: int, stage: str) -> None:
+        def report(  # noqa: PLR0917 - indexer's Progress callback shape
+                files_done: int, files_total: int, articles: int, stage: str) -> None:
             bar.update(task, completed=files_done, total=files_total, articles=articles,
                        stage=stage)
 
@@ -249,7 +251,8 @@ def _stage_lines() -> OnProgress:
     """A progress callback that prints a timestamped line whenever the stage changes."""
     last = {"stage": ""}
 
-    def report(files_done: int, files_total: int, articles: int, stage: str) -> None:
+    def report(  # noqa: PLR0917 - indexer's Progress callback shape
+            files_done: int, files_total: int, articles: int, stage: str) -> None:
         if stage == last["stage"]:
             return
         last["stage"] = stage
@@ -280,7 +283,7 @@ def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:
 
 
 @app.command("search")
-def search_cmd(
+def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a parameter
     query: Annotated[
         str,
         typer.Argument(help="Words to find; accents optional. May be empty with filters."),
@@ -432,7 +435,7 @@ def _print_facets(facets: dict[str, dict[str, int]]) -> None:
 
 
 @app.command("suggest")
-def suggest_cmd(
+def suggest_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
     prefix: Annotated[str, typer.Argument(help="The start of what you are typing.")],
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, max=COMPLETE_MAX, help="Most completions.")
@@ -550,7 +553,7 @@ def extract_cmd(
 
 
 @app.command("serve")
-def serve_cmd(
+def serve_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
     host: Annotated[
         str, typer.Option("--host", help="Address to bind. Anything but loopback is public.")
     ] = "127.0.0.1",
@@ -585,6 +588,18 @@ def serve_cmd(
     serve(host=host, port=port, index_dir=index_dir, searchers=searchers)
 
 
+@runtime_checkable
+class UsageProblem(Protocol):
+    """What typer's usage errors (its click exceptions: an unknown option, ``--limit
+    abc``) offer; its base ``TyperException`` declares none of it."""
+
+    exit_code: int
+
+    def show(self) -> None: ...
+
+    def format_message(self) -> str: ...
+
+
 def main_entry(args: list[str] | None = None) -> NoReturn:
     """The ``vnsearch`` program: the typer app, with usage errors (an unknown option,
     ``--limit abc``) as JSON too when the command line asks for ``--json``."""
@@ -592,6 +607,8 @@ def main_entry(args: list[str] | None = None) -> NoReturn:
     try:
         code = app(argv, prog_name="vnsearch", standalone_mode=False)
     except typer.TyperException as exc:  # click's usage errors
+        if not isinstance(exc, UsageProblem):
+            raise
         if "--json" not in argv:
             exc.show()
             sys.exit(exc.exit_code)

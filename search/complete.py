@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass
+from typing import TypedDict
 
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
@@ -60,8 +61,17 @@ class Completion:
     count: int  # articles that name it (1 for a title)
     id: str | None = None  # the article, for a title
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> CompletionDict:
         return {"text": self.text, "kind": self.kind, "count": self.count, "id": self.id}
+
+
+class CompletionDict(TypedDict):
+    """A completion as JSON."""
+
+    text: str
+    kind: str
+    count: int
+    id: str | None
 
 
 @dataclass
@@ -102,7 +112,7 @@ def complete(searcher: Searcher, prefix: str, limit: int = 10) -> list[Completio
         return []
     unfinished = not prefix[:MAX_PREFIX].endswith((" ", "\u00a0"))
     names = _complete_names(searcher, " ".join(words), limit)
-    titles = _complete_titles(searcher, words, unfinished, limit)
+    titles = _complete_titles(searcher, words, unfinished=unfinished, limit=limit)
     room = max(limit - len(titles), (limit + 1) // 2)
     picked = names[:room]
     return picked + titles[: limit - len(picked)]
@@ -141,7 +151,7 @@ def _rank_names(names: _Names, key: str, limit: int) -> list[int]:
 
 
 def _complete_titles(
-    searcher: Searcher, words: list[str], unfinished: bool, limit: int
+    searcher: Searcher, words: list[str], *, unfinished: bool, limit: int
 ) -> list[Completion]:
     whole, last = (words[:-1], words[-1]) if unfinished else (words, None)
     groups = [[w] for w in whole]
@@ -153,13 +163,15 @@ def _complete_titles(
     # A one-letter last word would expand to thousands of index words: match the
     # whole words, then keep the titles with a word starting with that letter.
     wanted = limit * 5 if short else limit
-    found = postings.together(searcher, TITLE_FIELD, groups, wanted, steps=TITLE_WALK_STEPS)
+    found = postings.together(searcher, TITLE_FIELD, groups, wanted=wanted,
+                              steps=TITLE_WALK_STEPS)
     hits = [searcher.stored_fields(d) for d in found]
-    if short:
+    if short and last is not None:
         hits = [h for h in hits if _has_word_starting(h.get(TITLE) or "", last)]
     typed = " ".join(words)
     hits.sort(key=lambda h: not fold(h.get(TITLE) or "").startswith(typed))  # stable
-    out, seen = [], set()
+    out: list[Completion] = []
+    seen: set[str] = set()
     for hit in hits:
         title = hit.get(TITLE) or ""
         if title and title not in seen and len(out) < limit:

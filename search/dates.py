@@ -37,7 +37,8 @@ _PARTIAL = re.compile(
 _TIME_WORDS = re.compile(r"ngày|tháng|cập nhật|đăng|thứ|chủ nhật|gmt", re.I)
 
 
-def _make(year: int, month: int, day: int, hour: str | None, minute: str | None):
+def _make(year: int, month: int, day: int, *, hour: str | None = None,
+          minute: str | None = None) -> tuple[datetime, bool] | None:
     """A datetime, or None when the parts cannot be a real, past publication date."""
     try:
         if hour is not None and minute is not None:
@@ -56,13 +57,15 @@ def full_date(text: str) -> tuple[datetime, bool] | None:
     candidates = []
     m = _FULL.search(text)
     if m:
-        candidates.append((m.start(), _make(int(m[3]), int(m[2]), int(m[1]), m[4], m[5])))
+        made = _make(int(m[3]), int(m[2]), int(m[1]), hour=m[4], minute=m[5])
+        candidates.append((m.start(), made))
     m = _ISO.search(text)
     if m:
-        candidates.append((m.start(), _make(int(m[1]), int(m[2]), int(m[3]), m[4], m[5])))
+        made = _make(int(m[1]), int(m[2]), int(m[3]), hour=m[4], minute=m[5])
+        candidates.append((m.start(), made))
     m = _WORDS.search(text)
     if m and m[3]:
-        candidates.append((m.start(), _make(int(m[3]), int(m[2]), int(m[1]), None, None)))
+        candidates.append((m.start(), _make(int(m[3]), int(m[2]), int(m[1]))))
     candidates = [c for c in candidates if c[1] is not None]
     return min(candidates, key=lambda c: c[0])[1] if candidates else None
 
@@ -71,7 +74,7 @@ def years_in(text: str) -> list[int]:
     """Years of every complete d/m/yyyy date in *text* (for completing partial dates)."""
     years = []
     for m in _FULL.finditer(text):
-        if _make(int(m[3]), int(m[2]), int(m[1]), None, None):
+        if _make(int(m[3]), int(m[2]), int(m[1])):
             years.append(int(m[3]))
     return years
 
@@ -87,7 +90,7 @@ def partial_date(lead: str, whole_text: str) -> datetime | None:
     years = years_in(whole_text)
     if not years:
         return None
-    made = _make(max(years), int(m[2]), int(m[1]), None, None)
+    made = _make(max(years), int(m[2]), int(m[1]))
     return made[0] if made else None
 
 
@@ -121,7 +124,7 @@ def parse_date(value: str) -> tuple[datetime, bool] | None:
     value = value.strip()
     m = _TYPED_ISO.fullmatch(value)
     if m and not m[3]:  # a year or a month: its first day
-        return _make(int(m[1]), int(m[2] or 1), 1, None, None)
+        return _make(int(m[1]), int(m[2] or 1), 1)
     try:
         parsed = datetime.fromisoformat(value)
         return parsed.replace(tzinfo=None), (parsed.hour, parsed.minute) != (0, 0)

@@ -128,7 +128,7 @@ def _encoding_map(encoding: str) -> dict[str, bytes]:
         # VNI has each mark twice: E0-FF after small letters, C0-DF after capitals.
         order = sorted(marks, key=lambda b: (b >= 0xE0) == letter.isupper())
         for head in bases:
-            tail = next((b for b in order if _joins(chars, head, b, letter)), None)
+            tail = next((b for b in order if _joins(chars, head, b, letter=letter)), None)
             if tail is not None:
                 out[letter] = head + bytes([tail])
                 break
@@ -143,7 +143,7 @@ def _partial_bases(letter: str) -> list[str]:
     return [untoned] if untoned != letter else []
 
 
-def _joins(chars: tuple[str, ...], head: bytes, tail: int, letter: str) -> bool:
+def _joins(chars: tuple[str, ...], head: bytes, tail: int, *, letter: str) -> bool:
     text = "".join(chars[b] for b in head) + chars[tail]
     return unicodedata.normalize("NFC", text) == letter
 

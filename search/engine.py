@@ -82,7 +82,7 @@ class Engine(Protocol):
         """How many articles the index holds (cheap: for liveness checks)."""
         ...
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> store.IndexStats:
         """What the index holds: articles, size, last run, archives, fields."""
         ...
 
@@ -178,7 +178,7 @@ class LocalEngine:
         with self._source().searcher() as searcher:
             return int(searcher.doc_count())
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> store.IndexStats:
         with self._source().searcher() as searcher:
             return store.index_stats(self.index_dir, searcher)
 

@@ -227,7 +227,8 @@ def strip_source(lead: str) -> str:
     return lead[m.end() :] if m and find_source(lead) else lead
 
 
-def find_date(lines: list[str], title_index: int, lead: str, text: str):
+def find_date(lines: list[str], title_index: int, lead: str, *,
+              text: str) -> tuple[datetime | None, bool, int]:
     """``(date, has_time, line index)`` from the header area, or ``(None, False, -1)``.
 
     Looks at the lines around the title, then the start of the lead (a full date, or
@@ -330,7 +331,7 @@ def word_count(text: str) -> int:
 # --------------------------------------------------------------------------- article
 
 
-def extract(text: str, fields: dict | None = None) -> Article:
+def extract(text: str, fields: dict[str, object] | None = None) -> Article:
     """Read an article's metadata and cleaned body out of its raw text.
 
     *fields* are values a JSON record already carries (``title``, ``date``,
@@ -346,7 +347,7 @@ def extract(text: str, fields: dict | None = None) -> Article:
         t_index + 1,
     )
     lead = lines[lead_index] if 0 <= lead_index < len(lines) else ""
-    date, has_time, d_index = find_date(lines, t_index, lead, text)
+    date, has_time, d_index = find_date(lines, t_index, lead, text=text)
     skip = {t_index, a_index, d_index} | {i for i in range(t_index) if is_section_header(lines[i])}
     paragraphs = [line for i, line in enumerate(lines) if i not in skip]
     if t_index >= 0 and lines[t_index] != title:  # title cut from a run-on first line
@@ -392,6 +393,6 @@ def _title_of(lines: list[str], given: str | None) -> tuple[str, int]:
     return given, 0 if lines and lines[0] == given else -1
 
 
-def _given(fields: dict, key: str) -> str | None:
+def _given(fields: dict[str, object], key: str) -> str | None:
     value = fields.get(key)
     return value.strip() if isinstance(value, str) and value.strip() else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from whoosh import query as wq
+from whoosh.searching import Results
 from whoosh.sorting import FieldFacet, TranslateFacet
 from whoosh.util.times import datetime_to_long
 
@@ -154,7 +155,7 @@ def _dated_first(key: int) -> int:
 DATE_ORDER = TranslateFacet(_dated_first, FieldFacet(DATE))
 
 
-def facet_counts(results) -> dict[str, dict[str, int]]:
+def facet_counts(results: Results) -> dict[str, dict[str, int]]:
     """The top values of each facet over all the query's matches, most frequent first."""
     out: dict[str, dict[str, int]] = {}
     for name in FACETS:

@@ -38,7 +38,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from search.normalize import fold, fold_aligned, glued_seams, nfc, normalize_term, tokens
 
@@ -48,6 +48,14 @@ FRAGMENT_CHARS = 180
 Span = tuple[int, int]
 #: Word sequences: readings (exact forms) or phrases (folded forms), in query order.
 Words = tuple[str, ...]
+
+
+class SnippetDict(TypedDict):
+    """A snippet as JSON: its text, the ``[start, end]`` of each match, and the HTML."""
+
+    text: str
+    matches: list[list[int]]
+    html: str
 
 
 @dataclass
@@ -67,7 +75,7 @@ class Snippet:
         out.append(html.escape(self.text[last:]))
         return "".join(out)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> SnippetDict:
         return {"text": self.text, "matches": [list(m) for m in self.matches], "html": self.html()}
 
 
@@ -109,12 +117,12 @@ def find_matches(
     writes it so (see the module docstring). Touching marks (the parts of a glued
     word) are merged.
     """
-    words = _marked_words(nfc(text), exact, folded, phrases, readings)
+    words = _marked_words(nfc(text), exact, folded, phrases=phrases, readings=readings)
     return _joined((w.start, w.end) for w in words)
 
 
 def _marked_words(
-    text: str, exact: set[str], folded: set[str], phrases: Sequence[Words],
+    text: str, exact: set[str], folded: set[str], *, phrases: Sequence[Words],
     readings: Sequence[Words],
 ) -> list[_Word]:
     """The matched words of NFC *text*, filtered by the reading and the phrases."""
@@ -123,7 +131,7 @@ def _marked_words(
     only_together = {w for p in runs for w in p} - loose - {fold(e) for e in exact}
     words = _matched_words(text, exact, loose | only_together)
     words = _under_reading(text, words, readings)
-    return _in_phrases(text, words, runs, only_together)
+    return _in_phrases(text, words, runs, only_together=only_together)
 
 
 def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
@@ -185,13 +193,8 @@ def _token_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
             if t.exact in exact or t.folded in folded]
 
 
-def _token_matches(text: str, exact: set[str], folded: set[str]) -> list[Span]:
-    """The word-by-word path's marks (what the fast path must agree with)."""
-    return _joined((w.start, w.end) for w in _token_words(nfc(text), exact, folded))
-
-
 @lru_cache(maxsize=256)
-def _words_regex(words: frozenset[str]) -> re.Pattern:
+def _words_regex(words: frozenset[str]) -> re.Pattern[str]:
     """A regex matching any of *words* (folded, so lower-case ASCII) as whole words,
     longest first. A word starts after a non-word character or at an upper-case
     letter (a glued word's seam, see :func:`find_matches`) and ends likewise."""
@@ -235,7 +238,7 @@ def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
     return max((n for n, w in zip(runs, words, strict=True) if w.exact in reading), default=0)
 
 
-def _in_phrases(text: str, words: list[_Word], runs: list[Words],
+def _in_phrases(text: str, words: list[_Word], runs: list[Words], *,
                 only_together: set[str]) -> list[_Word]:
     """*words* without the phrase words that stand outside every phrase occurrence."""
     if not only_together:
@@ -286,13 +289,13 @@ def mark_all(
     return Snippet(text, find_matches(text, exact, folded, phrases=phrases, readings=readings))
 
 
-def snippets(
+def snippets(  # noqa: PLR0913 - query.py passes a marking's parts; one Marking after its split
     text: str,
     exact: set[str],
     folded: set[str],
+    *,
     limit: int = 3,
     width: int = FRAGMENT_CHARS,
-    *,
     phrases: Sequence[Words] = (),
     readings: Sequence[Words] = (),
 ) -> list[Snippet]:
@@ -303,13 +306,14 @@ def snippets(
     the text is returned, unmarked, so every hit still shows some context.
     """
     text = nfc(text)
-    words = _marked_words(text, exact, folded, phrases, readings)
+    words = _marked_words(text, exact, folded, phrases=phrases, readings=readings)
     if not words:
-        return [_fragment(text, 0, width, [])] if text.strip() else []
+        return [_fragment(text, 0, width=width, matches=[])] if text.strip() else []
     matches = _joined((w.start, w.end) for w in words)
     pairs = _query_pairs(phrases, readings)
     best, *others = _best_windows(text, words, pairs, limit=limit, width=width)
-    return [_fragment(text, start, width, matches) for start in [best, *sorted(others)]]
+    return [_fragment(text, start, width=width, matches=matches)
+            for start in [best, *sorted(others)]]
 
 
 def _query_pairs(phrases: Sequence[Words], readings: Sequence[Words]) -> set[tuple[str, str]]:
@@ -347,7 +351,7 @@ def _best_windows(
     return chosen
 
 
-def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]],
+def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]], *,
                  exact: bool = False) -> list[int]:
     """For each matched word, how many matched words end with it standing side by
     side in the query's order (1 when it does not follow the one before so); the
@@ -363,7 +367,7 @@ def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]],
     return runs
 
 
-def _fragment(text: str, anchor: int, width: int, matches: list[tuple[int, int]]) -> Snippet:
+def _fragment(text: str, anchor: int, *, width: int, matches: list[tuple[int, int]]) -> Snippet:
     """Cut a fragment starting a little before *anchor*, on word boundaries."""
     lead = width // 5
     start = max(0, anchor - lead)

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import util
+from multiprocessing.process import BaseProcess
 
 #: Seconds a stopped worker gets to exit before it is killed.
 WORKER_EXIT_SECONDS = 5.0
@@ -119,12 +120,12 @@ def parent_only() -> Iterator[Guard]:
             signal.signal(signum, handler)
 
 
-def children() -> set[multiprocessing.Process]:
+def children() -> set[BaseProcess]:
     """The live child processes started by ``multiprocessing`` in this process."""
     return set(multiprocessing.active_children())
 
 
-def stop_workers(before: set[multiprocessing.Process]) -> None:
+def stop_workers(before: set[BaseProcess]) -> None:
     """Terminate the worker processes started since *before* was taken, and wait.
 
     A worker blocked on its job queue would otherwise wait forever once the

@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
+from typing import TypeVar, cast
 
 import numpy as np
 from whoosh.reading import IndexReader
@@ -42,16 +44,28 @@ _ACCENTS: PerReader[dict[str, list[str]]] = registry.per_reader("lexicon accents
 _WORDS: PerReader[frozenset[str]] = registry.per_reader("lexicon words")
 #: Answers of :func:`accent_forms` and :func:`pair_surfaces`, per reader: "did you
 #: mean" and the reading that ranks ask both about the same words in one request.
-_ANSWERS: PerReader[dict] = registry.per_reader("lexicon answers")
+_ANSWERS: PerReader[dict[tuple[Hashable, ...], object]] = registry.per_reader(
+    "lexicon answers")
 #: Answers kept per reader (the oldest go first).
 MAX_ANSWERS = 20_000
 
 
-def _remembered(reader: IndexReader, key: tuple, compute):
+#: Whatever a remembered answer is.
+T = TypeVar("T")
+#: A span's words as the archive writes them: ``("Quận", "ủy", "Ba", "Đình")``.
+Surface = tuple[str, ...]
+#: A surface, which side of it (``-1`` before, ``1`` after) and the folded word there.
+Neighbour = tuple[Surface, int, str]
+#: What one article says about a span: its surfaces mid-sentence, at a sentence
+#: start, and the words around it.
+Spans = tuple[Counter[Surface], Counter[Surface], Counter[Neighbour]]
+
+
+def _remembered(reader: IndexReader, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
     """``compute()``, remembered for *reader* under *key* (a bounded memo)."""
     memo = _ANSWERS.get(reader, dict)
     if key in memo:
-        return memo[key]
+        return cast(T, memo[key])  # the key names what was computed, so its type
     if len(memo) >= MAX_ANSWERS:
         del memo[next(iter(memo))]
     memo[key] = value = compute()
@@ -177,7 +191,7 @@ def span_docs(searcher: Searcher, words: list[str],
     for leaf, btexts, ids in leaves:
         if share < 1.0:
             ids = ids[_spread(len(ids), max(1, round(len(ids) * share)))]
-        docs, times = proximity.in_a_row(leaf.reader(), MATCH_FIELD, btexts, ids)
+        docs, times = proximity.in_a_row(leaf.reader(), MATCH_FIELD, btexts, docs=ids)
         found += [(leaf, d, t) for d, t in zip(docs.tolist(), times.tolist(), strict=True)]
     return found, 1.0 / share
 
@@ -215,11 +229,11 @@ def pair_count(searcher: Searcher, words: list[str]) -> int:
 def pair_seen(searcher: Searcher, words: list[str]) -> bool:
     """Whether *words* stand together anywhere (a bounded walk: a glance for common
     words that seldom meet, which then read as "not together")."""
-    return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, 1))
+    return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, wanted=1))
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24,
-                  per_article: bool = False) -> Counter:
+def pair_surfaces(searcher: Searcher, words: list[str], *, max_docs: int = 24,
+                  per_article: bool = False) -> Counter[Surface]:
     """How the archive spells the span *words* (folded): surfaces → count.
 
     Reads up to *max_docs* articles holding the span, spread evenly over all that
@@ -232,27 +246,27 @@ def pair_surfaces(searcher: Searcher, words: list[str], max_docs: int = 24,
     found with one regex over the character-aligned fold of each text (no
     tokenising), like the highlighter's fast path. Remembered per reader.
     """
-    inside: Counter = Counter()
-    starting: Counter = Counter()
+    inside: Counter[Surface] = Counter()
+    starting: Counter[Surface] = Counter()
     for doc_inside, doc_starting, _ in _read_spans(searcher, words, max_docs):
         inside.update(dict.fromkeys(doc_inside, 1) if per_article else doc_inside)
         starting.update(dict.fromkeys(doc_starting, 1) if per_article else doc_starting)
     return inside or starting
 
 
-def span_neighbours(searcher: Searcher, words: list[str], max_docs: int = 24) -> Counter:
+def span_neighbours(searcher: Searcher, words: list[str], max_docs: int = 24) -> Counter[Neighbour]:
     """The folded words right before and after the span *words*, as ``(surface,
     side, word)`` → count (side ``-1`` before, ``1`` after), from the articles
     :func:`pair_surfaces` reads: "sử dụng xe" says ``dụng xe`` is part of a longer
     phrase, which nobody types alone."""
-    out: Counter = Counter()
+    out: Counter[Neighbour] = Counter()
     for _, _, around in _read_spans(searcher, words, max_docs):
         out.update(around)
     return out
 
 
 def _read_spans(searcher: Searcher, words: list[str],
-                max_docs: int) -> list[tuple[Counter, Counter, Counter]]:
+                max_docs: int) -> list[Spans]:
     """Remembered :func:`_surfaces_per_doc`."""
     return _remembered(searcher.reader(), ("surfaces", tuple(words), max_docs),
                        lambda: _surfaces_per_doc(searcher, words, max_docs))
@@ -263,7 +277,7 @@ _WORD_AFTER = re.compile(r"^[^a-z0-9]{1,3}([a-z0-9]+)")
 
 
 def _surfaces_per_doc(searcher: Searcher, words: list[str],
-                      max_docs: int) -> list[tuple[Counter, Counter, Counter]]:
+                      max_docs: int) -> list[Spans]:
     """Per article read: the span's surfaces mid-sentence and at a sentence start,
     and the words around it (:func:`span_neighbours`)."""
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
@@ -276,9 +290,9 @@ def _surfaces_per_doc(searcher: Searcher, words: list[str],
         stored = leaf.stored_fields(docnum)
         text = f"{stored.get(TITLE, '')}\n{stored_body(stored)}"
         flat = fold_aligned(text)
-        inside: Counter = Counter()
-        starting: Counter = Counter()
-        around: Counter = Counter()
+        inside: Counter[Surface] = Counter()
+        starting: Counter[Surface] = Counter()
+        around: Counter[Neighbour] = Counter()
         if flat is not None:
             for m in pattern.finditer(flat):
                 surface = tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))

@@ -13,13 +13,14 @@ subclass overriding ``matcher``, a matcher subclass using only the matcher API).
 from __future__ import annotations
 
 from whoosh import query as wq
-from whoosh.matching import AndNotMatcher
+from whoosh.matching import AndNotMatcher, Matcher
+from whoosh.searching import SearchContext, Searcher
 
 
 class CheckedAndNotMatcher(AndNotMatcher):
     """Whoosh's ``AndNotMatcher``, but its first document is checked against ``b``."""
 
-    def __init__(self, a, b):
+    def __init__(self, a: Matcher, b: Matcher) -> None:
         super().__init__(a, b)
         self._settle_first()
 
@@ -38,7 +39,7 @@ class CheckedAndNotMatcher(AndNotMatcher):
 class Without(wq.AndNot):
     """``a ANDNOT b`` (same scoring: only ``a`` scores) that excludes all of ``b``."""
 
-    def matcher(self, searcher, context=None):
+    def matcher(self, searcher: Searcher, context: SearchContext | None = None) -> Matcher:
         scored = self.a.matcher(searcher, context)
         excluded = self.b.matcher(searcher, searcher.boolean_context())
         return CheckedAndNotMatcher(scored, excluded)

@@ -121,7 +121,7 @@ def _nucleus_start(lower: str) -> int | None:
     return None
 
 
-class _FoldTable(dict):
+class _FoldTable(dict[int, str]):
     """A ``str.translate`` table filled on demand from ``unidecode``.
 
     Only ASCII letters and digits survive folding; everything else a code point
@@ -155,7 +155,7 @@ def fold(text: str) -> str:
     return folded or text.lower()
 
 
-class _AlignedFoldTable(dict):
+class _AlignedFoldTable(dict[int, str]):
     """A translate table mapping every character to exactly one character.
 
     Letters and digits fold as in :func:`fold`; anything that folds to nothing
@@ -173,7 +173,7 @@ class _AlignedFoldTable(dict):
 _ALIGNED_TABLE = _AlignedFoldTable({cp: chr(cp).lower() for cp in range(128)})
 
 
-class _CaseTable(dict):
+class _CaseTable(dict[int, str]):
     """A translate table: upper-case letters → ``U``, lower-case → ``l``, rest → space."""
 
     def __missing__(self, codepoint: int) -> str:
@@ -207,8 +207,10 @@ def glued_seams(text: str) -> list[int]:
     after_lower = np.flatnonzero(lower[:-1] & upper[1:]) + 1
     capital_run = np.flatnonzero(upper[:-2] & upper[1:-1] & lower[2:]) + 1
     if not len(capital_run):
-        return after_lower.tolist()
-    return np.union1d(after_lower, capital_run).tolist()
+        seams: list[int] = after_lower.tolist()
+    else:
+        seams = np.union1d(after_lower, capital_run).tolist()
+    return seams
 
 
 _UPPER, _LOWER = ord("U"), ord("l")
@@ -232,14 +234,14 @@ _ARRAY_SPAN = 0x2100
 _ARRAYS: dict[int, np.ndarray] = {}  # id of a translate table → its array, built on first use
 
 
-def _lookup(text: str, table: dict) -> str:
+def _lookup(text: str, table: dict[int, str]) -> str:
     """``text.translate(table)`` for a table mapping each character to one ASCII
     character, several times faster on long Vietnamese text (see :func:`_mapped`)."""
     out = _mapped(text, table)
     return text.translate(table) if out is None else out.tobytes().decode("ascii")
 
 
-def _mapped(text: str, table: dict) -> np.ndarray | None:
+def _mapped(text: str, table: dict[int, str]) -> np.ndarray | None:
     """*text* through *table* as an array of ASCII codes: the code points index a
     numpy array. ``None`` for short text (not worth it) and for text with a
     character beyond the array's span or mapping to anything but one ASCII one."""
@@ -332,6 +334,7 @@ _PLAN_CACHE: dict[str, tuple[tuple[str, str, int, int, int], ...]] = {}
 
 def _plan(word: str) -> tuple[tuple[str, str, int, int, int], ...]:
     parts = _split_glued(word)
+    plan: tuple[tuple[str, str, int, int, int], ...]
     if len(parts) == 1:
         plan = (normalize_term(word) + (0, len(word), 1),)
     else:

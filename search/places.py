@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 from search.normalize import folded_words, nfc
 
@@ -92,10 +93,11 @@ def mentions(text: str, require_capitals: bool = True) -> list[str]:
     gaz = gazetteer()
     text = nfc(text)
     folded, starts = folded_words(text)
+    words = _Words(text, folded, starts)
     found: list[str] = []
     i = 0
     while i < len(folded):
-        match = _match_at(gaz, text, starts, folded, i, require_capitals)
+        match = _match_at(gaz, words, i, require_capitals=require_capitals)
         if match is None:
             i += 1
             continue
@@ -105,7 +107,18 @@ def mentions(text: str, require_capitals: bool = True) -> list[str]:
     return found
 
 
-def _match_at(gaz, text, starts, folded, i, require_capitals) -> tuple[int, str] | None:
+class _Words(NamedTuple):
+    """A text, its folded words and where each starts in it."""
+
+    text: str
+    folded: list[str]
+    starts: list[int]
+
+
+def _match_at(gaz: Gazetteer, words: _Words, i: int, *,
+              require_capitals: bool) -> tuple[int, str] | None:
+    """The longest place spelling starting at word *i*, as (words, name), if any."""
+    text, folded, starts = words
     for spelling, name, needs_prefix in gaz.spellings.get(folded[i], ()):
         n = len(spelling)
         if tuple(folded[i : i + n]) != spelling:

@@ -15,16 +15,17 @@ its words are written (:func:`search.proximity.spelled`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 
 #: What a plan is made of: a word, or a phrase of words in a row (slop 1); an
 #: optional item may also be an ``And`` of these ("all of": the likely reading's
 #: exact words where the words typed stand together).
-Item = wq.Term | wq.Phrase | wq.And
+Item: TypeAlias = wq.Term | wq.Phrase | wq.And
 
 
 @dataclass(frozen=True)
@@ -97,24 +98,27 @@ class Shared(wq.And):
     scores it as the plain ``And`` (all present, no scaling).
     """
 
-    def __init__(self, subqueries, shares: Sequence[Share] = (), boost: float = 1.0):
+    def __init__(self, subqueries: Sequence[wq.Query], shares: Sequence[Share] = (),
+                 boost: float = 1.0) -> None:
         super().__init__(subqueries, boost=boost)
         self.shares = tuple(shares)
 
-    def apply(self, fn) -> Shared:
+    def apply(self, fn: Callable[[wq.Query], wq.Query]) -> Shared:
         return Shared([fn(q) for q in self.subqueries], self.shares, boost=self.boost)
 
     def normalize(self) -> Shared:
         return self  # built whole: merging or dropping a part would change its sum
 
-    def simplify(self, ixreader) -> Shared:
+    def simplify(self, ixreader: IndexReader) -> Shared:
         return self
 
     def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and self.shares == getattr(other, "shares", None)
+        same: bool = super().__eq__(other)
+        return same and self.shares == getattr(other, "shares", None)
 
     def __hash__(self) -> int:
-        return super().__hash__() ^ hash(self.shares)
+        whole: int = super().__hash__()
+        return whole ^ hash(self.shares)
 
 
 def _is_all_of(q: wq.Query) -> bool:

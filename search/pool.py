@@ -18,14 +18,18 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterable, Iterator
 
+from whoosh.filedb.structfile import StructFile
 from whoosh.writing import PostingPool
 
 #: Postings per pickled chunk of a run.
 CHUNK = 10_000
 
+#: One posting as the pool holds it: field, term, document number, weight, value.
+Posting = tuple[str, bytes, int, float, bytes | None]
 
-def _write_run(self, f, items: Iterable) -> None:
-    chunk: list = []
+
+def _write_run(self: PostingPool, f: StructFile, items: Iterable[Posting]) -> None:
+    chunk: list[Posting] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= CHUNK:
@@ -36,12 +40,12 @@ def _write_run(self, f, items: Iterable) -> None:
     f.close()
 
 
-def _read_run(self, path: str) -> Iterator:
+def _read_run(self: PostingPool, path: str) -> Iterator[Posting]:
     f = self._open_run(path)
     try:
         while True:
             try:
-                chunk = pickle.load(f)
+                chunk: list[Posting] = pickle.load(f)
             except EOFError:
                 return
             yield from chunk
@@ -54,6 +58,12 @@ def install() -> None:
     """Use the chunked run format for every posting pool (idempotent)."""
     PostingPool._write_run = _write_run
     PostingPool._read_run = _read_run
+
+
+def installed() -> bool:
+    """Whether posting pools write and read runs in the chunked format (importing
+    this module installs it; indexing imports this module)."""
+    return PostingPool._write_run is _write_run and PostingPool._read_run is _read_run
 
 
 install()

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from itertools import chain
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import _length_byte_cache
 
 from search.generations import PerReader, registry
 from search.sorted_ids import EMPTY_IDS
-from search.whoosh3_blocks import Gaps, ids_and_weights, read_block
+from search.whoosh3_blocks import Gaps, ids_and_weights, raw_blocks, read_block
 
 #: Bytes of decoded arrays kept (the everyday words' postings and positions).
 CACHE_BYTES = 256 * 1024 * 1024
@@ -40,6 +43,20 @@ _BYTE_TO_LENGTH = np.asarray(_length_byte_cache, dtype=np.float64)
 #: No weights (or scores): the arrays of a word the index does not hold.
 EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
 
+#: What a reader's arrays depend on (see :func:`_token`): hashable, nested for a
+#: reader over several segments.
+Token = tuple[Hashable, ...]
+#: A cache key: the reader's token first, then what was decoded (a term, a kind).
+Key = tuple[Hashable, ...]
+#: Decoded positions of a whole list: ``starts`` (one per posting, plus the end) into ``flat``.
+Whole = tuple[np.ndarray, np.ndarray]
+#: One block's ids, offsets into its joined position values, and those values.
+Block = tuple[np.ndarray, np.ndarray, bytes]
+#: A cached value. The key says which kind (and readers ``cast`` to it): a term's key
+#: holds its :class:`_Postings`, a ``"positions"`` key a :data:`Whole`, a ``"block"``
+#: key a :data:`Block`, a ``"lengths"`` or ``"filter"`` key one array.
+Cached = tuple[np.ndarray | bytes | None, ...]
+
 
 class _Cache:
     """Decoded arrays, least recently used dropped first once *budget* bytes are held."""
@@ -47,17 +64,17 @@ class _Cache:
     def __init__(self, budget: int):
         self.budget = budget
         self.used = 0
-        self.items: OrderedDict = OrderedDict()
+        self.items: OrderedDict[Key, Cached] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key: Key) -> Cached | None:
         with self.lock:
             value = self.items.get(key)
             if value is not None:
                 self.items.move_to_end(key)
             return value
 
-    def put(self, key, value: tuple) -> None:
+    def put(self, key: Key, value: Cached) -> None:
         size = _nbytes(value)
         if size > self.budget:
             return
@@ -70,7 +87,7 @@ class _Cache:
                 _, dropped = self.items.popitem(last=False)
                 self.used -= _nbytes(dropped)
 
-    def drop(self, tokens: set) -> int:
+    def drop(self, tokens: set[Hashable]) -> int:
         """Drop the entries of readers with these tokens; how many went."""
         with self.lock:
             stale = [key for key in self.items if key[0] in tokens]
@@ -103,13 +120,13 @@ class _Cache:
         return len(self.items)
 
 
-def _nbytes(value: tuple) -> int:
+def _nbytes(value: Cached) -> int:
     """Bytes held by a cached tuple of arrays and ``bytes``."""
     return sum(a.nbytes if isinstance(a, np.ndarray) else len(a)
                for a in value if a is not None)
 
 
-def _stale_tokens(old: Searcher, keep: Searcher | None) -> set:
+def _stale_tokens(old: Searcher, keep: Searcher | None) -> set[Hashable]:
     return _tokens_of(old) - (_tokens_of(keep) if keep is not None else set())
 
 
@@ -118,7 +135,7 @@ def _stale_tokens(old: Searcher, keep: Searcher | None) -> set:
 #: before the tokens it is keyed by, so it is released while they are still known.
 _CACHE = registry.register("posting arrays", _Cache(CACHE_BYTES))
 #: Each reader's segment state (see :func:`_token`).
-_tokens: PerReader[tuple] = registry.per_reader("posting array tokens")
+_tokens: PerReader[Token] = registry.per_reader("posting array tokens")
 
 
 def configure(budget: int) -> None:
@@ -126,7 +143,7 @@ def configure(budget: int) -> None:
     _CACHE.reset(budget)
 
 
-def _tokens_of(searcher: Searcher) -> set:
+def _tokens_of(searcher: Searcher) -> set[Hashable]:
     """The tokens of *searcher*'s readers: each segment's and, over several segments,
     the whole reader's (filter masks are kept under it). Worked out afresh, not
     remembered: the searcher may be on its way out."""
@@ -134,19 +151,19 @@ def _tokens_of(searcher: Searcher) -> set:
     return set(leaves) if searcher.reader().is_atomic() else {*leaves, leaves}
 
 
-def cache_stats() -> dict:
+def cache_stats() -> dict[str, int]:
     """How full the cache is: ``{"bytes", "budget", "entries"}``."""
     return {"bytes": _CACHE.used, "budget": _CACHE.budget, "entries": len(_CACHE.items)}
 
 
-def _token(reader) -> tuple:
+def _token(reader: IndexReader) -> Token:
     """What a reader's arrays depend on: its segment, immutable once written, and
     which of its documents are deleted (a set that only grows). Readers of the same
     segment state share cache entries; a changed one never sees stale ones."""
     return _tokens.get(reader, lambda: _segment_state(reader))
 
 
-def _segment_state(reader) -> tuple:
+def _segment_state(reader: IndexReader) -> Token:
     if reader.is_atomic() and hasattr(reader, "segment"):
         deleted = reader.deleted_docs_set
         return (reader.segment().segment_id(), len(deleted), hash(deleted))
@@ -161,7 +178,7 @@ class _Postings(NamedTuple):
     blocks: np.ndarray | None  # per block: last id, data offset, data end, compressed
 
 
-def postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+def postings(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Sorted segment-local ids holding a term, and the term's weight (frequency) in each.
 
     Deleted documents are left out, as Whoosh's own matchers leave them out.
@@ -169,16 +186,17 @@ def postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarr
     return _entry(reader, fieldname, btext)[:2]
 
 
-def _entry(reader, fieldname: str, btext: bytes) -> _Postings:
+def _entry(reader: IndexReader, fieldname: str, btext: bytes) -> _Postings:
     key = (_token(reader), fieldname, btext)
     found = _CACHE.get(key)
     if found is None:
         found = _read_postings(reader, fieldname, btext)
         _CACHE.put(key, found)
-    return found
+    return cast(_Postings, found)  # see Cached: a term's key holds its postings
 
 
-def _leaf_matcher(reader, fieldname: str, btext: bytes) -> tuple:
+def _leaf_matcher(reader: IndexReader, fieldname: str,
+                  btext: bytes) -> tuple[Matcher, set[int] | None]:
     """The term's own posting matcher, and the deleted documents Whoosh's wrapper
     around it would skip (``None`` when none are)."""
     matcher = reader.postings(fieldname, btext)
@@ -187,7 +205,7 @@ def _leaf_matcher(reader, fieldname: str, btext: bytes) -> tuple:
     return matcher, None
 
 
-def _read_postings(reader, fieldname: str, btext: bytes) -> _Postings:
+def _read_postings(reader: IndexReader, fieldname: str, btext: bytes) -> _Postings:
     matcher, deleted = _leaf_matcher(reader, fieldname, btext)
     if isinstance(matcher, W3LeafMatcher):
         found = _read_blocks(matcher)
@@ -210,13 +228,14 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     noting where each block lies so positions can be read block by block later."""
     if m._byteids:
         raise TypeError("byte ids are not document postings")
-    gap_parts, weight_parts, lengths, blocks = [], [], [], []
-    postfile = m._postfile
-    while True:
-        length = m._blocklength
-        blocks.append((m._maxid, m._dataoffset, m._nextoffset, 1 if m._compression else 0))
-        data = postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
-        gaps, weights, _ = ids_and_weights(data, bool(m._compression), length)
+    gap_parts: list[Sequence[int]] = []
+    weight_parts: list[Sequence[float]] = []
+    lengths: list[int] = []
+    blocks: list[tuple[int, int, int, int]] = []
+    for block in raw_blocks(m):
+        length = block.length
+        blocks.append((block.last_id, block.start, block.end, 1 if block.compressed else 0))
+        gaps, weights, _ = ids_and_weights(block.data, block.compressed, length)
         gap_parts.append(gaps)
         lengths.append(length)
         if weights is None:
@@ -224,9 +243,6 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
         elif isinstance(weights, int | float):
             weights = (float(weights),) * length
         weight_parts.append(weights)
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
     # One conversion for the whole list: each block's ids are gaps from 0, so the
     # running sum restarts at every block.
     total = sum(lengths)
@@ -234,11 +250,12 @@ def _read_blocks(m: W3LeafMatcher) -> _Postings:
     counts = np.asarray(lengths, dtype=np.int64)
     before = np.concatenate(([0], ids[np.cumsum(counts)[:-1] - 1]))
     ids -= np.repeat(before, counts)
-    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
-    return _Postings(ids.astype(np.int32), weights, np.asarray(blocks, dtype=np.int64))
+    every = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
+    return _Postings(ids.astype(np.int32), every, np.asarray(blocks, dtype=np.int64))
 
 
-def positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
+def positions(reader: IndexReader, fieldname: str, btext: bytes, *,
+              docs: np.ndarray) -> np.ndarray:
     """``doc << 32 | position`` of every occurrence of a term in *docs* (sorted ids
     that all hold it).
 
@@ -249,26 +266,28 @@ def positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndar
     """
     entry = _entry(reader, fieldname, btext)
     key = (_token(reader), "positions", fieldname, btext)
-    whole = _CACHE.get(key)
-    if whole is None and entry.blocks is not None and _touched(entry, docs) * _WHOLE_SHARE >= len(
-            entry.blocks):
-        whole = _all_positions(reader, fieldname, btext, entry)
+    whole = cast("Whole | None", _CACHE.get(key))
+    blocks = entry.blocks
+    if whole is None and blocks is not None and _touched(blocks, docs) * _WHOLE_SHARE >= len(
+            blocks):
+        whole = _all_positions(reader, fieldname, btext, kept_ids=entry.ids, blocks=blocks)
         _CACHE.put(key, whole)
     if whole is not None:
-        return _gather(entry.ids, *whole, docs)
-    return _some_positions(reader, fieldname, btext, docs, entry)
+        return _gather(entry.ids, whole, docs)
+    return _some_positions(reader, fieldname, btext, docs=docs, entry=entry)
 
 
-def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
-            docs: np.ndarray) -> np.ndarray:
+def _gather(ids: np.ndarray, whole: Whole, docs: np.ndarray) -> np.ndarray:
     """``doc << 32 | position`` for *docs* (a sorted subset of *ids*) from decoded
-    positions: ``flat[starts[i]:starts[i + 1]]`` belong to ``ids[i]``."""
+    positions (*whole*): ``flat[starts[i]:starts[i + 1]]`` belong to ``ids[i]``."""
+    starts, flat = whole
     at = np.searchsorted(ids, docs)
     counts = starts[at + 1] - starts[at]
     # Index of every wanted position in *flat*: each doc's run, back to back.
     first = np.repeat(starts[at] - np.cumsum(counts) + counts, counts)
     gather = first + np.arange(int(counts.sum()))
-    return (np.repeat(docs.astype(np.int64), counts) << 32) | flat[gather]
+    out: np.ndarray = (np.repeat(docs.astype(np.int64), counts) << 32) | flat[gather]
+    return out
 
 
 #: Decode a term's whole position list when the documents asked for lie in at least
@@ -276,26 +295,27 @@ def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
 _WHOLE_SHARE = 4
 
 
-def _touched(entry: _Postings, docs: np.ndarray) -> int:
-    """How many of the term's blocks hold some of *docs*."""
-    return len(np.unique(np.searchsorted(entry.blocks[:, 0], docs)))
+def _touched(blocks: np.ndarray, docs: np.ndarray) -> int:
+    """How many of the term's *blocks* hold some of *docs*."""
+    return len(np.unique(np.searchsorted(blocks[:, 0], docs)))
 
 
-def _all_positions(reader, fieldname: str, btext: bytes,
-                   entry: _Postings) -> tuple[np.ndarray, np.ndarray]:
-    """Every position of a term: ``starts`` (one per posting, plus the end) into
-    ``flat``, the positions of each posting in turn."""
+def _all_positions(reader: IndexReader, fieldname: str, btext: bytes, *, kept_ids: np.ndarray,
+                   blocks: np.ndarray) -> Whole:
+    """Every position of a term (its postings *kept_ids*, stored in *blocks*):
+    ``starts`` (one per posting, plus the end) into ``flat``, the positions of each
+    posting in turn."""
     postfile = _leaf_matcher(reader, fieldname, btext)[0]._postfile
     gaps = Gaps()
     ids = []
-    for _, start, end, compressed in entry.blocks.tolist():
-        block_ids, _, values = read_block(postfile, start, end, compressed)
+    for _, start, end, compressed in blocks.tolist():
+        block_ids, _, values = read_block(postfile, start, end, compressed=compressed)
         ids.append(block_ids)
         gaps.add(values)
     starts, flat = gaps.positions()
     counts = np.diff(starts)
-    if len(counts) != len(entry.ids):  # deleted documents were left out of the ids
-        keep = np.isin(np.concatenate(ids), entry.ids, assume_unique=True)
+    if len(counts) != len(kept_ids):  # deleted documents were left out of the ids
+        keep = np.isin(np.concatenate(ids), kept_ids, assume_unique=True)
         kept = counts[keep]
         flat = flat[np.repeat(keep, counts)]
         starts = np.zeros(len(kept) + 1, dtype=np.int64)
@@ -303,7 +323,7 @@ def _all_positions(reader, fieldname: str, btext: bytes,
     return starts.astype(np.int32), flat.astype(np.int32)  # halves the cache's share
 
 
-def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
+def _some_positions(reader: IndexReader, fieldname: str, btext: bytes, *, docs: np.ndarray,
                     entry: _Postings) -> np.ndarray:
     """:func:`positions` for a few documents: decode just the blocks holding them."""
     matcher = _leaf_matcher(reader, fieldname, btext)[0]
@@ -320,9 +340,10 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
     chosen: list[bytes] = []  # the position values of *docs*, in order
     for b in np.unique(which).tolist():
         key = (_token(reader), "block", fieldname, btext, b)
-        block = _CACHE.get(key)
+        block = cast("Block | None", _CACHE.get(key))
         if block is None:
-            block_ids, _, values = read_block(matcher._postfile, *entry.blocks[b].tolist()[1:])
+            _, start, end, compressed = entry.blocks[b].tolist()
+            block_ids, _, values = read_block(matcher._postfile, start, end, compressed=compressed)
             # Kept as one bytes object and offsets: a tuple of small bytes costs 3× more.
             offsets = np.zeros(len(values) + 1, dtype=np.int64)
             np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)),
@@ -335,13 +356,14 @@ def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
     gaps = Gaps()
     gaps.add(chosen)
     starts, positions = gaps.positions()
-    return (np.repeat(docs.astype(np.int64), np.diff(starts)) << 32) | positions
+    found: np.ndarray = (np.repeat(docs.astype(np.int64), np.diff(starts)) << 32) | positions
+    return found
 
 
-def field_lengths(reader, fieldname: str) -> np.ndarray:
+def field_lengths(reader: IndexReader, fieldname: str) -> np.ndarray:
     """Every document's (quantised) length in *fieldname*, as Whoosh scores with it."""
     key = (_token(reader), "lengths", fieldname)
-    found = _CACHE.get(key)
+    found = cast("tuple[np.ndarray] | None", _CACHE.get(key))
     if found is None:
         count = reader.doc_count_all()
         # Whoosh keeps lengths in a per-field byte column; it has no public bulk read.
@@ -355,16 +377,17 @@ def field_lengths(reader, fieldname: str) -> np.ndarray:
     return found[0]
 
 
-def _btext(reader, term: wq.Term) -> bytes | None:
+def _btext(reader: IndexReader, term: wq.Term) -> bytes | None:
     if term.fieldname not in reader.schema:
         return None
     try:
-        return reader.schema[term.fieldname].to_bytes(term.text)
+        btext: bytes = reader.schema[term.fieldname].to_bytes(term.text)
+        return btext
     except ValueError:
         return None
 
 
-def postings_of(reader, term: wq.Term) -> tuple[np.ndarray, np.ndarray]:
+def postings_of(reader: IndexReader, term: wq.Term) -> tuple[np.ndarray, np.ndarray]:
     btext = _btext(reader, term)
     if btext is None or (term.fieldname, btext) not in reader:
         return EMPTY_IDS, EMPTY_WEIGHTS
@@ -398,7 +421,7 @@ def allowed(searcher: Searcher, flt: wq.Query) -> np.ndarray:
                 out = np.union1d(out, other)
         return out
     key = (_token(searcher.reader()), "filter", repr(flt))
-    found = _CACHE.get(key)
+    found = cast("tuple[np.ndarray] | None", _CACHE.get(key))
     if found is None:
         found = (np.unique(np.fromiter(searcher.docs_for_query(flt), dtype=np.int64)),)
         _CACHE.put(key, found)

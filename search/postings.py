@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from whoosh.matching import UnionMatcher
+from whoosh.matching import Matcher, UnionMatcher
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
 
@@ -23,7 +23,7 @@ from search import posting_arrays, proximity, sorted_ids
 STEPS = 1000
 
 
-def leapfrog(matchers: list, wanted: int, steps: int) -> tuple[list[int], int]:
+def leapfrog(matchers: list[Matcher], wanted: int, steps: int) -> tuple[list[int], int]:
     """Documents every matcher holds (up to *wanted*), and the leaps taken.
 
     Each matcher skips to the furthest one's document until they all agree; the
@@ -33,31 +33,42 @@ def leapfrog(matchers: list, wanted: int, steps: int) -> tuple[list[int], int]:
     found: list[int] = []
     used = 0
     while len(found) < wanted and used < steps and all(m.is_active() for m in matchers):
-        if found:
-            for m in matchers:
-                m.next()
-            if not all(m.is_active() for m in matchers):
-                break
-        used += 1
-        target = max(m.id() for m in matchers)
-        while True:
-            for m in matchers:
-                if m.id() < target:
-                    m.skip_to(target)
-            if not all(m.is_active() for m in matchers):
-                return found, used
-            furthest = max(m.id() for m in matchers)
-            if furthest == target:
-                break
-            target = furthest
-            used += 1
-            if used >= steps:
-                return found, used
+        if found and not _advance(matchers):
+            break
+        target, used = _agree(matchers, used + 1, steps)
+        if target is None:
+            break
         found.append(target)
     return found, used
 
 
-def together(searcher: Searcher, field: str, groups: list[list[str]], wanted: int,
+def _advance(matchers: list[Matcher]) -> bool:
+    """Move every matcher past the document found last; whether all still have more."""
+    for m in matchers:
+        m.next()
+    return all(m.is_active() for m in matchers)
+
+
+def _agree(matchers: list[Matcher], used: int, steps: int) -> tuple[int | None, int]:
+    """Skip the matchers forward until they stand on one document: that document
+    (``None`` when a list or the *steps* run out first), and the leaps used by then."""
+    target = max(m.id() for m in matchers)
+    while True:
+        for m in matchers:
+            if m.id() < target:
+                m.skip_to(target)
+        if not all(m.is_active() for m in matchers):
+            return None, used
+        furthest = max(m.id() for m in matchers)
+        if furthest == target:
+            return target, used
+        target = furthest
+        used += 1
+        if used >= steps:
+            return None, used
+
+
+def together(searcher: Searcher, field: str, groups: list[list[str]], *, wanted: int,
              steps: int = STEPS) -> list[int]:
     """Up to *wanted* documents (in index order) holding a word of every group."""
     found: list[int] = []
@@ -73,7 +84,7 @@ def together(searcher: Searcher, field: str, groups: list[list[str]], wanted: in
     return found
 
 
-def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
+def in_a_row(searcher: Searcher, field: str, words: list[str], *, wanted: int,
              steps: int = STEPS) -> Iterator[tuple[Searcher, int, int]]:
     """Documents where *words* stand in a row: ``(leaf searcher, leaf docnum, times)``.
 
@@ -95,7 +106,8 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
         steps -= len(candidates)
         start, chunk = 0, _FIRST_CHUNK
         while start < len(candidates):
-            docs, times = proximity.in_a_row(reader, field, btexts, candidates[start:start + chunk])
+            docs, times = proximity.in_a_row(reader, field, btexts,
+                                              docs=candidates[start:start + chunk])
             start, chunk = start + chunk, chunk * 2
             for docnum, count in zip(docs.tolist(), times.tolist(), strict=True):
                 yield leaf, docnum, count
@@ -109,7 +121,7 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], wanted: int,
 _FIRST_CHUNK = 32
 
 
-def _matchers(leaf: Searcher, field: str, groups: list[list[str]]) -> list | None:
+def _matchers(leaf: Searcher, field: str, groups: list[list[str]]) -> list[Matcher] | None:
     """One matcher per group (a union of its words) in this segment; None if a
     group has no word here."""
     reader = leaf.reader()

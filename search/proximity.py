@@ -18,10 +18,16 @@ from typing import NamedTuple
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import IndexReader
 
 from search.plan import Shared
 from search.posting_arrays import positions, postings, postings_of
 from search.sorted_ids import EMPTY_IDS, found_at, in_sorted, sorted_unique
+
+#: A phrase: its field and its words (as the index holds them), in order.
+PhraseKey = tuple[str, tuple[bytes, ...]]
+#: Word positions already read in one query, by ``(field, word, documents' bytes)``.
+PositionsRead = dict[tuple[str, bytes, bytes], np.ndarray]
 
 
 class Pending(NamedTuple):
@@ -36,7 +42,7 @@ class Pending(NamedTuple):
     spelled: tuple[np.ndarray, ...] = ()
 
 
-def spelled(reader, item: Shared,
+def spelled(reader: IndexReader, item: Shared,
             docs: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """Per share of *item*: how many times each of *docs* writes the word that way
     (its parts, or for a *rest* share what is left of the whole); and the whole's
@@ -47,7 +53,7 @@ def spelled(reader, item: Shared,
     can say "Đà Nẵng" every time (however many ``đã`` it also has), one writing
     ``bà`` everywhere and ``ba`` nowhere cannot say "Ba Đình".
     """
-    out = []
+    out: list[np.ndarray] = []
     whole = np.zeros(len(docs), dtype=np.float64)
     for share in item.shares:
         whole = _weights_in(reader, share.whole, docs)
@@ -57,7 +63,7 @@ def spelled(reader, item: Shared,
     return tuple(out), whole
 
 
-def _weights_in(reader, term: wq.Term, docs: np.ndarray) -> np.ndarray:
+def _weights_in(reader: IndexReader, term: wq.Term, docs: np.ndarray) -> np.ndarray:
     """A term's weight (occurrences) in each of *docs* (0 where it is absent)."""
     ids, weights = postings_of(reader, term)
     out = np.zeros(len(docs), dtype=np.float64)
@@ -74,8 +80,8 @@ FIRST_CHECK = 64
 MAX_CHECK = 64
 
 
-def settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[Pending],
-            limit: int) -> tuple[np.ndarray, np.ndarray]:
+def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, *, pending: list[Pending],
+           limit: int) -> tuple[np.ndarray, np.ndarray]:
     """The segment's best *limit* matches with their pending phrases checked.
 
     A phrase can only add its bonus, so ``score + every bonus`` bounds what a match
@@ -95,7 +101,7 @@ def settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[Pending],
     done, step = 0, max(FIRST_CHECK, 4 * limit)
     while done < len(order):
         batch = np.sort(order[done : done + step])
-        together = _phrases_among(reader, ids, batch, pending)
+        together = _phrases_among(reader, ids, batch, pending=pending)
         for p in pending:
             hit = batch[p.bonus[batch] > 0]
             times = np.ones(len(hit), dtype=np.int64)
@@ -120,32 +126,33 @@ def settle(reader, ids: np.ndarray, scores: np.ndarray, pending: list[Pending],
     return ids[checked], settled[checked]
 
 
-def _phrases_among(reader, ids: np.ndarray, batch: np.ndarray,
-                   pending: list[Pending]) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
+def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray, *,
+                   pending: list[Pending]) -> dict[PhraseKey, tuple[np.ndarray, np.ndarray]]:
     """Each distinct phrase of *pending*, checked once on every candidate of *batch*
     that some item needs it for: ``(field, words)`` → (documents, times). The
     proximity boost and the likely reading ask about the same words in a row."""
-    wanted: dict[tuple, list[np.ndarray]] = {}
+    wanted: dict[PhraseKey, list[np.ndarray]] = {}
     for p in pending:
         candidates = batch[p.bonus[batch] > 0]
         for fieldname, btexts in p.phrases:
             wanted.setdefault((fieldname, tuple(btexts)), []).append(candidates)
-    read: dict[tuple, np.ndarray] = {}  # a word's positions, shared by the phrases
-    out = {}
-    for (fieldname, btexts), parts in wanted.items():
+    read: PositionsRead = {}  # a word's positions, shared by the phrases
+    out: dict[PhraseKey, tuple[np.ndarray, np.ndarray]] = {}
+    for phrase, parts in wanted.items():
+        fieldname, words = phrase
         docs = ids[np.unique(np.concatenate(parts))]
-        out[(fieldname, btexts)] = (in_a_row(reader, fieldname, list(btexts), docs, read)
-                                    if len(docs) else (EMPTY_IDS, EMPTY_IDS))
+        out[phrase] = (in_a_row(reader, fieldname, list(words), docs=docs, read=read)
+                       if len(docs) else (EMPTY_IDS, EMPTY_IDS))
     return out
 
 
-def _read_once(read: dict, reader, fieldname: str, btext: bytes,
+def _read_once(read: PositionsRead, reader: IndexReader, fieldname: str, *, btext: bytes,
                docs: np.ndarray) -> np.ndarray:
     """:func:`positions`, read once per word and set of documents: the whole-query
     phrase and the neighbour pairs of a proximity boost share their words."""
     key = (fieldname, btext, docs.tobytes())
     if key not in read:
-        read[key] = positions(reader, fieldname, btext, docs)
+        read[key] = positions(reader, fieldname, btext, docs=docs)
     return read[key]
 
 
@@ -156,8 +163,8 @@ def _beats(settled: np.ndarray, limit: int, bound: float) -> bool:
     return bool(kth > bound + 1e-9 * max(1.0, abs(bound)))
 
 
-def in_a_row(reader, fieldname: str, btexts: list[bytes], docs: np.ndarray,
-             read: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def in_a_row(reader: IndexReader, fieldname: str, btexts: list[bytes], *, docs: np.ndarray,
+             read: PositionsRead | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Which of *docs* (sorted segment-local ids holding every word) have the words
     in a row, and how many times each.
 
@@ -171,8 +178,8 @@ def in_a_row(reader, fieldname: str, btexts: list[bytes], docs: np.ndarray,
                           key=lambda k: len(postings(reader, fieldname, btexts[k])[0]))
     keys = None  # doc << 32 | where the last word would stand
     for k in rarest_first:
-        at = (positions(reader, fieldname, btexts[k], docs) if read is None
-              else _read_once(read, reader, fieldname, btexts[k], docs)) + (last - k)
+        at = (positions(reader, fieldname, btexts[k], docs=docs) if read is None
+              else _read_once(read, reader, fieldname, btext=btexts[k], docs=docs)) + (last - k)
         keys = at if keys is None else keys[in_sorted(keys, at)]
         if not len(keys):
             return EMPTY_IDS, EMPTY_IDS

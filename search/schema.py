@@ -23,6 +23,7 @@ counting places from vectors crashed on the first matching article without a pla
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 
 from whoosh.columns import VarBytesListColumn
 from whoosh.fields import DATETIME, KEYWORD, NUMERIC, STORED, TEXT, Schema
@@ -90,20 +91,20 @@ def pack_body(body: str, summary: str = "") -> bytes:
     return zlib.compress(f"{summary}{_PACK_SEPARATOR}{body}".encode(), 6)
 
 
-def _unpack(stored: dict) -> tuple[str, str]:
+def _unpack(stored: Mapping[str, object]) -> tuple[str, str]:
     packed = stored.get(BODY_Z)
-    if not packed:
+    if not packed or not isinstance(packed, bytes):
         return "", ""
     summary, _, body = zlib.decompress(packed).decode("utf-8").partition(_PACK_SEPARATOR)
     return summary, body
 
 
-def stored_body(stored: dict) -> str:
+def stored_body(stored: Mapping[str, object]) -> str:
     """The article body from a document's stored fields."""
     return _unpack(stored)[1]
 
 
-def stored_summary(stored: dict) -> str:
+def stored_summary(stored: Mapping[str, object]) -> str:
     """The article's lede from a document's stored fields."""
     return _unpack(stored)[0]
 

@@ -29,6 +29,7 @@ from search.highlight import Marking
 from search.indexer import analyse, article_fields
 from search.limits import MAX_DEPTH, MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, SORTS, Sort
 from search.results import SearchResult
+from search.store import IndexStats
 
 if TYPE_CHECKING:
     from search.engine import Engine
@@ -167,7 +168,7 @@ def health(engine: Engine) -> dict[str, Any]:
     return {"status": "ok", "documents": engine.documents()}
 
 
-def stats(engine: Engine) -> dict[str, Any]:
+def stats(engine: Engine) -> IndexStats:
     """What the index holds: articles, size on disk, last run, archives, fields."""
     return engine.stats()
 

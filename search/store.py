@@ -26,10 +26,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, Index, clean_files
+from whoosh.searching import Searcher
 
 from search.schema import SCHEMA_VERSION, build_schema
 
@@ -381,7 +382,8 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):
         return False
     at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    status: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return status == 0
 
 
 def _is_index_file(name: str) -> bool:
@@ -391,17 +393,39 @@ def _is_index_file(name: str) -> bool:
         MANIFEST, MANIFEST + ".tmp")
 
 
-def read_manifest(index_dir: Path) -> dict:
+class Manifest(TypedDict, total=False):
+    """The index's ``vnsearch.json``: what was indexed and when."""
+
+    schema_version: int
+    roots: list[str]
+    last_indexed: str  # ISO 8601, UTC, to the second
+    documents: int
+
+
+class IndexStats(TypedDict):
+    """What an index holds, as ``vnsearch stats`` and ``GET /stats`` give it."""
+
+    index: str
+    documents: int
+    size_bytes: int
+    last_indexed: str | None
+    roots: list[str]
+    schema_version: int | None
+    fields: list[str]
+
+
+def read_manifest(index_dir: Path) -> Manifest:
     """The index's ``vnsearch.json`` (empty when absent or unreadable)."""
     try:
-        return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest: Manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        return manifest
     except (OSError, ValueError):
         return {}
 
 
 def write_manifest(index_dir: Path, roots: list[str], documents: int) -> None:
     """Record what was indexed and when, atomically."""
-    data = {
+    data: Manifest = {
         "schema_version": SCHEMA_VERSION,
         "roots": sorted(set(roots)),
         "last_indexed": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -417,7 +441,7 @@ def index_size(index_dir: Path) -> int:
     return sum(p.stat().st_size for p in index_dir.iterdir() if p.is_file())
 
 
-def index_stats(index_dir: Path, searcher) -> dict:
+def index_stats(index_dir: Path, searcher: Searcher) -> IndexStats:
     """What an index holds, for ``vnsearch stats`` and ``GET /stats``."""
     manifest = read_manifest(index_dir)
     return {

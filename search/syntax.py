@@ -24,7 +24,7 @@ words (did-you-mean and the accent readings leave such text alone).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -102,7 +102,7 @@ class FilterTermsPlugin(TaggingPlugin):
                       re.IGNORECASE)
     priority = -2
 
-    def create(self, parser: QueryParser, match: re.Match) -> FilterTerm:
+    def create(self, parser: QueryParser, match: re.Match[str]) -> FilterTerm:
         ranged = match.group("ranged")
         value = ranged if ranged is not None else match.group("quoted")
         if value is None:
@@ -189,7 +189,8 @@ class AbbreviationPlugin(Plugin):
     #: After wildcards are merged (50), before field names are applied (100).
     priority = 95
 
-    def filters(self, parser: QueryParser) -> list:
+    def filters(self, parser: QueryParser) -> list[
+            tuple[Callable[[QueryParser, GroupNode], GroupNode], int]]:
         return [(self.expand, self.priority)]
 
     def expand(self, parser: QueryParser, group: GroupNode) -> GroupNode:
@@ -288,8 +289,8 @@ def _between(nodes: Sequence[SyntaxNode], start: tuple[int, int],
         if lo == 0 and hi is None:
             out.append(nodes[i])
         elif piece := nfc(nodes[i].text)[lo:hi]:
-            start = nodes[i].startchar + lo
-            out.append(WordNode(piece).set_range(start, start + len(piece)))
+            at = nodes[i].startchar + lo
+            out.append(WordNode(piece).set_range(at, at + len(piece)))
     return out
 
 

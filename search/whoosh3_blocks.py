@@ -2,25 +2,64 @@
 
 A whoosh3 block is the zlib-compressed pickle of ``(ids, weights, values)``, each
 value one posting's positions, pickled again. Unpickling them posting by posting is
-most of what reading a list costs; these functions read a block's ids and weights
-without its values (:func:`ids_and_weights`), and the positions of many postings
-at once with numpy (:class:`Gaps`). :mod:`search.posting_arrays` is their one user:
-it finds the blocks and caches what they decode to.
+most of what reading a list costs; these functions walk a list's blocks as stored
+(:func:`raw_blocks`), read a block's ids and weights without its values
+(:func:`ids_and_weights`), and the positions of many postings at once with numpy
+(:class:`Gaps`). :mod:`search.posting_arrays` is their one user: it caches what
+they decode to.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pickle import loads
+from typing import NamedTuple
 
 import numpy as np
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.filedb.structfile import StructFile
+
+#: A block's weights as Whoosh pickles them: one per posting, one for all (every
+#: posting's the same), or ``None`` (all 1).
+Weights = Sequence[float] | float | None
+#: A block as its pickle reads: ``(ids or id gaps, weights, position values)``; the
+#: values ``None`` when only the block's head was read.
+Block = tuple[Sequence[int], Weights, Sequence[bytes] | None]
 
 
-def read_block(postfile, start: int, end: int, compressed: int) -> tuple:
+class RawBlock(NamedTuple):
+    """One block of a whoosh3 posting list as stored: where it lies, and its bytes."""
+
+    last_id: int
+    start: int  # offset of its data in the postings file
+    end: int
+    compressed: bool
+    length: int  # postings in it
+    data: bytes
+
+
+def raw_blocks(m: W3LeafMatcher) -> Iterator[RawBlock]:
+    """The blocks of the posting list *m* reads, from its current block on, as stored
+    (moving *m* along). Whoosh has no public way to walk a list's blocks: this reads
+    the matcher's block header, the one place that does."""
+    postfile = m._postfile
+    while True:
+        start, end = m._dataoffset, m._nextoffset
+        yield RawBlock(m._maxid, start, end, bool(m._compression), m._blocklength,
+                       postfile.get(start, end - start))
+        if m._lastblock:
+            return
+        m._goto(m._nextoffset)
+
+
+def read_block(postfile: StructFile, start: int, end: int, *,
+               compressed: int) -> tuple[np.ndarray, Weights, Sequence[bytes]]:
     """One whoosh3 block, whole: ``(ids, weights, position values)``, ids decoded."""
     data = postfile.get(start, end - start)
-    block = loads(zlib.decompress(data) if compressed else data)
+    block: tuple[Sequence[int], Weights, Sequence[bytes]] = loads(
+        zlib.decompress(data) if compressed else data)
     return np.cumsum(np.asarray(block[0], dtype=np.int64)), block[1], block[2]
 
 
@@ -35,7 +74,7 @@ _VALUES_START = b"(c_codecs\nencode\n"
 _HEAD_PER_POSTING, _HEAD_EXTRA = 14, 64
 
 
-def ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple:
+def ids_and_weights(data: bytes, compressed: bool, length: int) -> Block:
     """``(id gaps, weights, None)`` of a block, without unpickling its values."""
     if compressed:
         inflater = zlib.decompressobj()
@@ -52,7 +91,8 @@ def ids_and_weights(data: bytes, compressed: bool, length: int) -> tuple:
             return block
     if inflater is not None:
         head += inflater.decompress(inflater.unconsumed_tail) + inflater.flush()
-    return loads(head)
+    whole: Block = loads(head)
+    return whole
 
 
 # Whoosh stores a posting's positions as a 4-byte count and the pickle (protocol 2)
@@ -72,7 +112,7 @@ class Gaps:
         self.values: list[bytes] = []
         self.other = 0  # postings that needed the unpickler (for tests)
 
-    def add(self, values) -> None:
+    def add(self, values: Iterable[bytes]) -> None:
         self.values.extend(values)
 
     def positions(self) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +171,8 @@ def _unpickle_lists(values: list[bytes]) -> list[list[int]]:
     """
     if not values:
         return []
-    return loads(b"\x80\x02(" + b"".join(v[6:-1] for v in values) + b"l.")
+    lists: list[list[int]] = loads(b"\x80\x02(" + b"".join(v[6:-1] for v in values) + b"l.")
+    return lists
 
 
 def _absolute(starts: np.ndarray, counts: np.ndarray, deltas: np.ndarray) -> np.ndarray:
@@ -139,4 +180,5 @@ def _absolute(starts: np.ndarray, counts: np.ndarray, deltas: np.ndarray) -> np.
     ``counts[i]``) → absolute positions, each run summed from 0."""
     total = np.cumsum(deltas)
     before = np.concatenate(([0], total))[starts[:-1]]  # running sum before each run
-    return total - np.repeat(before, counts)
+    absolute: np.ndarray = total - np.repeat(before, counts)
+    return absolute
