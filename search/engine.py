@@ -37,6 +37,8 @@ from search import generations, lock, spelling, store
 from search.complete import Completion, complete
 from search.indexer import IndexSummary, Progress, index_paths
 from search.query import run
+from search.readings import Reading
+from search.readings import readings as probable_readings
 from search.results import SearchResult, get_article
 
 if TYPE_CHECKING:
@@ -73,7 +75,7 @@ class Engine(Protocol):
         """The query the user probably meant, from the index's vocabulary."""
         ...
 
-    def readings(self, text: str) -> list[spelling.Reading]:
+    def readings(self, text: str) -> list[Reading]:
         """The probable accented readings of *text*, from the index's vocabulary."""
         ...
 
@@ -163,9 +165,9 @@ class LocalEngine:
         with self._source().searcher() as searcher:
             return spelling.suggest(searcher, text)
 
-    def readings(self, text: str) -> list[spelling.Reading]:
+    def readings(self, text: str) -> list[Reading]:
         with self._source().searcher() as searcher:
-            return spelling.readings(searcher, text)
+            return probable_readings(searcher, text)
 
     def documents(self) -> int:
         with self._source().searcher() as searcher:
