@@ -1,4 +1,8 @@
-"""Building and updating the index from an archive.
+"""Building and updating the index from an archive: the incremental, failure-safe run.
+
+What each article becomes in the index is :mod:`search.documents`'; this module
+decides which articles a run adds, replaces, skips or removes, and makes the run
+commit whole or leave no trace.
 
 Runs are incremental: every document carries the hash of the bytes it came from, so
 an unchanged file is skipped, a changed one replaced, and a document whose file has
@@ -28,44 +32,14 @@ from typing import NamedTuple
 from whoosh.index import Index, LockError
 from whoosh.writing import IndexWriter
 
-from search import interrupt, lock, store
+from search import documents, interrupt, lock, store
 from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
 from search.archive import Failure, Record, archive_root, read_file, walk
-from search.extract import Article, extract
 from search.lock import IndexBusy
-from search.normalize import nfc, place_key
-from search.schema import (
-    AUTHOR,
-    AUTHOR_NAME,
-    BODY,
-    BODY_Z,
-    DATE,
-    HASH,
-    ID,
-    MATCH_FIELD,
-    META,
-    PATH,
-    PEOPLE,
-    PEOPLE_NAME,
-    PLACE,
-    PLACE_NAME,
-    PLACES,
-    PROVINCE,
-    ROOT,
-    SOURCE,
-    SOURCE_NAME,
-    TITLE,
-    TITLE_FIELD,
-    WORD_COUNT,
-    YEAR,
-    match_text,
-    pack_body,
-)
+from search.schema import HASH, ID, PATH, ROOT
 
 #: Above this many bytes of input, index with both cores.
 PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
-#: JSON record keys that become index fields rather than stored metadata.
-EXTRACTED_KEYS = frozenset({"title", "date", "author", "source"})
 #: Memory budget per Whoosh writer process, in MB.
 WRITER_LIMIT_MB = 256
 
@@ -119,66 +93,6 @@ class IndexSummary:
 #: once the new generation is on disk, and "swapping" when a staged index (a
 #: rebuild, a first run) replaces the directory.
 Progress = Callable[[int, int, int, str], None]
-
-
-def to_document(record: Record, root: str, article: Article) -> dict:
-    """The Whoosh fields of one article (fields with no value are left out)."""
-    doc: dict = {
-        ID: record.id,
-        PATH: record.path,
-        ROOT: root,
-        HASH: record.hash,
-        TITLE: article.title,
-        TITLE_FIELD: article.title,
-        BODY: article.body,
-        BODY_Z: pack_body(article.body, article.summary),
-        MATCH_FIELD: match_text(article.title, article.body),
-        WORD_COUNT: article.word_count,
-        PLACES: list(article.places),
-    }
-    if article.author:
-        doc[AUTHOR] = doc[AUTHOR_NAME] = article.author
-    if article.source:
-        doc[SOURCE] = doc[SOURCE_NAME] = article.source
-    if article.people:
-        doc[PEOPLE] = ", ".join(article.people)
-        doc[PEOPLE_NAME] = ",".join(p.replace(",", " ") for p in article.people)
-    if article.places:
-        doc[PLACE] = ",".join(place_key(p) for p in article.places)
-        doc[PLACE_NAME] = ",".join(article.places)
-    if article.provinces_2025:
-        doc[PROVINCE] = ",".join(place_key(p) for p in article.provinces_2025)
-    if article.date:
-        doc[DATE] = article.date
-        doc[YEAR] = article.date.year
-    meta = {k: v for k, v in record.fields.items() if k not in EXTRACTED_KEYS}
-    meta["has_time"] = article.has_time
-    if article.provinces_2025:
-        meta["provinces_2025"] = list(article.provinces_2025)
-    doc[META] = meta
-    return doc
-
-
-def article_fields(article: Article) -> dict:
-    """Every extracted field of an article, JSON-ready (for ``vnsearch extract``)."""
-    return {
-        "title": article.title,
-        "date": article.date.isoformat() if article.date else None,
-        "has_time": article.has_time,
-        "author": article.author,
-        "source": article.source,
-        "places": list(article.places),
-        "provinces_2025": list(article.provinces_2025),
-        "people": list(article.people),
-        "summary": article.summary,
-        "word_count": article.word_count,
-        "body": article.body,
-    }
-
-
-def analyse(record: Record) -> Article:
-    """Extract an article's metadata and clean text (NFC throughout)."""
-    return extract(nfc(record.text), record.fields or None)
 
 
 class Indexed(NamedTuple):
@@ -529,7 +443,7 @@ def _index_one(
         summary.skipped += 1
         return
     try:
-        article = analyse(item)
+        article = documents.analyse(item)
     except MemoryError:
         raise  # the machine's trouble, not this file's: stop and keep the old index
     except Exception as exc:  # a bug in extraction must not stop the run
@@ -540,4 +454,4 @@ def _index_one(
         summary.updated += 1
     else:
         summary.added += 1
-    writer.add_document(**to_document(item, root, article))
+    writer.add_document(**documents.to_document(item, root, article))
