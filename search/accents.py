@@ -19,6 +19,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from whoosh.reading import IndexReader
+
 from search import lexicon
 from search.normalize import fold, has_accents, nfc, normalize_term
 
@@ -63,12 +65,12 @@ def ime_decode(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def writes_so(reader, exact: str, folded: str) -> bool:
+def writes_so(reader: IndexReader, exact: str, folded: str) -> bool:
     """True when *exact* carries accents and the archive writes it that way."""
     return has_accents(exact) and exact in dict(lexicon.accent_forms(reader, folded))
 
 
-def _marks(word: str) -> Counter:
+def _marks(word: str) -> Counter[str]:
     """The accent marks a word carries (tones, hats, horns, breves, the stroke of đ)."""
     return Counter(c for c in unicodedata.normalize("NFD", word.lower().replace("đ", "d\u0335"))
                    if unicodedata.combining(c))
@@ -84,7 +86,7 @@ def keeps_accents(typed: str, suggested: str) -> bool:
     return not (_marks(typed) - _marks(suggested))
 
 
-def kept_spelling(reader, tok: tuple, chosen: str) -> str | None:
+def kept_spelling(reader: IndexReader, tok: TokenTuple, chosen: str) -> str | None:
     """The spelling a slot must keep: the word as typed with accents when the archive
     writes it so, or the Telex/VNI word the keystrokes spell; else ``None``."""
     exact, folded = tok[0], tok[1]
@@ -96,7 +98,7 @@ def kept_spelling(reader, tok: tuple, chosen: str) -> str | None:
     return None
 
 
-def _ime_hint(tok: tuple, chosen: str) -> str | None:
+def _ime_hint(tok: TokenTuple, chosen: str) -> str | None:
     """The Telex/VNI reading of a typed word when it spells the chosen word."""
     for decoded in ime_decode(tok[0]):
         if fold(decoded) == chosen:
@@ -111,8 +113,8 @@ def may_take(exact: str, lock: str | None, keep: str | None) -> bool:
     return keep is None or keeps_accents(keep, exact)
 
 
-def spellings(reader, word: str, lock: str | None, keep: str | None,
-           most: int = MAX_FORMS) -> list[tuple[str, float]]:
+def spellings(reader: IndexReader, word: str, lock: str | None, keep: str | None,
+              most: int = MAX_FORMS) -> list[tuple[str, float]]:
     """Exact spellings for one slot with their share of the word's occurrences.
 
     A slot typed with accents the archive never writes for this word keeps the
@@ -120,14 +122,14 @@ def spellings(reader, word: str, lock: str | None, keep: str | None,
     """
     if lock is not None:
         return [(lock, 1.0)]
-    forms = [(f, n) for f, n in lexicon.accent_forms(reader, word) if may_take(f, None, keep)]
-    forms = forms[:most] or [(keep if keep is not None and fold(keep) == word else word, 1)]
-    total = sum(n for _, n in forms)
-    return [(f, n / total) for f, n in forms]
+    counted = [(f, n) for f, n in lexicon.accent_forms(reader, word) if may_take(f, None, keep)]
+    counted = counted[:most] or [(keep if keep is not None and fold(keep) == word else word, 1)]
+    total = sum(n for _, n in counted)
+    return [(f, n / total) for f, n in counted]
 
 
-def likeliest(forms: list[list[tuple[str, float]]], pairs: list[Counter],
-            limit: int) -> list[tuple[float, tuple[str, ...]]]:
+def likeliest(forms: list[list[tuple[str, float]]], pairs: list[Counter[tuple[str, ...]]],
+              limit: int) -> list[tuple[float, tuple[str, ...]]]:
     """The *limit* likeliest spellings of the whole query, ``(log-score, words)``.
 
     Each neighbouring pair of spellings scores how often the archive writes that
@@ -137,12 +139,13 @@ def likeliest(forms: list[list[tuple[str, float]]], pairs: list[Counter],
     ``Đà Nẵng`` beats ``đã nặng`` although ``đã`` is by far the commonest ``da``,
     and ``Ba Đình`` beats ``bà đinh`` after ``Quận ủy``.
     """
-    beam = [(math.log(share), (form,)) for form, share in forms[0]]
+    beam: list[tuple[float, tuple[str, ...]]] = [
+        (math.log(share), (form,)) for form, share in forms[0]]
     shares = [dict(slot) for slot in forms]
     for i, slot in enumerate(forms[1:]):
         counts = pairs[i]
         seen = sum(counts.values())
-        step = []
+        step: list[tuple[float, tuple[str, ...]]] = []
         for score, path in beam:
             before = 0.0 if i == 0 else score  # the first pair replaces the first word's share
             for form, share in slot:

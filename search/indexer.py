@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from whoosh.index import Index, LockError
 from whoosh.writing import IndexWriter
@@ -75,7 +75,7 @@ class IndexSummary:
     def changed(self) -> int:
         return self.added + self.updated + self.removed
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,
             "updated": self.updated,
@@ -423,7 +423,7 @@ def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
 def _index_one(
     item: Record | Failure,
     root: str,
-    writer,
+    writer: IndexWriter,
     existing: dict[str, Indexed],
     seen: set[str],
     summary: IndexSummary,

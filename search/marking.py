@@ -118,7 +118,6 @@ def _hit(hit: WhooshHit, marking: Marking, with_snippets: bool = True) -> Hit:
     stored = hit.fields()
     body = stored_body(stored) if with_snippets else ""
     title = stored.get("title", "")
-    options = {"phrases": marking.phrases, "readings": marking.readings}
     return Hit(
         id=stored["id"],
         path=stored.get("path", ""),
@@ -127,7 +126,9 @@ def _hit(hit: WhooshHit, marking: Marking, with_snippets: bool = True) -> Hit:
         author=stored.get("author"),
         source=stored.get("source"),
         score=float(hit.score or 0.0),
-        snippets=snippets(body, marking.exact, marking.folded, **options),
-        title_marks=mark_all(title, marking.exact, marking.folded, **options),
+        snippets=snippets(body, marking.exact, marking.folded, phrases=marking.phrases,
+                          readings=marking.readings),
+        title_marks=mark_all(title, marking.exact, marking.folded, phrases=marking.phrases,
+                             readings=marking.readings),
         fields=extra_fields(stored),
     )

@@ -114,9 +114,8 @@ def _word(fieldname: str, word: str, negated: bool) -> Rewritten:
             return wq.Or([wq.Term(f, word) for f in EXACT_FIELDS]), []
         return wq.Term(MATCH_FIELD, folded), []
     if fieldname == TITLE:
-        required = wq.Term(TITLE_FIELD, folded)
-        boosts = [wq.Term(TITLE, word, boost=EXACT_BOOST)] if accented else []
-        return required, boosts
+        exact: list[wq.Query] = [wq.Term(TITLE, word, boost=EXACT_BOOST)] if accented else []
+        return wq.Term(TITLE_FIELD, folded), exact
     boosts: list[wq.Query] = [wq.Term(TITLE_FIELD, folded, boost=TITLE_BOOST)]
     if accented:
         boosts += [wq.Term(f, word, boost=EXACT_BOOST) for f in EXACT_FIELDS]

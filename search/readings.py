@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from whoosh.searching import Searcher
 
@@ -23,6 +25,8 @@ from search.syntax import has_syntax
 
 #: Readings :func:`readings` returns by default.
 MAX_READINGS = 3
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,11 @@ def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[R
 
     For ranking: ``da nang`` reads ``đà nẵng`` far more often than ``da nắng``, and
     articles holding the likely reading can be ranked first, in proportion. The
-    words are taken as typed (no typo correction; :func:`suggest` does that); a
+    words are taken as typed (no typo correction; :func:`search.spelling.suggest`
+    does that); a
     word typed with accents the archive writes keeps them exactly, any other
-    typed mark is kept (:func:`keeps_accents`). Probabilities come from the same
-    model as :func:`suggest`'s accents, counted in articles (how many articles
+    typed mark is kept (:func:`search.accents.keeps_accents`). Probabilities come
+    from the same model as the did-you-mean's accents, counted in articles (how many articles
     write each pair so: :func:`search.lexicon.pair_surfaces`), by the word's own
     counts where a pair is unseen — and, for three words or more, mixed with how
     the archive spells the whole span where it occurs (trusted the more, the more
@@ -56,15 +61,16 @@ def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[R
     reader = searcher.reader()
     words = [t[1] for t in toks]
     locked = [kept_spelling(reader, t, t[1]) for t in toks]
-    if all(lock is not None for lock in locked):  # typed with the archive's accents
-        return [Reading(tuple(locked), 1.0)]  # type: ignore[arg-type]
+    as_typed = tuple(lock for lock in locked if lock is not None)
+    if len(as_typed) == len(locked):  # typed with the archive's accents
+        return [Reading(as_typed, 1.0)]
     keep = [t[0] if has_accents(t[0]) else None for t in toks]
     forms = [spellings(reader, w, lock, k, most=READING_FORMS)
              for w, lock, k in zip(words, locked, keep, strict=True)]
     pairs = [_exact_pairs(searcher, words[i : i + 2], per_article=True)
              for i in range(len(words) - 1)]
     chain = _shares({path: math.exp(score) for score, path in likeliest(forms, pairs, BEAM)})
-    spans = Counter() if len(words) < 3 else Counter({
+    spans: Counter[tuple[str, ...]] = Counter() if len(words) < 3 else Counter({
         exact: n for exact, n in _exact_pairs(searcher, words, per_article=True).items()
         if all(may_take(e, lock, k) for e, lock, k in zip(exact, locked, keep, strict=True))
     })
@@ -102,7 +108,7 @@ def _as_typed_queries(searcher: Searcher, words: list[str], keep: list[str | Non
     """*weights* of readings weighed as queries someone types rather than as text:
     people search for topics, not for function words or halves of longer phrases."""
     inside = _fragment_shares(searcher, words) if len(words) == 2 else {}
-    out = {}
+    out: dict[tuple[str, ...], float] = {}
     for path, w in weights.items():
         for word, typed in zip(path, keep, strict=True):
             if typed is None and word in FUNCTION_WORDS:
@@ -115,7 +121,7 @@ def _as_typed_queries(searcher: Searcher, words: list[str], keep: list[str | Non
 def _fragment_shares(searcher: Searcher, words: list[str]) -> dict[tuple[str, ...], float]:
     """Per exact reading of the span *words*: the largest share of its occurrences
     that one neighbouring word accompanies (on either side)."""
-    sides: dict[tuple, Counter] = {}
+    sides: dict[tuple[tuple[str, ...], str], Counter[str]] = {}
     for (surface, side, word), n in lexicon.span_neighbours(searcher, words).items():
         path = tuple(normalize_term(s)[0] for s in surface)
         sides.setdefault((path, side), Counter())[word] += n
@@ -127,16 +133,17 @@ def _fragment_shares(searcher: Searcher, words: list[str]) -> dict[tuple[str, ..
     return shares
 
 
-def _shares(weights: dict) -> dict:
+def _shares(weights: Mapping[K, float]) -> dict[K, float]:
     """*weights* scaled to sum to 1 (order kept)."""
     total = sum(weights.values())
     return {k: w / total for k, w in weights.items()} if total else {}
 
 
-def _exact_pairs(searcher: Searcher, words: list[str], per_article: bool = False) -> Counter:
+def _exact_pairs(searcher: Searcher, words: list[str],
+                 per_article: bool = False) -> Counter[tuple[str, ...]]:
     """How often the archive writes the folded pair *words* as each exact pair (in
     how many articles, *per_article*)."""
-    counts: Counter = Counter()
+    counts: Counter[tuple[str, ...]] = Counter()
     for surface, n in lexicon.pair_surfaces(searcher, words, per_article=per_article).items():
         counts[tuple(normalize_term(s)[0] for s in surface)] += n
     return counts

@@ -41,11 +41,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search import lexicon
 from search.accents import (
     MAX_WORDS,
+    TokenTuple,
     ime_decode,
     keeps_accents,
     kept_spelling,
@@ -84,7 +86,7 @@ class Suggestion:
     text: str
     corrected: bool  # words changed (typo, Telex/VNI), not only accents restored
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | bool]:
         return {"text": self.text, "corrected": self.corrected}
 
 
@@ -126,7 +128,7 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
 # --------------------------------------------------------------------------- words
 
 
-def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
+def _candidates(searcher: Searcher, toks: list[TokenTuple], i: int) -> dict[str, float]:
     """Folded words that may stand in slot *i*, with the cost of choosing each."""
     reader = searcher.reader()
     exact, folded = toks[i][0], toks[i][1]
@@ -149,7 +151,7 @@ def _candidates(searcher: Searcher, toks: list, i: int) -> dict[str, float]:
     return out
 
 
-def _typo_fixes(searcher: Searcher, toks: list, i: int, times: int) -> list[str]:
+def _typo_fixes(searcher: Searcher, toks: list[TokenTuple], i: int, times: int) -> list[str]:
     """Index words one edit from the word at *i* that may be what was meant.
 
     Any of them for a word the archive lacks or never writes next to its query
@@ -167,14 +169,14 @@ def _typo_fixes(searcher: Searcher, toks: list, i: int, times: int) -> list[str]
     return [w for w, n in near if n >= TYPO_RATIO * times]
 
 
-def _marked_form(reader, folded: str, typed: str) -> bool:
+def _marked_form(reader: IndexReader, folded: str, typed: str) -> bool:
     """True when the archive spells *folded* with every mark of *typed* somewhere."""
     return any(keeps_accents(typed, f) for f, _ in lexicon.accent_forms(reader, folded))
 
 
-def _isolated(searcher: Searcher, toks: list, i: int) -> bool:
+def _isolated(searcher: Searcher, toks: list[TokenTuple], i: int) -> bool:
     """True when the word at *i* stands next to none of its query neighbours in the archive."""
-    neighbours = []
+    neighbours: list[list[str]] = []
     if i > 0:
         neighbours.append([toks[i - 1][1], toks[i][1]])
     if i + 1 < len(toks):
@@ -194,11 +196,15 @@ def _pair(searcher: Searcher, words: list[str], seen_only: bool = False) -> int:
     return cache[key]
 
 
+#: How often query words stand together (or whether they do: ``seen_only``).
+PairCounts = dict[tuple[tuple[str, ...], bool], int]
+
+
 #: How often query words stand together, per reader (one per searcher).
-_PAIRS: PerReader[dict] = registry.per_reader("spelling pairs")
+_PAIRS: PerReader[PairCounts] = registry.per_reader("spelling pairs")
 
 
-def _pair_cache(searcher: Searcher) -> dict:
+def _pair_cache(searcher: Searcher) -> PairCounts:
     cache = _PAIRS.get(searcher.reader(), dict)
     if len(cache) > 20_000:
         cache.clear()
@@ -235,7 +241,7 @@ def _best_words(searcher: Searcher, slots: list[dict[str, float]]) -> list[str]:
 # --------------------------------------------------------------------------- accents
 
 
-def _accents(searcher, words: list[str], *, locked: list[str | None],
+def _accents(searcher: Searcher, words: list[str], *, locked: list[str | None],
              keep: list[str | None]) -> list[str] | None:
     """Surface spellings (accents and case as the archive writes them) for *words*.
 
@@ -251,10 +257,10 @@ def _accents(searcher, words: list[str], *, locked: list[str | None],
     forms = [spellings(reader, w, lock, k) for w, lock, k in zip(words, locked, keep, strict=True)]
     if any(not f for f in forms):
         return None
-    seen: list[Counter] = [Counter() for _ in words]  # slot → exact → cased surfaces
-    pairs = []
+    seen: list[Counter[tuple[str, str]]] = [Counter() for _ in words]  # slot → exact → cased surfaces
+    pairs: list[Counter[tuple[str, ...]]] = []
     for i in range(len(words) - 1):
-        counts: Counter = Counter()
+        counts: Counter[tuple[str, ...]] = Counter()
         for surface, n in lexicon.pair_surfaces(searcher, words[i : i + 2]).items():
             exact = tuple(normalize_term(s)[0] for s in surface)
             counts[exact] += n
@@ -265,11 +271,11 @@ def _accents(searcher, words: list[str], *, locked: list[str | None],
     return [_cased(seen[i], chosen[i]) for i in range(len(words))]
 
 
-def _best_span(spans: Counter, locked: list[str | None],
+def _best_span(spans: Counter[tuple[str, ...]], locked: list[str | None],
                keep: list[str | None]) -> list[str] | None:
     """The archive's most common spelling of the whole span, honouring typed accents."""
-    by_exact: Counter = Counter()
-    cased: dict[tuple, Counter] = {}
+    by_exact: Counter[tuple[str, ...]] = Counter()
+    cased: dict[tuple[str, ...], Counter[tuple[str, ...]]] = {}
     for surface, n in spans.items():
         exact = tuple(normalize_term(s)[0] for s in surface)
         if not all(may_take(e, lock, k) for e, lock, k in zip(exact, locked, keep, strict=True)):
@@ -279,16 +285,16 @@ def _best_span(spans: Counter, locked: list[str | None],
     if not by_exact:
         return None
     exact = by_exact.most_common(1)[0][0]
-    out = []
+    out: list[str] = []
     for k, e in enumerate(exact):
-        seen: Counter = Counter()
+        seen: Counter[tuple[str, str]] = Counter()
         for surface, n in cased[exact].items():
             seen[(e, surface[k])] += n
         out.append(_cased(seen, e))
     return out
 
 
-def _cased(seen: Counter, exact: str) -> str:
+def _cased(seen: Counter[tuple[str, str]], exact: str) -> str:
     """*exact* with capitals where the archive clearly writes them, from *seen*
     (``(exact, surface)`` → count, mid-sentence where known).
 
