@@ -32,9 +32,10 @@ from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.engine import LocalEngine
 from search.filters import Filters
 from search.highlight import Snippet
-from search.indexer import IndexBusy, IndexSummary, InterruptedAfterCommit
+from search.indexer import IndexSummary, InterruptedAfterCommit
 from search.indexer import Progress as OnProgress
 from search.limits import MAX_LIMIT
+from search.lock import IndexBusy
 from search.query import QueryError
 from search.results import SearchResult, article_json
 from search.service import Notice, SearchRequest

@@ -20,8 +20,6 @@ while this process reads files and extracts metadata.
 
 from __future__ import annotations
 
-import errno
-import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -29,24 +27,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from whoosh.index import Index, LockError
+from whoosh.index import Index
 from whoosh.writing import IndexWriter
 
 from search import documents, interrupt, lock, store
 from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
 from search.archive import Failure, Record, archive_root, read_file, walk
-from search.lock import IndexBusy
+from search.safe_writer import (
+    WRITE_ERRNOS,
+    abandon,
+    check_workers,
+    check_written,
+    open_writer,
+    write_error,
+)
 from search.schema import HASH, ID, PATH, ROOT
 
 #: Above this many bytes of input, index with both cores.
 PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
-#: Memory budget per Whoosh writer process, in MB.
-WRITER_LIMIT_MB = 256
-
-
-class IndexWriteError(store.IndexError_):
-    """Writing the index failed (disk full, no permission); the message says what
-    the index holds now."""
 
 
 class InterruptedAfterCommit(KeyboardInterrupt):
@@ -150,7 +148,7 @@ def index_paths(
     try:
         held = lock.acquire(index_dir)
     except OSError as exc:  # no permission, read-only or full file system
-        raise _write_error(index_dir, exc) from exc
+        raise write_error(index_dir, exc) from exc
     try:
         _clear_stale(index_dir, held, notice or (lambda _message: None))
         store.check_target(index_dir, rebuild)
@@ -204,8 +202,8 @@ def _run(
     except BaseException as exc:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
-        if isinstance(exc, OSError) and fresh and exc.errno in _WRITE_ERRNOS:
-            raise _write_error(index_dir, exc) from exc  # creating the empty index failed
+        if isinstance(exc, OSError) and fresh and exc.errno in WRITE_ERRNOS:
+            raise write_error(index_dir, exc) from exc  # creating the empty index failed
         raise
 
     with ix.reader() as reader:
@@ -238,7 +236,7 @@ def _staged(index_dir: Path) -> Path:
     try:
         staging = store.staging_dir(index_dir)
     except OSError as exc:
-        raise _write_error(index_dir, exc) from exc
+        raise write_error(index_dir, exc) from exc
     return staging
 
 
@@ -257,7 +255,7 @@ def _finish(
     except OSError as exc:
         if target != index_dir:
             shutil.rmtree(target, ignore_errors=True)
-            raise _write_error(index_dir, exc) from exc
+            raise write_error(index_dir, exc) from exc
         (target / (store.MANIFEST + ".tmp")).unlink(missing_ok=True)
         if notice:
             notice(f"the index is updated, but its {store.MANIFEST} could not be: {exc.strerror}")
@@ -268,7 +266,7 @@ def _finish(
             store.swap_in(target, index_dir)
         except OSError as exc:
             shutil.rmtree(target, ignore_errors=True)
-            raise _write_error(index_dir, exc) from exc
+            raise write_error(index_dir, exc) from exc
 
 
 def _write(
@@ -289,7 +287,7 @@ def _write(
     """
     workers = interrupt.children()
     generation = ix.latest_generation()
-    writer = _open_writer(ix, index_dir, procs)
+    writer = open_writer(ix, index_dir, procs)
     try:
         seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
                      guard=guard)
@@ -308,29 +306,17 @@ def _write(
             total = sum(len(files) for _, _, files in plan)
             progress(total, total, len(seen) + len(summary.failed), "committing")
         guard.check()
-        _check_workers(writer, index_dir)
+        check_workers(writer, index_dir)
         with guard.deferred():
             writer.commit()
             if progress:
                 progress(total, total, len(seen) + len(summary.failed), "committed")
     except BaseException as exc:
-        _abandon(writer, workers, target if ix.latest_generation() == generation else None)
+        abandon(writer, workers, target if ix.latest_generation() == generation else None)
         if isinstance(exc, OSError):
-            raise _write_error(index_dir, exc) from exc
+            raise write_error(index_dir, exc) from exc
         raise
-    _check_written(ix, index_dir, expected=len(existing) - summary.removed + summary.added)
-
-
-def _open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
-    try:
-        if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
-        return ix.writer(limitmb=WRITER_LIMIT_MB)
-    except LockError as exc:
-        raise IndexBusy(
-            f"the index at '{index_dir}' is locked by another process (Whoosh's own lock); "
-            f"wait for it to finish"
-        ) from exc
+    check_written(ix, index_dir, expected=len(existing) - summary.removed + summary.added)
 
 
 def _feed(
@@ -358,66 +344,6 @@ def _feed(
             if progress:
                 progress(files_done, total, len(seen) + len(summary.failed), "indexing")
     return seen
-
-
-def _abandon(
-    writer: IndexWriter, workers: set[multiprocessing.Process], sweep_dir: Path | None
-) -> None:
-    """Stop a writer that will not commit: its worker processes, its files, its lock.
-
-    *sweep_dir* is the index directory to clear of the writer's files, or None
-    when the commit went through after all (then nothing is swept).
-    """
-    interrupt.stop_workers(workers)
-    try:
-        writer.cancel()
-    except Exception:  # cancelling after a failed flush can fail again; free the lock anyway
-        whoosh_lock = getattr(writer, "writelock", None)
-        if whoosh_lock is not None and whoosh_lock.fd is not None:
-            whoosh_lock.release()
-    if sweep_dir is not None:
-        store.sweep(sweep_dir)
-
-
-def _check_workers(writer: IndexWriter, index_dir: Path) -> None:
-    """Refuse to commit when a Whoosh worker process has died: Whoosh would commit
-    without its documents and without an error."""
-    dead = [t.exitcode for t in getattr(writer, "tasks", []) if t.exitcode not in (None, 0)]
-    if dead:
-        raise IndexWriteError(
-            f"a writer process failed (exit code {dead[0]}) while indexing into "
-            f"'{index_dir}'; the index is as it was"
-        )
-
-
-def _check_written(ix: Index, index_dir: Path, *, expected: int) -> None:
-    """A Whoosh worker process that dies during the commit itself (out of memory,
-    disk full while flushing) is left out of it without an error; compare the
-    document count to catch it."""
-    with ix.reader() as reader:
-        actual = reader.doc_count()
-    if actual < expected:
-        raise IndexWriteError(
-            f"{expected - actual} article(s) of this run were not written to '{index_dir}' "
-            f"(a writer process failed); run vnsearch index again to add them"
-        )
-
-
-#: Errors of a file system that cannot take more writes.
-_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return IndexWriteError(
-            f"no space left on device while writing the index at '{index_dir}'; "
-            f"the index is as it was"
-        )
-    where = f" ({exc.filename})" if exc.filename else ""
-    return IndexWriteError(
-        f"cannot write the index at '{index_dir}': {exc.strerror or exc}{where}; "
-        f"the index is as it was"
-    )
 
 
 def _index_one(

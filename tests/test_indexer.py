@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from search import documents, indexer, store
+from search import documents, safe_writer, store
 from search.indexer import index_paths
 from search.query import run
 from tests.conftest import SEED_IDS, vntc_records
@@ -307,7 +307,7 @@ def test_a_dead_writer_process_stops_the_commit(
         return doc
 
     monkeypatch.setattr(documents, "to_document", poisoned)
-    with pytest.raises(indexer.IndexWriteError, match="a writer process failed"):
+    with pytest.raises(safe_writer.IndexWriteError, match="a writer process failed"):
         index_paths(ix, [archive], procs=2)
     assert doc_ids(ix) == set(SEED_IDS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "ix", "vntc"]
