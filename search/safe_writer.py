@@ -31,7 +31,7 @@ class IndexWriteError(store.IndexError_):
 
 
 def open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
-    """A writer on *ix* with *procs* processes; :class:`IndexBusy` when Whoosh's own
+    """A writer on *ix* with *procs* processes; :class:`search.lock.IndexBusy` when Whoosh's own
     lock is held."""
     try:
         if procs > 1:

@@ -20,7 +20,7 @@ using only the archive itself (see :mod:`search.lexicon`):
    the first ones in the index.
 3. *What the user typed stands*: a word typed with accents the archive writes
    keeps them exactly, and no typed mark is ever taken away
-   (:func:`keeps_accents`: ``Bà`` is never "corrected" to ``ba``); Telex/VNI
+   (:func:`search.accents.keeps_accents`: ``Bà`` is never "corrected" to ``ba``); Telex/VNI
    keystrokes that spell an archive word keep that word (``quaanj`` → ``quận``).
    A word the archive itself writes only a few times, one edit from a far
    commoner one, is read as the archive's typo (``ngyen xuan phuc`` →
@@ -246,7 +246,7 @@ def _accents(searcher: Searcher, words: list[str], *, locked: list[str | None],
     """Surface spellings (accents and case as the archive writes them) for *words*.
 
     *locked* spellings stand as given; a slot with *keep* only takes spellings that
-    carry every mark typed there (:func:`keeps_accents`).
+    carry every mark typed there (:func:`search.accents.keeps_accents`).
     """
     reader = searcher.reader()
     if len(words) >= 2:
