@@ -258,7 +258,8 @@ def _accents(searcher: Searcher, words: list[str], *, locked: list[str | None],
              for w, lock, k in zip(words, locked, keep, strict=True)]
     if any(not f for f in forms):
         return None
-    seen: list[Counter[tuple[str, str]]] = [Counter() for _ in words]  # slot → exact → cased surfaces
+    # Per slot: (exact, cased surface) → count.
+    seen: list[Counter[tuple[str, str]]] = [Counter() for _ in words]
     pairs: list[Counter[tuple[str, ...]]] = []
     for i in range(len(words) - 1):
         counts: Counter[tuple[str, ...]] = Counter()
