@@ -31,10 +31,11 @@ import sqlite3
 from pathlib import Path
 
 from search import store
+from search.errors import QueryError
 from search.filters import Filters
 from search.generations import retire
 from search.indexer import index_paths
-from search.query import QueryError, run
+from search.query import run
 
 
 def split_article(text: str) -> tuple[str, str]:

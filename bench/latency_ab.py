@@ -41,7 +41,8 @@ from search import store
 if Path(search.__file__).parent.parent != Path(sys.argv[1]):
     sys.exit(f"imported {search.__file__}, not the checkout's")
 from search.filters import Filters
-from search.query import QueryError, run
+from search.errors import QueryError
+from search.query import run
 
 queries = json.load(sys.stdin)
 searcher = store.open_index(Path(sys.argv[2])).searcher()

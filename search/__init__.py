@@ -25,16 +25,19 @@ One core library with thin front ends. The modules, in the order data flows:
 * score → ``searching`` (one query's matches: the fast path or a Whoosh collector),
   ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
   lists with numpy), ``proximity`` (words in a row, checked lazily),
-  ``posting_arrays`` (posting lists as cached arrays) over ``whoosh3_blocks``
+  ``posting_arrays`` (posting lists as cached arrays) over ``codec`` (vnsearch's own
+  Whoosh codec: posting lists as packed integer columns) and ``whoosh3_blocks``
   (Whoosh's on-disk blocks decoded in bulk), ``sorted_ids``, ``postings`` (bounded
   walks);
 * highlight → ``marking`` (what a query marks; the page's hits marked with it),
   ``highlight`` (snippets under the query's reading);
 * service → ``engine`` (the seam under the service: the local Whoosh index, later a
   cluster), ``service`` (requests checked against ``limits``, notices decided once),
-  ``results`` (hits, result pages and articles, one JSON shape each);
-* front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models`` and
-  ``http_assets`` (``vnsearch serve``): shells over ``service``.
+  ``results`` (hits, result pages and articles, one JSON shape each), ``errors``
+  (the one error a request fails with);
+* front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models``,
+  ``http_assets`` and ``pages`` (the search and article pages from ``templates/``)
+  (``vnsearch serve``): shells over ``service``.
 """
 
 __version__ = "0.1.0"

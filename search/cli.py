@@ -30,13 +30,13 @@ from rich.text import Text
 from search import __version__, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.engine import LocalEngine
+from search.errors import QueryError
 from search.filters import Filters
 from search.highlight import Snippet
 from search.indexer import IndexSummary, InterruptedAfterCommit
 from search.indexer import Progress as OnProgress
 from search.limits import MAX_LIMIT
 from search.lock import IndexBusy
-from search.query import QueryError
 from search.results import SearchResult, article_json
 from search.service import Notice, SearchRequest
 

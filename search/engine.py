@@ -18,8 +18,8 @@ What the seam covers today, honestly:
   through it).
 * ``delete`` removes articles by id in one committed write, under the writer lock.
   An incremental run that still finds their files adds them back.
-* ``article``, ``complete``, ``did_you_mean``, ``readings``, ``documents`` and
-  ``stats`` read the index's stored fields and its own vocabulary
+* ``article``, ``complete``, ``did_you_mean``, ``readings``, ``marking``, ``documents``
+  and ``stats`` read the index's stored fields and its own vocabulary
   (:mod:`search.lexicon`).
 """
 
@@ -35,8 +35,9 @@ from whoosh.searching import Searcher
 
 from search import generations, lock, spelling, store
 from search.complete import Completion, complete
+from search.highlight import Marking
 from search.indexer import IndexSummary, Progress, index_paths
-from search.query import run
+from search.query import query_marking, run
 from search.readings import Reading
 from search.readings import readings as probable_readings
 from search.results import SearchResult, get_article
@@ -87,6 +88,11 @@ class Engine(Protocol):
         """What the index holds: articles, size, last run, archives, fields."""
         ...
 
+    def marking(self, text: str) -> Marking:
+        """What a result page marks for the query *text* (read and expanded as a search
+        would), to mark a whole article opened from a result the same way."""
+        ...
+
 
 class SearcherSource(Protocol):
     """Where searchers come from: an open index, or a pool of them (``vnsearch serve``)."""
@@ -100,8 +106,9 @@ class LocalEngine:
     The HTTP server passes its searcher pool (which follows new index
     generations); without one, the index's current generation is opened on first
     use, and each call takes a searcher of its own, retired when the call ends (what
-    it cached leaves with it: :mod:`search.generations`). Opening raises :class:`search.store.IndexError_`
-    (no index, a foreign or corrupt one); :meth:`open` does so at once.
+    it cached leaves with it: :mod:`search.generations`). Opening raises
+    :class:`search.store.IndexError_` (no index, a foreign or corrupt one);
+    :meth:`open` does so at once.
     """
 
     def __init__(self, index_dir: Path, searchers: SearcherSource | None = None) -> None:
@@ -176,3 +183,7 @@ class LocalEngine:
     def stats(self) -> dict[str, Any]:
         with self._source().searcher() as searcher:
             return store.index_stats(self.index_dir, searcher)
+
+    def marking(self, text: str) -> Marking:
+        with self._source().searcher() as searcher:
+            return query_marking(searcher, text)

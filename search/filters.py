@@ -20,6 +20,7 @@ from whoosh.sorting import FieldFacet, TranslateFacet
 from whoosh.util.times import datetime_to_long
 
 from search.dates import date_bounds
+from search.errors import QueryError
 from search.normalize import place_key, terms
 from search.schema import (
     AUTHOR,
@@ -36,16 +37,6 @@ from search.schema import (
 #: A date range a filter keeps (either end open: ``None``).
 DateRange = tuple[datetime | None, datetime | None]
 
-
-class FilterError(ValueError):
-    """A filter cannot be built; the message says why, ``param`` names the input at
-    fault (``place``, ``since``, ``until``, ``author``, ``source``, or ``q`` for a
-    ``place:``/``date:`` term in the query), as :class:`search.query.QueryError` does.
-    """
-
-    def __init__(self, message: str, param: str = "q"):
-        super().__init__(message)
-        self.param = param
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,7 +74,7 @@ def resolve_place(name: str) -> list[str]:
 def build_filter(filters: Filters) -> wq.Query | None:
     """The Whoosh filter for *filters*, or ``None`` when nothing is restricted.
 
-    Raises :class:`FilterError` for a place, date, author or source that cannot
+    Raises :class:`QueryError` for a place, date, author or source that cannot
     restrict anything (rather than silently matching nothing or everything).
     """
     parts = _place_parts(filters) + _date_parts(filters) + _name_parts(filters)
@@ -98,7 +89,7 @@ def _place_parts(filters: Filters) -> list[wq.Query]:
     for place in ([filters.place] if filters.place else []) + list(filters.places):
         keys = resolve_place(place)
         if not keys:
-            raise FilterError(
+            raise QueryError(
                 f"bad place {place!r}: give a place name such as \"Ba Đình\"", "place"
             )
         parts.append(wq.Or([wq.Term(f, k) for k in keys for f in (PLACE, PROVINCE)]))
@@ -112,7 +103,7 @@ def _date_parts(filters: Filters) -> list[wq.Query]:
         start = _bound(filters.since, "since", 0) if filters.since else None
         end = _bound(filters.until, "until", 1) if filters.until else None
         if start and end and start > end:
-            raise FilterError("--since is after --until", "since")
+            raise QueryError("--since is after --until", "since")
         ranges.append((start, end))
     return [wq.DateRange(DATE, start, end) for start, end in ranges]
 
@@ -122,7 +113,7 @@ def _bound(value: str, param: str, end: int) -> datetime:
     try:
         return date_bounds(value)[end]
     except ValueError as exc:
-        raise FilterError(str(exc), param) from None
+        raise QueryError(str(exc), param) from None
 
 
 def _name_parts(filters: Filters) -> list[wq.Query]:
@@ -132,7 +123,7 @@ def _name_parts(filters: Filters) -> list[wq.Query]:
         if value:
             words = terms(value, folded=True)
             if not words:
-                raise FilterError(f"bad {fieldname} {value!r}", fieldname)
+                raise QueryError(f"bad {fieldname} {value!r}", fieldname)
             parts.append(wq.And([wq.Term(fieldname, w) for w in words]))
     return parts
 

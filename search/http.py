@@ -10,10 +10,11 @@ Searchers come from :class:`search.generations.Searchers`, which notices when
 index for the next request, while requests already running finish on the searcher
 they started with.
 
-The page is server-rendered HTML: every piece of article text goes through
-``html.escape`` (snippets through :meth:`Snippet.html`, which escapes and adds
-``<mark>``), so an article containing ``<script>`` shows it as text. Its CSS and
-script, and the Swagger UI of ``/docs``, are files shipped with the package and sent
+The page is server-rendered HTML from templates (:mod:`search.pages`): the routes
+``/`` and ``/a/{id}`` only gather what the library found and hand it over; every
+piece of article text is escaped there, so an article containing ``<script>`` shows
+it as text. Its CSS and scripts, and the Swagger UI of ``/docs``, are files shipped
+with the package and sent
 from a fixed table; every answer carries a strict Content-Security-Policy and no CORS
 header (see :mod:`search.http_assets`). The OpenAPI document declares each answer's
 shape (:mod:`search.http_models`).
@@ -21,23 +22,22 @@ shape (:mod:`search.http_models`).
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from search import __version__, service, store
+from search import __version__, pages, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX
 from search.engine import Engine, LocalEngine
+from search.errors import QueryError
 from search.filters import Filters
 from search.generations import POOL_SIZE, Busy, Searchers
 from search.http_assets import STATIC_MAX_AGE, SecurityHeaders, asset, docs_page
@@ -50,14 +50,12 @@ from search.http_models import (
     answers,
 )
 from search.limits import MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, QUERY_TIME_LIMIT, SORTS
-from search.query import QueryError
-from search.results import SearchResult, article_json
+from search.pages import PageQuery
+from search.results import article_json
 from search.service import SearchRequest
 
 log = logging.getLogger("vnsearch.http")
 
-#: Hits per page on the search page.
-PAGE_SIZE = 10
 #: Seconds a client told "busy" should wait before trying again (Retry-After).
 RETRY_AFTER = 2
 
@@ -146,16 +144,24 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
         page: int = 1,
         place: str | None = None,
         year: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
         sort: str = "relevance",
     ) -> HTMLResponse:
-        return HTMLResponse(_search_page(engine, q, page, place, year, sort))
+        asked = PageQuery(q=q, page=page, place=place or None, year=year or None,
+                          since=since or None, until=until or None, sort=sort)
+        return HTMLResponse(_search_page(engine, asked))
 
     @app.get("/a/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def article_page(doc_id: str) -> HTMLResponse:
+    def article_page(
+        doc_id: str, q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = ""
+    ) -> HTMLResponse:
+        """The article; with ``q`` (the result links carry it), its words marked."""
         article = service.get_article(engine, doc_id)
         if article is None:
-            return HTMLResponse(_layout("Không tìm thấy", "<p>Không có bài viết này.</p>"), 404)
-        return HTMLResponse(_article_html(article_json(article)))
+            return HTMLResponse(pages.not_found_page(), 404)
+        marking = service.article_marking(engine, q)
+        return HTMLResponse(pages.article_page(article_json(article), query=q, marking=marking))
 
     return app
 
@@ -218,113 +224,21 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 # --------------------------------------------------------------------------- page
 
-def _layout(title: str, body: str) -> str:
-    return (
-        '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/page.css">'
-        "</head>"
-        f'<body><main><h1><a href="/">vnsearch</a></h1>{body}</main></body></html>'
-    )
-
-
-def _link(**params: object) -> str:
-    return "/?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
-
-
-def _search_page(engine: Engine, q: str, page: int, place: str | None, year: str | None,
-                 sort: str) -> str:
-    e = html.escape
-    form = (
-        '<form class="q" action="/" method="get" role="search">'
-        '<div class="box"><input type="search" name="q" id="q" autocomplete="off" '
-        f'value="{e(q)}" aria-label="Tìm kiếm" aria-controls="complete" '
-        'placeholder="Tìm bài viết — có dấu hoặc không dấu" autofocus>'
-        '<ul id="complete" role="listbox" hidden></ul></div>'
-        + (f'<input type="hidden" name="place" value="{e(place)}">' if place else "")
-        + (f'<input type="hidden" name="year" value="{e(year)}">' if year else "")
-        + '<button type="submit">Tìm</button></form>'
-        '<script src="/static/complete.js" defer></script>'
-    )
-    if not (q.strip() or place or year):
-        return _layout("vnsearch", form)
-    filters = Filters(place=place, since=year, until=year)
+def _search_page(engine: Engine, asked: PageQuery) -> str:
+    """The search page for *asked*: the form alone, or the form and what it found."""
+    if asked.empty:
+        return pages.search_page(asked)
     request = SearchRequest(
-        q=q, limit=PAGE_SIZE, page=max(1, min(page, service.deepest_page(PAGE_SIZE))),
-        sort=sort, filters=filters, facets=True, time_limit=QUERY_TIME_LIMIT,  # type: ignore[arg-type]
+        q=asked.q, limit=pages.PAGE_SIZE,
+        page=max(1, min(asked.page, service.deepest_page(pages.PAGE_SIZE))),
+        sort=asked.sort, filters=asked.filters(), facets=True,  # type: ignore[arg-type]
+        time_limit=QUERY_TIME_LIMIT,
     )
     try:
         result = service.search(engine, request)
     except QueryError as exc:
-        return _layout("vnsearch", form + f'<p class="err">{e(str(exc))}</p>')
-    parts = [form, _facets_html(result, q, place, year)]
-    kinds = {notice.kind: notice for notice in result.notices}
-    for notice in result.notices:
-        fixed = f'<a href="{e(_link(q=notice.query, place=place, year=year))}">' \
-            f"{e(notice.query or '')}</a>"
-        if notice.kind == "corrected":
-            parts.append(f'<p class="notice suggestion">Không có kết quả cho «{e(q)}». '
-                         f"Kết quả cho: {fixed}</p>")
-        elif notice.kind == "suggestion":
-            parts.append(f'<p class="notice suggestion">Có phải bạn muốn tìm: {fixed}</p>')
-        elif notice.kind == "fallback":
-            parts.append(
-                '<p class="notice">Không bài nào có đủ mọi từ; đây là các bài có một số từ.</p>'
-            )
-    typos = f" ({kinds['typos'].count} gần đúng chính tả)" if "typos" in kinds else ""
-    parts.append(f'<p class="meta">{result.total} kết quả{typos} · {result.took_ms:.0f} ms</p>')
-    for hit in result.hits:
-        data = hit.as_dict()
-        meta = [
-            hit.date.strftime("%d/%m/%Y") if hit.date else None,
-            ", ".join(data.get("places", [])[:3]) or None,
-            hit.source,
-            hit.author,
-        ]
-        snippets = "".join(f'<p class="snip">{s.html()}</p>' for s in hit.snippets)
-        parts.append(
-            '<section class="hit">'
-            f'<h2><a href="/a/{quote(hit.id)}">{hit.title_marks.html()}</a></h2>'
-            f'<div class="meta">{e(" · ".join(m for m in meta if m))}</div>{snippets}</section>'
-        )
-    nav = []
-    if result.page > 1:
-        back = _link(q=q, page=result.page - 1, place=place, year=year)
-        nav.append(f'<a href="{e(back)}">← Trước</a>')
-    if result.page < result.pages:
-        forward = _link(q=q, page=result.page + 1, place=place, year=year)
-        nav.append(f'<a href="{e(forward)}">Sau →</a>')
-    parts.append(f'<nav class="pages">{"".join(nav)}</nav>')
-    return _layout(f"{q} — vnsearch", "".join(parts))
-
-
-def _facets_html(result: SearchResult, q: str, place, year) -> str:
-    e = html.escape
-    facets = result.facets or {}
-    rows = []
-    for name, label, current in (("place", "Nơi", place), ("year", "Năm", year)):
-        links = []
-        for value, count in list(facets.get(name, {}).items())[:10]:
-            on = current == value
-            params = {"q": q, "place": place, "year": year, name: None if on else value}
-            cls = ' class="on"' if on else ""
-            links.append(f'<a{cls} href="{e(_link(**params))}">{e(value)} ({count})</a>')
-        if links:
-            rows.append(f"<span><b>{label}:</b> {' '.join(links)}</span>")
-    return f'<div class="facets">{"".join(rows)}</div>' if rows else ""
-
-
-def _article_html(data: dict) -> str:
-    e = html.escape
-    meta = [data.get("date", "") and str(data["date"])[:10], data.get("author"), data.get("source"),
-            ", ".join(data.get("places") or [])]
-    paragraphs = "".join(f"<p>{e(p)}</p>" for p in str(data.get("body", "")).split("\n\n") if p)
-    body = (
-        f'<article><h2>{e(data.get("title", ""))}</h2>'
-        f'<div class="meta">{e(" · ".join(m for m in meta if m))}</div>{paragraphs}</article>'
-        '<p><a href="/">← Tìm kiếm</a></p>'
-    )
-    return _layout(str(data.get("title", "")), body)
+        return pages.search_page(asked, error=str(exc))
+    return pages.search_page(asked, result)
 
 
 # --------------------------------------------------------------------------- serve

@@ -3,7 +3,7 @@
 Why a fixed table of files: ``/static/{name}`` looks *name* up in :data:`ASSETS` and
 never joins it to a directory, so no URL (``..``, ``%2e%2e``, absolute paths, NUL
 bytes) can make the server read a file it was not built to send. The files are the
-page's CSS and script and the Swagger UI that ``/docs`` runs, shipped with the
+page's CSS and scripts and the Swagger UI that ``/docs`` runs, shipped with the
 package (``swagger-ui-bundle-v2``): the docs work offline, and no page fetches
 anything from outside the machine.
 
@@ -47,6 +47,7 @@ def _assets() -> dict[str, tuple[Path, str]]:
     return {
         "page.css": (STATIC / "page.css", "text/css; charset=utf-8"),
         "complete.js": (STATIC / "complete.js", "text/javascript; charset=utf-8"),
+        "page.js": (STATIC / "page.js", "text/javascript; charset=utf-8"),
         "docs.js": (STATIC / "docs.js", "text/javascript; charset=utf-8"),
         "swagger-ui.css": (swagger / "swagger-ui.css", "text/css; charset=utf-8"),
         "swagger-ui-bundle.js": (swagger / "swagger-ui-bundle.js",

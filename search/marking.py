@@ -39,11 +39,10 @@ def page_hits(searcher: Searcher, found: Found, q: wq.Query, typo_q: wq.Query | 
     hits = found.page(page, limit)
     if not with_snippets or not hits:
         return [_hit(hit, Marking(set(), set()), False) for hit in hits]
-    words = _marking_readings(searcher, typed, readings)
-    exact = highlight_terms(q, searcher)._replace(readings=words)
+    exact = marking_of(searcher, q, typed, readings)
     typos = exact
     if typo_q is not None and found.typos:
-        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=words)
+        typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=exact.readings)
     first_typo = found.total - found.typos
     return [
         _hit(hit, typos if n >= first_typo else exact, True)
@@ -51,17 +50,18 @@ def page_hits(searcher: Searcher, found: Found, q: wq.Query, typo_q: wq.Query | 
     ]
 
 
-def _marking_readings(searcher: Searcher, typed: str,
-                      likely: Sequence[Reading] | None) -> tuple[tuple[str, ...], ...]:
-    """The readings a page marks under: the likely ones (computed here unless the
-    ranking did), else the words as typed with accents."""
+def marking_of(searcher: Searcher, q: wq.Query, typed: str,
+               likely: Sequence[Reading] | None) -> Marking:
+    """What to mark for the parsed *q* of the *typed* words, following their probable
+    readings (*likely*, or computed here when the ranking did not), else the words
+    typed with accents."""
     if likely is None:
         likely = readings(searcher, typed)
     words = tuple(r.words for r in likely)
     as_typed = typed_reading(typed)
     if not words and as_typed:
         words = (as_typed,)
-    return words
+    return highlight_terms(q, searcher)._replace(readings=words)
 
 
 def highlight_terms(q: wq.Query, searcher: Searcher) -> Marking:

@@ -27,9 +27,11 @@ from whoosh.searching import Searcher
 
 from search import abbrev, spelling, syntax
 from search.boosts import accents_of, proximity_boosts, ranks_by_reading, reading_boosts
-from search.filters import FilterError, Filters, build_filter
+from search.errors import QueryError
+from search.filters import Filters, build_filter
+from search.highlight import Marking
 from search.limits import MAX_EXPANSION, MAX_QUERY_CHARS, Sort
-from search.marking import page_hits
+from search.marking import marking_of, page_hits
 from search.negation import Without
 from search.normalize import fold, has_accents
 from search.readings import Reading, readings
@@ -46,21 +48,6 @@ from search.schema import (
 )
 from search.searching import Found, Searching
 from search.syntax import split_filters
-
-
-class QueryError(ValueError):
-    """The query cannot be run; the message says why, in one line.
-
-    ``param`` names the input at fault (``q``, ``limit``, ``page``, ``sort``,
-    ``since``, ``until``, ``place``, ``author``, ``source``) for front ends that
-    report errors per parameter.
-    """
-
-    def __init__(self, message: str, param: str = "q"):
-        super().__init__(message)
-        self.param = param
-
-
 
 
 def parse(text: str, any_word: bool = False, readings: Sequence[Reading] = (),
@@ -356,8 +343,20 @@ def _first_to_find(search: Searching, named: Sequence[tuple[str, wq.Query | None
 def _filtered(text: str, filters: Filters | None) -> tuple[str, wq.Query | None]:
     """*text*'s words, and the filter for *filters* with *text*'s ``place:``/``date:``
     terms added."""
-    try:
-        words, combined = split_filters(text, filters)
-        return words, build_filter(combined)
-    except FilterError as exc:
-        raise QueryError(str(exc), exc.param) from None
+    words, combined = split_filters(text, filters)
+    return words, build_filter(combined)
+
+
+def query_marking(searcher: Searcher, text: str) -> Marking:
+    """What the results page marks for the query *text* (parsed, read and expanded
+    as :func:`run` does; ``place:``/``date:`` terms mark nothing), so that a whole
+    article opened from a result can be marked the same way.
+
+    Raises :class:`QueryError` where :func:`run` would (bad syntax, too many
+    expansions).
+    """
+    words, _ = split_filters(text, Filters())
+    if not words.strip():
+        return Marking(set(), set())
+    q, likely = _first_query(searcher, words, None)
+    return marking_of(searcher, q, words, likely)

@@ -108,6 +108,20 @@ def stored_summary(stored: dict) -> str:
     return _unpack(stored)[0]
 
 
+class NamesColumn(VarBytesListColumn):
+    """Whoosh's list-of-bytes column, with the default value it lacks: an empty list.
+
+    A segment where no article names a place has no column file for the field, and
+    Whoosh then reads every row as the column type's :meth:`default_value`, which
+    ``VarBytesListColumn`` does not define (an ``AttributeError`` on every facet
+    count over such an index: an incremental run that added only articles without
+    places broke every results page).
+    """
+
+    def default_value(self, reverse: bool = False) -> list[bytes]:
+        return []
+
+
 class NAMES(KEYWORD):
     """Comma-separated names (places an article mentions): searchable terms, and a
     list column holding each document's names for facet counts.
@@ -119,8 +133,18 @@ class NAMES(KEYWORD):
     def __init__(self) -> None:
         super().__init__(commas=True, scorable=False, sortable=True)
 
-    def default_column(self) -> VarBytesListColumn:
-        return VarBytesListColumn()
+    @property
+    def column_type(self) -> NamesColumn:
+        """Always :class:`NamesColumn`, also for an index whose schema was saved
+        with the plain Whoosh column before it existed (the file format is the same)."""
+        return NamesColumn()
+
+    @column_type.setter
+    def column_type(self, value: object) -> None:
+        """Whoosh's field constructor sets the column; this field's is fixed."""
+
+    def default_column(self) -> NamesColumn:
+        return NamesColumn()
 
     def to_column_value(self, value: str | list[str]) -> list[bytes]:
         names = value.split(",") if isinstance(value, str) else value

@@ -5,7 +5,7 @@ around this module: they parse their inputs, call one function here and render
 what it returns. Whatever must be the same for both lives here:
 
 * the checks of every parameter against the limits (:mod:`search.limits`), each
-  error a :class:`~search.query.QueryError` naming the parameter at fault;
+  error a :class:`~search.errors.QueryError` naming the parameter at fault;
 * which notices a result carries (a correction, a suggestion, a fallback, typo
   matches, a page past the last, no results), so no front end decides them;
 * what ``vnsearch extract`` shows of one archive file.
@@ -24,9 +24,10 @@ from search.archive import Failure, archive_root, read_file
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX, Completion
 from search.documents import analyse, article_fields
+from search.errors import QueryError
 from search.filters import Filters
+from search.highlight import Marking
 from search.limits import MAX_DEPTH, MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, SORTS, Sort
-from search.query import QueryError
 from search.results import SearchResult
 
 if TYPE_CHECKING:
@@ -137,6 +138,18 @@ def get_article(engine: Engine, doc_id: str) -> dict[str, Any] | None:
     Front ends render it as text, or as JSON with :func:`search.results.article_json`.
     """
     return engine.article(doc_id)
+
+
+def article_marking(engine: Engine, q: str) -> Marking | None:
+    """The words of query *q* to mark on an article opened from its results, as the
+    results marked them; ``None`` for no query, or one that cannot run (the article
+    is then shown unmarked rather than refused)."""
+    if not q.strip() or len(q) > MAX_QUERY_CHARS:
+        return None
+    try:
+        return engine.marking(q)
+    except QueryError:
+        return None
 
 
 def suggest(engine: Engine, prefix: str, limit: int = 10) -> list[Completion]:

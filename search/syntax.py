@@ -51,7 +51,8 @@ from whoosh.qparser.syntax import SyntaxNode
 from search import abbrev
 from search.analysis import EXACT, FOLDED
 from search.dates import date_bounds, date_range
-from search.filters import DateRange, FilterError, Filters
+from search.errors import QueryError
+from search.filters import DateRange, Filters
 from search.normalize import nfc, token_tuples
 from search.schema import AUTHOR, BODY, ID, PEOPLE, SOURCE, TITLE
 
@@ -122,7 +123,7 @@ def split_filters(text: str, filters: Filters | None = None) -> tuple[str, Filte
     """*text* without its ``place:``/``date:`` terms, and *filters* with them added.
 
     *filters* is left as it is: the result is a new value. Raises
-    :class:`search.filters.FilterError` (``param`` ``q``) for a date that is not one.
+    :class:`search.filters.QueryError` (``param`` ``q``) for a date that is not one.
     """
     split = split_text(text)
     found = (filters or Filters()).adding(places=split.places, date_ranges=split.date_ranges)
@@ -153,7 +154,7 @@ def _date_term(term: FilterTerm) -> DateRange:
     try:
         return date_range(term.value) if term.ranged else date_bounds(term.value)
     except ValueError as exc:
-        raise FilterError(str(exc), "q") from None
+        raise QueryError(str(exc), "q") from None
 
 
 # --------------------------------------------------------------------------- abbreviations

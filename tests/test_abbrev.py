@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from search import abbrev, store, syntax
-from search.query import QueryError, run
+from search.errors import QueryError
+from search.query import run
 
 
 def expand(text: str) -> object:

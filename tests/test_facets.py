@@ -72,6 +72,30 @@ def test_mixed_metadata(tmp_path: Path) -> None:
     assert only["place"] == {"Đà Nẵng": 1} and only["year"] == {"2023": 1}
 
 
+def test_a_later_run_that_adds_no_place_keeps_facets_working(tmp_path: Path) -> None:
+    """An incremental run whose new articles name no place writes a segment with no
+    place column: counting facets over both segments once raised AttributeError in
+    Whoosh (and the search page, which always counts facets, answered 500)."""
+    index_dir = _build(tmp_path, {"a.txt": WITH_PLACE})
+    (tmp_path / "archive" / "b.txt").write_text(WITHOUT_PLACE, encoding="utf-8")
+    assert not index_paths(index_dir, [tmp_path / "archive"]).failed
+    with store.open_index(index_dir).searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) == 2  # the case: two segments
+    facets = _facets(index_dir, "gia vang")
+    assert facets["place"] == {"Hà Nội": 1} and facets["year"] == {}
+    assert _facets(index_dir, "giam sau")["place"] == {}
+
+
+def test_a_real_later_run_without_places(tmp_path: Path) -> None:
+    """The same on real articles: VNTC texts first, then articles with no place."""
+    files = {f"{i}.txt": json.loads(line)["text"] for i, line in enumerate(vntc_records(60))}
+    index_dir = _build(tmp_path, files)
+    before = _facets(index_dir, "nguoi")
+    (tmp_path / "archive" / "later.txt").write_text(WITHOUT_PLACE, encoding="utf-8")
+    assert not index_paths(index_dir, [tmp_path / "archive"]).failed
+    assert _facets(index_dir, "nguoi")["place"] == before["place"]
+
+
 @pytest.mark.slow
 def test_real_archive_in_several_segments(tmp_path: Path) -> None:
     """VNTC articles (no dates, authors; places in some) written by two processes:

@@ -10,10 +10,10 @@ from whoosh import query as wq
 from whoosh.sorting import Count
 
 from search import store
+from search.errors import QueryError
 from search.filters import (
     DATE_ORDER,
     FACETS,
-    FilterError,
     Filters,
     build_filter,
     facet_counts,
@@ -75,7 +75,7 @@ def test_options_and_query_terms_combine_into_one_and() -> None:
      (Filters(source="..."), "source", "bad source")],
 )
 def test_filters_that_restrict_nothing_are_errors(filters, param, message) -> None:
-    with pytest.raises(FilterError, match=message) as caught:
+    with pytest.raises(QueryError, match=message) as caught:
         build_filter(filters)
     assert caught.value.param == param
 

@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search import store
+from search.errors import QueryError
 from search.highlight import mark_all, snippets
 from search.limits import MAX_QUERY_CHARS
 from search.normalize import canonical_tone, fold, fold_aligned, nfc, terms, tokens
-from search.query import QueryError, run
+from search.query import run
 from search.results import SearchResult
 
 SYNTAX = list('"()[]{}+-*?~^:<>/\\!&|%') + [

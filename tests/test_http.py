@@ -150,7 +150,7 @@ def test_page_renders_accented_marks_for_an_unaccented_query(client) -> None:
     assert r.status_code == 200 and "charset=utf-8" in r.headers["content-type"]
     assert "<mark>Đình</mark>" in r.text
     for doc_id in BA_DINH:
-        assert f'href="/a/{doc_id}"' in r.text
+        assert f'href="/a/{doc_id}?q=quan+uy+ba+dinh"' in r.text  # the article page marks it
     assert 'class="facets"' in r.text and "Ba Đình" in r.text
 
 

@@ -107,7 +107,7 @@ def assert_only_our_markup(page: str) -> None:
     parser = Tags()
     parser.feed(page)
     scripts = [a.get("src") for t, a in parser.tags if t == "script"]
-    assert set(scripts) <= {"/static/complete.js"}, scripts
+    assert set(scripts) <= {"/static/complete.js", "/static/page.js"}, scripts
     assert not [t for t, _ in parser.tags if t in ("img", "svg", "iframe")]
     for tag, attrs in parser.tags:
         assert not [k for k in attrs if k.startswith("on")], (tag, attrs)

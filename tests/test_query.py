@@ -8,9 +8,10 @@ import pytest
 
 from search import service, store
 from search.engine import LocalEngine
+from search.errors import QueryError
 from search.indexer import index_paths
 from search.limits import MAX_QUERY_CHARS
-from search.query import QueryError, parse, run
+from search.query import parse, run
 
 
 def search(index_dir: Path, text: str, **kwargs):

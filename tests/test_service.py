@@ -18,11 +18,12 @@ from fastapi.testclient import TestClient
 from search import service
 from search.complete import Completion
 from search.engine import Engine, LocalEngine
+from search.errors import QueryError
 from search.filters import Filters
+from search.highlight import Marking
 from search.http import create_app
 from search.indexer import IndexSummary, Progress, index_paths
 from search.limits import MAX_DEPTH, MAX_PAGE, MAX_QUERY_CHARS
-from search.query import QueryError
 from search.readings import Reading
 from search.results import SearchResult
 from search.service import Notice, SearchRequest
@@ -246,6 +247,9 @@ class CannedEngine:
 
     def stats(self) -> dict[str, Any]:
         return {"documents": 0}
+
+    def marking(self, text: str) -> Marking:
+        return Marking(set(), set())
 
 
 def test_the_service_runs_on_any_engine() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from search import store, syntax
-from search.filters import FilterError, Filters
+from search.errors import QueryError
+from search.filters import Filters
 from search.indexer import index_paths
 from search.syntax import has_syntax, split_filters
 from tests.conftest import write_baomoi_sample
@@ -53,7 +54,7 @@ def test_place_and_date_terms_become_filters(text, words, places, ranges) -> Non
      ("date:[2023]", r"bad date range \[2023\]"), ("date:[2023 TO x]", "bad date 'x'")],
 )
 def test_bad_date_terms_are_errors_of_the_query(text, message) -> None:
-    with pytest.raises(FilterError, match=message) as caught:
+    with pytest.raises(QueryError, match=message) as caught:
         split_filters(text)
     assert caught.value.param == "q"
 

@@ -22,6 +22,6 @@ box.addEventListener('keydown',function(ev){if(list.hidden)return;
  if(ev.key==='ArrowDown'){at=Math.min(at+1,items.length-1);mark();ev.preventDefault();}
  else if(ev.key==='ArrowUp'){at=Math.max(at-1,-1);mark();ev.preventDefault();}
  else if(ev.key==='Enter'&&at>=0){ev.preventDefault();pick(at);}
- else if(ev.key==='Escape'){close();}});
+ else if(ev.key==='Escape'){ev.preventDefault();close();}});
 box.addEventListener('blur',function(){setTimeout(close,150);});
 })();

@@ -1,0 +1,400 @@
+"""Posting lists on disk: the writer, the term info, Whoosh's matcher, and the arrays.
+
+One term's postings are stored column by column, each column one packed integer
+array (:mod:`search.codec.packing`) over the whole list:
+
+1. a block table, one row per :data:`BLOCK_POSTINGS` postings (last id, min/max
+   length byte, max weight), so Whoosh's matcher can skip blocks by id or by score
+   bound as it does on W3;
+2. a flags byte, then the document ids (gaps), the frequencies (left out when all
+   are 1), the weights as float32 (only when they differ from the frequencies), the
+   positions (gaps inside each document), or opaque values for other formats.
+
+So a whole list decodes with a handful of numpy calls whatever its length, and the
+positions of a few documents decode from just the byte ranges of the blocks that
+hold them. Whoosh's ``Existence``/``Frequency``/``Positions`` formats are stored as
+arrays (the matcher re-creates their value bytes only when Whoosh asks for
+``value()``); any other format's values are kept as opaque bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from whoosh.codec.base import PostingsWriter
+from whoosh.formats import Existence, Format, Frequency, Positions
+from whoosh.matching import LeafMatcher, ReadTooFar
+from whoosh.reading import TermInfo
+from whoosh.system import pack_uint, unpack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from search.codec.packing import (
+    WIDTHS,
+    absolute_positions,
+    gaps,
+    pack_ints,
+    packed_size,
+    position_gaps,
+    unpack_ints,
+)
+
+#: Postings per block: the unit Whoosh's matcher skips by.
+BLOCK_POSTINGS = 128
+
+#: One row of a term's block table.
+BLOCK_TABLE = np.dtype([("max_id", "<u4"), ("min_len", "u1"), ("max_len", "u1"),
+                        ("max_weight", "<f4")])
+
+#: How a format's postings are kept.
+EXISTENCE, FREQUENCY, POSITIONS, OPAQUE = range(4)
+
+_UNIT_FREQS = 1
+_HAS_WEIGHTS = 2
+#: The flags byte keeps the layout kind in its upper bits.
+_KIND_SHIFT = 4
+
+
+def format_kind(format_: Format | None) -> int:
+    """Which of the array layouts a Whoosh format's postings use (exact type: a
+    subclass may encode its values differently, so it is kept opaque)."""
+    return {Existence: EXISTENCE, Frequency: FREQUENCY, Positions: POSITIONS}.get(
+        type(format_), OPAQUE)
+
+
+class VnTermInfo(TermInfo):
+    """Whoosh's term statistics plus where the term's postings start."""
+
+    #: weight (float32, as W3 keeps it), df, min/max length byte, max weight,
+    #: min/max id, offset, block count.
+    _STRUCT = struct.Struct("<fIBBfIIQI")
+
+    def __init__(self, *, offset: int = 0, blocks: int = 0, **stats: object) -> None:
+        super().__init__(**stats)
+        self.offset = offset
+        self.blocks = blocks
+
+    def to_bytes(self) -> bytes:
+        """The fixed-size record the term dictionary stores."""
+        return self._STRUCT.pack(
+            self.weight(), self.doc_frequency(), length_to_byte(self.min_length() or 0),
+            length_to_byte(self.max_length()), self.max_weight(),
+            self.min_id() or 0, self.max_id() or 0, self.offset, self.blocks)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> VnTermInfo:
+        """Read back :meth:`to_bytes`."""
+        weight, df, minlen, maxlen, maxweight, minid, maxid, offset, blocks = \
+            cls._STRUCT.unpack(data)
+        return cls(weight=weight, df=df, minlength=byte_to_length(minlen),
+                   maxlength=byte_to_length(maxlen), maxweight=maxweight,
+                   minid=minid, maxid=maxid, offset=offset, blocks=blocks)
+
+
+class VnPostingsWriter(PostingsWriter):
+    """Collects one term's postings at a time and writes them as packed columns."""
+
+    def __init__(self, postfile) -> None:
+        self.postfile = postfile
+        self.terms_written = 0
+        self.start_postings(None, None)
+
+    def written(self) -> bool:
+        return self.terms_written > 0
+
+    def start_postings(self, format_: Format | None, terminfo: TermInfo | None) -> None:
+        self.format = format_
+        self.kind = format_kind(format_)
+        self.ids: list[int] = []
+        self.weights: list[float] = []
+        self.freqs: list[int] = []
+        self.positions: list[int] = []
+        self.values: list[bytes] = []
+        self.lengths: list[int] = []
+
+    def add_posting(self, id_: int, weight: float, vbytes: bytes,
+                    length: int | None = None) -> None:
+        """Buffer one posting (Whoosh calls this once per posting, in id order)."""
+        self.ids.append(id_)
+        self.weights.append(weight)
+        self.lengths.append(length or 0)
+        if self.kind == FREQUENCY:
+            self.freqs.append(unpack_uint(vbytes)[0] if vbytes else 1)
+        elif self.kind == POSITIONS:
+            poses = self.format.decode_positions(vbytes) if vbytes else []
+            self.freqs.append(len(poses))
+            self.positions.extend(poses)
+        else:
+            self.freqs.append(1)
+            if self.kind == OPAQUE:
+                self.values.append(vbytes)
+
+    def finish_postings(self) -> VnTermInfo:
+        """Write the buffered list; return its term info."""
+        ids = np.asarray(self.ids, dtype=np.int64)
+        freqs = np.asarray(self.freqs, dtype=np.int64)
+        weights = np.asarray(self.weights, dtype=np.float32)
+        lengths = np.asarray(self.lengths, dtype=np.int64)
+        offset = self.postfile.tell()
+        table = block_table(ids, weights, lengths)
+        self.postfile.write(table.tobytes())
+        self.postfile.write(self._columns(ids, freqs, weights))
+        self.terms_written += 1
+        nonzero = lengths[lengths > 0]
+        info = VnTermInfo(
+            weight=sum(weights.tolist()), df=len(ids),
+            minlength=int(nonzero.min()) if len(nonzero) else None,
+            maxlength=int(lengths.max()) if len(lengths) else 0,
+            maxweight=float(weights.max()) if len(weights) else 0,
+            minid=int(ids[0]) if len(ids) else None, maxid=int(ids[-1]) if len(ids) else 0,
+            offset=offset, blocks=len(table))
+        self.start_postings(None, None)
+        return info
+
+    def _columns(self, ids: np.ndarray, freqs: np.ndarray, weights: np.ndarray) -> bytes:
+        flags = self.kind << _KIND_SHIFT
+        parts = [pack_ints(gaps(ids))]
+        if (freqs == 1).all():
+            flags |= _UNIT_FREQS
+        else:
+            parts.append(pack_ints(freqs))
+        if not np.array_equal(weights, freqs.astype(np.float32)):
+            flags |= _HAS_WEIGHTS
+            parts.append(weights.astype("<f4").tobytes())
+        if self.kind == POSITIONS:
+            parts.append(pack_ints(position_gaps(np.asarray(self.positions, np.int64), freqs)))
+        elif self.kind == OPAQUE:
+            parts.append(pack_ints(np.array([len(v) for v in self.values], dtype=np.int64)))
+            parts.append(b"".join(self.values))
+        return bytes((flags,)) + b"".join(parts)
+
+
+def block_table(ids: np.ndarray, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The block table of a posting list: per block, last id, min/max length byte
+    (as Whoosh quantises lengths) and max weight."""
+    starts = np.arange(0, len(ids), BLOCK_POSTINGS)
+    table = np.zeros(len(starts), dtype=BLOCK_TABLE)
+    if not len(starts):
+        return table
+    ends = np.minimum(starts + BLOCK_POSTINGS, len(ids))
+    table["max_id"] = ids[ends - 1]
+    table["max_weight"] = np.maximum.reduceat(weights, starts)
+    table["min_len"] = [length_to_byte(int(v)) for v in np.minimum.reduceat(lengths, starts)]
+    table["max_len"] = [length_to_byte(int(v)) for v in np.maximum.reduceat(lengths, starts)]
+    return table
+
+
+class PostingList:
+    """One term's stored postings; each column decodes (once) when first asked for."""
+
+    def __init__(self, postfile, terminfo: VnTermInfo) -> None:
+        self.postfile = postfile
+        self.count = terminfo.doc_frequency()
+        at = terminfo.offset
+        self.table = np.frombuffer(postfile.get(at, terminfo.blocks * BLOCK_TABLE.itemsize),
+                                   dtype=BLOCK_TABLE)
+        at += len(self.table) * BLOCK_TABLE.itemsize
+        self.flags = postfile.get(at, 1)[0]
+        self.kind = self.flags >> _KIND_SHIFT
+        self.ids_at = at + 1
+        at = self.ids_at + self._packed_size(self.ids_at, self.count)
+        self.freqs_at = None
+        if not self.flags & _UNIT_FREQS:
+            self.freqs_at = at
+            at += self._packed_size(at, self.count)
+        self.weights_at = None
+        if self.flags & _HAS_WEIGHTS:
+            self.weights_at = at
+            at += 4 * self.count
+        self.rest_at = at
+        self._ids: np.ndarray | None = None
+        self._freqs: np.ndarray | None = None
+        self._weights: np.ndarray | None = None
+        self._pos_ends: np.ndarray | None = None
+
+    def _packed_size(self, at: int, count: int) -> int:
+        return packed_size(self.postfile.get(at, 1), 0, count)
+
+    def _unpack(self, at: int, count: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Items ``start:stop`` of the packed array at *at*, reading only their bytes."""
+        stop = count if stop is None else stop
+        width = WIDTHS[self.postfile.get(at, 1)[0]].itemsize
+        data = self.postfile.get(at, 1) + self.postfile.get(at + 1 + start * width,
+                                                            (stop - start) * width)
+        return unpack_ints(data, 0, stop - start)
+
+    def ids(self) -> np.ndarray:
+        """Every document id, ascending (int64)."""
+        if self._ids is None:
+            self._ids = np.cumsum(self._unpack(self.ids_at, self.count))
+        return self._ids
+
+    def freqs(self) -> np.ndarray:
+        """How often the term occurs in each document (int64)."""
+        if self._freqs is None:
+            self._freqs = (np.ones(self.count, dtype=np.int64) if self.freqs_at is None
+                           else self._unpack(self.freqs_at, self.count))
+        return self._freqs
+
+    def weights(self) -> np.ndarray:
+        """Each posting's weight (float64 holding Whoosh's float32 value)."""
+        if self._weights is None:
+            if self.weights_at is None:
+                self._weights = self.freqs().astype(np.float32).astype(np.float64)
+            else:
+                raw = self.postfile.get(self.weights_at, 4 * self.count)
+                self._weights = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+        return self._weights
+
+    def position_ends(self) -> np.ndarray:
+        """Where each posting's positions end in the flat positions column."""
+        if self._pos_ends is None:
+            self._pos_ends = np.cumsum(self.freqs())
+        return self._pos_ends
+
+    def positions_of(self, lo: int, hi: int) -> np.ndarray:
+        """The absolute positions of postings ``lo:hi``, flat (only their bytes read)."""
+        if self.kind != POSITIONS:
+            raise ValueError("this field has no positions")
+        ends = self.position_ends()
+        total = int(ends[-1]) if len(ends) else 0
+        start = int(ends[lo - 1]) if lo else 0
+        pgaps = self._unpack(self.rest_at, total, start, int(ends[hi - 1]) if hi else 0)
+        return absolute_positions(pgaps, self.freqs()[lo:hi])
+
+    def values(self) -> tuple[bytes, ...]:
+        """Opaque per-posting values (formats stored without arrays)."""
+        lengths = self._unpack(self.rest_at, self.count)
+        at = self.rest_at + self._packed_size(self.rest_at, self.count)
+        data = self.postfile.get(at, int(lengths.sum()))
+        ends = np.cumsum(lengths).tolist()
+        return tuple(data[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True))
+
+    def positions(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions of those *docs* that hold the term, decoding only the blocks
+        that hold them: ``(found, starts, flat)``; document ``found[i]``'s positions
+        are ``flat[starts[i]:starts[i + 1]]``."""
+        ids = self.ids()
+        docs = np.asarray(docs, dtype=np.int64)
+        rows = np.searchsorted(ids, docs)
+        rows = np.unique(rows[(rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == docs)]
+                         if len(ids) else rows[:0])
+        freqs = self.freqs()
+        flats = []
+        blocks = np.unique(rows // BLOCK_POSTINGS)
+        # Runs of consecutive blocks decode together.
+        for run in np.split(blocks, np.flatnonzero(np.diff(blocks) != 1) + 1):
+            if not len(run):
+                continue
+            lo = int(run[0]) * BLOCK_POSTINGS
+            hi = min((int(run[-1]) + 1) * BLOCK_POSTINGS, self.count)
+            flat = self.positions_of(lo, hi)
+            keep = np.zeros(hi - lo, dtype=bool)
+            keep[rows[(rows >= lo) & (rows < hi)] - lo] = True
+            flats.append(flat[np.repeat(keep, freqs[lo:hi])])
+        counts = freqs[rows]
+        starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        flat = np.concatenate(flats) if flats else np.empty(0, np.int64)
+        return ids[rows], starts, flat
+
+
+class VnLeafMatcher(LeafMatcher):
+    """Whoosh's matcher over a :class:`PostingList`, for everything not on the fast
+    path (phrases, patterns, facets, sorting, Whoosh's own scoring)."""
+
+    def __init__(self, postings: PostingList, format_: Format, *,
+                 term: tuple[str, bytes] | None = None, scorer=None) -> None:
+        self.postings = postings
+        self.format = format_
+        self._term = term  # the name LeafMatcher.term() reads
+        self.scorer = scorer
+        self.idlist = postings.ids().tolist()
+        self.weightlist = postings.weights().tolist()
+        self.i = 0
+        self.block_positions: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        self.i = 0
+
+    def copy(self) -> VnLeafMatcher:
+        twin = VnLeafMatcher(self.postings, self.format, term=self._term, scorer=self.scorer)
+        twin.i = self.i
+        return twin
+
+    def is_active(self) -> bool:
+        return self.i < len(self.idlist)
+
+    def id(self) -> int:
+        return self.idlist[self.i]
+
+    def all_ids(self):
+        return iter(self.idlist[self.i:])
+
+    def weight(self) -> float:
+        return self.weightlist[self.i]
+
+    def value(self) -> bytes:
+        """The posting's value bytes exactly as Whoosh's format encodes them."""
+        kind = self.postings.kind
+        if kind == EXISTENCE:
+            return b""
+        if kind == FREQUENCY:
+            return pack_uint(int(self.postings.freqs()[self.i]))
+        if kind == POSITIONS:
+            return self.format.encode(self._positions())
+        return self.postings.values()[self.i]
+
+    def _positions(self) -> list[int]:
+        block = self.i // BLOCK_POSTINGS
+        if self.block_positions is None or self.block_positions[0] != block:
+            lo = block * BLOCK_POSTINGS
+            hi = min(lo + BLOCK_POSTINGS, self.postings.count)
+            starts = np.concatenate(([0], np.cumsum(self.postings.freqs()[lo:hi])))
+            self.block_positions = (block, starts, self.postings.positions_of(lo, hi))
+        _, starts, flat = self.block_positions
+        k = self.i % BLOCK_POSTINGS
+        return flat[starts[k]:starts[k + 1]].tolist()
+
+    def value_as(self, astype: str):
+        kind = self.postings.kind
+        if kind == POSITIONS and astype == "positions":
+            return self._positions()
+        if astype == "frequency" and kind != OPAQUE:
+            return int(self.postings.freqs()[self.i])
+        return super().value_as(astype)
+
+    def next(self) -> bool:
+        """Move on; True when that entered a new block (as W3's matcher reports)."""
+        self.i += 1
+        return self.i % BLOCK_POSTINGS == 0
+
+    def skip_to(self, targetid: int) -> None:
+        if not self.is_active():
+            raise ReadTooFar
+        if targetid > self.idlist[self.i]:
+            self.i = int(np.searchsorted(self.postings.ids(), targetid))
+
+    def skip_to_quality(self, minquality: float) -> int:
+        skipped = 0
+        while self.is_active() and self.block_quality() <= minquality:
+            self.i = (self.i // BLOCK_POSTINGS + 1) * BLOCK_POSTINGS
+            skipped += 1
+        return skipped
+
+    def _row(self) -> np.void:
+        return self.postings.table[self.i // BLOCK_POSTINGS]
+
+    def block_min_id(self) -> int:
+        return self.idlist[self.i // BLOCK_POSTINGS * BLOCK_POSTINGS]
+
+    def block_max_id(self) -> int:
+        return int(self._row()["max_id"])
+
+    def block_min_length(self) -> int:
+        return byte_to_length(int(self._row()["min_len"]))
+
+    def block_max_length(self) -> int:
+        return byte_to_length(int(self._row()["max_len"]))
+
+    def block_max_weight(self) -> float:
+        return float(self._row()["max_weight"])

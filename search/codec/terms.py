@@ -1,0 +1,204 @@
+"""The term dictionary: which terms a segment has, their statistics, their postings.
+
+Terms are kept in Whoosh's own ordered hash file (``whoosh.filedb.filetables``; key =
+field number + term bytes, value = a :class:`~search.codec.postings.VnTermInfo`), so
+prefix, range and fuzzy queries walk them in order as they do on W3. The postings
+live in a second file (:mod:`search.codec.postings`). Besides Whoosh's
+``TermsReader`` API, :class:`VnTermsReader` offers the fast scorer's public array
+methods: :meth:`~VnTermsReader.postings_arrays` and
+:meth:`~VnTermsReader.positions_arrays`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+from whoosh.codec.base import FieldCursor, FieldWriter, TermsReader
+from whoosh.fields import FieldType
+from whoosh.filedb.filetables import OrderedHashReader, OrderedHashWriter
+from whoosh.formats import Format
+from whoosh.reading import TermNotFound
+
+from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
+from search.codec.version import (
+    FORMAT_VERSION,
+    HEADER_SIZE,
+    check_header,
+    check_version,
+    file_header,
+)
+
+TERMS_EXT = ".vtm"
+POSTS_EXT = ".vps"
+_POSTS_MAGIC = b"VNPS"
+_FIELD = struct.Struct("<H")
+
+
+class VnFieldWriter(FieldWriter):
+    """Writes the term dictionary and the postings of a new segment."""
+
+    def __init__(self, storage, segment) -> None:
+        self.tindex = OrderedHashWriter(segment.create_file(storage, TERMS_EXT))
+        self.fieldmap: dict[str, int] = {}
+        self.tindex.extras.update(fieldmap=self.fieldmap, format_version=FORMAT_VERSION)
+        self.postfile = segment.create_file(storage, POSTS_EXT)
+        self.postfile.write(file_header(_POSTS_MAGIC))
+        self.postwriter = VnPostingsWriter(self.postfile)
+        self.fieldid = 0
+        self.fieldobj: FieldType | None = None
+        self.btext = b""
+        self.is_closed = False
+
+    def start_field(self, fieldname: str, fieldobj: FieldType) -> None:
+        self.fieldid = self.fieldmap.setdefault(fieldname, len(self.fieldmap))
+        self.fieldobj = fieldobj
+
+    def start_term(self, btext: bytes) -> None:
+        self.btext = btext
+        self.postwriter.start_postings(self.fieldobj.format, VnTermInfo())
+
+    def add(self, docnum: int, weight: float, vbytes: bytes, length: int) -> None:
+        self.postwriter.add_posting(docnum, weight, vbytes, length)
+
+    def finish_term(self) -> None:
+        info = self.postwriter.finish_postings()
+        self.tindex.add(_FIELD.pack(self.fieldid) + self.btext, info.to_bytes())
+
+    def close(self) -> None:
+        self.tindex.close()
+        self.postfile.close()
+        self.is_closed = True
+
+
+class VnTermsReader(TermsReader):
+    """Whoosh's view of a segment's terms, plus arrays for the fast scorer."""
+
+    def __init__(self, storage, segment) -> None:
+        name = segment.make_filename(TERMS_EXT)
+        self.tindex = OrderedHashReader(storage.open_file(name), storage.file_length(name))
+        check_version(self.tindex.extras.get("format_version", 0), name)
+        self.fieldmap: dict[str, int] = self.tindex.extras["fieldmap"]
+        self.fieldunmap = {num: name for name, num in self.fieldmap.items()}
+        self.postfile = segment.open_file(storage, POSTS_EXT)
+        check_header(self.postfile.get(0, HEADER_SIZE), _POSTS_MAGIC,
+                     segment.make_filename(POSTS_EXT))
+
+    def key(self, fieldname: str, btext: bytes) -> bytes:
+        """The dictionary key of a term (an unknown field sorts after every field)."""
+        return _FIELD.pack(self.fieldmap.get(fieldname, 65535)) + btext
+
+    def split_key(self, key: bytes) -> tuple[str, bytes]:
+        return self.fieldunmap[_FIELD.unpack_from(key)[0]], key[_FIELD.size:]
+
+    def __contains__(self, term: tuple[str, bytes]) -> bool:
+        return self.key(*term) in self.tindex
+
+    def indexed_field_names(self):
+        return self.fieldmap.keys()
+
+    def cursor(self, fieldname: str, fieldobj: FieldType) -> VnFieldCursor:
+        return VnFieldCursor(self, fieldname, fieldobj)
+
+    def terms(self) -> Iterator[tuple[str, bytes]]:
+        return (self.split_key(k) for k in self.tindex.keys())
+
+    def terms_from(self, fieldname: str, prefix: bytes) -> Iterator[tuple[str, bytes]]:
+        return (self.split_key(k) for k in self.tindex.keys_from(self.key(fieldname, prefix)))
+
+    def items(self) -> Iterator[tuple[tuple[str, bytes], VnTermInfo]]:
+        return ((self.split_key(k), VnTermInfo.from_bytes(v)) for k, v in self.tindex.items())
+
+    def items_from(self, fieldname: str, prefix: bytes):
+        return ((self.split_key(k), VnTermInfo.from_bytes(v))
+                for k, v in self.tindex.items_from(self.key(fieldname, prefix)))
+
+    def term_info(self, fieldname: str, btext: bytes) -> VnTermInfo:
+        try:
+            return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)])
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{btext!r}") from None
+
+    def frequency(self, fieldname: str, btext: bytes) -> float:
+        """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
+        return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).weight()
+
+    def doc_frequency(self, fieldname: str, btext: bytes) -> int:
+        """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
+        return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).doc_frequency()
+
+    def posting_list(self, fieldname: str, btext: bytes) -> PostingList:
+        """The stored postings of a term (its columns decode on demand)."""
+        return PostingList(self.postfile, self.term_info(fieldname, btext))
+
+    def matcher(self, fieldname: str, btext: bytes, format_: Format, scorer=None) -> VnLeafMatcher:
+        return VnLeafMatcher(self.posting_list(fieldname, btext), format_,
+                             term=(fieldname, btext), scorer=scorer)
+
+    def postings_arrays(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Every document holding the term (int64, ascending) and its weight there
+        (float64; the float32 value Whoosh's matcher reports). Deleted documents are
+        included, as in the stored list: filter them out with
+        :meth:`~search.codec.vncodec.SegmentArrays.deleted_docs` (Whoosh's segment
+        reader does the same to its matchers). Raises
+        ``TermNotFound`` for a term the segment lacks."""
+        postings = self.posting_list(fieldname, btext)
+        return postings.ids(), postings.weights()
+
+    def positions_arrays(self, fieldname: str, btext: bytes,
+                         docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The term's positions in those of *docs* (sorted ids) that hold it,
+        decoding only the blocks that can: ``(found_docs, starts, flat)``; document
+        ``found_docs[i]``'s positions are ``flat[starts[i]:starts[i + 1]]``."""
+        return self.posting_list(fieldname, btext).positions(docs)
+
+    def close(self) -> None:
+        self.tindex.close()
+        self.postfile.close()
+
+
+class VnFieldCursor(FieldCursor):
+    """Walks one field's terms in order (Whoosh's fuzzy and pattern queries use it)."""
+
+    def __init__(self, terms: VnTermsReader, fieldname: str, fieldobj: FieldType) -> None:
+        self.terms = terms
+        self.fieldname = fieldname
+        self.fieldobj = fieldobj
+        self.start = terms.tindex.closest_key_pos(terms.key(fieldname, b""))
+        self.first()
+
+    def first(self) -> str | None:
+        self.pos = self.start
+        return self.next()
+
+    def find(self, term: str | bytes) -> str | None:
+        if not isinstance(term, bytes):
+            term = self.fieldobj.to_bytes(term)
+        self.pos = self.terms.tindex.closest_key_pos(self.terms.key(self.fieldname, term))
+        return self.next()
+
+    def next(self) -> str | None:
+        found = self.terms.tindex.key_and_range_at(self.pos) if self.pos is not None else None
+        if found is not None:
+            key, datapos, datalen = found
+            fieldname, btext = self.terms.split_key(key)
+            if fieldname == self.fieldname:
+                self.pos = datapos + datalen
+                self.current = (self.fieldobj.from_bytes(btext), datapos, datalen)
+                return self.current[0]
+        self.pos = None
+        self.current = None
+        return None
+
+    def text(self) -> str | None:
+        return self.current[0] if self.current else None
+
+    def term_info(self) -> VnTermInfo | None:
+        if self.current is None:
+            return None
+        _, datapos, datalen = self.current
+        return VnTermInfo.from_bytes(self.terms.tindex.dbfile.get(datapos, datalen))
+
+    def is_valid(self) -> bool:
+        return self.current is not None
