@@ -42,7 +42,7 @@ from search.codec.packing import (
     unpack_ints,
 )
 from search.codec.vncodec import VnCodec, segment_arrays
-from search.indexer import analyse, to_document
+from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, build_schema
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,23 +7,30 @@ One core library with thin front ends. The modules, in the order data flows:
   ``places``;
 * normalise → ``normalize`` (what a word is: NFC, tone placement, folding),
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
-* index → ``schema`` (fields), ``indexer`` (incremental, failure-safe), ``store``
+* index → ``schema`` (fields), ``documents`` (what an article becomes in the index),
+  ``indexer`` (the incremental, failure-safe run), ``safe_writer`` (a Whoosh writer
+  that commits whole or leaves no trace), ``store``
   (opening and replacing the index), ``lock``, ``interrupt``, ``pool``,
   ``generations`` (an open index generation: the searcher pool, and the one registry
   of caches released when the next generation lands);
 * query → ``syntax`` (the query language: Whoosh's parser with ``place:``/``date:``
   and abbreviations as plugins), ``filters`` (place, date, author and source
   restrictions; facets), ``query`` (the parsed tree mapped onto the index fields,
-  the search run, typo tolerance, relaxation), ``negation``,
-  ``spelling`` (did you mean, the probable readings), ``lexicon`` (the index's own
-  vocabulary and word pairs), ``complete`` (autocomplete);
-* score → ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
+  and the run: exact words, typo matches, correction, relaxation, in that order),
+  ``boosts`` (ranking for words typed together and the likely reading), ``relax``
+  (typo tolerance, all words but one), ``negation``, ``accents`` (the archive's
+  accent model: spellings per word, typed marks kept, Telex/VNI), ``readings`` (the
+  probable accented readings of a query), ``spelling`` (did you mean), ``lexicon``
+  (the index's own vocabulary and word pairs), ``complete`` (autocomplete);
+* score → ``searching`` (one query's matches: the fast path or a Whoosh collector),
+  ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
   lists with numpy), ``proximity`` (words in a row, checked lazily),
   ``posting_arrays`` (posting lists as cached arrays) over ``codec`` (vnsearch's own
   Whoosh codec: posting lists as packed integer columns) and ``whoosh3_blocks``
   (Whoosh's on-disk blocks decoded in bulk), ``sorted_ids``, ``postings`` (bounded
   walks);
-* highlight → ``highlight`` (snippets under the query's reading);
+* highlight → ``marking`` (what a query marks; the page's hits marked with it),
+  ``highlight`` (snippets under the query's reading);
 * service → ``engine`` (the seam under the service: the local Whoosh index, later a
   cluster), ``service`` (requests checked against ``limits``, notices decided once),
   ``results`` (hits, result pages and articles, one JSON shape each), ``errors``

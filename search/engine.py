@@ -38,6 +38,8 @@ from search.complete import Completion, complete
 from search.highlight import Marking
 from search.indexer import IndexSummary, Progress, index_paths
 from search.query import query_marking, run
+from search.readings import Reading
+from search.readings import readings as probable_readings
 from search.results import SearchResult, get_article
 
 if TYPE_CHECKING:
@@ -74,7 +76,7 @@ class Engine(Protocol):
         """The query the user probably meant, from the index's vocabulary."""
         ...
 
-    def readings(self, text: str) -> list[spelling.Reading]:
+    def readings(self, text: str) -> list[Reading]:
         """The probable accented readings of *text*, from the index's vocabulary."""
         ...
 
@@ -170,9 +172,9 @@ class LocalEngine:
         with self._source().searcher() as searcher:
             return spelling.suggest(searcher, text)
 
-    def readings(self, text: str) -> list[spelling.Reading]:
+    def readings(self, text: str) -> list[Reading]:
         with self._source().searcher() as searcher:
-            return spelling.readings(searcher, text)
+            return probable_readings(searcher, text)
 
     def documents(self) -> int:
         with self._source().searcher() as searcher:

@@ -32,7 +32,7 @@ The other caches stay where they are and are not registered: each is a pure
 function of its inputs, or of a file it names with its version, and gives the same
 answer whatever index is open. They are ``normalize``'s term and plan memos and
 table arrays, ``analysis``' last few tokenised texts, ``encodings``' syllable
-tables, ``spelling.ime_decode``, ``highlight``'s word regexes, the packaged
+tables, ``accents.ime_decode``, ``highlight``'s word regexes, the packaged
 gazetteer (``places.gazetteer``) and page assets (``http_assets``), and
 abbreviation files (``abbrev.load``, keyed on the file's modification time and
 size).

@@ -9,7 +9,7 @@ What is marked follows what the query means, not only what it folds to:
 
 * **The reading.** A query typed without (or with partial) accents comes with its
   probable accented readings (``bong da viet nam`` → ``bóng đá việt nam``, from
-  :func:`search.spelling.readings`). Where a text writes a query word in the
+  :func:`search.readings.readings`). Where a text writes a query word in the
   reading's form, only those occurrences are marked ("bóng đá", "Việt Nam"; not
   "đã", "năm"); a word the text never writes so is marked by its fold, as
   before, so an article that matched only after folding keeps its marks. Of
@@ -205,7 +205,7 @@ def _words_regex(words: frozenset[str]) -> re.Pattern[str]:
 def typed_reading(query: str) -> Words:
     """The words of *query* typed with accents, as the index spells them, in order.
 
-    For queries :func:`search.spelling.readings` does not read (quotes, fields,
+    For queries :func:`search.readings.readings` does not read (quotes, fields,
     operators, many words): what the user typed with accents is what they meant.
     """
     return tuple(t.exact for t in tokens(query) if t.exact != t.folded)

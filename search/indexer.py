@@ -1,4 +1,8 @@
-"""Building and updating the index from an archive.
+"""Building and updating the index from an archive: the incremental, failure-safe run.
+
+What each article becomes in the index is :mod:`search.documents`'; this module
+decides which articles a run adds, replaces, skips or removes, and makes the run
+commit whole or leave no trace.
 
 Runs are incremental: every document carries the hash of the bytes it came from, so
 an unchanged file is skipped, a changed one replaced, and a document whose file has
@@ -16,63 +20,31 @@ while this process reads files and extracts metadata.
 
 from __future__ import annotations
 
-import errno
-import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from whoosh.index import Index, LockError
+from whoosh.index import Index
 from whoosh.writing import IndexWriter
 
-from search import interrupt, lock, store
+from search import documents, interrupt, lock, store
 from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
 from search.archive import Failure, Record, archive_root, read_file, walk
-from search.extract import Article, extract
-from search.lock import IndexBusy
-from search.normalize import nfc, place_key
-from search.schema import (
-    AUTHOR,
-    AUTHOR_NAME,
-    BODY,
-    BODY_Z,
-    DATE,
-    HASH,
-    ID,
-    MATCH_FIELD,
-    META,
-    PATH,
-    PEOPLE,
-    PEOPLE_NAME,
-    PLACE,
-    PLACE_NAME,
-    PLACES,
-    PROVINCE,
-    ROOT,
-    SOURCE,
-    SOURCE_NAME,
-    TITLE,
-    TITLE_FIELD,
-    WORD_COUNT,
-    YEAR,
-    match_text,
-    pack_body,
+from search.safe_writer import (
+    WRITE_ERRNOS,
+    abandon,
+    check_workers,
+    check_written,
+    open_writer,
+    write_error,
 )
+from search.schema import HASH, ID, PATH, ROOT
 
 #: Above this many bytes of input, index with both cores.
 PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
-#: JSON record keys that become index fields rather than stored metadata.
-EXTRACTED_KEYS = frozenset({"title", "date", "author", "source"})
-#: Memory budget per Whoosh writer process, in MB.
-WRITER_LIMIT_MB = 256
-
-
-class IndexWriteError(store.IndexError_):
-    """Writing the index failed (disk full, no permission); the message says what
-    the index holds now."""
 
 
 class InterruptedAfterCommit(KeyboardInterrupt):
@@ -101,7 +73,7 @@ class IndexSummary:
     def changed(self) -> int:
         return self.added + self.updated + self.removed
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,
             "updated": self.updated,
@@ -119,66 +91,6 @@ class IndexSummary:
 #: once the new generation is on disk, and "swapping" when a staged index (a
 #: rebuild, a first run) replaces the directory.
 Progress = Callable[[int, int, int, str], None]
-
-
-def to_document(record: Record, root: str, article: Article) -> dict:
-    """The Whoosh fields of one article (fields with no value are left out)."""
-    doc: dict = {
-        ID: record.id,
-        PATH: record.path,
-        ROOT: root,
-        HASH: record.hash,
-        TITLE: article.title,
-        TITLE_FIELD: article.title,
-        BODY: article.body,
-        BODY_Z: pack_body(article.body, article.summary),
-        MATCH_FIELD: match_text(article.title, article.body),
-        WORD_COUNT: article.word_count,
-        PLACES: list(article.places),
-    }
-    if article.author:
-        doc[AUTHOR] = doc[AUTHOR_NAME] = article.author
-    if article.source:
-        doc[SOURCE] = doc[SOURCE_NAME] = article.source
-    if article.people:
-        doc[PEOPLE] = ", ".join(article.people)
-        doc[PEOPLE_NAME] = ",".join(p.replace(",", " ") for p in article.people)
-    if article.places:
-        doc[PLACE] = ",".join(place_key(p) for p in article.places)
-        doc[PLACE_NAME] = ",".join(article.places)
-    if article.provinces_2025:
-        doc[PROVINCE] = ",".join(place_key(p) for p in article.provinces_2025)
-    if article.date:
-        doc[DATE] = article.date
-        doc[YEAR] = article.date.year
-    meta = {k: v for k, v in record.fields.items() if k not in EXTRACTED_KEYS}
-    meta["has_time"] = article.has_time
-    if article.provinces_2025:
-        meta["provinces_2025"] = list(article.provinces_2025)
-    doc[META] = meta
-    return doc
-
-
-def article_fields(article: Article) -> dict:
-    """Every extracted field of an article, JSON-ready (for ``vnsearch extract``)."""
-    return {
-        "title": article.title,
-        "date": article.date.isoformat() if article.date else None,
-        "has_time": article.has_time,
-        "author": article.author,
-        "source": article.source,
-        "places": list(article.places),
-        "provinces_2025": list(article.provinces_2025),
-        "people": list(article.people),
-        "summary": article.summary,
-        "word_count": article.word_count,
-        "body": article.body,
-    }
-
-
-def analyse(record: Record) -> Article:
-    """Extract an article's metadata and clean text (NFC throughout)."""
-    return extract(nfc(record.text), record.fields or None)
 
 
 class Indexed(NamedTuple):
@@ -236,7 +148,7 @@ def index_paths(
     try:
         held = lock.acquire(index_dir)
     except OSError as exc:  # no permission, read-only or full file system
-        raise _write_error(index_dir, exc) from exc
+        raise write_error(index_dir, exc) from exc
     try:
         _clear_stale(index_dir, held, notice or (lambda _message: None))
         store.check_target(index_dir, rebuild)
@@ -290,8 +202,8 @@ def _run(
     except BaseException as exc:
         if fresh:
             shutil.rmtree(target, ignore_errors=True)
-        if isinstance(exc, OSError) and fresh and exc.errno in _WRITE_ERRNOS:
-            raise _write_error(index_dir, exc) from exc  # creating the empty index failed
+        if isinstance(exc, OSError) and fresh and exc.errno in WRITE_ERRNOS:
+            raise write_error(index_dir, exc) from exc  # creating the empty index failed
         raise
 
     with ix.reader() as reader:
@@ -324,7 +236,7 @@ def _staged(index_dir: Path) -> Path:
     try:
         staging = store.staging_dir(index_dir)
     except OSError as exc:
-        raise _write_error(index_dir, exc) from exc
+        raise write_error(index_dir, exc) from exc
     return staging
 
 
@@ -343,7 +255,7 @@ def _finish(
     except OSError as exc:
         if target != index_dir:
             shutil.rmtree(target, ignore_errors=True)
-            raise _write_error(index_dir, exc) from exc
+            raise write_error(index_dir, exc) from exc
         (target / (store.MANIFEST + ".tmp")).unlink(missing_ok=True)
         if notice:
             notice(f"the index is updated, but its {store.MANIFEST} could not be: {exc.strerror}")
@@ -354,7 +266,7 @@ def _finish(
             store.swap_in(target, index_dir)
         except OSError as exc:
             shutil.rmtree(target, ignore_errors=True)
-            raise _write_error(index_dir, exc) from exc
+            raise write_error(index_dir, exc) from exc
 
 
 def _write(
@@ -375,7 +287,7 @@ def _write(
     """
     workers = interrupt.children()
     generation = ix.latest_generation()
-    writer = _open_writer(ix, index_dir, procs)
+    writer = open_writer(ix, index_dir, procs)
     try:
         seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
                      guard=guard)
@@ -394,29 +306,17 @@ def _write(
             total = sum(len(files) for _, _, files in plan)
             progress(total, total, len(seen) + len(summary.failed), "committing")
         guard.check()
-        _check_workers(writer, index_dir)
+        check_workers(writer, index_dir)
         with guard.deferred():
             writer.commit()
             if progress:
                 progress(total, total, len(seen) + len(summary.failed), "committed")
     except BaseException as exc:
-        _abandon(writer, workers, target if ix.latest_generation() == generation else None)
+        abandon(writer, workers, target if ix.latest_generation() == generation else None)
         if isinstance(exc, OSError):
-            raise _write_error(index_dir, exc) from exc
+            raise write_error(index_dir, exc) from exc
         raise
-    _check_written(ix, index_dir, expected=len(existing) - summary.removed + summary.added)
-
-
-def _open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
-    try:
-        if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
-        return ix.writer(limitmb=WRITER_LIMIT_MB)
-    except LockError as exc:
-        raise IndexBusy(
-            f"the index at '{index_dir}' is locked by another process (Whoosh's own lock); "
-            f"wait for it to finish"
-        ) from exc
+    check_written(ix, index_dir, expected=len(existing) - summary.removed + summary.added)
 
 
 def _feed(
@@ -446,70 +346,10 @@ def _feed(
     return seen
 
 
-def _abandon(
-    writer: IndexWriter, workers: set[multiprocessing.Process], sweep_dir: Path | None
-) -> None:
-    """Stop a writer that will not commit: its worker processes, its files, its lock.
-
-    *sweep_dir* is the index directory to clear of the writer's files, or None
-    when the commit went through after all (then nothing is swept).
-    """
-    interrupt.stop_workers(workers)
-    try:
-        writer.cancel()
-    except Exception:  # cancelling after a failed flush can fail again; free the lock anyway
-        whoosh_lock = getattr(writer, "writelock", None)
-        if whoosh_lock is not None and whoosh_lock.fd is not None:
-            whoosh_lock.release()
-    if sweep_dir is not None:
-        store.sweep(sweep_dir)
-
-
-def _check_workers(writer: IndexWriter, index_dir: Path) -> None:
-    """Refuse to commit when a Whoosh worker process has died: Whoosh would commit
-    without its documents and without an error."""
-    dead = [t.exitcode for t in getattr(writer, "tasks", []) if t.exitcode not in (None, 0)]
-    if dead:
-        raise IndexWriteError(
-            f"a writer process failed (exit code {dead[0]}) while indexing into "
-            f"'{index_dir}'; the index is as it was"
-        )
-
-
-def _check_written(ix: Index, index_dir: Path, *, expected: int) -> None:
-    """A Whoosh worker process that dies during the commit itself (out of memory,
-    disk full while flushing) is left out of it without an error; compare the
-    document count to catch it."""
-    with ix.reader() as reader:
-        actual = reader.doc_count()
-    if actual < expected:
-        raise IndexWriteError(
-            f"{expected - actual} article(s) of this run were not written to '{index_dir}' "
-            f"(a writer process failed); run vnsearch index again to add them"
-        )
-
-
-#: Errors of a file system that cannot take more writes.
-_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return IndexWriteError(
-            f"no space left on device while writing the index at '{index_dir}'; "
-            f"the index is as it was"
-        )
-    where = f" ({exc.filename})" if exc.filename else ""
-    return IndexWriteError(
-        f"cannot write the index at '{index_dir}': {exc.strerror or exc}{where}; "
-        f"the index is as it was"
-    )
-
-
 def _index_one(
     item: Record | Failure,
     root: str,
-    writer,
+    writer: IndexWriter,
     existing: dict[str, Indexed],
     seen: set[str],
     summary: IndexSummary,
@@ -529,7 +369,7 @@ def _index_one(
         summary.skipped += 1
         return
     try:
-        article = analyse(item)
+        article = documents.analyse(item)
     except MemoryError:
         raise  # the machine's trouble, not this file's: stop and keep the old index
     except Exception as exc:  # a bug in extraction must not stop the run
@@ -540,4 +380,4 @@ def _index_one(
         summary.updated += 1
     else:
         summary.added += 1
-    writer.add_document(**to_document(item, root, article))
+    writer.add_document(**documents.to_document(item, root, article))

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from search.archive import Failure, archive_root, read_file
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX, Completion
+from search.documents import analyse, article_fields
 from search.errors import QueryError
 from search.filters import Filters
 from search.highlight import Marking
-from search.indexer import analyse, article_fields
 from search.limits import MAX_DEPTH, MAX_LIMIT, MAX_PAGE, MAX_QUERY_CHARS, SORTS, Sort
 from search.results import SearchResult
 from search.store import IndexStats

@@ -13,7 +13,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from search import bm25
-from search.query import _Searching
+from search.searching import Searching
 
 QUERIES = [
     "hà nội",  # everyday words, accented
@@ -38,7 +38,8 @@ def ranked(searcher: Searcher, q: wq.Query, flt: wq.Query | None = None, limit: 
     if not fast:
         assert monkeypatch is not None
         monkeypatch.setattr(bm25, "usable", lambda s: False)
-    found = _Searching(searcher, limit, 1, "relevance", flt, False, None).run(q)
+    found = Searching(searcher=searcher, limit=limit, page=1, sort="relevance", flt=flt,
+                      facets=False, time_limit=None).run(q)
     if not fast:
         assert monkeypatch is not None
         monkeypatch.undo()

@@ -7,7 +7,8 @@ from whoosh import query as wq
 
 from search import plan, store
 from search.filters import Filters, build_filter
-from search.query import parse, with_typos
+from search.query import parse
+from search.relax import with_typos
 from search.syntax import split_filters
 from tests.same_as_whoosh import QUERIES, same_ranking
 

@@ -35,7 +35,7 @@ from search.codec import version
 from search.codec.packing import absolute_positions, pack_ints, position_gaps, unpack_ints
 from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
 from search.codec.vncodec import VnCodec, segment_arrays
-from search.indexer import analyse, to_document
+from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, TITLE_FIELD, build_schema
 from tests.conftest import CORPUS, shared_file
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from search import indexer, store
+from search import documents, safe_writer, store
 from search.indexer import index_paths
 from search.query import run
 from tests.conftest import SEED_IDS, vntc_records
@@ -125,7 +125,7 @@ def test_an_interrupted_run_leaves_the_last_index_intact(
     for f in corpus_copy.glob("*.txt"):
         f.write_text(f.read_text(encoding="utf-8") + "\nsửa đổi plughxyzzy\n", encoding="utf-8")
     calls = {"n": 0}
-    real = indexer.analyse
+    real = documents.analyse
 
     def crash_on_third(record):
         calls["n"] += 1
@@ -133,13 +133,13 @@ def test_an_interrupted_run_leaves_the_last_index_intact(
             raise KeyboardInterrupt
         return real(record)
 
-    monkeypatch.setattr(indexer, "analyse", crash_on_third)
+    monkeypatch.setattr(documents, "analyse", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         index_paths(ix, [corpus_copy])
     # The old generation is still there and readable, and no lock is left behind.
     assert doc_ids(ix) == set(SEED_IDS)
     assert search_ids(ix, "plughxyzzy") == []
-    monkeypatch.setattr(indexer, "analyse", real)
+    monkeypatch.setattr(documents, "analyse", real)
     summary = index_paths(ix, [corpus_copy])
     assert summary.updated == 5
     assert len(search_ids(ix, "plughxyzzy")) == 5
@@ -148,14 +148,14 @@ def test_an_interrupted_run_leaves_the_last_index_intact(
 def test_extraction_errors_are_reported_not_raised(
     tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = indexer.extract
+    real = documents.extract
 
     def picky(text, fields=None):
         if "Gò Vấp" in text:
             raise ValueError("boom")
         return real(text, fields)
 
-    monkeypatch.setattr(indexer, "extract", picky)
+    monkeypatch.setattr(documents, "extract", picky)
     summary = index_paths(tmp_path / "ix", [corpus_copy])
     assert summary.added == 4
     assert [f.path for f in summary.failed] == ["004_752ea5e39524a483.txt"]
@@ -209,7 +209,7 @@ def test_a_failed_rebuild_keeps_the_old_index(
     def broken(record):
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(indexer, "analyse", broken)
+    monkeypatch.setattr(documents, "analyse", broken)
     with pytest.raises(MemoryError):
         index_paths(ix, [corpus_copy], rebuild=True)
     assert doc_ids(ix) == set(SEED_IDS)
@@ -270,7 +270,7 @@ def test_a_failed_first_run_leaves_nothing(
     def broken(record):
         raise MemoryError("simulated")
 
-    monkeypatch.setattr(indexer, "analyse", broken)
+    monkeypatch.setattr(documents, "analyse", broken)
     with pytest.raises(MemoryError):
         index_paths(tmp_path / "ix", [corpus_copy])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
@@ -299,19 +299,19 @@ def test_a_dead_writer_process_stops_the_commit(
     archive = tmp_path / "vntc"
     archive.mkdir()
     (archive / "a.jsonl").write_text("".join(vntc_records(120)), encoding="utf-8")
-    real = indexer.to_document
+    real = documents.to_document
 
     def poisoned(record, root, article):
         doc = real(record, root, article)
         doc["word_count"] = "not a number"  # fails in the worker, not in this process
         return doc
 
-    monkeypatch.setattr(indexer, "to_document", poisoned)
-    with pytest.raises(indexer.IndexWriteError, match="a writer process failed"):
+    monkeypatch.setattr(documents, "to_document", poisoned)
+    with pytest.raises(safe_writer.IndexWriteError, match="a writer process failed"):
         index_paths(ix, [archive], procs=2)
     assert doc_ids(ix) == set(SEED_IDS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive", "ix", "vntc"]
     assert not (ix / "MAIN.tmp").exists()
-    monkeypatch.setattr(indexer, "to_document", real)
+    monkeypatch.setattr(documents, "to_document", real)
     assert index_paths(ix, [archive], procs=2).added == 120
     assert len(doc_ids(ix)) == 125

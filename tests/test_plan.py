@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from search import plan, store
-from search.query import accents_of, parse
-from search.spelling import readings
+from search.boosts import accents_of
+from search.query import parse
+from search.readings import readings
 
 
 @pytest.fixture(scope="module")

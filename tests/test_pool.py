@@ -26,11 +26,11 @@ def test_runs_round_trip_and_merge_sorted(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_index_built_with_spills_matches_one_built_in_memory(tmp_path, corpus_copy, monkeypatch) -> None:
-    from search import indexer, store
+    from search import indexer, safe_writer, store
     from search.query import run
 
     indexer.index_paths(tmp_path / "a", [corpus_copy])
-    monkeypatch.setattr(indexer, "WRITER_LIMIT_MB", 0.05)  # force many spilled runs
+    monkeypatch.setattr(safe_writer, "WRITER_LIMIT_MB", 0.05)  # force many spilled runs
     indexer.index_paths(tmp_path / "b", [corpus_copy])
     results = []
     for name in ("a", "b"):

@@ -321,14 +321,6 @@ def test_fallback_relaxes_to_all_but_one_word_before_any_word(seed_index) -> Non
     assert len(loose.hits) > 1
 
 
-def test_all_but_one_keeps_exclusions(seed_index) -> None:
-    from search.query import all_but_one, parse
-
-    relaxed = all_but_one(parse("dang vien ba dinh -go"))
-    assert relaxed is not None and "NOT" in str(relaxed)
-    assert all_but_one(parse("dang vien")) is None  # too short to relax
-
-
 # --------------------------------------------------------------------------- issue 6
 
 
@@ -408,17 +400,3 @@ def test_words_typed_together_rank_articles_where_they_stand_together(near_index
     the body > apart, and the apart article still matches."""
     assert ids(near_index, "da nang") == ["title.txt", "body.txt", "apart.txt"]
     assert search(near_index, "da nang").total == 3
-
-
-def _proximity_phrases(text: str) -> list:
-    q = parse(text)
-    boosts = getattr(getattr(q, "b", None), "subqueries", [])
-    return [b for b in boosts if type(b).__name__ == "Phrase" and b.fieldname == "text_f"]
-
-
-def test_proximity_applies_to_plain_word_queries_only() -> None:
-    # All four words together, and each neighbouring pair.
-    assert [p.words for p in _proximity_phrases("quan uy ba dinh")] == [
-        ["quan", "uy", "ba", "dinh"], ["quan", "uy"], ["uy", "ba"], ["ba", "dinh"]]
-    for text in ('"quan uy" ba', "quan OR uy", "quan -uy", "title:quan uy", "quan"):
-        assert _proximity_phrases(text) == [], text

@@ -15,7 +15,7 @@ from search import store
 from search.indexer import index_paths
 from search.normalize import nfc, token_tuples
 from search.query import parse, run
-from search.spelling import Reading, readings
+from search.readings import Reading, readings
 from tests.conftest import write_baomoi_sample
 
 pytestmark = pytest.mark.slow

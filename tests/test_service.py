@@ -24,9 +24,10 @@ from search.highlight import Marking
 from search.http import create_app
 from search.indexer import IndexSummary, Progress, index_paths
 from search.limits import MAX_DEPTH, MAX_PAGE, MAX_QUERY_CHARS
+from search.readings import Reading
 from search.results import SearchResult
 from search.service import Notice, SearchRequest
-from search.spelling import Reading, Suggestion
+from search.spelling import Suggestion
 from tests.conftest import CORPUS, SEED_IDS, vntc_records
 
 #: Every key a search answer had before notices existed: none may go.

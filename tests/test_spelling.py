@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from search import store
+from search.accents import keeps_accents
 from search.indexer import index_paths
 from search.normalize import fold, has_accents, token_tuples
-from search.spelling import ime_decode, keeps_accents, readings, suggest
+from search.spelling import suggest
 from tests.conftest import CORPUS
 
 
@@ -80,8 +81,12 @@ def test_right_but_unaccented_query_is_not_corrected(seed_index) -> None:
 
 @pytest.fixture(scope="module")
 def decoy_index(tmp_path_factory) -> Path:
-    """The seeds plus an article full of "bà" and "đinh", never side by side."""
-    root = tmp_path_factory.mktemp("decoy")
+    return build_decoy_index(tmp_path_factory.mktemp("decoy"))
+
+
+def build_decoy_index(root: Path) -> Path:
+    """The seeds plus an article full of "bà" and "đinh", never side by side (an
+    index beside *root*, which holds the archive)."""
     for path in CORPUS.glob("*.txt"):
         (root / path.name).write_bytes(path.read_bytes())
     sentence = "Bà cụ kể rằng chiếc đinh sắt ấy do bà mua. "
@@ -120,37 +125,6 @@ def test_word_pairs_beat_word_counts(decoy_index) -> None:
 def test_vntc_suggestions(vntc_index, typed, expected) -> None:
     s = suggestion(vntc_index, typed)
     assert s is not None and s.text.casefold() == expected
-
-
-@pytest.mark.parametrize(
-    ("keys", "word"),
-    [("quaanj", "quận"), ("ddinhf", "đình"), ("uyr", "ủy"), ("quan65", "quận"),
-     ("qua6n5", "quận"), ("vieetj", "việt"), ("thuyr", "thủy")],
-)
-def test_ime_decode(keys, word) -> None:
-    assert word in ime_decode(keys)
-
-
-@pytest.mark.parametrize("plain", ["dang", "ba", "quận", "nam", "hcm", ""])
-def test_ime_decode_leaves_plain_words(plain) -> None:
-    assert ime_decode(plain) == ()
-
-
-@pytest.mark.parametrize(
-    ("typed", "suggested", "keeps"),
-    [
-        ("bà", "ba", False),
-        ("Bà", "bà", True),  # case is not an accent
-        ("Ba Đinh", "Ba Đình", True),  # a mark added
-        ("hoạ", "hoạt", True),  # a letter fixed, the mark kept
-        ("đà", "da", False),
-        ("đà", "dà", False),  # the stroke of đ is a mark too
-        ("quận", "quân", False),
-        ("ba", "bà", True),
-    ],
-)
-def test_keeps_accents(typed, suggested, keeps) -> None:
-    assert keeps_accents(typed, suggested) is keeps
 
 
 def _seed_words() -> list[str]:
@@ -204,18 +178,3 @@ def test_a_word_is_capitalised_only_when_the_archive_clearly_does(
     (tmp_path / "a.txt").write_text("Tin ngắn\n\n" + body, encoding="utf-8")
     index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
     assert suggestion(tmp_path / "ix", "uy ban nhan dan").text == expected
-
-
-def test_readings_weigh_the_archives_spellings(decoy_index) -> None:
-    """Alone, "dinh" is mostly "đinh" here; next to "ba", the archive writes "Ba Đình"."""
-    with store.open_index(decoy_index).searcher() as s:
-        alone = readings(s, "dinh")
-        assert alone[0].words == ("đinh",) and len(alone) <= 3
-        assert abs(sum(r.probability for r in alone) - 1) < 1e-9
-        assert [r.probability for r in alone] == sorted((r.probability for r in alone), reverse=True)
-        pair = readings(s, "ba dinh", limit=5)
-        assert pair[0].words == ("ba", "đình") and pair[0].probability > pair[1].probability
-        assert ("bà", "đinh") in [r.words for r in pair]  # a rarer reading still counts
-        assert readings(s, "Bà") == [readings(s, "Bà")[0]] and readings(s, "Bà")[0].words == ("bà",)
-        assert readings(s, "bà dinh")[0].words[0] == "bà"  # typed accents stand
-        assert readings(s, '"ba dinh"') == [] and readings(s, "") == []

@@ -16,7 +16,8 @@ import pytest
 from search import store
 from search.indexer import index_paths
 from search.normalize import fold, token_tuples
-from search.spelling import readings, suggest
+from search.readings import readings
+from search.spelling import suggest
 from tests.conftest import write_baomoi_sample
 from tests.test_spelling import typed_accents_kept
 

@@ -1,0 +1,98 @@
+"""Widening a query that finds too little: typo tolerance, then relaxation.
+
+Both answer "the words as typed are not enough" without giving up the words:
+:func:`with_typos` lets long words also match index words one edit away (their
+articles follow the exact ones), and :func:`all_but_one` lets any one word of a
+plain query be missing before :func:`search.query.run` falls back to any word. They
+are rewrites of an already mapped query (:mod:`search.query`), so the fast scorer
+takes them like any other.
+"""
+
+from __future__ import annotations
+
+from whoosh import query as wq
+from whoosh.reading import IndexReader
+
+from search import lexicon
+from search.negation import Without
+from search.schema import MATCH_FIELD, TITLE_FIELD
+
+
+def required_part(q: wq.Query) -> wq.Query:
+    """The part of a parsed query that decides what matches."""
+    return q.a if isinstance(q, wq.AndMaybe) else q
+
+
+#: Typo tolerance joins in when the exact words match fewer articles than this.
+TYPO_WHEN_FEWER = 50
+#: Shortest word (folded letters) that typo tolerance applies to.
+TYPO_MIN_LETTERS = 5
+#: Weight of a typo-tolerant match relative to the word typed.
+TYPO_BOOST = 0.5
+
+
+def with_typos(q: wq.Query, reader: IndexReader) -> wq.Query | None:
+    """*q* with each required word of 5+ letters also matching words one edit away.
+
+    Only the words that decide the match are widened (not phrases, not excluded
+    words); ``None`` when no word has a near neighbour in the index.
+    """
+    changed = False
+
+    def widen(node: wq.Query) -> wq.Query:
+        nonlocal changed
+        if isinstance(node, wq.Term) and node.fieldname in (MATCH_FIELD, TITLE_FIELD):
+            word = node.text
+            if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
+                near = lexicon.near_words(reader, word)
+                if near:
+                    changed = True
+                    return wq.Or([node] + [
+                        wq.Term(node.fieldname, w, boost=TYPO_BOOST) for w, _ in near
+                    ])
+            return node
+        if isinstance(node, wq.AndNot):
+            return Without(widen(node.a), node.b)
+        if isinstance(node, wq.And | wq.Or) and not isinstance(node, wq.Not):
+            return type(node)([widen(c) for c in node.subqueries], boost=node.boost)
+        return node
+
+    required = widen(required_part(q))
+    if not changed:
+        return None
+    return wq.AndMaybe(required, q.b) if isinstance(q, wq.AndMaybe) else required
+
+
+#: Longest query (in words) that gets the all-but-one relaxation (n intersections).
+MAX_RELAX_WORDS = 8
+
+
+def all_but_one(q: wq.Query) -> wq.Query | None:
+    """*q* with any one of its required words allowed to be missing, or ``None``.
+
+    Only for plain all-words queries of 3 to :data:`MAX_RELAX_WORDS` words; excluded
+    words stay excluded. Whoosh's ``Or(minmatch=…)`` is not implemented, so this is
+    the OR of the ANDs that each leave one word out.
+    """
+    required = required_part(q)
+    excluded = None
+    if isinstance(required, wq.AndNot):  # "a b c -d": relax the words, keep -d
+        required, excluded = required.a, required.b
+    if not isinstance(required, wq.And):
+        return None
+    words = [c for c in required.subqueries if not isinstance(c, wq.Not)]
+    negations = [c for c in required.subqueries if isinstance(c, wq.Not)]
+    if not 3 <= len(words) <= MAX_RELAX_WORDS:
+        return None
+    relaxed: wq.Query = wq.Or(
+        [wq.And([w for j, w in enumerate(words) if j != i] + negations) for i in range(len(words))]
+    )
+    if excluded is not None:
+        relaxed = Without(relaxed, excluded)
+    return wq.AndMaybe(relaxed, q.b) if isinstance(q, wq.AndMaybe) else relaxed
+
+
+def has_many_words(q: wq.Query) -> bool:
+    """Whether *q* requires several words (so dropping some can find more)."""
+    return isinstance(required_part(q), wq.And | wq.AndNot)
+
