@@ -113,7 +113,7 @@ def may_take(exact: str, lock: str | None, keep: str | None) -> bool:
     return keep is None or keeps_accents(keep, exact)
 
 
-def spellings(reader: IndexReader, word: str, lock: str | None, keep: str | None,
+def spellings(reader: IndexReader, word: str, *, lock: str | None, keep: str | None,
               most: int = MAX_FORMS) -> list[tuple[str, float]]:
     """Exact spellings for one slot with their share of the word's occurrences.
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -71,7 +72,7 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
     engine = LocalEngine(index_dir, pool)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         pool.close()
 

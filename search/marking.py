@@ -24,9 +24,11 @@ from search.schema import EXACT_FIELDS, MATCH_FIELD, TITLE_FIELD, stored_body
 from search.searching import Found
 
 
-def page_hits(searcher: Searcher, found: Found, q: wq.Query, typo_q: wq.Query | None, *,
-               page: int, limit: int, with_snippets: bool, typed: str = "",
-               readings: Sequence[Reading] | None = None) -> list[Hit]:
+def page_hits(  # noqa: PLR0913 - paging and marking options, all keyword-only
+    searcher: Searcher, found: Found, q: wq.Query, *, typo_q: wq.Query | None,
+    page: int, limit: int, with_snippets: bool, typed: str = "",
+    readings: Sequence[Reading] | None = None,
+) -> list[Hit]:
     """The page's hits, marked with the words that matched them: an exact match shows
     the query's words, only a typo match also the words one edit away (else "chính
     phủ" would mark every "hình" of an article that says "chính phủ" too).
@@ -39,7 +41,7 @@ def page_hits(searcher: Searcher, found: Found, q: wq.Query, typo_q: wq.Query | 
     hits = found.page(page, limit)
     if not with_snippets or not hits:
         return [_hit(hit, Marking(set(), set()), False) for hit in hits]
-    exact = marking_of(searcher, q, typed, readings)
+    exact = marking_of(searcher, q, typed=typed, likely=readings)
     typos = exact
     if typo_q is not None and found.typos:
         typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=exact.readings)
@@ -50,7 +52,7 @@ def page_hits(searcher: Searcher, found: Found, q: wq.Query, typo_q: wq.Query | 
     ]
 
 
-def marking_of(searcher: Searcher, q: wq.Query, typed: str,
+def marking_of(searcher: Searcher, q: wq.Query, *, typed: str,
                likely: Sequence[Reading] | None) -> Marking:
     """What to mark for the parsed *q* of the *typed* words, following their probable
     readings (*likely*, or computed here when the ranking did not), else the words

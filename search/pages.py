@@ -25,8 +25,8 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from search.filters import Filters
 from search.highlight import Marking, Snippet, mark_all
-from search.query import Filters
 from search.results import Hit, SearchResult
 from search.service import deepest_page
 

@@ -288,7 +288,7 @@ def run(
         if relaxed is not None:
             q, found, relaxed_by = relaxed
     typed = suggestion.text if corrected and suggestion else words
-    hits = page_hits(searcher, found, q, typo_q, page=page, limit=limit,
+    hits = page_hits(searcher, found, q, typo_q=typo_q, page=page, limit=limit,
                       with_snippets=with_snippets, typed=typed,
                       readings=None if corrected else likely)
     return SearchResult(
@@ -359,4 +359,4 @@ def query_marking(searcher: Searcher, text: str) -> Marking:
     if not words.strip():
         return Marking(set(), set())
     q, likely = _first_query(searcher, words, None)
-    return marking_of(searcher, q, words, likely)
+    return marking_of(searcher, q, typed=words, likely=likely)

@@ -65,7 +65,7 @@ def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[R
     if len(as_typed) == len(locked):  # typed with the archive's accents
         return [Reading(as_typed, 1.0)]
     keep = [t[0] if has_accents(t[0]) else None for t in toks]
-    forms = [spellings(reader, w, lock, k, most=READING_FORMS)
+    forms = [spellings(reader, w, lock=lock, keep=k, most=READING_FORMS)
              for w, lock, k in zip(words, locked, keep, strict=True)]
     pairs = [_exact_pairs(searcher, words[i : i + 2], per_article=True)
              for i in range(len(words) - 1)]
@@ -79,7 +79,7 @@ def readings(searcher: Searcher, text: str, limit: int = MAX_READINGS) -> list[R
     mixed = {path: trust * span.get(path, 0.0) + (1 - trust) * chain.get(path, 0.0)
              for path in chain.keys() | span.keys()}
     if len(words) > 1:
-        mixed = _as_typed_queries(searcher, words, keep, mixed)
+        mixed = _as_typed_queries(searcher, words, keep=keep, weights=mixed)
     top = sorted(mixed.items(), key=lambda pp: (-pp[1], pp[0]))[:limit]
     return [Reading(path, p) for path, p in _shares(dict(top)).items()]
 
@@ -103,7 +103,7 @@ FUNCTION_WORD_WEIGHT = 0.2
 FRAGMENT_SHARE = 0.5
 
 
-def _as_typed_queries(searcher: Searcher, words: list[str], keep: list[str | None],
+def _as_typed_queries(searcher: Searcher, words: list[str], *, keep: list[str | None],
                       weights: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], float]:
     """*weights* of readings weighed as queries someone types rather than as text:
     people search for topics, not for function words or halves of longer phrases."""
@@ -121,7 +121,7 @@ def _as_typed_queries(searcher: Searcher, words: list[str], keep: list[str | Non
 def _fragment_shares(searcher: Searcher, words: list[str]) -> dict[tuple[str, ...], float]:
     """Per exact reading of the span *words*: the largest share of its occurrences
     that one neighbouring word accompanies (on either side)."""
-    sides: dict[tuple[tuple[str, ...], str], Counter[str]] = {}
+    sides: dict[tuple[tuple[str, ...], int], Counter[str]] = {}
     for (surface, side, word), n in lexicon.span_neighbours(searcher, words).items():
         path = tuple(normalize_term(s)[0] for s in surface)
         sides.setdefault((path, side), Counter())[word] += n

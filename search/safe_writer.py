@@ -12,7 +12,7 @@ swept, lock freed), and the one-line error when the file system refuses a write.
 from __future__ import annotations
 
 import errno
-import multiprocessing
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from whoosh.index import Index, LockError
@@ -45,7 +45,7 @@ def open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
 
 
 def abandon(
-    writer: IndexWriter, workers: set[multiprocessing.Process], sweep_dir: Path | None
+    writer: IndexWriter, workers: set[BaseProcess], sweep_dir: Path | None
 ) -> None:
     """Stop a writer that will not commit: its worker processes, its files, its lock.
 

@@ -33,7 +33,7 @@ from search.limits import Sort
 from search.posting_arrays import allowed
 
 
-class _Deadline(WrappingCollector):  # type: ignore[misc]  # Whoosh is untyped
+class _Deadline(WrappingCollector):
     """Stops collecting with :class:`TimeLimit` once *deadline* has passed.
 
     Whoosh's own ``TimeLimitCollector`` walks its child's matches itself, which

@@ -254,7 +254,7 @@ def _accents(searcher: Searcher, words: list[str], *, locked: list[str | None],
         spelled = _best_span(spans, locked, keep)
         if spelled is not None:
             return spelled
-    forms = [spellings(reader, w, lock, k)
+    forms = [spellings(reader, w, lock=lock, keep=k)
              for w, lock, k in zip(words, locked, keep, strict=True)]
     if any(not f for f in forms):
         return None
