@@ -31,6 +31,7 @@ from whoosh.writing import IndexWriter
 from search import interrupt, lock, store
 from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
 from search.archive import Failure, Record, archive_root, read_file, walk
+from search.codec.vncodec import VnCodec
 from search.extract import Article, extract
 from search.lock import IndexBusy
 from search.normalize import nfc, place_key
@@ -410,8 +411,9 @@ def _write(
 def _open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
     try:
         if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
-        return ix.writer(limitmb=WRITER_LIMIT_MB)
+            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB,
+                             codec=VnCodec())
+        return ix.writer(limitmb=WRITER_LIMIT_MB, codec=VnCodec())
     except LockError as exc:
         raise IndexBusy(
             f"the index at '{index_dir}' is locked by another process (Whoosh's own lock); "

@@ -4,39 +4,34 @@ arrays, held in one bounded cache.
 The whole-list scorer (:mod:`search.bm25`), phrase checks (:mod:`search.proximity`),
 bounded walks (:mod:`search.postings`) and the lexicon read a word's posting list
 as arrays: sorted segment-local ids and the word's weight (frequency) in each;
-positions only for the documents asked about. Lists are decoded block by block
-(:mod:`search.whoosh3_blocks`) once and kept in a bounded cache, since the same
-everyday words recur in query after query; every searcher on the same segments
-shares it (entries are keyed on a segment and its deletions, so a changed segment
-never sees stale ones), and it is registered with :data:`search.generations.registry`,
-which drops an index's entries when it is replaced.
+positions only for the documents asked about. The arrays come from vnsearch's
+codec (:func:`search.codec.vncodec.segment_arrays`, one per segment reader, kept
+in :data:`search.generations.registry` and closed with its generation) through its
+public methods; nothing here reads Whoosh's internals.
 
-With :mod:`search.whoosh3_blocks`, this is the one place that reads Whoosh's
-on-disk posting format: a codec of our own would replace it behind these functions.
+Whole lists are kept in a bounded cache, since the same everyday words recur in
+query after query; every searcher on the same segments shares it (entries are
+keyed on a segment and its deletions, so a changed segment never sees stale ones),
+and it is registered with :data:`search.generations.registry`, which drops an
+index's entries when it is replaced.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.searching import Searcher
-from whoosh.util.numeric import _length_byte_cache
 
+from search.codec.vncodec import SegmentArrays, segment_arrays
 from search.generations import PerReader, registry
 from search.sorted_ids import EMPTY_IDS
-from search.whoosh3_blocks import Gaps, ids_and_weights, read_block
 
 #: Bytes of decoded arrays kept (the everyday words' postings and positions).
 CACHE_BYTES = 256 * 1024 * 1024
-#: Whoosh's quantised field lengths: stored byte → length.
-_BYTE_TO_LENGTH = np.asarray(_length_byte_cache, dtype=np.float64)
 #: No weights (or scores): the arrays of a word the index does not hold.
 EMPTY_WEIGHTS = np.empty(0, dtype=np.float64)
 
@@ -119,6 +114,9 @@ def _stale_tokens(old: Searcher, keep: Searcher | None) -> set:
 _CACHE = registry.register("posting arrays", _Cache(CACHE_BYTES))
 #: Each reader's segment state (see :func:`_token`).
 _tokens: PerReader[tuple] = registry.per_reader("posting array tokens")
+#: Each segment reader's codec arrays (open files: closed when released).
+_arrays: PerReader[SegmentArrays | None] = registry.per_reader(
+    "segment arrays", close=lambda arrays: arrays.close() if arrays is not None else None)
 
 
 def configure(budget: int) -> None:
@@ -158,7 +156,24 @@ def _segment_state(reader) -> tuple:
 class _Postings(NamedTuple):
     ids: np.ndarray  # sorted segment-local document numbers (int32: half the cache)
     weights: np.ndarray  # the term's frequency in each (float32, as Whoosh stores it)
-    blocks: np.ndarray | None  # per block: last id, data offset, data end, compressed
+
+
+def _segment_arrays(reader) -> SegmentArrays:
+    """The codec's arrays of a leaf reader's segment, opened once per reader and
+    closed when its generation is released."""
+    arrays = _arrays.get(reader, lambda: segment_arrays(reader))
+    if arrays is None:
+        raise TypeError(
+            f"segment {reader.segment().segment_id()} was not written by vnsearch's codec: "
+            f"rebuild the index with `vnsearch index --rebuild`")
+    return arrays
+
+
+def _deleted(reader) -> np.ndarray:
+    """The segment's deleted document numbers (none, mostly: asked only when some are)."""
+    if not reader.has_deletions():
+        return EMPTY_IDS
+    return _segment_arrays(reader).deleted_docs()
 
 
 def postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +181,7 @@ def postings(reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarr
 
     Deleted documents are left out, as Whoosh's own matchers leave them out.
     """
-    return _entry(reader, fieldname, btext)[:2]
+    return _entry(reader, fieldname, btext)
 
 
 def _entry(reader, fieldname: str, btext: bytes) -> _Postings:
@@ -178,64 +193,13 @@ def _entry(reader, fieldname: str, btext: bytes) -> _Postings:
     return found
 
 
-def _leaf_matcher(reader, fieldname: str, btext: bytes) -> tuple:
-    """The term's own posting matcher, and the deleted documents Whoosh's wrapper
-    around it would skip (``None`` when none are)."""
-    matcher = reader.postings(fieldname, btext)
-    if isinstance(matcher, FilterMatcher):
-        return matcher.child, matcher._ids
-    return matcher, None
-
-
 def _read_postings(reader, fieldname: str, btext: bytes) -> _Postings:
-    matcher, deleted = _leaf_matcher(reader, fieldname, btext)
-    if isinstance(matcher, W3LeafMatcher):
-        found = _read_blocks(matcher)
-    else:  # short lists stored inline in the term's entry
-        pairs = []
-        while matcher.is_active():
-            pairs.append((matcher.id(), matcher.weight()))
-            matcher.next()
-        ids = np.fromiter((p[0] for p in pairs), dtype=np.int32, count=len(pairs))
-        weights = np.fromiter((p[1] for p in pairs), dtype=np.float32, count=len(pairs))
-        found = _Postings(ids, weights, None)
-    if deleted:
-        keep = ~np.isin(found.ids, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
-        found = _Postings(found.ids[keep], found.weights[keep], found.blocks)
-    return found
-
-
-def _read_blocks(m: W3LeafMatcher) -> _Postings:
-    """Decode every block of a whoosh3 posting list without per-posting Python,
-    noting where each block lies so positions can be read block by block later."""
-    if m._byteids:
-        raise TypeError("byte ids are not document postings")
-    gap_parts, weight_parts, lengths, blocks = [], [], [], []
-    postfile = m._postfile
-    while True:
-        length = m._blocklength
-        blocks.append((m._maxid, m._dataoffset, m._nextoffset, 1 if m._compression else 0))
-        data = postfile.get(m._dataoffset, m._nextoffset - m._dataoffset)
-        gaps, weights, _ = ids_and_weights(data, bool(m._compression), length)
-        gap_parts.append(gaps)
-        lengths.append(length)
-        if weights is None:
-            weights = (1.0,) * length
-        elif isinstance(weights, int | float):
-            weights = (float(weights),) * length
-        weight_parts.append(weights)
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
-    # One conversion for the whole list: each block's ids are gaps from 0, so the
-    # running sum restarts at every block.
-    total = sum(lengths)
-    ids = np.cumsum(np.fromiter(chain.from_iterable(gap_parts), dtype=np.int64, count=total))
-    counts = np.asarray(lengths, dtype=np.int64)
-    before = np.concatenate(([0], ids[np.cumsum(counts)[:-1] - 1]))
-    ids -= np.repeat(before, counts)
-    weights = np.fromiter(chain.from_iterable(weight_parts), dtype=np.float32, count=total)
-    return _Postings(ids.astype(np.int32), weights, np.asarray(blocks, dtype=np.int64))
+    ids, weights = _segment_arrays(reader).postings_arrays(fieldname, btext)
+    deleted = _deleted(reader)
+    if len(deleted):
+        keep = ~np.isin(ids, deleted)
+        ids, weights = ids[keep], weights[keep]
+    return _Postings(ids.astype(np.int32), weights.astype(np.float32))
 
 
 def positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndarray:
@@ -244,19 +208,20 @@ def positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndar
 
     When *docs* are a good share of the term's list (an everyday word in a phrase),
     the positions of the whole list are decoded once and cached; otherwise only
-    the blocks holding *docs* are decoded, and cached block by block (the first
-    blocks of an everyday word serve query after query).
+    the codec's blocks holding *docs* are decoded, each time (they are a few
+    contiguous slices of one packed column: not worth a cache entry).
     """
     entry = _entry(reader, fieldname, btext)
     key = (_token(reader), "positions", fieldname, btext)
     whole = _CACHE.get(key)
-    if whole is None and entry.blocks is not None and _touched(entry, docs) * _WHOLE_SHARE >= len(
-            entry.blocks):
-        whole = _all_positions(reader, fieldname, btext, entry)
+    if whole is None and len(docs) * _WHOLE_SHARE >= len(entry.ids):
+        _, starts, flat = _segment_arrays(reader).positions_arrays(fieldname, btext, entry.ids)
+        whole = (starts.astype(np.int32), flat.astype(np.int32))  # halves the cache's share
         _CACHE.put(key, whole)
     if whole is not None:
         return _gather(entry.ids, *whole, docs)
-    return _some_positions(reader, fieldname, btext, docs, entry)
+    found, starts, flat = _segment_arrays(reader).positions_arrays(fieldname, btext, docs)
+    return (np.repeat(found, np.diff(starts)) << 32) | flat
 
 
 def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
@@ -271,86 +236,19 @@ def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
     return (np.repeat(docs.astype(np.int64), counts) << 32) | flat[gather]
 
 
-#: Decode a term's whole position list when the documents asked for lie in at least
-#: this share (1/N) of its blocks: reading those blocks costs most of the whole anyway.
+#: Decode a term's whole position list when the documents asked for are at least
+#: this share (1/N) of its postings: reading their blocks costs most of the whole.
 _WHOLE_SHARE = 4
-
-
-def _touched(entry: _Postings, docs: np.ndarray) -> int:
-    """How many of the term's blocks hold some of *docs*."""
-    return len(np.unique(np.searchsorted(entry.blocks[:, 0], docs)))
-
-
-def _all_positions(reader, fieldname: str, btext: bytes,
-                   entry: _Postings) -> tuple[np.ndarray, np.ndarray]:
-    """Every position of a term: ``starts`` (one per posting, plus the end) into
-    ``flat``, the positions of each posting in turn."""
-    postfile = _leaf_matcher(reader, fieldname, btext)[0]._postfile
-    gaps = Gaps()
-    ids = []
-    for _, start, end, compressed in entry.blocks.tolist():
-        block_ids, _, values = read_block(postfile, start, end, compressed)
-        ids.append(block_ids)
-        gaps.add(values)
-    starts, flat = gaps.positions()
-    counts = np.diff(starts)
-    if len(counts) != len(entry.ids):  # deleted documents were left out of the ids
-        keep = np.isin(np.concatenate(ids), entry.ids, assume_unique=True)
-        kept = counts[keep]
-        flat = flat[np.repeat(keep, counts)]
-        starts = np.zeros(len(kept) + 1, dtype=np.int64)
-        np.cumsum(kept, out=starts[1:])
-    return starts.astype(np.int32), flat.astype(np.int32)  # halves the cache's share
-
-
-def _some_positions(reader, fieldname: str, btext: bytes, docs: np.ndarray,
-                    entry: _Postings) -> np.ndarray:
-    """:func:`positions` for a few documents: decode just the blocks holding them."""
-    matcher = _leaf_matcher(reader, fieldname, btext)[0]
-    if entry.blocks is None or not isinstance(matcher, W3LeafMatcher):  # an inline list
-        out: list[int] = []
-        wanted = set(docs.tolist())
-        while matcher.is_active():
-            doc = matcher.id()
-            if doc in wanted:
-                out.extend((doc << 32) | p for p in matcher.value_as("positions"))
-            matcher.next()
-        return np.asarray(sorted(out), dtype=np.int64)
-    which = np.searchsorted(entry.blocks[:, 0], docs)
-    chosen: list[bytes] = []  # the position values of *docs*, in order
-    for b in np.unique(which).tolist():
-        key = (_token(reader), "block", fieldname, btext, b)
-        block = _CACHE.get(key)
-        if block is None:
-            block_ids, _, values = read_block(matcher._postfile, *entry.blocks[b].tolist()[1:])
-            # Kept as one bytes object and offsets: a tuple of small bytes costs 3× more.
-            offsets = np.zeros(len(values) + 1, dtype=np.int64)
-            np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)),
-                      out=offsets[1:])
-            block = (block_ids.astype(np.int32), offsets, b"".join(values))
-            _CACHE.put(key, block)
-        ids, offsets, joined = block
-        for i in np.searchsorted(ids, docs[which == b]).tolist():
-            chosen.append(joined[offsets[i]:offsets[i + 1]])
-    gaps = Gaps()
-    gaps.add(chosen)
-    starts, positions = gaps.positions()
-    return (np.repeat(docs.astype(np.int64), np.diff(starts)) << 32) | positions
 
 
 def field_lengths(reader, fieldname: str) -> np.ndarray:
     """Every document's (quantised) length in *fieldname*, as Whoosh scores with it."""
+    if reader.doc_count_all() == 0:
+        return EMPTY_WEIGHTS
     key = (_token(reader), "lengths", fieldname)
     found = _CACHE.get(key)
     if found is None:
-        count = reader.doc_count_all()
-        # Whoosh keeps lengths in a per-field byte column; it has no public bulk read.
-        column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        if column is None:
-            raw = np.zeros(count, dtype=np.uint8)
-        else:
-            raw = np.fromiter((column[i] for i in range(count)), dtype=np.uint8, count=count)
-        found = (_BYTE_TO_LENGTH[raw],)
+        found = (_segment_arrays(reader).field_lengths(fieldname),)
         _CACHE.put(key, found)
     return found[0]
 
