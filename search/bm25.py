@@ -37,9 +37,9 @@ from search.sorted_ids import EMPTY_IDS, common_docs, found_at, in_sorted
 
 
 def usable(searcher: Searcher) -> bool:
-    """Whether *searcher* scores with plain BM25F (our formula) on whoosh3 segments."""
-    w = searcher.weighting
-    return type(w) is BM25F and not w._field_B and (w.B, w.K1) == (0.75, 1.2)
+    """Whether *searcher* scores with BM25F (our formula; its parameters, per field
+    too, are read from the scorer Whoosh would use: see :func:`_bm25`)."""
+    return type(searcher.weighting) is BM25F
 
 
 def search(searcher: Searcher, the_plan: Plan, limit: int,
@@ -210,10 +210,9 @@ def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
     weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
     if not field.scorable:  # Whoosh scores these by weight alone
         return weights * term.boost
-    btext = field.to_bytes(term.text)
-    idf = parent.idf(term.fieldname, btext)
-    avgfl = parent.avg_field_length(term.fieldname) or 1
+    # Whoosh's own scorer for the term: its idf, average length, B (per field) and K1.
+    scorer = parent.weighting.scorer(parent, term.fieldname, field.to_bytes(term.text))
+    idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
     fl = field_lengths(reader, term.fieldname)[docs]
-    b, k1 = 0.75, 1.2
     score = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
     return score * term.boost if term.boost != 1 else score
