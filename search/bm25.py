@@ -22,6 +22,7 @@ candidates first, within a rescoring window (:func:`search.proximity.settle`).
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -203,6 +204,22 @@ def _item_docs(reader, item: Item, lists: list, within: np.ndarray | None) -> np
     return proximity.in_a_row(reader, item.fieldname, btexts, candidates)[0]
 
 
+#: Each weighting's (B, K1) per field, as its scorers have them.
+_PARAMETERS: weakref.WeakKeyDictionary[BM25F, dict[str, tuple[float, float]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _parameters(parent: Searcher, fieldname: str, btext: bytes) -> tuple[float, float]:
+    """``(B, K1)`` Whoosh scores *fieldname* with: read from the scorer it would make
+    (public attributes; B may be set per field), once per weighting and field, as
+    making a scorer looks the term up in every segment. *btext* must be in the index."""
+    per_field = _PARAMETERS.setdefault(parent.weighting, {})
+    if fieldname not in per_field:
+        scorer = parent.weighting.scorer(parent, fieldname, btext)
+        per_field[fieldname] = (scorer.B, scorer.K1)
+    return per_field[fieldname]
+
+
 def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
@@ -210,9 +227,10 @@ def _bm25(parent: Searcher, reader, term: wq.Term, docs: np.ndarray,
     weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
     if not field.scorable:  # Whoosh scores these by weight alone
         return weights * term.boost
-    # Whoosh's own scorer for the term: its idf, average length, B (per field) and K1.
-    scorer = parent.weighting.scorer(parent, term.fieldname, field.to_bytes(term.text))
-    idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+    btext = field.to_bytes(term.text)
+    idf = parent.idf(term.fieldname, btext)
+    avgfl = parent.avg_field_length(term.fieldname) or 1
+    b, k1 = _parameters(parent, term.fieldname, btext)
     fl = field_lengths(reader, term.fieldname)[docs]
     score = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
     return score * term.boost if term.boost != 1 else score

@@ -206,22 +206,19 @@ def positions(reader, fieldname: str, btext: bytes, docs: np.ndarray) -> np.ndar
     """``doc << 32 | position`` of every occurrence of a term in *docs* (sorted ids
     that all hold it).
 
-    When *docs* are a good share of the term's list (an everyday word in a phrase),
-    the positions of the whole list are decoded once and cached; otherwise only
-    the codec's blocks holding *docs* are decoded, each time (they are a few
-    contiguous slices of one packed column: not worth a cache entry).
+    The positions of the term's whole list are decoded once and cached: with the
+    codec that costs about as much as decoding the blocks of a few documents (the
+    codec's column setup dominates both), and the everyday words of phrases and
+    proximity checks come back query after query.
     """
     entry = _entry(reader, fieldname, btext)
     key = (_token(reader), "positions", fieldname, btext)
     whole = _CACHE.get(key)
-    if whole is None and len(docs) * _WHOLE_SHARE >= len(entry.ids):
+    if whole is None:
         _, starts, flat = _segment_arrays(reader).positions_arrays(fieldname, btext, entry.ids)
         whole = (starts.astype(np.int32), flat.astype(np.int32))  # halves the cache's share
         _CACHE.put(key, whole)
-    if whole is not None:
-        return _gather(entry.ids, *whole, docs)
-    found, starts, flat = _segment_arrays(reader).positions_arrays(fieldname, btext, docs)
-    return (np.repeat(found, np.diff(starts)) << 32) | flat
+    return _gather(entry.ids, *whole, docs)
 
 
 def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
@@ -234,11 +231,6 @@ def _gather(ids: np.ndarray, starts: np.ndarray, flat: np.ndarray,
     first = np.repeat(starts[at] - np.cumsum(counts) + counts, counts)
     gather = first + np.arange(int(counts.sum()))
     return (np.repeat(docs.astype(np.int64), counts) << 32) | flat[gather]
-
-
-#: Decode a term's whole position list when the documents asked for are at least
-#: this share (1/N) of its postings: reading their blocks costs most of the whole.
-_WHOLE_SHARE = 4
 
 
 def field_lengths(reader, fieldname: str) -> np.ndarray:
