@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from whoosh import index as whoosh_index
 
 from search import store
@@ -36,7 +35,6 @@ def add_article(archive: Path, name: str, text: str) -> None:
     (archive / name).write_text(text, encoding="utf-8")
 
 
-@pytest.mark.slow
 def test_every_write_makes_codec_segments(corpus_copy: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "ix"
     index_paths(index_dir, [corpus_copy], procs=2)  # two processes: a segment each
