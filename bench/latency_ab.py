@@ -10,7 +10,9 @@ falls on both alike:
     .venv/bin/python bench/latency_ab.py --base ../vnsearch-base --size 84132
 
 The index is bench/run.py's (bench/work/run-N/vnsearch, built by this checkout when
-missing); both versions must read the same schema version. Each round runs each
+missing); both versions must read the same schema version. When they cannot (an
+index format change), give each its own index of the same articles, built by its
+own code, with ``--index-base DIR --index-new DIR``. Each round runs each
 version in a fresh process, new then base or base then new, alternately. Prints
 the median over rounds of each figure and the ratio new/base; writes
 bench/results/latency_ab.json.
@@ -87,6 +89,30 @@ def time_checkout(checkout: Path, index_dir: Path, queries: list) -> dict:
     return json.loads(done.stdout)
 
 
+def own_indexes(args: argparse.Namespace) -> dict[str, Path] | None:
+    """``{"base": …, "new": …}`` when each version has its own index, else ``None``."""
+    if (args.index_base is None) != (args.index_new is None):
+        raise SystemExit("--index-base and --index-new go together")
+    if args.index_base is None:
+        return None
+    return {"base": args.index_base.resolve(), "new": args.index_new.resolve()}
+
+
+def shared_index(base: Path, archive: Path, workdir: Path, size: int) -> dict[str, Path]:
+    """run.py's index of *archive*, built by this checkout when missing, for both
+    versions (which must then read the same schema)."""
+    if schema_version(base) != schema_version(REPO):
+        raise SystemExit(f"{base} reads schema {schema_version(base)}, this checkout "
+                         f"{schema_version(REPO)}: they cannot share one index (give each "
+                         f"its own with --index-base and --index-new)")
+    engine = ENGINES["vnsearch"](workdir)
+    if not (engine.index_dir / "vnsearch.json").exists():
+        print(f"building the {size:,}-article index …", file=sys.stderr, flush=True)
+        workdir.mkdir(parents=True, exist_ok=True)
+        build("vnsearch", archive, workdir)
+    return {"base": engine.index_dir, "new": engine.index_dir}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", type=Path, required=True,
@@ -94,23 +120,20 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=10000, help="first N VNTC articles")
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--index-base", type=Path,
+                    help="the base checkout's own index of the --size articles (with --index-new)")
+    ap.add_argument("--index-new", type=Path,
+                    help="this checkout's own index of the same articles (with --index-base)")
     args = ap.parse_args()
     base = args.base.resolve()
-    if schema_version(base) != schema_version(REPO):
-        raise SystemExit(f"{base} reads schema {schema_version(base)}, this checkout "
-                         f"{schema_version(REPO)}: they cannot share one index")
     archive, workdir = archive_for("vntc", args.size)
     queries = make_queries(list(records(archive)), args.queries)
-    engine = ENGINES["vnsearch"](workdir)
-    if not (engine.index_dir / "vnsearch.json").exists():
-        print(f"building the {args.size:,}-article index …", file=sys.stderr, flush=True)
-        workdir.mkdir(parents=True, exist_ok=True)
-        build("vnsearch", archive, workdir)
+    indexes = own_indexes(args) or shared_index(base, archive, workdir, args.size)
     runs: dict[str, list[dict]] = {"new": [], "base": []}
     for k in range(args.rounds):
         order = [("new", REPO), ("base", base)]
         for name, checkout in order if k % 2 == 0 else order[::-1]:
-            runs[name].append(time_checkout(checkout, engine.index_dir, queries))
+            runs[name].append(time_checkout(checkout, indexes[name], queries))
             print(f"round {k + 1} {name}: " + "  ".join(
                 f"{f} {runs[name][-1][f]:.2f}" for f in FIGURES), file=sys.stderr, flush=True)
     report = {"size": args.size, "queries": args.queries, "rounds": args.rounds,

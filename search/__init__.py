@@ -26,9 +26,8 @@ One core library with thin front ends. The modules, in the order data flows:
   ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
   lists with numpy), ``proximity`` (words in a row, checked lazily),
   ``posting_arrays`` (posting lists as cached arrays) over ``codec`` (vnsearch's own
-  Whoosh codec: posting lists as packed integer columns) and ``whoosh3_blocks``
-  (Whoosh's on-disk blocks decoded in bulk), ``sorted_ids``, ``postings`` (bounded
-  walks);
+  Whoosh codec, which every index is written with: posting lists as packed integer
+  columns), ``sorted_ids``, ``postings`` (bounded walks);
 * highlight → ``marking`` (what a query marks; the page's hits marked with it),
   ``highlight`` (snippets under the query's reading);
 * service → ``engine`` (the seam under the service: the local Whoosh index, later a

@@ -22,6 +22,7 @@ candidates first, within a rescoring window (:func:`search.proximity.settle`).
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -41,9 +42,9 @@ Postings = tuple[np.ndarray, np.ndarray]
 
 
 def usable(searcher: Searcher) -> bool:
-    """Whether *searcher* scores with plain BM25F (our formula) on whoosh3 segments."""
-    w = searcher.weighting
-    return type(w) is BM25F and not w._field_B and (w.B, w.K1) == (0.75, 1.2)
+    """Whether *searcher* scores with BM25F (our formula; its parameters, per field
+    too, are read from the scorer Whoosh would use: see :func:`_bm25`)."""
+    return type(searcher.weighting) is BM25F
 
 
 def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's split lands
@@ -219,6 +220,22 @@ def _item_docs(reader: IndexReader, item: Item, lists: list[Postings], *,
     return proximity.in_a_row(reader, item.fieldname, btexts, docs=candidates)[0]
 
 
+#: Each weighting's (B, K1) per field, as its scorers have them.
+_PARAMETERS: weakref.WeakKeyDictionary[BM25F, dict[str, tuple[float, float]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _parameters(parent: Searcher, fieldname: str, btext: bytes) -> tuple[float, float]:
+    """``(B, K1)`` Whoosh scores *fieldname* with: read from the scorer it would make
+    (public attributes; B may be set per field), once per weighting and field, as
+    making a scorer looks the term up in every segment. *btext* must be in the index."""
+    per_field = _PARAMETERS.setdefault(parent.weighting, {})
+    if fieldname not in per_field:
+        scorer = parent.weighting.scorer(parent, fieldname, btext)
+        per_field[fieldname] = (scorer.B, scorer.K1)
+    return per_field[fieldname]
+
+
 def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndarray,
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
@@ -230,7 +247,7 @@ def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndar
     btext = field.to_bytes(term.text)
     idf = parent.idf(term.fieldname, btext)
     avgfl = parent.avg_field_length(term.fieldname) or 1
+    b, k1 = _parameters(parent, term.fieldname, btext)
     fl = field_lengths(reader, term.fieldname)[docs]
-    b, k1 = 0.75, 1.2
     score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
     return score * term.boost if term.boost != 1 else score

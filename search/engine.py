@@ -34,6 +34,7 @@ from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from search import generations, lock, spelling, store
+from search.codec.vncodec import VnCodec
 from search.complete import Completion, complete
 from search.highlight import Marking
 from search.indexer import IndexSummary, Progress, index_paths
@@ -139,7 +140,7 @@ class LocalEngine:
         held = lock.acquire(self.index_dir)
         try:
             ix: Index = store.open_index(self.index_dir)
-            writer = ix.writer()
+            writer = ix.writer(codec=VnCodec())
             try:
                 removed = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in set(ids))
             except BaseException:

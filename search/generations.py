@@ -17,7 +17,9 @@ still reads. The per-generation caches are:
 * ``posting arrays`` — decoded posting lists, positions, field lengths and filter
   masks, keyed by a segment's state (id and deletions), so the segments an
   incremental run kept are shared by both generations and kept; ``posting array
-  tokens`` — each reader's segment state (:mod:`search.posting_arrays`);
+  tokens`` — each reader's segment state; ``segment arrays`` — each segment
+  reader's :class:`~search.codec.vncodec.SegmentArrays` (open files, closed when
+  released) (:mod:`search.posting_arrays`);
 * ``complete names`` and ``complete titles`` — the sorted names and title words
   autocomplete searches (:mod:`search.complete`);
 * ``lexicon accents``, ``lexicon words``, ``lexicon answers`` — the accent map, the
@@ -106,9 +108,11 @@ class Registry:
         self._caches[name] = cache
         return cache
 
-    def per_reader(self, name: str) -> PerReader[Any]:
-        """A new :class:`PerReader`, registered under *name*."""
-        return self.register(name, PerReader())
+    def per_reader(self, name: str, *,
+                   close: Callable[[Any], None] | None = None) -> PerReader[Any]:
+        """A new :class:`PerReader`, registered under *name* (*close*, if given, is
+        called on each value the registry releases: a value holding open files)."""
+        return self.register(name, PerReader(close))
 
     def release(self, old: Searcher, keep: Searcher | None = None) -> dict[str, int]:
         """Drop what every cache holds for *old* and *keep* does not read; how many
@@ -138,11 +142,12 @@ def readers_of(searcher: Searcher) -> list[IndexReader]:
 class PerReader(Generic[V]):
     """A value per index reader, built once and kept while the reader lives or until
     its generation is released (a reader type that cannot be weakly referenced gets
-    a fresh value each time)."""
+    a fresh value each time). *close*, if given, is called on each value released."""
 
-    def __init__(self) -> None:
+    def __init__(self, close: Callable[[V], None] | None = None) -> None:
         self._table: weakref.WeakKeyDictionary[IndexReader, V] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._close = close
 
     def get(self, reader: IndexReader, build: Callable[[], V]) -> V:
         """``build()`` for *reader*, the first time; what it built, after."""
@@ -160,8 +165,10 @@ class PerReader(Generic[V]):
     def release(self, old: Searcher, keep: Searcher | None) -> int:
         with self._lock:
             stale = [r for r in self._stale(old, keep) if r in self._table]
-            for reader in stale:
-                del self._table[reader]
+            dropped = [self._table.pop(reader) for reader in stale]
+        if self._close is not None:
+            for value in dropped:
+                self._close(value)
         return len(stale)
 
     def held(self, old: Searcher, keep: Searcher | None) -> int:

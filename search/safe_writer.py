@@ -19,6 +19,7 @@ from whoosh.index import Index, LockError
 from whoosh.writing import IndexWriter
 
 from search import interrupt, store
+from search.codec.vncodec import VnCodec
 from search.lock import IndexBusy
 
 #: Memory budget per Whoosh writer process, in MB.
@@ -35,8 +36,9 @@ def open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
     lock is held."""
     try:
         if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB)
-        return ix.writer(limitmb=WRITER_LIMIT_MB)
+            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB,
+                             codec=VnCodec())
+        return ix.writer(limitmb=WRITER_LIMIT_MB, codec=VnCodec())
     except LockError as exc:
         raise IndexBusy(
             f"the index at '{index_dir}' is locked by another process (Whoosh's own lock); "

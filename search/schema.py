@@ -32,7 +32,7 @@ from whoosh.fields import ID as ID_TYPE
 from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
 
 #: Bump when the schema changes in a way an old index cannot serve.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Field names, one constant each: every module names a field through these.
 ID = "id"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from whoosh import query as wq
+from whoosh.scoring import BM25F
 
-from search import plan, store
+from search import bm25, plan, store
 from search.filters import Filters, build_filter
 from search.query import parse
 from search.relax import with_typos
+from search.schema import MATCH_FIELD, TITLE_FIELD
 from search.syntax import split_filters
 from tests.same_as_whoosh import QUERIES, same_ranking
 
@@ -26,6 +28,15 @@ def test_same_hits_and_scores_as_whoosh(searcher, monkeypatch, text) -> None:
     assert plan.plan(q) is not None
     total = same_ranking(searcher, q, monkeypatch)
     assert (total == 0) == (text == "xyzzyq")
+
+
+def test_same_hits_with_other_bm25_parameters(segmented_index, monkeypatch) -> None:
+    """B and K1, per field too, come from the scorer Whoosh would use."""
+    weighting = BM25F(B=0.6, K1=1.6, **{f"{MATCH_FIELD}_B": 0.3, f"{TITLE_FIELD}_B": 0.9})
+    with store.open_index(segmented_index).searcher(weighting=weighting) as s:
+        assert bm25.usable(s)  # the fast path takes it
+        for text in ("kinh tế việt nam", '"thành phố" hồ chí minh', "title:hà"):
+            assert same_ranking(s, parse(text), monkeypatch) > 0
 
 
 @pytest.mark.parametrize(("text", "filters"), [

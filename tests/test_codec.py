@@ -68,12 +68,14 @@ def posting_lists(draw: st.DrawFn) -> tuple[list[int], list[list[int]], list[flo
     return ids, positions, [len(p) * boost for p in positions]
 
 
+@settings(deadline=None)  # a loaded machine overruns the default
 @given(st.lists(st.integers(0, 2**63 - 1), max_size=300))
 def test_packed_integers_round_trip(values: list[int]) -> None:
     packed = pack_ints(np.array(values, dtype=np.uint64).astype(np.int64))
     assert unpack_ints(packed, 0, len(values)).tolist() == values
 
 
+@settings(deadline=None)  # a loaded machine overruns the default
 @given(posting_lists())
 def test_position_gaps_round_trip(postings: tuple) -> None:
     _, positions, _ = postings
@@ -137,6 +139,7 @@ def test_matcher_skips_like_a_walk(postings: tuple, target: int) -> None:
         assert matcher.value_as("frequency") == len(positions[ids.index(rest[0])])
 
 
+@settings(deadline=None)  # a loaded machine overruns the default
 @given(st.lists(st.integers(0, 10**6), unique=True, max_size=400))
 def test_existence_lists_round_trip(ids: list[int]) -> None:
     ids = sorted(ids)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 
 #: Bump whenever anything the codec writes changes shape.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _HEADER = struct.Struct("<4sH")
 
