@@ -15,7 +15,10 @@ query's path, so the arrays stay uncompressed.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
+import numpy.typing as npt
 
 #: Integer widths by code (the byte in front of each packed array).
 WIDTHS = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"), np.dtype("<u8"))
@@ -41,7 +44,7 @@ def packed_size(data: bytes | memoryview, offset: int, count: int) -> int:
 
 
 def unpack_ints(data: bytes | memoryview, offset: int, count: int,
-                start: int = 0, stop: int | None = None) -> np.ndarray:
+                start: int = 0, stop: int | None = None) -> npt.NDArray[np.int64]:
     """Items ``start:stop`` of the *count* integers :func:`pack_ints` wrote at
     *offset*, as int64 (only those bytes are read)."""
     stop = count if stop is None else stop
@@ -50,12 +53,14 @@ def unpack_ints(data: bytes | memoryview, offset: int, count: int,
                          offset=offset + 1 + start * dtype.itemsize).astype(np.int64)
 
 
-def gaps(ids: np.ndarray) -> np.ndarray:
+def gaps(ids: np.ndarray) -> npt.NDArray[np.int64]:
     """Increasing ids as gaps (the first id stays as it is)."""
-    return np.diff(np.asarray(ids, dtype=np.int64), prepend=0)
+    # numpy's stubs type ``np.diff`` of an int64 array with a scalar *prepend* as
+    # timedelta64; the values are int64.
+    return cast("npt.NDArray[np.int64]", np.diff(np.asarray(ids, dtype=np.int64), prepend=0))
 
 
-def position_gaps(positions: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+def position_gaps(positions: np.ndarray, freqs: np.ndarray) -> npt.NDArray[np.int64]:
     """Gaps between each document's positions (documents of *freqs* positions each,
     concatenated); each document's first position stays absolute."""
     positions = np.asarray(positions, dtype=np.int64)
@@ -67,7 +72,8 @@ def position_gaps(positions: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     return out
 
 
-def absolute_positions(pgaps: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+def absolute_positions(pgaps: npt.NDArray[np.int64],
+                       freqs: np.ndarray) -> npt.NDArray[np.int64]:
     """Undo :func:`position_gaps`: a running sum restarted at each document."""
     total = np.cumsum(pgaps)
     firsts = doc_starts(freqs)
@@ -80,8 +86,8 @@ def absolute_positions(pgaps: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     return total - np.cumsum(before)
 
 
-def doc_starts(freqs: np.ndarray) -> np.ndarray:
+def doc_starts(freqs: np.ndarray) -> npt.NDArray[np.int64]:
     """Where each document with positions starts in the flat positions array."""
     freqs = np.asarray(freqs, dtype=np.int64)
-    starts = np.cumsum(freqs) - freqs
+    starts: npt.NDArray[np.int64] = np.cumsum(freqs) - freqs
     return starts[freqs > 0]

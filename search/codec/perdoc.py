@@ -17,15 +17,22 @@ import pickle
 import struct
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from whoosh.codec.base import PerDocumentReader, PerDocumentWriter
-from whoosh.columns import Column
+from whoosh.columns import Column, ColumnReader, ColumnWriter
 from whoosh.fields import FieldType
+from whoosh.filedb.filestore import Storage
+from whoosh.filedb.structfile import StructFile
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.codec.version import HEADER_SIZE, check_header, file_header
+
+if TYPE_CHECKING:
+    from search.codec.vncodec import VnSegment
 
 #: Documents compressed together in the stored-fields file. Measured on 3,000 VNTC
 #: articles (stored fields pickled in blocks, zlib level 6; reading one document
@@ -51,7 +58,8 @@ _COUNT = struct.Struct("<I")
 _FIELD = struct.Struct("<HQ")
 
 #: Whoosh's quantised length of every length byte.
-BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+BYTE_TO_LENGTH: npt.NDArray[np.float64] = np.array([byte_to_length(b) for b in range(256)],
+                                                  dtype=np.float64)
 
 
 def column_ext(fieldname: str) -> str:
@@ -62,18 +70,18 @@ def column_ext(fieldname: str) -> str:
 class VnPerDocWriter(PerDocumentWriter):
     """Collects lengths and stored fields document by document; writes on close."""
 
-    def __init__(self, storage, segment) -> None:
+    def __init__(self, storage: Storage, segment: VnSegment) -> None:
         self.storage = storage
         self.segment = segment
         self.lengths: dict[str, bytearray] = {}
         self.totals: dict[str, int] = {}
-        self.columns: dict[str, tuple] = {}
-        self.stored = segment.create_file(storage, STORED_EXT)
+        self.columns: dict[str, tuple[StructFile, ColumnWriter]] = {}
+        self.stored: StructFile = segment.create_file(storage, STORED_EXT)
         self.stored.write(file_header(_STORED_MAGIC))
-        self.stored_offsets = [self.stored.tell()]
-        self.pending: list[dict] = []
+        self.stored_offsets: list[int] = [self.stored.tell()]
+        self.pending: list[dict[str, object]] = []
         self.docnum = -1
-        self.doc: dict = {}
+        self.doc: dict[str, object] = {}
         self.doc_lengths: dict[str, int] = {}
         self.is_closed = False
 
@@ -82,7 +90,7 @@ class VnPerDocWriter(PerDocumentWriter):
             raise ValueError(f"start_doc({docnum}) after document {self.docnum}")
         self.docnum = docnum
         self.doc = {}
-        self.doc_lengths: dict[str, int] = {}
+        self.doc_lengths = {}
 
     def add_field(self, fieldname: str, fieldobj: FieldType, value: object, length: int) -> None:
         if value is not None:
@@ -100,7 +108,8 @@ class VnPerDocWriter(PerDocumentWriter):
             self.columns[fieldname] = (dbfile, columnobj.writer(dbfile))
         self.columns[fieldname][1].add(self.docnum, value)
 
-    def add_vector_items(self, fieldname: str, fieldobj: FieldType, items) -> None:
+    def add_vector_items(self, fieldname: str, fieldobj: FieldType,
+                         items: Iterable[tuple[str, float, bytes]]) -> None:
         raise NotImplementedError("vnsearch's codec does not store term vectors "
                                   "(its schema has none)")
 
@@ -153,27 +162,28 @@ class VnPerDocWriter(PerDocumentWriter):
 class VnPerDocReader(PerDocumentReader):
     """Whoosh's per-document view of a segment, plus its field lengths as arrays."""
 
-    def __init__(self, storage, segment) -> None:
+    def __init__(self, storage: Storage, segment: VnSegment) -> None:
         self.storage = storage
         self.segment = segment
         self.doccount = segment.doc_count_all()
         self.lengths, self.totals = self._read_lengths()
-        self.stored = segment.open_file(storage, STORED_EXT)
+        self.stored: StructFile = segment.open_file(storage, STORED_EXT)
         check_header(self.stored.get(0, HEADER_SIZE), _STORED_MAGIC,
                      segment.make_filename(STORED_EXT))
         self.stored_offsets = self._read_stored_index()
-        self.recent_blocks: OrderedDict[int, list[dict]] = OrderedDict()
-        self.column_files: dict[str, object] = {}
+        self.recent_blocks: OrderedDict[int, list[dict[str, object]]] = OrderedDict()
+        self.column_files: dict[str, StructFile] = {}
 
-    def _read_lengths(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    def _read_lengths(self) -> tuple[dict[str, npt.NDArray[np.uint8]], dict[str, int]]:
         name = self.segment.make_filename(LENGTHS_EXT)
         with self.storage.open_file(name) as f:
-            data = f.read(self.storage.file_length(name))
+            data: bytes = f.read(self.storage.file_length(name))
         check_header(data, _LENGTHS_MAGIC, name)
         at = HEADER_SIZE
         doccount, nfields = _COUNT.unpack_from(data, at)[0], _COUNT.unpack_from(data, at + 4)[0]
         at += 8
-        lengths, totals = {}, {}
+        lengths: dict[str, npt.NDArray[np.uint8]] = {}
+        totals: dict[str, int] = {}
         for _ in range(nfields):
             namelen, total = _FIELD.unpack_from(data, at)
             at += _FIELD.size
@@ -184,10 +194,10 @@ class VnPerDocReader(PerDocumentReader):
             at += doccount
         return lengths, totals
 
-    def _read_stored_index(self) -> np.ndarray:
+    def _read_stored_index(self) -> npt.NDArray[np.int64]:
         name = self.segment.make_filename(STORED_INDEX_EXT)
         with self.storage.open_file(name) as f:
-            data = f.read(self.storage.file_length(name))
+            data: bytes = f.read(self.storage.file_length(name))
         check_header(data, _STORED_INDEX_MAGIC, name)
         return np.frombuffer(data, dtype="<u8", offset=HEADER_SIZE).astype(np.int64)
 
@@ -203,12 +213,13 @@ class VnPerDocReader(PerDocumentReader):
         return self.doccount
 
     def has_deletions(self) -> bool:
-        return self.segment.has_deletions()
+        deletions: bool = self.segment.has_deletions()
+        return deletions
 
     def is_deleted(self, docnum: int) -> bool:
         return self.segment.is_deleted(docnum)
 
-    def deleted_docs(self):
+    def deleted_docs(self) -> Iterator[int]:
         return self.segment.deleted_docs()
 
     # Columns
@@ -217,9 +228,10 @@ class VnPerDocReader(PerDocumentReader):
         return True
 
     def has_column(self, fieldname: str) -> bool:
-        return self.storage.file_exists(self.segment.make_filename(column_ext(fieldname)))
+        exists: bool = self.storage.file_exists(self.segment.make_filename(column_ext(fieldname)))
+        return exists
 
-    def column_reader(self, fieldname: str, column: Column):
+    def column_reader(self, fieldname: str, column: Column) -> ColumnReader:
         name = self.segment.make_filename(column_ext(fieldname))
         if fieldname not in self.column_files:
             self.column_files[fieldname] = self.storage.open_file(name)
@@ -228,15 +240,16 @@ class VnPerDocReader(PerDocumentReader):
 
     # Lengths
 
-    def length_bytes(self, fieldname: str) -> np.ndarray:
+    def length_bytes(self, fieldname: str) -> npt.NDArray[np.uint8]:
         """Every document's length byte in *fieldname* (``uint8``, 0 = absent)."""
         found = self.lengths.get(fieldname)
         return found if found is not None else np.zeros(self.doccount, dtype=np.uint8)
 
-    def field_lengths(self, fieldname: str) -> np.ndarray:
+    def field_lengths(self, fieldname: str) -> npt.NDArray[np.float64]:
         """Every document's field length as Whoosh's BM25F sees it (the quantised
         length of its length byte), float64, indexed by document number."""
-        return BYTE_TO_LENGTH[self.length_bytes(fieldname)]
+        lengths: npt.NDArray[np.float64] = BYTE_TO_LENGTH[self.length_bytes(fieldname)]
+        return lengths
 
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
         if docnum > self.doccount:
@@ -244,7 +257,8 @@ class VnPerDocReader(PerDocumentReader):
         found = self.lengths.get(fieldname)
         if found is None:
             return default
-        return byte_to_length(int(found[docnum]))
+        length: int = byte_to_length(int(found[docnum]))
+        return length
 
     def field_length(self, fieldname: str) -> int:
         return self.totals.get(fieldname, 0)
@@ -259,7 +273,7 @@ class VnPerDocReader(PerDocumentReader):
 
     # Stored fields
 
-    def stored_fields(self, docnum: int) -> dict:
+    def stored_fields(self, docnum: int) -> dict[str, object]:
         block, within = divmod(docnum, STORED_BLOCK_DOCS)
         docs = self.recent_blocks.get(block)
         if docs is None:
@@ -272,6 +286,6 @@ class VnPerDocReader(PerDocumentReader):
             self.recent_blocks.move_to_end(block)
         return dict(docs[within])
 
-    def all_stored_fields(self) -> Iterator[dict]:
+    def all_stored_fields(self) -> Iterator[dict[str, object]]:
         for docnum in self.all_doc_ids():
             yield self.stored_fields(docnum)

@@ -20,12 +20,17 @@ arrays (the matcher re-creates their value bytes only when Whoosh asks for
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 from whoosh.codec.base import PostingsWriter
+from whoosh.filedb.structfile import StructFile
 from whoosh.formats import Existence, Format, Frequency, Positions
 from whoosh.matching import LeafMatcher, ReadTooFar
 from whoosh.reading import TermInfo
+from whoosh.scoring import BaseScorer
 from whoosh.system import pack_uint, unpack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -94,7 +99,7 @@ class VnTermInfo(TermInfo):
 class VnPostingsWriter(PostingsWriter):
     """Collects one term's postings at a time and writes them as packed columns."""
 
-    def __init__(self, postfile) -> None:
+    def __init__(self, postfile: StructFile) -> None:
         self.postfile = postfile
         self.terms_written = 0
         self.start_postings(None, None)
@@ -121,7 +126,9 @@ class VnPostingsWriter(PostingsWriter):
         if self.kind == FREQUENCY:
             self.freqs.append(unpack_uint(vbytes)[0] if vbytes else 1)
         elif self.kind == POSITIONS:
-            poses = self.format.decode_positions(vbytes) if vbytes else []
+            # Only a Positions format has the POSITIONS kind, so the format is set.
+            format_ = cast(Format, self.format)
+            poses: list[int] = format_.decode_positions(vbytes) if vbytes else []
             self.freqs.append(len(poses))
             self.positions.extend(poses)
         else:
@@ -151,7 +158,8 @@ class VnPostingsWriter(PostingsWriter):
         self.start_postings(None, None)
         return info
 
-    def _columns(self, ids: np.ndarray, freqs: np.ndarray, weights: np.ndarray) -> bytes:
+    def _columns(self, ids: npt.NDArray[np.int64], freqs: npt.NDArray[np.int64],
+                 weights: npt.NDArray[np.float32]) -> bytes:
         flags = self.kind << _KIND_SHIFT
         parts = [pack_ints(gaps(ids))]
         if (freqs == 1).all():
@@ -169,7 +177,8 @@ class VnPostingsWriter(PostingsWriter):
         return bytes((flags,)) + b"".join(parts)
 
 
-def block_table(ids: np.ndarray, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def block_table(ids: npt.NDArray[np.int64], weights: npt.NDArray[np.float32],
+                lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.void]:
     """The block table of a posting list: per block, last id, min/max length byte
     (as Whoosh quantises lengths) and max weight."""
     starts = np.arange(0, len(ids), BLOCK_POSTINGS)
@@ -187,56 +196,57 @@ def block_table(ids: np.ndarray, weights: np.ndarray, lengths: np.ndarray) -> np
 class PostingList:
     """One term's stored postings; each column decodes (once) when first asked for."""
 
-    def __init__(self, postfile, terminfo: VnTermInfo) -> None:
+    def __init__(self, postfile: StructFile, terminfo: VnTermInfo) -> None:
         self.postfile = postfile
-        self.count = terminfo.doc_frequency()
+        self.count: int = terminfo.doc_frequency()
         at = terminfo.offset
-        self.table = np.frombuffer(postfile.get(at, terminfo.blocks * BLOCK_TABLE.itemsize),
-                                   dtype=BLOCK_TABLE)
+        self.table: npt.NDArray[np.void] = np.frombuffer(
+            postfile.get(at, terminfo.blocks * BLOCK_TABLE.itemsize), dtype=BLOCK_TABLE)
         at += len(self.table) * BLOCK_TABLE.itemsize
-        self.flags = postfile.get(at, 1)[0]
+        self.flags: int = postfile.get(at, 1)[0]
         self.kind = self.flags >> _KIND_SHIFT
         self.ids_at = at + 1
         at = self.ids_at + self._packed_size(self.ids_at, self.count)
-        self.freqs_at = None
+        self.freqs_at: int | None = None
         if not self.flags & _UNIT_FREQS:
             self.freqs_at = at
             at += self._packed_size(at, self.count)
-        self.weights_at = None
+        self.weights_at: int | None = None
         if self.flags & _HAS_WEIGHTS:
             self.weights_at = at
             at += 4 * self.count
         self.rest_at = at
-        self._ids: np.ndarray | None = None
-        self._freqs: np.ndarray | None = None
-        self._weights: np.ndarray | None = None
-        self._pos_ends: np.ndarray | None = None
+        self._ids: npt.NDArray[np.int64] | None = None
+        self._freqs: npt.NDArray[np.int64] | None = None
+        self._weights: npt.NDArray[np.float64] | None = None
+        self._pos_ends: npt.NDArray[np.int64] | None = None
 
     def _packed_size(self, at: int, count: int) -> int:
         return packed_size(self.postfile.get(at, 1), 0, count)
 
-    def _unpack(self, at: int, count: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    def _unpack(self, at: int, count: int, start: int = 0,
+                stop: int | None = None) -> npt.NDArray[np.int64]:
         """Items ``start:stop`` of the packed array at *at*, reading only their bytes."""
         stop = count if stop is None else stop
         width = WIDTHS[self.postfile.get(at, 1)[0]].itemsize
-        data = self.postfile.get(at, 1) + self.postfile.get(at + 1 + start * width,
-                                                            (stop - start) * width)
+        data: bytes = self.postfile.get(at, 1) + self.postfile.get(at + 1 + start * width,
+                                                                   (stop - start) * width)
         return unpack_ints(data, 0, stop - start)
 
-    def ids(self) -> np.ndarray:
+    def ids(self) -> npt.NDArray[np.int64]:
         """Every document id, ascending (int64)."""
         if self._ids is None:
             self._ids = np.cumsum(self._unpack(self.ids_at, self.count))
         return self._ids
 
-    def freqs(self) -> np.ndarray:
+    def freqs(self) -> npt.NDArray[np.int64]:
         """How often the term occurs in each document (int64)."""
         if self._freqs is None:
             self._freqs = (np.ones(self.count, dtype=np.int64) if self.freqs_at is None
                            else self._unpack(self.freqs_at, self.count))
         return self._freqs
 
-    def weights(self) -> np.ndarray:
+    def weights(self) -> npt.NDArray[np.float64]:
         """Each posting's weight (float64 holding Whoosh's float32 value)."""
         if self._weights is None:
             if self.weights_at is None:
@@ -246,13 +256,13 @@ class PostingList:
                 self._weights = np.frombuffer(raw, dtype="<f4").astype(np.float64)
         return self._weights
 
-    def position_ends(self) -> np.ndarray:
+    def position_ends(self) -> npt.NDArray[np.int64]:
         """Where each posting's positions end in the flat positions column."""
         if self._pos_ends is None:
             self._pos_ends = np.cumsum(self.freqs())
         return self._pos_ends
 
-    def positions_of(self, lo: int, hi: int) -> np.ndarray:
+    def positions_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
         """The absolute positions of postings ``lo:hi``, flat (only their bytes read)."""
         if self.kind != POSITIONS:
             raise ValueError("this field has no positions")
@@ -266,11 +276,12 @@ class PostingList:
         """Opaque per-posting values (formats stored without arrays)."""
         lengths = self._unpack(self.rest_at, self.count)
         at = self.rest_at + self._packed_size(self.rest_at, self.count)
-        data = self.postfile.get(at, int(lengths.sum()))
-        ends = np.cumsum(lengths).tolist()
+        data: bytes = self.postfile.get(at, int(lengths.sum()))
+        ends: list[int] = np.cumsum(lengths).tolist()
         return tuple(data[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True))
 
-    def positions(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def positions(self, docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                   npt.NDArray[np.int64]]:
         """Positions of those *docs* that hold the term, decoding only the blocks
         that hold them: ``(found, starts, flat)``; document ``found[i]``'s positions
         are ``flat[starts[i]:starts[i + 1]]``."""
@@ -280,7 +291,7 @@ class PostingList:
         rows = np.unique(rows[(rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == docs)]
                          if len(ids) else rows[:0])
         freqs = self.freqs()
-        flats = []
+        flats: list[npt.NDArray[np.int64]] = []
         blocks = np.unique(rows // BLOCK_POSTINGS)
         # Runs of consecutive blocks decode together.
         for run in np.split(blocks, np.flatnonzero(np.diff(blocks) != 1) + 1):
@@ -303,15 +314,17 @@ class VnLeafMatcher(LeafMatcher):
     path (phrases, patterns, facets, sorting, Whoosh's own scoring)."""
 
     def __init__(self, postings: PostingList, format_: Format, *,
-                 term: tuple[str, bytes] | None = None, scorer=None) -> None:
+                 term: tuple[str, bytes] | None = None,
+                 scorer: BaseScorer | None = None) -> None:
         self.postings = postings
         self.format = format_
         self._term = term  # the name LeafMatcher.term() reads
         self.scorer = scorer
-        self.idlist = postings.ids().tolist()
-        self.weightlist = postings.weights().tolist()
+        self.idlist: list[int] = postings.ids().tolist()
+        self.weightlist: list[float] = postings.weights().tolist()
         self.i = 0
-        self.block_positions: tuple[int, np.ndarray, np.ndarray] | None = None
+        self.block_positions: tuple[int, npt.NDArray[np.int64],
+                                    npt.NDArray[np.int64]] | None = None
 
     def reset(self) -> None:
         self.i = 0
@@ -327,7 +340,7 @@ class VnLeafMatcher(LeafMatcher):
     def id(self) -> int:
         return self.idlist[self.i]
 
-    def all_ids(self):
+    def all_ids(self) -> Iterator[int]:
         return iter(self.idlist[self.i:])
 
     def weight(self) -> float:
@@ -339,9 +352,11 @@ class VnLeafMatcher(LeafMatcher):
         if kind == EXISTENCE:
             return b""
         if kind == FREQUENCY:
-            return pack_uint(int(self.postings.freqs()[self.i]))
+            packed: bytes = pack_uint(int(self.postings.freqs()[self.i]))
+            return packed
         if kind == POSITIONS:
-            return self.format.encode(self._positions())
+            encoded: bytes = self.format.encode(self._positions())
+            return encoded
         return self.postings.values()[self.i]
 
     def _positions(self) -> list[int]:
@@ -353,9 +368,10 @@ class VnLeafMatcher(LeafMatcher):
             self.block_positions = (block, starts, self.postings.positions_of(lo, hi))
         _, starts, flat = self.block_positions
         k = self.i % BLOCK_POSTINGS
-        return flat[starts[k]:starts[k + 1]].tolist()
+        positions: list[int] = flat[starts[k]:starts[k + 1]].tolist()
+        return positions
 
-    def value_as(self, astype: str):
+    def value_as(self, astype: str) -> object:
         kind = self.postings.kind
         if kind == POSITIONS and astype == "positions":
             return self._positions()
@@ -382,7 +398,8 @@ class VnLeafMatcher(LeafMatcher):
         return skipped
 
     def _row(self) -> np.void:
-        return self.postings.table[self.i // BLOCK_POSTINGS]
+        row: np.void = self.postings.table[self.i // BLOCK_POSTINGS]
+        return row
 
     def block_min_id(self) -> int:
         return self.idlist[self.i // BLOCK_POSTINGS * BLOCK_POSTINGS]
@@ -391,10 +408,12 @@ class VnLeafMatcher(LeafMatcher):
         return int(self._row()["max_id"])
 
     def block_min_length(self) -> int:
-        return byte_to_length(int(self._row()["min_len"]))
+        length: int = byte_to_length(int(self._row()["min_len"]))
+        return length
 
     def block_max_length(self) -> int:
-        return byte_to_length(int(self._row()["max_len"]))
+        length: int = byte_to_length(int(self._row()["max_len"]))
+        return length
 
     def block_max_weight(self) -> float:
         return float(self._row()["max_weight"])

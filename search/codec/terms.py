@@ -12,14 +12,18 @@ methods: :meth:`~VnTermsReader.postings_arrays` and
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, KeysView
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+import numpy.typing as npt
 from whoosh.codec.base import FieldCursor, FieldWriter, TermsReader
 from whoosh.fields import FieldType
+from whoosh.filedb.filestore import Storage
 from whoosh.filedb.filetables import OrderedHashReader, OrderedHashWriter
 from whoosh.formats import Format
 from whoosh.reading import TermNotFound
+from whoosh.scoring import BaseScorer
 
 from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
 from search.codec.version import (
@@ -30,6 +34,9 @@ from search.codec.version import (
     file_header,
 )
 
+if TYPE_CHECKING:
+    from search.codec.vncodec import VnSegment
+
 TERMS_EXT = ".vtm"
 POSTS_EXT = ".vps"
 _POSTS_MAGIC = b"VNPS"
@@ -39,7 +46,7 @@ _FIELD = struct.Struct("<H")
 class VnFieldWriter(FieldWriter):
     """Writes the term dictionary and the postings of a new segment."""
 
-    def __init__(self, storage, segment) -> None:
+    def __init__(self, storage: Storage, segment: VnSegment) -> None:
         self.tindex = OrderedHashWriter(segment.create_file(storage, TERMS_EXT))
         self.fieldmap: dict[str, int] = {}
         self.tindex.extras.update(fieldmap=self.fieldmap, format_version=FORMAT_VERSION)
@@ -57,7 +64,9 @@ class VnFieldWriter(FieldWriter):
 
     def start_term(self, btext: bytes) -> None:
         self.btext = btext
-        self.postwriter.start_postings(self.fieldobj.format, VnTermInfo())
+        # Whoosh starts a field before its terms, so the field is set.
+        fieldobj = cast(FieldType, self.fieldobj)
+        self.postwriter.start_postings(fieldobj.format, VnTermInfo())
 
     def add(self, docnum: int, weight: float, vbytes: bytes, length: int) -> None:
         self.postwriter.add_posting(docnum, weight, vbytes, length)
@@ -75,7 +84,7 @@ class VnFieldWriter(FieldWriter):
 class VnTermsReader(TermsReader):
     """Whoosh's view of a segment's terms, plus arrays for the fast scorer."""
 
-    def __init__(self, storage, segment) -> None:
+    def __init__(self, storage: Storage, segment: VnSegment) -> None:
         name = segment.make_filename(TERMS_EXT)
         self.tindex = OrderedHashReader(storage.open_file(name), storage.file_length(name))
         check_version(self.tindex.extras.get("format_version", 0), name)
@@ -95,7 +104,7 @@ class VnTermsReader(TermsReader):
     def __contains__(self, term: tuple[str, bytes]) -> bool:
         return self.key(*term) in self.tindex
 
-    def indexed_field_names(self):
+    def indexed_field_names(self) -> KeysView[str]:
         return self.fieldmap.keys()
 
     def cursor(self, fieldname: str, fieldobj: FieldType) -> VnFieldCursor:
@@ -110,7 +119,8 @@ class VnTermsReader(TermsReader):
     def items(self) -> Iterator[tuple[tuple[str, bytes], VnTermInfo]]:
         return ((self.split_key(k), VnTermInfo.from_bytes(v)) for k, v in self.tindex.items())
 
-    def items_from(self, fieldname: str, prefix: bytes):
+    def items_from(self, fieldname: str,
+                   prefix: bytes) -> Iterator[tuple[tuple[str, bytes], VnTermInfo]]:
         return ((self.split_key(k), VnTermInfo.from_bytes(v))
                 for k, v in self.tindex.items_from(self.key(fieldname, prefix)))
 
@@ -122,21 +132,26 @@ class VnTermsReader(TermsReader):
 
     def frequency(self, fieldname: str, btext: bytes) -> float:
         """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
-        return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).weight()
+        weight: float = VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).weight()
+        return weight
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
         """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
-        return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).doc_frequency()
+        info = VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)])
+        df: int = info.doc_frequency()
+        return df
 
     def posting_list(self, fieldname: str, btext: bytes) -> PostingList:
         """The stored postings of a term (its columns decode on demand)."""
         return PostingList(self.postfile, self.term_info(fieldname, btext))
 
-    def matcher(self, fieldname: str, btext: bytes, format_: Format, scorer=None) -> VnLeafMatcher:
+    def matcher(self, fieldname: str, btext: bytes, format_: Format,
+                scorer: BaseScorer | None = None) -> VnLeafMatcher:
         return VnLeafMatcher(self.posting_list(fieldname, btext), format_,
                              term=(fieldname, btext), scorer=scorer)
 
-    def postings_arrays(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    def postings_arrays(self, fieldname: str,
+                        btext: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Every document holding the term (int64, ascending) and its weight there
         (float64; the float32 value Whoosh's matcher reports). Deleted documents are
         included, as in the stored list: filter them out with
@@ -147,7 +162,8 @@ class VnTermsReader(TermsReader):
         return postings.ids(), postings.weights()
 
     def positions_arrays(self, fieldname: str, btext: bytes,
-                         docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                    npt.NDArray[np.int64]]:
         """The term's positions in those of *docs* (sorted ids) that hold it,
         decoding only the blocks that can: ``(found_docs, starts, flat)``; document
         ``found_docs[i]``'s positions are ``flat[starts[i]:starts[i + 1]]``."""
@@ -160,6 +176,11 @@ class VnTermsReader(TermsReader):
 
 class VnFieldCursor(FieldCursor):
     """Walks one field's terms in order (Whoosh's fuzzy and pattern queries use it)."""
+
+    #: Where the next term's key is in the dictionary file (None: past the field).
+    pos: int | None
+    #: The current term's text and where its term info is (None: past the field).
+    current: tuple[str, int, int] | None
 
     def __init__(self, terms: VnTermsReader, fieldname: str, fieldobj: FieldType) -> None:
         self.terms = terms
@@ -174,7 +195,7 @@ class VnFieldCursor(FieldCursor):
 
     def find(self, term: str | bytes) -> str | None:
         if not isinstance(term, bytes):
-            term = self.fieldobj.to_bytes(term)
+            term = cast(bytes, self.fieldobj.to_bytes(term))
         self.pos = self.terms.tindex.closest_key_pos(self.terms.key(self.fieldname, term))
         return self.next()
 

@@ -13,10 +13,17 @@ the codec's own readers from ``reader.codec()``, ``reader.storage()`` and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from whoosh.codec.base import Codec, Segment
+from whoosh.filedb.filestore import Storage
+from whoosh.filedb.structfile import StructFile
+from whoosh.formats import Format
+from whoosh.reading import IndexReader
+from whoosh.scoring import BaseScorer
 
 from search.codec.perdoc import VnPerDocReader, VnPerDocWriter
 from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
@@ -29,30 +36,32 @@ class VnCodec(Codec):
 
     length_stats = True
 
-    def per_document_writer(self, storage, segment: Segment) -> VnPerDocWriter:
+    def per_document_writer(self, storage: Storage, segment: VnSegment) -> VnPerDocWriter:
         return VnPerDocWriter(storage, segment)
 
-    def field_writer(self, storage, segment: Segment) -> VnFieldWriter:
+    def field_writer(self, storage: Storage, segment: VnSegment) -> VnFieldWriter:
         return VnFieldWriter(storage, segment)
 
-    def postings_writer(self, dbfile, byteids: bool = False) -> VnPostingsWriter:
+    def postings_writer(self, dbfile: StructFile, byteids: bool = False) -> VnPostingsWriter:
         if byteids:
             raise NotImplementedError("vnsearch's codec does not store term vectors")
         return VnPostingsWriter(dbfile)
 
-    def postings_reader(self, dbfile, terminfo: VnTermInfo, format_, term=None, scorer=None):
+    def postings_reader(self, dbfile: StructFile, terminfo: VnTermInfo, format_: Format,
+                        term: tuple[str, bytes] | None = None,
+                        scorer: BaseScorer | None = None) -> VnLeafMatcher:
         return VnLeafMatcher(PostingList(dbfile, terminfo), format_, term=term, scorer=scorer)
 
-    def terms_reader(self, storage, segment: Segment) -> VnTermsReader:
+    def terms_reader(self, storage: Storage, segment: VnSegment) -> VnTermsReader:
         return VnTermsReader(storage, segment)
 
-    def per_document_reader(self, storage, segment: Segment) -> VnPerDocReader:
+    def per_document_reader(self, storage: Storage, segment: VnSegment) -> VnPerDocReader:
         return VnPerDocReader(storage, segment)
 
     def supports_columns(self) -> bool:
         return True
 
-    def new_segment(self, storage, indexname: str) -> VnSegment:
+    def new_segment(self, storage: Storage, indexname: str) -> VnSegment:
         return VnSegment(self, indexname)
 
 
@@ -77,7 +86,7 @@ class VnSegment(Segment):
     def deleted_count(self) -> int:
         return len(self.deleted)
 
-    def deleted_docs(self):
+    def deleted_docs(self) -> Iterator[int]:
         return iter(sorted(self.deleted))
 
     def delete_document(self, docnum: int, delete: bool = True) -> None:
@@ -97,20 +106,22 @@ class SegmentArrays:
     terms: VnTermsReader
     perdoc: VnPerDocReader
 
-    def postings_arrays(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    def postings_arrays(self, fieldname: str,
+                        btext: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """See :meth:`VnTermsReader.postings_arrays`."""
         return self.terms.postings_arrays(fieldname, btext)
 
     def positions_arrays(self, fieldname: str, btext: bytes,
-                         docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                    npt.NDArray[np.int64]]:
         """See :meth:`VnTermsReader.positions_arrays`."""
         return self.terms.positions_arrays(fieldname, btext, docs)
 
-    def field_lengths(self, fieldname: str) -> np.ndarray:
+    def field_lengths(self, fieldname: str) -> npt.NDArray[np.float64]:
         """See :meth:`VnPerDocReader.field_lengths`."""
         return self.perdoc.field_lengths(fieldname)
 
-    def deleted_docs(self) -> np.ndarray:
+    def deleted_docs(self) -> npt.NDArray[np.int64]:
         """The segment's deleted document numbers, ascending (int64): the arrays
         still hold their postings until a merge drops them."""
         return np.fromiter(self.perdoc.deleted_docs(), dtype=np.int64)
@@ -120,7 +131,7 @@ class SegmentArrays:
         self.perdoc.close()
 
 
-def segment_arrays(reader) -> SegmentArrays | None:
+def segment_arrays(reader: IndexReader) -> SegmentArrays | None:
     """The arrays of a leaf reader's segment, or ``None`` when another codec wrote
     it (the caller then falls back to Whoosh's matchers). This opens the segment's
     files anew: keep one per reader, and close it with the reader."""
