@@ -42,9 +42,12 @@ import search
 from search import store
 if Path(search.__file__).parent.parent != Path(sys.argv[1]):
     sys.exit(f"imported {search.__file__}, not the checkout's")
-from search.filters import Filters
-from search.errors import QueryError
 from search.query import run
+try:  # where these live since the architecture refactor; before it, in search.query
+    from search.errors import QueryError
+    from search.filters import Filters
+except ImportError:
+    from search.query import Filters, QueryError
 
 queries = json.load(sys.stdin)
 searcher = store.open_index(Path(sys.argv[2])).searcher()
