@@ -20,7 +20,18 @@ from search.highlight import Marking, mark_all, snippets, typed_reading
 from search.normalize import fold
 from search.readings import Reading, readings
 from search.results import Hit, extra_fields
-from search.schema import EXACT_FIELDS, MATCH_FIELD, TITLE_FIELD, stored_body
+from search.schema import (
+    AUTHOR,
+    DATE,
+    EXACT_FIELDS,
+    ID,
+    MATCH_FIELD,
+    PATH,
+    SOURCE,
+    TITLE,
+    TITLE_FIELD,
+    stored_body,
+)
 from search.searching import Found
 
 
@@ -119,14 +130,14 @@ def _hit(hit: WhooshHit, marking: Marking, with_snippets: bool = True) -> Hit:
     """One hit for the result page: its stored fields, snippets and title marked."""
     stored = hit.fields()
     body = stored_body(stored) if with_snippets else ""
-    title = stored.get("title", "")
+    title = stored.get(TITLE, "")
     return Hit(
-        id=stored["id"],
-        path=stored.get("path", ""),
+        id=stored[ID],
+        path=stored.get(PATH, ""),
         title=title,
-        date=stored.get("date"),
-        author=stored.get("author"),
-        source=stored.get("source"),
+        date=stored.get(DATE),
+        author=stored.get(AUTHOR),
+        source=stored.get(SOURCE),
         score=float(hit.score or 0.0),
         snippets=snippets(body, marking.exact, marking.folded, phrases=marking.phrases,
                           readings=marking.readings),

@@ -16,7 +16,7 @@ from whoosh.searching import Searcher
 
 from search.highlight import Snippet
 from search.normalize import nfc
-from search.schema import stored_body, stored_summary
+from search.schema import META, PEOPLE, PLACES, WORD_COUNT, stored_body, stored_summary
 
 if TYPE_CHECKING:
     from search.service import Notice
@@ -101,12 +101,12 @@ class SearchResult:
 
 def extra_fields(stored: dict[str, Any]) -> dict[str, Any]:
     """Extracted metadata beyond the core hit fields, as JSON-ready values."""
-    meta = stored.get("meta") or {}
+    meta = stored.get(META) or {}
     return {
-        "places": list(stored.get("places") or []),
-        "people": [p for p in (stored.get("people") or "").split(", ") if p],
+        "places": list(stored.get(PLACES) or []),
+        "people": [p for p in (stored.get(PEOPLE) or "").split(", ") if p],
         "summary": stored_summary(stored),
-        "word_count": stored.get("word_count"),
+        "word_count": stored.get(WORD_COUNT),
         **{k: v for k, v in meta.items() if _jsonable(v)},
     }
 
@@ -142,7 +142,7 @@ def get_article(searcher: Searcher, doc_id: str) -> dict[str, Any] | None:
 def article_json(article: dict[str, Any]) -> dict[str, Any]:
     """An article's stored fields as one flat, JSON-ready dict (every extracted field)."""
     data = {k: v for k, v in article.items() if k != "meta"}
-    data.update(article.get("meta") or {})
+    data.update(article.get(META) or {})
     data["people"] = [p for p in str(data.get("people") or "").split(", ") if p]
     data.setdefault("places", [])
     for key in ("date", "author", "source"):  # one shape for every article, as in hits
