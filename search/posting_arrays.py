@@ -177,10 +177,18 @@ def _segment_arrays(reader: IndexReader) -> SegmentArrays:
 
 
 def _deleted(reader: IndexReader) -> np.ndarray:
-    """The segment's deleted document numbers (none, mostly: asked only when some are)."""
+    """The segment's deleted document numbers (none, mostly). Kept with the reader's
+    arrays: its token fixes the deletions, and every posting list read from the
+    segment filters by them (the codec builds them from a set, sorted, each call)."""
     if not reader.has_deletions():
         return EMPTY_IDS
-    return _segment_arrays(reader).deleted_docs()
+    key = (_token(reader), "deleted")
+    found = _CACHE.get(key)
+    if found is None:
+        found = (_segment_arrays(reader).deleted_docs(),)
+        _CACHE.put(key, found)
+    deleted: np.ndarray = found[0]
+    return deleted
 
 
 def postings(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
