@@ -34,7 +34,6 @@ from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from search import generations, lock, spelling, store
-from search.codec.vncodec import VnCodec
 from search.complete import Completion, complete
 from search.highlight import Marking
 from search.indexer import IndexSummary, Progress, index_paths
@@ -42,6 +41,8 @@ from search.query import query_marking, run
 from search.readings import Reading
 from search.readings import readings as probable_readings
 from search.results import SearchResult, get_article
+from search.safe_writer import open_writer
+from search.schema import ID
 
 if TYPE_CHECKING:
     from search.service import SearchRequest
@@ -140,9 +141,9 @@ class LocalEngine:
         held = lock.acquire(self.index_dir)
         try:
             ix: Index = store.open_index(self.index_dir)
-            writer = ix.writer(codec=VnCodec())
+            writer = open_writer(ix, self.index_dir, procs=1)  # the indexer's writer: the codec
             try:
-                removed = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in set(ids))
+                removed = sum(int(writer.delete_by_term(ID, doc_id)) for doc_id in set(ids))
             except BaseException:
                 writer.cancel()
                 raise
