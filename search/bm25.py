@@ -80,16 +80,28 @@ def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's s
     ids = np.concatenate(ids_parts) if ids_parts else EMPTY_IDS
     scores = np.concatenate(score_parts) if score_parts else EMPTY_WEIGHTS
     top = _top(ids, scores, limit)
-    results = Results(searcher, None, [(float(scores[i]), int(ids[i])) for i in top])
-    results._total = total
-    return results
+    return CountedResults(searcher, [(float(scores[i]), int(ids[i])) for i in top], total=total)
 
 
 def no_results(searcher: Searcher) -> Results:
     """An empty ``Results`` (a search cut short before it found anything)."""
-    results = Results(searcher, None, [])
-    results._total = 0
-    return results
+    return CountedResults(searcher, [], total=0)
+
+
+class CountedResults(Results):
+    """Whoosh ``Results`` whose match count the scorer already knows.
+
+    Whoosh's own ``Results`` counts its matches by asking the collector that made
+    it; the whole-list scorer has no collector, but counted every match while
+    intersecting, so ``len()`` returns that count.
+    """
+
+    def __init__(self, searcher: Searcher, top_n: list[tuple[float, int]], *, total: int) -> None:
+        super().__init__(searcher, None, top_n)
+        self.total = total
+
+    def __len__(self) -> int:
+        return self.total
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
