@@ -184,6 +184,9 @@ def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT) -> pymysql.connecti
             host=node.host, port=node.sql_port, user="", password="", charset="utf8",
             autocommit=True, connect_timeout=timeout, read_timeout=IO_TIMEOUT,
             write_timeout=IO_TIMEOUT,
+            # searchd speaks no TLS; without this pymysql builds a TLS context (loading
+            # the system's certificates, ~0.1 s) on every connection.
+            ssl_disabled=True,
         )
     except pymysql.err.OperationalError as exc:
         raise ConnectionError(f"searchd at {node.address} is not answering: {exc}") from exc
