@@ -37,6 +37,7 @@ from search.sphinx.topology import (
     connect,
     discover,
     document_id,
+    healthy,
     parse_url,
     place,
     shard_of,
@@ -256,6 +257,9 @@ def test_a_whole_shard_down_is_reported_partial(cluster: tuple[Path, Topology]) 
     for replica in (0, 1):
         _kill(directory, _replica(topology, shard=1, replica=replica))
     try:
+        down = {s.name for s in daemons.status(directory) if not (s.alive or s.healthy)}
+        assert down == {"shard1-replica0", "shard1-replica1"}
+        assert not healthy(topology.shards[1].replicas[0])
         answer = _query(topology)
         assert answer.partial
         assert any("agent" in w for w in answer.warnings)

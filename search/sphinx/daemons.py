@@ -22,16 +22,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pymysql
-
 from search.sphinx.config import CONFIG_FILE, LOG_FILE, PID_FILE, render
 from search.sphinx.topology import (
     Daemon,
     Node,
     Shard,
     Topology,
-    connect,
     daemons,
+    healthy,
     register,
 )
 
@@ -198,7 +196,7 @@ def _start(directory: Path, daemon: Daemon) -> None:
 def _wait_ready(directory: Path, daemon: Daemon) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
-        if _healthy(daemon.node):
+        if healthy(daemon.node):
             return
         if time.monotonic() > deadline:
             home = daemon_dir(directory, daemon)
@@ -212,24 +210,8 @@ def _status(directory: Path, daemon: Daemon) -> DaemonStatus:
     return DaemonStatus(
         name=daemon.name, role=daemon.role, shard=daemon.shard, replica=daemon.replica,
         host=daemon.node.host, sql_port=daemon.node.sql_port, api_port=daemon.node.api_port,
-        pid=pid, alive=pid is not None, healthy=pid is not None and _healthy(daemon.node),
+        pid=pid, alive=pid is not None, healthy=pid is not None and healthy(daemon.node),
     )
-
-
-def _healthy(node: Node) -> bool:
-    """Whether searchd at *node* answers a SphinxQL status query."""
-    try:
-        conn = connect(node, timeout=1.0)
-    except ConnectionError:
-        return False
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW STATUS")
-            return bool(cur.fetchall())
-    except pymysql.err.MySQLError:
-        return False
-    finally:
-        conn.close()
 
 
 def _running(directory: Path, daemon: Daemon) -> bool:

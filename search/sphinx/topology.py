@@ -192,6 +192,22 @@ def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT) -> pymysql.connecti
         raise ConnectionError(f"searchd at {node.address} is not answering: {exc}") from exc
 
 
+def healthy(node: Node, *, timeout: float = 1.0) -> bool:
+    """Whether searchd at *node* answers SphinxQL now (a live replica, a ready daemon)."""
+    try:
+        conn = connect(node, timeout=timeout)
+    except ConnectionError:
+        return False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW STATUS")
+            return bool(cur.fetchall())
+    except pymysql.err.MySQLError:
+        return False
+    finally:
+        conn.close()
+
+
 def discover(url: str) -> Topology:
     """The topology stored on the coordinator named by engine URL *url*."""
     host, port = parse_url(url)
