@@ -284,6 +284,20 @@ def test_coordinator_restart_gives_the_same_results(cluster: tuple[Path, Topolog
     assert discover(topology.url) == topology
 
 
+@needs_searchd
+def test_up_that_cannot_start_a_daemon_leaves_none_running(tmp_path: Path) -> None:
+    topology = daemons.up(tmp_path, shards=1, replicas=1)
+    daemons.down(tmp_path)
+    coordinator = topology.coordinator
+    with socket.socket() as squatter:
+        squatter.bind((coordinator.host, coordinator.sql_port))
+        squatter.listen()
+        with pytest.raises(daemons.ClusterError, match=f"port {coordinator.address} of "
+                                                        "coordinator is taken"):
+            daemons.up(tmp_path, shards=1, replicas=1)
+    assert not any(s.alive for s in daemons.status(tmp_path))
+
+
 # --------------------------------------------------------------------------- the commands
 
 
