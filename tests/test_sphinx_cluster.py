@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pymysql
 import pytest
 from typer.testing import CliRunner
 
@@ -176,6 +177,19 @@ def _query(topology: Topology) -> Answer:
             return select(cur, ALL_QUERY)
     finally:
         conn.close()
+
+
+def test_select_reads_any_cursor_and_keeps_searchds_meta(cluster: tuple[Path, Topology]) -> None:
+    _, topology = cluster
+    conn = connect(topology.coordinator)
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            answer = select(cur, ALL_QUERY)
+    finally:
+        conn.close()
+    assert {row["doc_id"] for row in answer.rows} == {f"doc{i}" for i in range(ARTICLES)}
+    assert answer.meta["total_found"] == str(ARTICLES)
+    assert not answer.partial and answer.warnings == ()
 
 
 def _ids(answer: Answer) -> set[str]:
