@@ -167,9 +167,10 @@ def config_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
     except ValueError as exc:
         _fail(str(exc))
     written = _write_host_configs(topology, directory=directory, data_dir=data_dir)
-    typer.echo(f"wrote {len(written)} searchd configurations under {directory}")
+    count = sum(len(commands) for commands in written.values())
+    typer.echo(f"wrote {count} searchd configurations under {directory}")
     for host, commands in written.items():
-        typer.echo(f"on {host}:")
+        typer.echo(f"copy {directory / host}/ to {host}, and there, in that directory:")
         for command in commands:
             typer.echo(f"  {command}")
     typer.echo("then store the topology on the coordinator (from any machine that reaches it):")
