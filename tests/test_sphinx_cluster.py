@@ -103,6 +103,13 @@ def test_topology_json_round_trip() -> None:
     assert Topology.from_json(topology.to_json()) == topology
     with pytest.raises(ValueError, match="not a vnsearch cluster topology"):
         Topology.from_json('{"shards": []}')
+    data = topology.to_dict()
+    with pytest.raises(ValueError, match="at least one"):
+        Topology.from_dict({**data, "shards": []})
+    with pytest.raises(ValueError, match="numbered 0, 1"):
+        Topology.from_dict({**data, "shards": data["shards"][1:]})
+    with pytest.raises(ValueError, match="at least one replica"):
+        Topology.from_dict({**data, "shards": [{"number": 0, "replicas": []}]})
 
 
 def test_place_spreads_each_shards_replicas_over_distinct_hosts() -> None:
