@@ -411,15 +411,30 @@ def _register_when_ready(runner: CliRunner, conf_dir: Path) -> str:
 
 
 def _stop_by_pid_files(data_dir: Path) -> None:
-    """SIGTERM each daemon named by a pid file under *data_dir*; SIGKILL it if it lingers."""
+    """SIGTERM each daemon named by a pid file under *data_dir*; SIGKILL it if it lingers.
+
+    Real-host configurations keep searchd's watchdog (the daemon's parent process), which
+    exits with a daemon stopped by SIGTERM; a lingering one is killed first, so that it
+    cannot start the daemon again.
+    """
     pids = [int(f.read_text().strip()) for f in data_dir.glob("*/searchd.pid")]
+    watchdogs = [ppid for pid in pids if (ppid := _searchd_parent(pid)) is not None]
     for pid in pids:
         _send(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(_exists(pid) for pid in pids):
+    while time.monotonic() < deadline and any(_exists(pid) for pid in pids + watchdogs):
         time.sleep(0.05)
-    for pid in pids:
+    for pid in watchdogs + pids:
         _send(pid, signal.SIGKILL)
+
+
+def _searchd_parent(pid: int) -> int | None:
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        cmdline = Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except (OSError, IndexError, ValueError):
+        return None
+    return ppid if b"searchd" in cmdline else None
 
 
 def _send(pid: int, sig: signal.Signals) -> None:
@@ -430,8 +445,9 @@ def _send(pid: int, sig: signal.Signals) -> None:
 
 
 def _exists(pid: int) -> bool:
+    """Whether *pid* runs (an exited daemon waiting to be reaped by init does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
