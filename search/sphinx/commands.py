@@ -1,4 +1,4 @@
-"""``vnsearch cluster``: lay out, start, stop and inspect a Sphinx/Manticore cluster.
+"""The ``vnsearch cluster`` commands: lay out, start, stop and inspect a cluster.
 
 ``config`` writes searchd configurations for real hosts (and says how to start them);
 ``up``/``down``/``status`` run a local cluster on loopback for tests, demos and
@@ -6,8 +6,9 @@ benchmarks (:mod:`search.sphinx.daemons`); ``register`` stores a cluster's topol
 on its coordinator so clients need only the engine URL. ``up`` and ``config`` print
 that URL (``sphinx://HOST:PORT``) as their last line, for scripts to pick up.
 
-The cluster modules need pymysql (the ``cluster`` extra); they are imported when a
-command runs, so the rest of vnsearch works without it.
+A typer sub-app that :mod:`search.cli` mounts. The cluster modules need pymysql (the
+``cluster`` extra); they are imported when a command runs, so the rest of vnsearch
+works without it.
 """
 
 from __future__ import annotations
