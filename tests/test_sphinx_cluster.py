@@ -243,6 +243,19 @@ def test_up_starts_every_daemon_and_stores_the_topology(cluster: tuple[Path, Top
 
 
 @needs_searchd
+def test_discover_names_what_is_wrong(cluster: tuple[Path, Topology]) -> None:
+    _, topology = cluster
+    replica = topology.shards[0].replicas[0]
+    with pytest.raises(ValueError, match="is not a vnsearch cluster coordinator"):
+        discover(f"sphinx://{replica.address}")
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port} is not answering"):
+        discover(f"sphinx://127.0.0.1:{port}")
+
+
+@needs_searchd
 def test_up_again_starts_nothing_new(cluster: tuple[Path, Topology]) -> None:
     directory, topology = cluster
     pids = [s.pid for s in daemons.status(directory)]
