@@ -324,6 +324,8 @@ def test_up_that_cannot_start_a_daemon_leaves_none_running(tmp_path: Path) -> No
     daemons.down(tmp_path)
     coordinator = topology.coordinator
     with socket.socket() as squatter:
+        # the port may be in TIME_WAIT from the coordinator's last connections
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind((coordinator.host, coordinator.sql_port))
         squatter.listen()
         with pytest.raises(daemons.ClusterError, match=f"port {coordinator.address} of "
