@@ -39,6 +39,7 @@ from search.limits import MAX_LIMIT
 from search.lock import IndexBusy
 from search.results import SearchResult, article_json
 from search.service import Notice, SearchRequest
+from search.sphinx.commands import cluster_app
 
 app = typer.Typer(
     name="vnsearch",
@@ -53,6 +54,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+app.add_typer(cluster_app)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
