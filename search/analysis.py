@@ -62,6 +62,23 @@ def _parts(value: str) -> Iterator[tuple[list[WordToken], int, int]]:
             pos_offset += toks[-1][4] + 1 + PART_GAP
 
 
+def field_words(value: str, mode: str) -> tuple[list[str], list[int]]:
+    """The words :class:`VietnameseTokenizer` (*mode*) yields for *value* and their
+    positions, as two lists: the bulk segment builder indexes these without
+    building a Whoosh ``Token`` per word."""
+    folded = mode == "folded"
+    accented_only = mode == "accented"
+    words: list[str] = []
+    positions: list[int] = []
+    for toks, _, pos_offset in _parts(value):
+        for exact, folded_form, _, _, pos in toks:
+            if accented_only and exact == folded_form:
+                continue
+            words.append(folded_form if folded else exact)
+            positions.append(pos_offset + pos)
+    return words, positions
+
+
 class VietnameseTokenizer(Tokenizer):
     """Yield the exact, folded or accented-only form of every word."""
 
