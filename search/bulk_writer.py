@@ -107,21 +107,31 @@ def _work(ix: Index, jobs: multiprocessing.Queue[list[Job] | None],
 class Builders:
     """The run's builders: *procs* worker processes, or this process for one."""
 
-    def __init__(self, ix: Index, index_dir: Path, procs: int) -> None:
+    def __init__(self, ix: Index, index_dir: Path, procs: int, *,
+                 check: Callable[[], None]) -> None:
+        """*check* is called while waiting for the workers: it raises to stop the
+        run (Ctrl-C, see :meth:`search.interrupt.Guard.check`)."""
         self.index_dir = index_dir
+        self.check = check
         self.batch: list[Job] = []
+        self.ix = ix
+        self.procs = procs
         self.local = BatchBuilder(ix) if procs <= 1 else None
         self.workers: list[BaseProcess] = []
-        if self.local is None:
-            context = multiprocessing.get_context("fork")
-            self.jobs: multiprocessing.Queue[list[Job] | None] = context.Queue(
-                QUEUED_BATCHES * procs)
-            self.results: multiprocessing.Queue[Built | BaseException] = context.Queue()
-            for _ in range(procs):
-                worker = context.Process(target=_work, args=(ix, self.jobs, self.results),
-                                         daemon=True)
-                worker.start()
-                self.workers.append(worker)
+        context = multiprocessing.get_context("fork")
+        self.context = context
+        self.jobs: multiprocessing.Queue[list[Job] | None] = context.Queue(
+            QUEUED_BATCHES * procs)
+        self.results: multiprocessing.Queue[Built | BaseException] = context.Queue()
+
+    def _start(self) -> None:
+        """Start the worker processes (with the first batch: a run that adds
+        nothing starts none)."""
+        for _ in range(self.procs):
+            worker = self.context.Process(target=_work, args=(self.ix, self.jobs, self.results),
+                                          daemon=True)
+            worker.start()
+            self.workers.append(worker)
 
     def add(self, record: Record, root: str) -> None:
         """Queue one article to add."""
@@ -134,6 +144,11 @@ class Builders:
         if self.local is not None:
             self.local.add_batch(batch)
             return
+        if not self.workers:
+            self._start()
+        self._put(batch)
+
+    def _put(self, batch: list[Job] | None) -> None:
         while True:
             try:
                 self.jobs.put(batch, timeout=POLL_SECONDS)
@@ -148,7 +163,7 @@ class Builders:
         if self.local is not None:
             return self.local.finish()
         for _ in self.workers:
-            self.jobs.put(None)
+            self._put(None)
         built = Built()
         for _ in self.workers:
             part = self._result()
@@ -172,7 +187,9 @@ class Builders:
             return part
 
     def _check_alive(self) -> None:
-        """Stop the run when a worker has died, with the error it reported if any."""
+        """Stop the run when asked to, or when a worker has died (with the error it
+        reported if any)."""
+        self.check()
         dead = [w.exitcode for w in self.workers if w.exitcode not in (None, 0)]
         if not dead:
             return

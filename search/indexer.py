@@ -293,7 +293,7 @@ def _write(
     generation = ix.latest_generation()
     writer = open_writer(ix, index_dir, 1)  # deletions, merges and the commit only
     try:
-        builders = Builders(ix, index_dir, procs)
+        builders = Builders(ix, index_dir, procs, check=guard.check)
         seen, segments = _feed(builders, writer, plan, existing=existing, summary=summary,
                      progress=progress, guard=guard)
         scoped = {str(scope) for _, scope, _ in plan}
