@@ -120,15 +120,19 @@ class Builders:
         self.workers: list[BaseProcess] = []
         context = multiprocessing.get_context("fork")
         self.context = context
-        self.jobs: multiprocessing.Queue[list[Job] | None] = context.Queue(
-            QUEUED_BATCHES * procs)
-        self.results: multiprocessing.Queue[Built | BaseException] = context.Queue()
+        # A queue per worker, batches dealt in turn: which articles make which
+        # segment, and so every document number, is the same from run to run.
+        self.jobs: list[multiprocessing.Queue[list[Job] | None]] = [
+            context.Queue(QUEUED_BATCHES) for _ in range(procs)]
+        self.results: list[multiprocessing.Queue[Built | BaseException]] = [
+            context.Queue() for _ in range(procs)]
+        self.turn = 0
 
     def _start(self) -> None:
         """Start the worker processes (with the first batch: a run that adds
         nothing starts none)."""
-        for _ in range(self.procs):
-            worker = self.context.Process(target=_work, args=(self.ix, self.jobs, self.results),
+        for jobs, results in zip(self.jobs, self.results, strict=True):
+            worker = self.context.Process(target=_work, args=(self.ix, jobs, results),
                                           daemon=True)
             worker.start()
             self.workers.append(worker)
@@ -148,10 +152,15 @@ class Builders:
             self._start()
         self._put(batch)
 
-    def _put(self, batch: list[Job] | None) -> None:
+    def _put(self, batch: list[Job]) -> None:
+        """Deal a batch to the next worker in turn."""
+        self._put_to(self.turn, batch)
+        self.turn = (self.turn + 1) % len(self.jobs)
+
+    def _put_to(self, worker: int, batch: list[Job] | None) -> None:
         while True:
             try:
-                self.jobs.put(batch, timeout=POLL_SECONDS)
+                self.jobs[worker].put(batch, timeout=POLL_SECONDS)
                 return
             except queue.Full:
                 self._check_alive()
@@ -162,45 +171,53 @@ class Builders:
             self._send()
         if self.local is not None:
             return self.local.finish()
-        for _ in self.workers:
-            self._put(None)
         built = Built()
-        for _ in self.workers:
-            part = self._result()
+        if not self.workers:
+            return built
+        for worker in range(len(self.workers)):
+            self._put_to(worker, None)
+        for worker in range(len(self.workers)):
+            part = self._result(worker)
             built.segments += part.segments
             built.failures += part.failures
-        for worker in self.workers:
-            worker.join()
+        for process in self.workers:
+            process.join()
         return built
 
-    def _result(self) -> Built:
+    def _result(self, worker: int) -> Built:
         while True:
             try:
-                part = self.results.get(timeout=POLL_SECONDS)
+                part = self.results[worker].get(timeout=POLL_SECONDS)
             except queue.Empty:
                 self._check_alive()
                 continue
-            if isinstance(part, OSError):
-                raise part  # the indexer reports a full disk or a refused write
             if isinstance(part, BaseException):
-                raise self._failed(repr(part)) from part
+                raise self._reported(part)
             return part
 
     def _check_alive(self) -> None:
         """Stop the run when asked to, or when a worker has died (with the error it
         reported if any)."""
         self.check()
-        dead = [w.exitcode for w in self.workers if w.exitcode not in (None, 0)]
-        if not dead:
-            return
-        try:
-            part = self.results.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            raise self._failed(f"exit code {dead[0]}") from None
-        if isinstance(part, OSError):
-            raise part
-        raise self._failed(repr(part) if isinstance(part, BaseException)
-                           else f"exit code {dead[0]}")
+        for process, results in zip(self.workers, self.results, strict=True):
+            if process.exitcode in (None, 0):
+                continue
+            try:
+                part = results.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                raise self._failed(f"exit code {process.exitcode}") from None
+            if isinstance(part, BaseException):
+                raise self._reported(part)
+            raise self._failed(f"exit code {process.exitcode}")
+
+    def _reported(self, error: BaseException) -> BaseException:
+        """The exception to stop the run with, for one a worker reported: a refused
+        write as it is (the indexer words it), anything else as a failed worker."""
+        if isinstance(error, OSError):
+            return error
+        failure = self._failed(repr(error))
+        failure.__cause__ = error
+        return failure
 
     def _failed(self, reason: str) -> IndexWriteError:
         return IndexWriteError(f"a writer process failed ({reason}) while indexing into "

@@ -193,7 +193,10 @@ class SegmentBuilder:
         writer does) and return the segment; the builder is spent."""
         self.perdoc.close()
         writer = VnFieldWriter(self.storage, self.segment)
-        for fieldname in sorted(set(self.words) | set(self.short)):
+        # Only fields with postings get a number in the term dictionary, as in Whoosh.
+        with_postings = {name for name, words in self.words.items() if words.words}
+        with_postings |= {name for name, terms in self.short.items() if terms}
+        for fieldname in sorted(with_postings):
             fieldobj = self.schema[fieldname]
             writer.start_field(fieldname, fieldobj)
             lengths = self._doc_lengths(fieldname)
