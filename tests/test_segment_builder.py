@@ -226,6 +226,7 @@ def small_documents(draw: st.DrawFn) -> list[dict]:
     return docs
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(docs=small_documents())
