@@ -291,7 +291,7 @@ def _write(
     """
     workers = interrupt.children()
     generation = ix.latest_generation()
-    writer = open_writer(ix, index_dir, 1)  # deletions, merges and the commit only
+    writer = open_writer(ix, index_dir)  # deletions, merges and the commit only
     try:
         builders = Builders(ix, index_dir, procs, check=guard.check)
         seen, segments = _feed(builders, writer, plan, existing=existing, summary=summary,
