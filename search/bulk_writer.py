@@ -124,6 +124,10 @@ class Builders:
         # segment, and so every document number, is the same from run to run.
         self.jobs: list[multiprocessing.Queue[list[Job] | None]] = [
             context.Queue(QUEUED_BATCHES) for _ in range(procs)]
+        for jobs in self.jobs:
+            # A stopped run must not hang at exit flushing batches no worker will
+            # read; a finished one has had every batch read (the workers answered).
+            jobs.cancel_join_thread()
         self.results: list[multiprocessing.Queue[Built | BaseException]] = [
             context.Queue() for _ in range(procs)]
         self.turn = 0
