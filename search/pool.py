@@ -1,7 +1,7 @@
 """A faster spill format for Whoosh's posting pool.
 
 New articles no longer pass through the pool (the bulk builders write whole
-segments: :mod:`search.segment_builder`), but Whoosh's merges of small segments on
+segments: :mod:`search.bulk.builder`), but Whoosh's merges of small segments on
 commit still do: the writer collects their postings in memory and, past
 ``limitmb``, sorts them and spills a *run* to a temporary file; at commit the runs
 are merged. Whoosh writes a run with one ``pickle.dump`` call per posting and reads

@@ -3,7 +3,7 @@
 Whoosh's writer can fail in ways it does not report: a cancel after a failed flush
 can keep its lock, and documents that never reach the commit go unnoticed.
 :mod:`search.indexer` runs the indexing (new articles built as whole segments by
-:mod:`search.bulk_writer`, whose workers it checks itself); this module holds what
+:mod:`search.bulk.workers`, whose workers it checks itself); this module holds what
 makes the Whoosh writer that commits them safe to trust: opening it (the codec,
 memory budget of its merges, Whoosh's lock), checking the document count after
 the commit, abandoning it (worker processes stopped, files swept, lock freed),

@@ -30,13 +30,13 @@ from whoosh.writing import IndexWriter
 from search import store
 from search.analysis import FOLDED
 from search.archive import Record, read_archive
+from search.bulk.builder import SegmentBuilder
 from search.codec.postings import BLOCK_POSTINGS
 from search.codec.vncodec import VnCodec
 from search.documents import analyse, to_document
 from search.indexer import index_paths
 from search.query import run
 from search.schema import BODY, ID, MATCH_FIELD, TITLE, TITLE_FIELD, build_schema
-from search.segment_builder import SegmentBuilder
 from tests.conftest import CORPUS, shared_file
 
 VNTC_ARTICLES = 1500

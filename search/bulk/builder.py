@@ -16,7 +16,7 @@ the codec's per-posting writer, so their encoding is Whoosh's by construction.
 
 A builder writes its files into the index directory but commits nothing: the
 caller hands the finished :class:`~search.codec.vncodec.VnSegment` to a Whoosh
-writer's merge policy (:mod:`search.bulk_writer`), and a segment no table of
+writer's merge policy (:mod:`search.bulk.workers`), and a segment no table of
 contents lists is swept like any abandoned writer's files.
 """
 

@@ -3,7 +3,7 @@
 The indexing run (:mod:`search.indexer`) decides which articles to add; it hands
 them here in batches. Each batch goes to a worker process (or, with one process,
 is built in this one), which extracts the articles' metadata, turns them into
-Whoosh documents and feeds a :class:`~search.segment_builder.SegmentBuilder`;
+Whoosh documents and feeds a :class:`~search.bulk.builder.SegmentBuilder`;
 a builder that holds :data:`SEGMENT_WORDS` words writes its segment and starts
 another, so memory stays bounded by that budget and the batches queued.
 
@@ -29,9 +29,9 @@ from whoosh.writing import MERGE_SMALL, IndexWriter
 
 from search import documents
 from search.archive import Failure, Record
+from search.bulk.builder import SegmentBuilder
 from search.codec.vncodec import VnCodec
 from search.safe_writer import IndexWriteError
-from search.segment_builder import SegmentBuilder
 
 #: Words (postings before grouping) a builder collects before it writes its
 #: segment: ~8 bytes each while collecting, ~4× that while grouping.
