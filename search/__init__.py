@@ -8,8 +8,9 @@ One core library with thin front ends. The modules, in the order data flows:
 * normalise → ``normalize`` (what a word is: NFC, tone placement, folding),
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
 * index → ``schema`` (fields), ``documents`` (what an article becomes in the index),
-  ``indexer`` (the incremental, failure-safe run), ``safe_writer`` (a Whoosh writer
-  that commits whole or leaves no trace), ``store``
+  ``indexer`` (the incremental, failure-safe run), ``bulk`` (new articles written as
+  whole codec segments by worker processes), ``safe_writer`` (the Whoosh writer
+  that commits them whole or leaves no trace), ``store``
   (opening and replacing the index), ``lock``, ``interrupt``, ``pool``,
   ``generations`` (an open index generation: the searcher pool, and the one registry
   of caches released when the next generation lands);

@@ -37,16 +37,17 @@ PART_GAP = 10
 
 # Whoosh indexes a document's fields one after another, and the same text comes back
 # several times (``body``, then ``text_f`` = title ⁋ body, ``title`` then ``title_f``).
-# A few remembered (text → tokens) entries let every text be tokenised once.
+# A few remembered (text → tokens) entries, the oldest dropped first, let every
+# text of a document be tokenised once.
 _recent: dict[str, list[WordToken]] = {}
-_RECENT_MAX = 4
+_RECENT_MAX = 8
 
 
 def _tokens_once(value: str) -> list[WordToken]:
     toks = _recent.get(value)
     if toks is None:
         if len(_recent) >= _RECENT_MAX:
-            _recent.clear()
+            del _recent[next(iter(_recent))]  # the oldest
         toks = _recent[value] = token_tuples(value)
     return toks
 
@@ -60,6 +61,20 @@ def _parts(value: str) -> Iterator[tuple[list[WordToken], int, int]]:
         char_offset += len(part) + 1
         if toks:
             pos_offset += toks[-1][4] + 1 + PART_GAP
+
+
+def field_words(value: str, mode: str) -> tuple[list[str], list[int]]:
+    """The words :class:`VietnameseTokenizer` (*mode*) yields for *value* and their
+    positions, as two lists: the bulk segment builder indexes these without
+    building a Whoosh ``Token`` per word."""
+    folded = mode == "folded"
+    words: list[str] = []
+    positions: list[int] = []
+    for toks, _, pos_offset in _parts(value):
+        kept = [t for t in toks if t[0] != t[1]] if mode == "accented" else toks
+        words.extend([t[1] for t in kept] if folded else [t[0] for t in kept])
+        positions.extend([t[4] + pos_offset for t in kept])
+    return words, positions
 
 
 class VietnameseTokenizer(Tokenizer):

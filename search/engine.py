@@ -141,7 +141,7 @@ class LocalEngine:
         held = lock.acquire(self.index_dir)
         try:
             ix: Index = store.open_index(self.index_dir)
-            writer = open_writer(ix, self.index_dir, procs=1)  # the indexer's writer: the codec
+            writer = open_writer(ix, self.index_dir)  # the indexer's writer: the codec
             try:
                 removed = sum(int(writer.delete_by_term(ID, doc_id)) for doc_id in set(ids))
             except BaseException:

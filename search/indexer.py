@@ -14,8 +14,10 @@ Ctrl-C, cancels the writer and its worker processes and removes their files, whi
 leaves the last committed index exactly as it was. One writer at a time: see
 :mod:`search.lock`.
 
-Speed: big runs use Whoosh's multiprocessing writer, so analysis runs on both cores
-while this process reads files and extracts metadata.
+Speed: new articles are written as whole segments by the bulk builders
+(:mod:`search.bulk.workers`), in worker processes for big runs, so extraction and
+analysis run on both cores while this process reads files. Whoosh's own writer
+does the rest: the lock, deletions, merges of small segments, and the commit.
 """
 
 from __future__ import annotations
@@ -27,16 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from whoosh.codec.base import Segment
 from whoosh.index import Index
 from whoosh.writing import IndexWriter
 
-from search import documents, interrupt, lock, store
-from search import pool as _pool  # noqa: F401 - faster posting-pool spills (see pool.py)
+from search import interrupt, lock, store
+from search import pool as _pool  # noqa: F401 - faster spills for Whoosh's merges (see pool.py)
 from search.archive import Failure, Record, archive_root, read_file, walk
+from search.bulk.workers import Builders, adding
 from search.safe_writer import (
     WRITE_ERRNOS,
     abandon,
-    check_workers,
     check_written,
     open_writer,
     write_error,
@@ -137,7 +140,8 @@ def index_paths(
 ) -> IndexSummary:
     """Index (or re-index) the archives at *paths* into *index_dir*.
 
-    *procs* forces the number of writer processes (default: 2 for big inputs, else 1).
+    *procs* forces the number of builder processes (default: 2 for big inputs, else
+    1: built in this process).
     *notice* receives one-line messages worth showing (a stale lock cleared).
 
     The whole run holds the writer lock (see :mod:`search.lock`), so it is the only
@@ -287,10 +291,11 @@ def _write(
     """
     workers = interrupt.children()
     generation = ix.latest_generation()
-    writer = open_writer(ix, index_dir, procs)
+    writer = open_writer(ix, index_dir)  # deletions, merges and the commit only
     try:
-        seen = _feed(writer, plan, existing=existing, summary=summary, progress=progress,
-                     guard=guard)
+        builders = Builders(ix, index_dir, procs, check=guard.check)
+        seen, segments = _feed(builders, writer, plan, existing=existing, summary=summary,
+                     progress=progress, guard=guard)
         scoped = {str(scope) for _, scope, _ in plan}
         for doc_id, old in existing.items():
             # Gone from its archive, unless its file failed to read this time (then
@@ -306,9 +311,8 @@ def _write(
             total = sum(len(files) for _, _, files in plan)
             progress(total, total, len(seen) + len(summary.failed), "committing")
         guard.check()
-        check_workers(writer, index_dir)
         with guard.deferred():
-            writer.commit()
+            writer.commit(mergetype=adding(segments))
             if progress:
                 progress(total, total, len(seen) + len(summary.failed), "committed")
     except BaseException as exc:
@@ -320,6 +324,7 @@ def _write(
 
 
 def _feed(
+    builders: Builders,
     writer: IndexWriter,
     plan: Plan,
     *,
@@ -327,57 +332,61 @@ def _feed(
     summary: IndexSummary,
     progress: Progress | None,
     guard: interrupt.Guard,
-) -> set[str]:
-    """Add, replace or skip every record of every file; the ids seen. Stops between
-    two records when Ctrl-C was pressed."""
+) -> tuple[set[str], list[Segment]]:
+    """Send every new or changed record to the builders and wait for them; skip
+    the rest; the ids seen and the segments built. Stops between two records when
+    Ctrl-C was pressed."""
     seen: set[str] = set()
     total = sum(len(files) for _, _, files in plan)
     files_done = 0
     if progress:
         progress(0, total, 0, "indexing")
+    replaces: dict[str, bool] = {}  # sent to the builders: id -> replaces an old one
     for root, scope, files in plan:
         for file in files:
             for item in read_file(file, root):
                 guard.check()
-                _index_one(item, str(scope), writer, existing, seen, summary)
+                record = _to_build(item, existing, seen, summary)
+                if record is not None:
+                    replaces[record.id] = record.id in existing
+                    builders.add(record, str(scope))
             files_done += 1
             if progress:
                 progress(files_done, total, len(seen) + len(summary.failed), "indexing")
-    return seen
+    guard.check()
+    built = builders.finish()
+    failed = {doc_id for doc_id, _ in built.failures}
+    summary.failed += [failure for _, failure in built.failures]
+    for doc_id, replacing in replaces.items():
+        if doc_id in failed:
+            continue  # keep what the index holds for it: bad input never loses data
+        if replacing:
+            writer.delete_by_term(ID, doc_id)
+            summary.updated += 1
+        else:
+            summary.added += 1
+    return seen, built.segments
 
 
-def _index_one(
+def _to_build(
     item: Record | Failure,
-    root: str,
-    writer: IndexWriter,
     existing: dict[str, Indexed],
     seen: set[str],
     summary: IndexSummary,
-) -> None:
-    """Add, replace or skip one record; record a failure instead of raising."""
+) -> Record | None:
+    """The record if it is to be (re)built; else None, with the failure, the
+    duplicate or the skip recorded."""
     if isinstance(item, Failure):
         # Keep whatever the index already holds for it: bad input never loses data.
         summary.failed.append(item)
         seen.add(item.path)
-        return
+        return None
     if item.id in seen:
         summary.failed.append(Failure(item.path, f"duplicate id '{item.id}' (kept the first)"))
-        return
+        return None
     seen.add(item.id)
     old = existing.get(item.id)
     if old is not None and old.hash == item.hash:
         summary.skipped += 1
-        return
-    try:
-        article = documents.analyse(item)
-    except MemoryError:
-        raise  # the machine's trouble, not this file's: stop and keep the old index
-    except Exception as exc:  # a bug in extraction must not stop the run
-        summary.failed.append(Failure(item.path, f"metadata extraction failed: {exc!r}"))
-        return
-    if old is not None:
-        writer.delete_by_term(ID, item.id)
-        summary.updated += 1
-    else:
-        summary.added += 1
-    writer.add_document(**documents.to_document(item, root, article))
+        return None
+    return item

@@ -1,11 +1,14 @@
 """A faster spill format for Whoosh's posting pool.
 
-While indexing, Whoosh collects postings in memory and, past ``limitmb``, sorts
-them and spills a *run* to a temporary file; at commit the runs are merged. Whoosh
-writes a run with one ``pickle.dump`` call per posting and reads it back with one
-``pickle.load`` per posting: on a 10k-article archive that was a third of all
-indexing time. Here a run is written as pickled lists of :data:`CHUNK` postings and
-read back chunk by chunk, so the merge still streams (memory stays bounded by
+New articles no longer pass through the pool (the bulk builders write whole
+segments: :mod:`search.bulk.builder`), but Whoosh's merges of small segments on
+commit still do: the writer collects their postings in memory and, past
+``limitmb``, sorts them and spills a *run* to a temporary file; at commit the runs
+are merged. Whoosh writes a run with one ``pickle.dump`` call per posting and reads
+it back with one ``pickle.load`` per posting (on a 10k-article archive, a third of
+all indexing time when new articles went through the pool too). Here a run is
+written as pickled lists of :data:`CHUNK` postings and read back chunk by chunk, so
+the merge still streams (memory stays bounded by
 chunk × open runs) while pickling runs at C speed.
 
 The patch changes only :class:`whoosh.writing.PostingPool` (the pool used for

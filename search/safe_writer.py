@@ -1,12 +1,13 @@
 """One Whoosh writer that commits whole or leaves no trace.
 
-Whoosh's writer can fail in ways it does not report: a worker process that dies
-before the commit is left out of it, one that dies during the commit loses its
-documents, a cancel after a failed flush can keep its lock. :mod:`search.indexer`
-runs the indexing; this module holds what makes its writer safe to trust:
-opening it (processes, memory budget, Whoosh's lock), checking its workers before
-the commit and the document count after, abandoning it (workers stopped, files
-swept, lock freed), and the one-line error when the file system refuses a write.
+Whoosh's writer can fail in ways it does not report: a cancel after a failed flush
+can keep its lock, and documents that never reach the commit go unnoticed.
+:mod:`search.indexer` runs the indexing (new articles built as whole segments by
+:mod:`search.bulk.workers`, whose workers it checks itself); this module holds what
+makes the Whoosh writer that commits them safe to trust: opening it (the codec,
+memory budget of its merges, Whoosh's lock), checking the document count after
+the commit, abandoning it (worker processes stopped, files swept, lock freed),
+and the one-line error when the file system refuses a write.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from search import interrupt, store
 from search.codec.vncodec import VnCodec
 from search.lock import IndexBusy
 
-#: Memory budget per Whoosh writer process, in MB.
+#: Memory budget of the Whoosh writer's posting pool (merges of segments), in MB.
 WRITER_LIMIT_MB = 256
 
 
@@ -31,13 +32,10 @@ class IndexWriteError(store.IndexError_):
     the index holds now."""
 
 
-def open_writer(ix: Index, index_dir: Path, procs: int) -> IndexWriter:
-    """A writer on *ix* with *procs* processes; :class:`search.lock.IndexBusy` when Whoosh's own
-    lock is held."""
+def open_writer(ix: Index, index_dir: Path) -> IndexWriter:
+    """A writer on *ix* with vnsearch's codec; :class:`search.lock.IndexBusy` when
+    Whoosh's own lock is held."""
     try:
-        if procs > 1:
-            return ix.writer(procs=procs, multisegment=True, limitmb=WRITER_LIMIT_MB,
-                             codec=VnCodec())
         return ix.writer(limitmb=WRITER_LIMIT_MB, codec=VnCodec())
     except LockError as exc:
         raise IndexBusy(
@@ -65,21 +63,9 @@ def abandon(
         store.sweep(sweep_dir)
 
 
-def check_workers(writer: IndexWriter, index_dir: Path) -> None:
-    """Refuse to commit when a Whoosh worker process has died: Whoosh would commit
-    without its documents and without an error."""
-    dead = [t.exitcode for t in getattr(writer, "tasks", []) if t.exitcode not in (None, 0)]
-    if dead:
-        raise IndexWriteError(
-            f"a writer process failed (exit code {dead[0]}) while indexing into "
-            f"'{index_dir}'; the index is as it was"
-        )
-
-
 def check_written(ix: Index, index_dir: Path, *, expected: int) -> None:
-    """A Whoosh worker process that dies during the commit itself (out of memory,
-    disk full while flushing) is left out of it without an error; compare the
-    document count to catch it."""
+    """Documents that never reached the commit (a lost segment) would be missing
+    without an error; compare the document count to catch it."""
     with ix.reader() as reader:
         actual = reader.doc_count()
     if actual < expected:

@@ -20,8 +20,9 @@ arrays (the matcher re-creates their value bytes only when Whoosh asks for
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from typing import cast
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +43,7 @@ from search.codec.packing import (
     packed_size,
     position_gaps,
     unpack_ints,
+    width_code,
 )
 
 #: Postings per block: the unit Whoosh's matcher skips by.
@@ -138,43 +140,130 @@ class VnPostingsWriter(PostingsWriter):
 
     def finish_postings(self) -> VnTermInfo:
         """Write the buffered list; return its term info."""
-        ids = np.asarray(self.ids, dtype=np.int64)
-        freqs = np.asarray(self.freqs, dtype=np.int64)
-        weights = np.asarray(self.weights, dtype=np.float32)
-        lengths = np.asarray(self.lengths, dtype=np.int64)
-        offset = self.postfile.tell()
-        table = block_table(ids, weights, lengths)
-        self.postfile.write(table.tobytes())
-        self.postfile.write(self._columns(ids, freqs, weights))
-        self.terms_written += 1
-        nonzero = lengths[lengths > 0]
-        info = VnTermInfo(
-            weight=sum(weights.tolist()), df=len(ids),
-            minlength=int(nonzero.min()) if len(nonzero) else None,
-            maxlength=int(lengths.max()) if len(lengths) else 0,
-            maxweight=float(weights.max()) if len(weights) else 0,
-            minid=int(ids[0]) if len(ids) else None, maxid=int(ids[-1]) if len(ids) else 0,
-            offset=offset, blocks=len(table))
+        info = self.write_list(PostingColumns(
+            ids=self.ids, freqs=self.freqs, weights=self.weights, lengths=self.lengths,
+            positions=self.positions, values=self.values), kind=self.kind)
         self.start_postings(None, None)
         return info
 
-    def _columns(self, ids: npt.NDArray[np.int64], freqs: npt.NDArray[np.int64],
-                 weights: npt.NDArray[np.float32]) -> bytes:
-        flags = self.kind << _KIND_SHIFT
-        parts = [pack_ints(gaps(ids))]
-        if (freqs == 1).all():
-            flags |= _UNIT_FREQS
+    def write_list(self, columns: PostingColumns, *, kind: int) -> VnTermInfo:
+        """Write one term's whole posting list at once (the bulk builder's way in);
+        the bytes are those :meth:`add_posting` + :meth:`finish_postings` write."""
+        offset = self.postfile.tell()
+        if len(columns.ids) <= BLOCK_POSTINGS:
+            data, info = _small_list(columns, kind)
         else:
-            parts.append(pack_ints(freqs))
-        if not np.array_equal(weights, freqs.astype(np.float32)):
-            flags |= _HAS_WEIGHTS
-            parts.append(weights.astype("<f4").tobytes())
-        if self.kind == POSITIONS:
-            parts.append(pack_ints(position_gaps(np.asarray(self.positions, np.int64), freqs)))
-        elif self.kind == OPAQUE:
-            parts.append(pack_ints(np.array([len(v) for v in self.values], dtype=np.int64)))
-            parts.append(b"".join(self.values))
-        return bytes((flags,)) + b"".join(parts)
+            data, info = _large_list(columns, kind)
+        self.postfile.write(data)
+        self.terms_written += 1
+        info.offset = offset
+        return info
+
+
+class PostingColumns(NamedTuple):
+    """One term's postings as columns, in id order: what :meth:`VnPostingsWriter.write_list`
+    takes. *positions* are absolute, every posting's concatenated (POSITIONS
+    layout only); *values* are opaque value bytes (OPAQUE layout only); *lengths*
+    are the documents' field lengths as Whoosh quantises them."""
+
+    ids: Sequence[int] | npt.NDArray[np.int64]
+    freqs: Sequence[int] | npt.NDArray[np.int64]
+    weights: Sequence[float] | npt.NDArray[np.float64]
+    lengths: Sequence[int] | npt.NDArray[np.int64]
+    positions: Sequence[int] | npt.NDArray[np.int64] = ()
+    values: Sequence[bytes] = ()
+
+
+def _large_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
+    """A posting list of several blocks, encoded with numpy."""
+    ids = np.asarray(columns.ids, dtype=np.int64)
+    freqs = np.asarray(columns.freqs, dtype=np.int64)
+    weights = np.asarray(columns.weights, dtype=np.float32)
+    lengths = np.asarray(columns.lengths, dtype=np.int64)
+    table = block_table(ids, weights, lengths)
+    flags = kind << _KIND_SHIFT
+    parts = [pack_ints(gaps(ids))]
+    if (freqs == 1).all():
+        flags |= _UNIT_FREQS
+    else:
+        parts.append(pack_ints(freqs))
+    if not np.array_equal(weights, freqs.astype(np.float32)):
+        flags |= _HAS_WEIGHTS
+        parts.append(weights.astype("<f4").tobytes())
+    if kind == POSITIONS:
+        parts.append(pack_ints(position_gaps(np.asarray(columns.positions, np.int64), freqs)))
+    elif kind == OPAQUE:
+        parts.append(pack_ints(np.array([len(v) for v in columns.values], dtype=np.int64)))
+        parts.append(b"".join(columns.values))
+    nonzero = lengths[lengths > 0]
+    info = VnTermInfo(
+        weight=sum(weights.tolist()), df=len(ids),
+        minlength=int(nonzero.min()) if len(nonzero) else None,
+        maxlength=int(lengths.max()) if len(lengths) else 0,
+        maxweight=float(weights.max()) if len(weights) else 0,
+        minid=int(ids[0]) if len(ids) else None, maxid=int(ids[-1]) if len(ids) else 0,
+        blocks=len(table))
+    return table.tobytes() + bytes((flags,)) + b"".join(parts), info
+
+
+#: ``struct`` codes of :data:`~search.codec.packing.WIDTHS`, and one block-table row.
+_STRUCT_CODES = "BHIQ"
+_TABLE_ROW = struct.Struct("<IBBf")
+
+
+def _pack_small(values: list[int]) -> bytes:
+    """:func:`~search.codec.packing.pack_ints` of a short Python list, without numpy."""
+    if values and min(values) < 0:
+        raise ValueError("positions must increase within each document")
+    code = width_code(max(values) if values else 0)
+    return bytes((code,)) + struct.pack(f"<{len(values)}{_STRUCT_CODES[code]}", *values)
+
+
+def _small_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
+    """A posting list of one block, encoded in plain Python: most terms have a few
+    postings, and numpy's per-call cost would dominate them."""
+    ids = [int(i) for i in columns.ids]
+    freqs = [int(f) for f in columns.freqs]
+    lengths = [int(n) for n in columns.lengths]
+    weights = array("f", [float(w) for w in columns.weights]).tolist()  # as float32
+    if not ids:
+        return _large_list(columns, kind)
+    flags = kind << _KIND_SHIFT
+    parts = [_pack_small([ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)])]
+    if freqs.count(1) == len(freqs):
+        flags |= _UNIT_FREQS
+    else:
+        parts.append(_pack_small(freqs))
+    if weights != [float(f) for f in freqs]:
+        flags |= _HAS_WEIGHTS
+        parts.append(struct.pack(f"<{len(weights)}f", *weights))
+    if kind == POSITIONS:
+        parts.append(_pack_small(_small_position_gaps([int(p) for p in columns.positions],
+                                                      freqs)))
+    elif kind == OPAQUE:
+        parts.append(_pack_small([len(v) for v in columns.values]))
+        parts.append(b"".join(columns.values))
+    maxweight = max(weights)
+    table = _TABLE_ROW.pack(ids[-1], length_to_byte(min(lengths)),
+                            length_to_byte(max(lengths)), maxweight)
+    nonzero = [n for n in lengths if n > 0]
+    info = VnTermInfo(weight=sum(weights), df=len(ids),
+                      minlength=min(nonzero) if nonzero else None, maxlength=max(lengths),
+                      maxweight=maxweight, minid=ids[0], maxid=ids[-1], blocks=1)
+    return table + bytes((flags,)) + b"".join(parts), info
+
+
+def _small_position_gaps(positions: list[int], freqs: list[int]) -> list[int]:
+    """:func:`~search.codec.packing.position_gaps` on Python lists."""
+    out: list[int] = []
+    at = 0
+    for freq in freqs:
+        doc = positions[at:at + freq]
+        if doc:
+            out.append(doc[0])
+            out.extend(b - a for a, b in zip(doc, doc[1:], strict=False))
+        at += freq
+    return out
 
 
 def block_table(ids: npt.NDArray[np.int64], weights: npt.NDArray[np.float32],

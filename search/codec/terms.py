@@ -25,7 +25,14 @@ from whoosh.formats import Format
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BaseScorer
 
-from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
+from search.codec.postings import (
+    PostingColumns,
+    PostingList,
+    VnLeafMatcher,
+    VnPostingsWriter,
+    VnTermInfo,
+    format_kind,
+)
 from search.codec.version import (
     FORMAT_VERSION,
     HEADER_SIZE,
@@ -74,6 +81,13 @@ class VnFieldWriter(FieldWriter):
     def finish_term(self) -> None:
         info = self.postwriter.finish_postings()
         self.tindex.add(_FIELD.pack(self.fieldid) + self.btext, info.to_bytes())
+
+    def write_list(self, btext: bytes, columns: PostingColumns) -> None:
+        """Write a whole term's postings of the current field at once (the bulk
+        builder's way in; terms in byte order, as Whoosh adds them)."""
+        fieldobj = cast(FieldType, self.fieldobj)
+        info = self.postwriter.write_list(columns, kind=format_kind(fieldobj.format))
+        self.tindex.add(_FIELD.pack(self.fieldid) + btext, info.to_bytes())
 
     def close(self) -> None:
         self.tindex.close()

@@ -1,0 +1,11 @@
+"""Bulk indexing: new articles written as whole codec segments, on both cores.
+
+Whoosh's own writer handles every posting in Python several times over; here a
+batch of articles becomes one segment at once. One concept per module:
+
+* :mod:`search.bulk.builder` — the segment builder: a batch of documents written
+  through the codec in whole posting lists (the bytes Whoosh's writer would write);
+* :mod:`search.bulk.workers` — the builders of one indexing run: batches dealt to
+  worker processes (or built in this one), and the merge policy that adds the
+  finished segments to the run's commit through Whoosh's writer.
+"""
