@@ -49,9 +49,11 @@ def found_at(sorted_ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
 def _looked_up(sorted_ids: np.ndarray, values: np.ndarray,
                span: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`found_at` by a table: index in *sorted_ids* per id up to *span*."""
-    table = np.full(span + 1, -1, dtype=np.int64)  # the last slot: any value past the span
-    table[sorted_ids] = np.arange(len(sorted_ids))
-    at = table[np.where((values >= 0) & (values < span), values, span)]
+    table = np.full(span + 1, -1, dtype=np.int32)  # the last slot: any value past the span
+    table[sorted_ids] = np.arange(len(sorted_ids), dtype=np.int32)
+    inside = (np.minimum(values, span) if values.min() >= 0
+              else np.where((values >= 0) & (values < span), values, span))
+    at = table[inside]
     here = at >= 0
     at[~here] = 0
     return at, here
