@@ -158,16 +158,16 @@ def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
              phrases: list[tuple[str, list[bytes]]], bonus: np.ndarray) -> proximity.Pending:
     """An optional item left to check, with its *bonus* per matched document. A
     likely reading of one word is scaled here by the share of its uses written so;
-    one with a phrase keeps its counts, to be scaled once the phrase is checked."""
-    spelled: tuple[np.ndarray, ...] = ()
-    if type(item) is Shared:
-        spelled, whole = proximity.spelled(reader, item, matched)
-        if not phrases:  # one word: the share of its uses written so
-            for n in spelled:
-                bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
-                                           where=whole > 0), 0.0, 1.0)
-            spelled = ()
-    return proximity.Pending(phrases, bonus, spelled)
+    one with a phrase is scaled once the phrase is checked, on the few matches
+    checked (:func:`search.proximity.settle`), not on every match."""
+    if type(item) is not Shared:
+        return proximity.Pending(phrases, bonus)
+    if phrases:
+        return proximity.Pending(phrases, bonus, shared=item)
+    spelled, whole = proximity.spelled(reader, item, matched)
+    for n in spelled:  # one word: the share of its uses written so
+        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0), 0.0, 1.0)
+    return proximity.Pending(phrases, bonus)
 
 
 def _phrases(reader: IndexReader, item: Item) -> list[tuple[str, list[bytes]]]:
