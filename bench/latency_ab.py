@@ -16,6 +16,13 @@ own code, with ``--index-base DIR --index-new DIR``. Each round runs each
 version in a fresh process, new then base or base then new, alternately. Prints
 the median over rounds of each figure and the ratio new/base; writes
 bench/results/latency_ab.json.
+
+On a shared machine, whole passes in turns still see different loads (one pass
+may run while another job is busy, the next not). ``--lockstep`` starts both
+versions at once and hands them the queries one at a time, in turns (which goes
+first alternates per query), each timing only its own query: whatever else runs
+on the machine falls on both within milliseconds, and the ratio of their figures
+is steady from run to run even when the figures themselves are not.
 """
 
 from __future__ import annotations
@@ -71,7 +78,28 @@ print(json.dumps({"p50_ms": statistics.median(times), "p95_ms": at(95), "p99_ms"
                   "mean_ms": statistics.mean(times)}))
 """
 
+#: The lockstep child: opens the index, says ``ready``, then per line of stdin (one
+#: ``[query, source]``) searches and answers the milliseconds it took.
+STEP_CHILD = CHILD.split("queries = json.load")[0] + r"""
+searcher = store.open_index(Path(sys.argv[2])).searcher()
+
+def search(q, source):
+    try:
+        run(searcher, q, limit=10, filters=Filters(source=source))
+    except QueryError:
+        pass
+
+print("ready", flush=True)
+for line in sys.stdin:
+    q, source = json.loads(line)
+    started = time.perf_counter()
+    search(q, source)
+    print((time.perf_counter() - started) * 1000, flush=True)
+"""
+
 FIGURES = ("p50_ms", "p95_ms", "p99_ms", "mean_ms")
+#: Queries run first and not counted (as run.py warms up).
+WARM_UP = 50
 
 
 def schema_version(checkout: Path) -> str:
@@ -90,6 +118,55 @@ def time_checkout(checkout: Path, index_dir: Path, queries: list) -> dict:
     if done.returncode:
         raise SystemExit(f"{checkout}: the timing process failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout)
+
+
+def figures(times: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and mean of per-query milliseconds (as the child reports them)."""
+    times = sorted(times)
+
+    def at(p: float) -> float:
+        return times[min(len(times) - 1, round(p / 100 * (len(times) - 1)))]
+
+    return {"p50_ms": statistics.median(times), "p95_ms": at(95), "p99_ms": at(99),
+            "mean_ms": statistics.mean(times)}
+
+
+def time_lockstep(checkouts: dict[str, Path], indexes: dict[str, Path],
+                  queries: list) -> dict[str, dict[str, float]]:
+    """One pass of the query mix by both versions at once, a query at a time in
+    turns (see the module docstring): name → figures."""
+    procs = {name: subprocess.Popen(
+        [sys.executable, "-c", STEP_CHILD, str(checkouts[name]), str(indexes[name])],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for name in checkouts}
+    try:
+        for name, proc in procs.items():
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise SystemExit(f"{checkouts[name]}: the timing process failed to start")
+        times: dict[str, list[float]] = {name: [] for name in procs}
+        names = list(procs)
+        for k, query in enumerate(queries[:WARM_UP] + queries):
+            for name in names if k % 2 == 0 else names[::-1]:
+                took = _ask(procs[name], query)
+                if k >= WARM_UP:
+                    times[name].append(took)
+        return {name: figures(t) for name, t in times.items()}
+    finally:
+        for proc in procs.values():
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait()
+
+
+def _ask(proc: subprocess.Popen[str], query: list) -> float:
+    """One query to a lockstep child, and the milliseconds it reports."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(query) + "\n")
+    proc.stdin.flush()
+    answer = proc.stdout.readline()
+    if not answer:
+        raise SystemExit("a timing process died (see its error above)")
+    return float(answer)
 
 
 def own_indexes(args: argparse.Namespace) -> dict[str, Path] | None:
@@ -127,6 +204,8 @@ def main() -> None:
                     help="the base checkout's own index of the --size articles (with --index-new)")
     ap.add_argument("--index-new", type=Path,
                     help="this checkout's own index of the same articles (with --index-base)")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="both versions at once, a query at a time in turns (a shared machine)")
     args = ap.parse_args()
     base = args.base.resolve()
     archive, workdir = archive_for("vntc", args.size)
@@ -135,12 +214,17 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"new": [], "base": []}
     for k in range(args.rounds):
         order = [("new", REPO), ("base", base)]
+        if args.lockstep:
+            both = time_lockstep(dict(order if k % 2 == 0 else order[::-1]), indexes, queries)
+            for name in runs:
+                runs[name].append(both[name])
         for name, checkout in order if k % 2 == 0 else order[::-1]:
-            runs[name].append(time_checkout(checkout, indexes[name], queries))
+            if not args.lockstep:
+                runs[name].append(time_checkout(checkout, indexes[name], queries))
             print(f"round {k + 1} {name}: " + "  ".join(
                 f"{f} {runs[name][-1][f]:.2f}" for f in FIGURES), file=sys.stderr, flush=True)
     report = {"size": args.size, "queries": args.queries, "rounds": args.rounds,
-              "base": str(base.name), "runs": runs}
+              "lockstep": args.lockstep, "base": str(base.name), "runs": runs}
     for name in runs:
         report[name] = {f: round(statistics.median(r[f] for r in runs[name]), 2)
                         for f in FIGURES}

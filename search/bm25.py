@@ -144,42 +144,64 @@ def _score_segment(parent: Searcher, reader: IndexReader,
         return EMPTY_IDS, EMPTY_WEIGHTS, []
     scores = np.zeros(len(matched), dtype=np.float64)
     pending: list[proximity.Pending] = []
+    terms = _TermScores(parent, reader, matched)
     for i, item in enumerate(items):
         phrases = _phrases(reader, item)
         deferred = i >= n_required and (phrases or isinstance(item, wq.And))
         hit = in_sorted(matched, item_docs(i, matched)) if phrases and not deferred else None
         bonus = np.zeros(len(matched), dtype=np.float64) if deferred else scores
         present = np.ones(len(matched), dtype=bool)
-        for term, (ids, weights) in zip(words[i], lists[i], strict=True):
-            if not len(ids):
+        for term, postings in zip(words[i], lists[i], strict=True):
+            if not len(postings[0]):
                 present[:] = False
                 continue
-            where, here = found_at(ids, matched)
+            here, values = terms.of(term, postings)
             present &= here
             if hit is not None:
-                here &= hit
-            bonus[here] += _bm25(parent, reader, term, docs=matched[here],
-                                 weights=weights[where[here]])
+                values, here = values[hit[here]], here & hit
+            bonus[here] += values * term.boost if term.boost != 1 else values
         if deferred and present.any():
             bonus[~present] = 0.0
             pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
     return matched, scores, pending
 
 
+class _TermScores:
+    """Per term of one segment's scoring: which matches hold it, and its BM25 in
+    those without the term's boost. Worked out once per term, as the same term
+    comes back in several items (the word, its phrases, the likely reading), each
+    with its own boost."""
+
+    def __init__(self, parent: Searcher, reader: IndexReader, matched: np.ndarray) -> None:
+        self.parent, self.reader, self.matched = parent, reader, matched
+        self.known: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    def of(self, term: wq.Term, postings: Postings) -> tuple[np.ndarray, np.ndarray]:
+        """``(here, values)``: a mask over the matches, the unboosted BM25 where set."""
+        key = (term.fieldname, term.text)
+        if key not in self.known:
+            ids, weights = postings
+            where, here = found_at(ids, self.matched)
+            self.known[key] = here, _bm25(
+                self.parent, self.reader, wq.Term(term.fieldname, term.text),
+                docs=self.matched[here], weights=weights[where[here]])
+        return self.known[key]
+
+
 def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
              phrases: list[tuple[str, list[bytes]]], bonus: np.ndarray) -> proximity.Pending:
     """An optional item left to check, with its *bonus* per matched document. A
     likely reading of one word is scaled here by the share of its uses written so;
-    one with a phrase keeps its counts, to be scaled once the phrase is checked."""
-    spelled: tuple[np.ndarray, ...] = ()
-    if type(item) is Shared:
-        spelled, whole = proximity.spelled(reader, item, matched)
-        if not phrases:  # one word: the share of its uses written so
-            for n in spelled:
-                bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)),
-                                           where=whole > 0), 0.0, 1.0)
-            spelled = ()
-    return proximity.Pending(phrases, bonus, spelled)
+    one with a phrase is scaled once the phrase is checked, on the few matches
+    checked (:func:`search.proximity.settle`), not on every match."""
+    if type(item) is not Shared:
+        return proximity.Pending(phrases, bonus)
+    if phrases:
+        return proximity.Pending(phrases, bonus, shared=item)
+    spelled, whole = proximity.spelled(reader, item, matched)
+    for n in spelled:  # one word: the share of its uses written so
+        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0), 0.0, 1.0)
+    return proximity.Pending(phrases, bonus)
 
 
 def _phrases(reader: IndexReader, item: Item) -> list[tuple[str, list[bytes]]]:

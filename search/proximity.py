@@ -36,10 +36,10 @@ class Pending(NamedTuple):
 
     phrases: list[tuple[str, list[bytes]]]  # (field, words) that must stand in a row
     bonus: np.ndarray  # per match: boost × BM25 of its words; 0 where a word is missing
-    #: Per share of a :class:`~search.plan.Shared` item with a phrase: how many times each match
-    #: writes the word that way (its bonus is scaled by the share of the phrase's
-    #: occurrences that can be so written, once they are counted).
-    spelled: tuple[np.ndarray, ...] = ()
+    #: A :class:`~search.plan.Shared` item with a phrase: its bonus is scaled by the
+    #: share of the phrase's occurrences that each match can write so, counted
+    #: (:func:`spelled`) on the matches checked only, once their phrases are.
+    shared: Shared | None = None
 
 
 def spelled(reader: IndexReader, item: Shared,
@@ -112,8 +112,9 @@ def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, *, pending:
                     keep = in_sorted(docs, found)
                     hit, times = hit[keep], counts[np.searchsorted(found, docs[keep])]
             gain = p.bonus[hit]
-            for n in p.spelled:  # of the phrase's occurrences, the share written so
-                gain = gain * np.minimum(1.0, n[hit] / times)
+            if p.shared is not None and len(hit):
+                for n in spelled(reader, p.shared, ids[hit])[0]:
+                    gain = gain * np.minimum(1.0, n / times)  # the share written so
             settled[hit] += gain
         done += len(batch)
         if done >= len(order) or done >= limit and _beats(

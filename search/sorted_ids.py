@@ -23,14 +23,40 @@ def in_sorted(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     return found_at(sorted_ids, values)[1]
 
 
+#: A binary search costs about this many times a step of a table lookup's setup
+#: (one pass over the ids' span): past it, :func:`found_at` builds the table.
+SEARCH_STEPS = 16
+
+
 def found_at(sorted_ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where each of *values* is in *sorted_ids*, and whether it is there
-    (where it is not, the index is meaningless)."""
+    (where it is not, the index is meaningless).
+
+    Many values (a common word's matches scored against each term's posting list)
+    are looked up in a table of the ids' span, one pass each, rather than by a
+    binary search per value: several times faster at tens of thousands of values.
+    """
     if not len(sorted_ids):
         return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+    span = int(sorted_ids[-1]) + 1
+    if len(values) and SEARCH_STEPS * len(values) > span + len(sorted_ids):
+        return _looked_up(sorted_ids, values, span)
     at = np.searchsorted(sorted_ids, values)
     at[at == len(sorted_ids)] = 0
     return at, sorted_ids[at] == values
+
+
+def _looked_up(sorted_ids: np.ndarray, values: np.ndarray,
+               span: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`found_at` by a table: index in *sorted_ids* per id up to *span*."""
+    table = np.full(span + 1, -1, dtype=np.int32)  # the last slot: any value past the span
+    table[sorted_ids] = np.arange(len(sorted_ids), dtype=np.int32)
+    inside = (np.minimum(values, span) if values.min() >= 0
+              else np.where((values >= 0) & (values < span), values, span))
+    at = table[inside]
+    here = at >= 0
+    at[~here] = 0
+    return at, here
 
 
 def sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -43,3 +43,15 @@ def test_common_docs_is_the_intersection(lists: list[np.ndarray],
     for one in lists:
         expected &= set(one.tolist())
     assert common_docs(lists, within).tolist() == sorted(expected)
+
+
+def test_found_at_agrees_for_few_and_many_values() -> None:
+    """A few values are binary-searched, many looked up in a table: same answers
+    (int32 posting ids, as the cache keeps them; values past either end)."""
+    rng = np.random.default_rng(7)
+    sorted_ids = np.unique(rng.integers(0, 50_000, 20_000)).astype(np.int32)
+    for n in (10, 40_000):
+        vals = np.sort(rng.integers(-3, 50_010, n))
+        at, here = found_at(sorted_ids, vals)
+        assert here.tolist() == np.isin(vals, sorted_ids).tolist()
+        assert (sorted_ids[at[here]] == vals[here]).all()
