@@ -377,11 +377,17 @@ class PostingList:
         ids = self.ids()
         docs = np.asarray(docs, dtype=np.int64)
         rows = np.searchsorted(ids, docs)
-        rows = np.unique(rows[(rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == docs)]
-                         if len(ids) else rows[:0])
+        rows = (rows[(rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == docs)]
+                if len(ids) else rows[:0])
+        # Callers mostly pass sorted, distinct documents: sorting again is most of
+        # the cost of a first read, so only rows out of order are sorted.
+        if len(rows) > 1 and not bool(np.all(rows[1:] > rows[:-1])):
+            rows = np.unique(rows)
         freqs = self.freqs()
         flats: list[npt.NDArray[np.int64]] = []
-        blocks = np.unique(rows // BLOCK_POSTINGS)
+        in_block = rows // BLOCK_POSTINGS
+        blocks = in_block[np.concatenate(([True], in_block[1:] != in_block[:-1]))] \
+            if len(in_block) else in_block
         # Runs of consecutive blocks decode together.
         for run in np.split(blocks, np.flatnonzero(np.diff(blocks) != 1) + 1):
             if not len(run):
