@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from search.indexer import index_paths as local_index_paths
 from search.normalize import fold, nfc, terms
 from search.results import article_json, get_article
 from search.sphinx import daemons, ingest, rows, vocabulary
+from search.sphinx.replicas import ShardDown
 from search.sphinx.rtindex import SHARD_INDEX
 from search.sphinx.topology import Daemon, Topology, connect, document_id, shard_of
 from search.sphinx.topology import daemons as daemons_of
@@ -158,8 +160,8 @@ def _vntc(path: Path, prefix: str, lines: list[str]) -> dict[str, str]:
 
 
 def _held(topology: Topology, prefix: str) -> list[dict[str, str]]:
-    """Per replica (shard by shard), doc_id → content_hash of the articles of *prefix*
-    (empty for a replica that is down)."""
+    """Per replica (shard by shard), doc_id → content_hash of the articles whose id
+    starts with *prefix* (empty for a replica that is down)."""
     out = []
     for shard in topology.shards:
         for node in shard.replicas:
@@ -173,7 +175,7 @@ def _held(topology: Topology, prefix: str) -> list[dict[str, str]]:
                     cur.execute(f"SELECT doc_id, content_hash FROM "
                                 f"{SHARD_INDEX.format(shard=shard.number)} "
                                 f"LIMIT 100000 OPTION max_matches=100000")
-                    out.append({d: h for d, h in cur.fetchall() if d.startswith(prefix + "/")})
+                    out.append({d: h for d, h in cur.fetchall() if d.startswith(prefix)})
             finally:
                 conn.close()
     return out
@@ -327,3 +329,37 @@ def test_sigkill_of_a_replica_during_batches_loses_no_article(
     healed = ingest.index_paths(topology, [archive])
     assert (healed.added, healed.skipped) == (0, 1200)
     _check_complete(topology, "kill", set(texts))
+
+
+def test_a_shard_with_no_live_replica_fails_the_run_clearly(
+        cluster: tuple[Path, Topology], tmp_path: Path) -> None:
+    directory, topology = cluster
+    archive = tmp_path / "down.jsonl"
+    _vntc(archive, "down", vntc_records(20))
+    for replica in range(2):
+        _kill(directory, _replica(topology, 1, replica))
+    try:
+        with pytest.raises(ShardDown, match="shard 1 has no live replica"):
+            ingest.index_paths(topology, [archive], notice=lambda _m: None)
+    finally:
+        daemons.up(directory, shards=2, replicas=2)
+    assert ingest.index_paths(topology, [archive]).added == 20
+
+
+def test_rebuild_rewrites_its_archives_removes_the_rest_and_recounts_words(
+        cluster: tuple[Path, Topology], tmp_path: Path) -> None:
+    """Last in the module: a rebuild removes every other test's articles."""
+    _, topology = cluster
+    archive = tmp_path / "reb.jsonl"
+    texts = _vntc(archive, "reb", vntc_records(60))
+    ingest.index_paths(topology, [archive])
+    summary = ingest.index_paths(topology, [archive], rebuild=True)
+    assert (summary.added, summary.skipped, summary.documents, summary.rebuilt) == \
+        (60, 0, 60, True)
+    assert summary.removed > 0  # the other tests' articles
+    _check_complete(topology, "reb", set(texts))
+    assert sum(len(h) for h in _held(topology, "")) == 60 * 2  # nothing else is left
+    records = [r for r in read_file(archive, tmp_path) if isinstance(r, Record)]
+    words = sum((rows.to_row(r, "", documents.analyse(r)).words for r in records),
+                start=Counter[rows.WordForms]())
+    assert vocabulary.load(topology).total_words() == sum(words.values())
