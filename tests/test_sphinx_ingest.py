@@ -210,7 +210,7 @@ def test_incremental_runs(cluster: tuple[Path, Topology], tmp_path: Path) -> Non
     lines = vntc_records(301)
     archive = tmp_path / "inc.jsonl"
     texts = _vntc(archive, "inc", lines[:300])
-    first = ingest.index_paths(topology, [archive])
+    first = ingest.index_paths(topology, [archive], procs=2)  # analysed by two workers
     assert (first.added, first.updated, first.removed, first.failed) == (300, 0, 0, [])
     _check_complete(topology, "inc", set(texts))
     again = ingest.index_paths(topology, [archive])
@@ -317,7 +317,7 @@ def test_sigkill_of_a_replica_during_batches_loses_no_article(
     killer = threading.Thread(target=kill_mid_run)
     killer.start()
     notices: list[str] = []
-    summary = ingest.index_paths(topology, [archive], notice=notices.append)
+    summary = ingest.index_paths(topology, [archive], notice=notices.append, procs=2)
     killer.join()
     assert killed.is_set()
     assert any(victim.node.address in n and "stopped answering" in n for n in notices)

@@ -20,8 +20,8 @@ completes it (the hashes say what is missing). The vocabulary kept beside the
 cluster (:mod:`search.sphinx.vocabulary`) is updated every
 :data:`VOCABULARY_EVERY` articles and whenever the run stops.
 
-Analysis runs in this process (one core): searchd indexing the rows on the same
-machine takes the other.
+Analysis runs in worker processes for big inputs (:mod:`search.sphinx.analysing`),
+while this process reads files and each shard's thread sends its batches.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from search import documents
+from search import interrupt
 from search.archive import Failure, Record, archive_root, read_file, walk
-from search.indexer import IndexSummary, Progress
+from search.indexer import PARALLEL_THRESHOLD_BYTES, IndexSummary, Progress
 from search.sphinx import rows, vocabulary
+from search.sphinx.analysing import Analyser, Outcome
 from search.sphinx.replicas import Held, ShardWriter, read_runs, record_run, run_key
 from search.sphinx.rows import WordForms
 from search.sphinx.topology import Topology, connect, document_id, shard_of
@@ -63,25 +64,40 @@ def index_paths(  # noqa: PLR0913 - the engine seam's index_batch, and the local
 
     Incremental like :func:`search.indexer.index_paths`; *rebuild* rewrites every
     article of *paths*, removes every other one and recounts the vocabulary.
-    *procs* is accepted for the engine seam; analysis uses one process.
+    *procs* is the number of analysing processes (default: 2 for big inputs, else 1).
     *notice* receives one-line messages (a replica down, a replica repaired).
     """
-    del procs  # one analysing process: see the module docstring
     started = time.perf_counter()
-    run = _Run(topology, rebuild=rebuild, notice=notice or (lambda _message: None))
-    try:
-        run.start()
-        plan: Plan = [(archive_root(p), p.resolve(), list(walk(p))) for p in paths]
-        run.feed(plan, progress)
-        run.remove_gone({str(scope) for _, scope, _ in plan})
-        run.finish()
-    finally:
-        run.close()
+    plan: Plan = [(archive_root(p), p.resolve(), list(walk(p))) for p in paths]
+    if procs is None:
+        procs = 2 if _input_bytes(plan) > PARALLEL_THRESHOLD_BYTES else 1
+    with interrupt.parent_only() as guard:
+        analyser = Analyser(procs)  # forks its workers before any connection or thread
+        try:
+            run = _Run(topology, rebuild=rebuild, notice=notice or (lambda _message: None))
+            try:
+                run.start()
+                run.feed(plan, analyser=analyser, progress=progress, guard=guard)
+                run.remove_gone({str(scope) for _, scope, _ in plan})
+                run.finish()
+            finally:
+                run.close()
+        finally:
+            analyser.close()
     if progress:
         total = sum(len(files) for _, _, files in plan)
         progress(total, total, len(run.seen), "committed")
     run.summary.seconds = time.perf_counter() - started
     return run.summary
+
+
+def _input_bytes(plan: Plan) -> int:
+    total = 0
+    for _, _, files in plan:
+        for file in files:
+            with contextlib.suppress(OSError):
+                total += file.stat().st_size
+    return total
 
 
 def delete(topology: Topology, ids: Iterable[str]) -> int:
@@ -144,8 +160,10 @@ class _Run:
         if self.rebuild:
             vocabulary.clear(self.coordinator)
 
-    def feed(self, plan: Plan, progress: Progress | None) -> None:
-        """Add, replace or skip every record of every file."""
+    def feed(self, plan: Plan, *, analyser: Analyser, progress: Progress | None,
+             guard: interrupt.Guard) -> None:
+        """Add, replace or skip every record of every file (stopping between two
+        records on Ctrl-C)."""
         total = sum(len(files) for _, _, files in plan)
         done = 0
         if progress:
@@ -153,46 +171,51 @@ class _Run:
         for root, scope, files in plan:
             for file in files:
                 for item in read_file(file, root):
-                    self._one(item, str(scope))
+                    guard.check()
+                    if self._wanted(item) and isinstance(item, Record):
+                        self._written(analyser.add(item, str(scope)))
                 done += 1
                 if progress:
                     progress(done, total, len(self.seen), "indexing")
+        self._written(analyser.drain())
         for shard in range(len(self.writers)):
             self._flush(shard)
         for shard in range(len(self.writers)):
             self._wait(shard)
 
-    def _one(self, item: Record | Failure, root: str) -> None:
-        """Queue one record's row, or count it skipped or failed."""
+    def _wanted(self, item: Record | Failure) -> bool:
+        """Whether *item* must be analysed and written; else count it skipped or failed."""
         if isinstance(item, Failure):
             self.summary.failed.append(item)  # keep what the cluster holds of it
             self.seen.add(item.path)
-            return
+            return False
         if item.id in self.seen:
             self.summary.failed.append(
                 Failure(item.path, f"duplicate id '{item.id}' (kept the first)"))
-            return
+            return False
         self.seen.add(item.id)
         old = self.existing.get(item.id)
         if old is not None and old[2].hash == item.hash and not self.rebuild:
             self.summary.skipped += 1
-            return
-        try:
-            article = documents.analyse(item)
-        except MemoryError:
-            raise
-        except Exception as exc:  # a bug in extraction must not stop the run
-            self.summary.failed.append(Failure(item.path, f"metadata extraction failed: {exc!r}"))
-            return
-        self.new += old is None
-        if old is None or self.rebuild:  # a rebuild adds everything, as locally
-            self.summary.added += 1
-        else:
-            self.summary.updated += 1
-        shard = shard_of(item.id, len(self.writers))
-        self.pending[shard].append(rows.to_row(item, root, article))
-        if len(self.pending[shard]) >= BATCH_ROWS:
-            self._flush(shard)
+            return False
+        return True
+
+    def _written(self, outcomes: list[tuple[Record, Outcome]]) -> None:
+        """Queue analysed rows for their shards; count failures."""
+        for record, outcome in outcomes:
+            if isinstance(outcome, Failure):
+                self.summary.failed.append(outcome)
+                continue
+            is_new = record.id not in self.existing
+            self.new += is_new
+            if is_new or self.rebuild:  # a rebuild adds everything, as locally
+                self.summary.added += 1
+            else:
+                self.summary.updated += 1
+            shard = shard_of(record.id, len(self.writers))
+            self.pending[shard].append(outcome)
+            if len(self.pending[shard]) >= BATCH_ROWS:
+                self._flush(shard)
 
     def _flush(self, shard: int) -> None:
         """Hand shard *shard*'s pending rows to its writing thread (after its previous
