@@ -348,7 +348,7 @@ def test_a_shard_with_no_live_replica_fails_the_run_clearly(
 
 def test_rebuild_rewrites_its_archives_removes_the_rest_and_recounts_words(
         cluster: tuple[Path, Topology], tmp_path: Path) -> None:
-    """Last in the module: a rebuild removes every other test's articles."""
+    """A rebuild removes every other test's articles (each test indexes its own)."""
     _, topology = cluster
     archive = tmp_path / "reb.jsonl"
     texts = _vntc(archive, "reb", vntc_records(60))
@@ -363,3 +363,24 @@ def test_rebuild_rewrites_its_archives_removes_the_rest_and_recounts_words(
     words = sum((rows.to_row(r, "", documents.analyse(r)).words for r in records),
                 start=Counter[rows.WordForms]())
     assert vocabulary.load(topology).total_words() == sum(words.values())
+
+
+@pytest.mark.slow
+def test_big_articles_go_alone_and_too_big_ones_fail_alone(
+        cluster: tuple[Path, Topology], tmp_path: Path) -> None:
+    """searchd drops the connection on a statement over its packet size: a big
+    article must not be taken for a dead replica."""
+    _, topology = cluster
+    root = tmp_path / "big"
+    root.mkdir()
+    (root / "big.txt").write_text("Bài lớn\n" + "chữ " * 250_000, encoding="utf-8")
+    (root / "huge.txt").write_text("Bài quá lớn\n" + "chữ " * 900_000, encoding="utf-8")
+    for n in range(5):
+        (root / f"small{n}.txt").write_text(f"Bài nhỏ {n}\nVài chữ.", encoding="utf-8")
+    notices: list[str] = []
+    summary = ingest.index_paths(topology, [root], notice=notices.append)
+    assert summary.added == 6 and notices == []
+    (failure,) = summary.failed
+    assert failure.path == "huge.txt" and "too large for the cluster" in failure.reason
+    _check_complete(topology, "big.txt", {"big.txt"})
+    _check_complete(topology, "small", {f"small{n}.txt" for n in range(5)})

@@ -38,11 +38,20 @@ from search.archive import Failure, Record, archive_root, read_file, walk
 from search.indexer import PARALLEL_THRESHOLD_BYTES, IndexSummary, Progress
 from search.sphinx import rows, vocabulary
 from search.sphinx.analysing import Analyser, Outcome
-from search.sphinx.replicas import Held, ShardWriter, read_runs, record_run, run_key
+from search.sphinx.replicas import (
+    BATCH_BYTES,
+    MAX_STATEMENT_BYTES,
+    Held,
+    ShardWriter,
+    read_runs,
+    record_run,
+    run_key,
+)
 from search.sphinx.rows import WordForms
 from search.sphinx.topology import Topology, connect, document_id, shard_of
 
-#: Rows per ``REPLACE`` statement.
+#: Rows per ``REPLACE`` statement (fewer when they would pass
+#: :data:`~search.sphinx.replicas.BATCH_BYTES`).
 BATCH_ROWS = 200
 #: Articles written between two updates of the vocabulary.
 VOCABULARY_EVERY = 5000
@@ -128,6 +137,7 @@ class _Run:
                  notice: Callable[[str], None]) -> None:
         self.topology = topology
         self.rebuild = rebuild
+        self.notice = notice
         self.summary = IndexSummary(rebuilt=rebuild)
         self.seen: set[str] = set()
         self.existing: dict[str, Where] = {}
@@ -137,6 +147,7 @@ class _Run:
         self.runs: dict[str, int] = {}
         shards = len(topology.shards)
         self.pending: list[list[rows.Row]] = [[] for _ in range(shards)]
+        self.pending_bytes = [0] * shards
         #: Per shard, the batch its thread is writing (at most one: batches keep order).
         self.writing: list[Future[tuple[int, Counter[WordForms]]] | None] = [None] * shards
         self.threads = ThreadPoolExecutor(max_workers=shards, thread_name_prefix="ingest")
@@ -206,6 +217,11 @@ class _Run:
             if isinstance(outcome, Failure):
                 self.summary.failed.append(outcome)
                 continue
+            if outcome.size > MAX_STATEMENT_BYTES:
+                self.summary.failed.append(Failure(record.path, (
+                    f"article '{record.id}' too large for the cluster ({outcome.size:,} "
+                    f"bytes as a row; searchd takes {MAX_STATEMENT_BYTES:,})")))
+                continue
             is_new = record.id not in self.existing
             self.new += is_new
             if is_new or self.rebuild:  # a rebuild adds everything, as locally
@@ -213,14 +229,17 @@ class _Run:
             else:
                 self.summary.updated += 1
             shard = shard_of(record.id, len(self.writers))
+            if self.pending_bytes[shard] + outcome.size > BATCH_BYTES:
+                self._flush(shard)
             self.pending[shard].append(outcome)
+            self.pending_bytes[shard] += outcome.size
             if len(self.pending[shard]) >= BATCH_ROWS:
                 self._flush(shard)
 
     def _flush(self, shard: int) -> None:
         """Hand shard *shard*'s pending rows to its writing thread (after its previous
         batch is acknowledged), so analysis goes on while searchd indexes them."""
-        batch, self.pending[shard] = self.pending[shard], []
+        batch, self.pending[shard], self.pending_bytes[shard] = self.pending[shard], [], 0
         if not batch:
             return
         self._wait(shard)
@@ -300,6 +319,9 @@ class _Run:
                     self._wait(shard)
             if self.delta:
                 self._record_words()
+        except Exception as exc:  # the run's own error, if any, is the one to raise
+            self.notice(f"the vocabulary could not be updated ({exc}); "
+                        f"`vnsearch index --rebuild` recounts it")
         finally:
             self.threads.shutdown()
             for writer in self.writers:

@@ -34,6 +34,12 @@ from search.sphinx.topology import Node, Shard, connect, document_id
 PAGE_ROWS = 10_000
 #: Rows copied per statement when repairing a replica.
 COPY_ROWS = 200
+#: searchd drops the connection on a statement longer than its ``max_packet_size``
+#: (8 MiB unless configured): statements that write rows stay under
+#: :data:`MAX_STATEMENT_BYTES`, and a statement of several rows under
+#: :data:`BATCH_BYTES`.
+MAX_STATEMENT_BYTES = 8 * 1024 * 1024 - 64 * 1024
+BATCH_BYTES = 4 * 1024 * 1024
 #: MySQL client error codes that mean the server is gone, not that the statement is bad.
 LOST_CONNECTION = frozenset({2003, 2006, 2013, 2055})
 
@@ -192,9 +198,10 @@ class ShardWriter:
         for chunk in _chunks(stale, COPY_ROWS):
             got = _fetch(ref_conn, f"SELECT stored FROM {self.index} WHERE id IN "
                                    f"{id_list(chunk)} LIMIT {len(chunk)}")
-            batch = [rows.row_from_stored(rows.stored_of(s)) for (s,) in got]
-            with conn.cursor() as cur:
-                cur.execute(replace_sql(self.index, batch))
+            copies = [rows.row_from_stored(rows.stored_of(s)) for (s,) in got]
+            for batch in batches(copies):
+                with conn.cursor() as cur:
+                    cur.execute(replace_sql(self.index, batch))
         for chunk in _chunks(extra, PAGE_ROWS):
             with conn.cursor() as cur:
                 cur.execute(f"DELETE FROM {self.index} WHERE id IN {id_list(chunk)}")
@@ -209,6 +216,21 @@ class ShardWriter:
             conn.close()
         self.live = []
         self._pool.shutdown()
+
+
+def batches(written: list[rows.Row]) -> Iterator[list[rows.Row]]:
+    """*written* cut into statements of at most :data:`BATCH_BYTES` (one row each
+    when bigger)."""
+    batch: list[rows.Row] = []
+    size = 0
+    for row in written:
+        if batch and size + row.size > BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += row.size
+    if batch:
+        yield batch
 
 
 def replace_sql(index: str, batch: list[rows.Row]) -> str:

@@ -135,6 +135,7 @@ class Row:
     content_hash: str
     values: tuple[Value, ...]
     words: Counter[WordForms]
+    size: int  # bytes of its text values, near what it adds to a statement
 
 
 def stored_article(record: Record, root: str, article: Article) -> dict[str, Any]:
@@ -189,9 +190,15 @@ def row_from_stored(stored: dict[str, Any]) -> Row:
         "provinces": sorted({place_hash(p) for p in provinces}),
         "stored": json.dumps(stored, ensure_ascii=False, separators=(",", ":")),
     }
+    size = sum(len(v.encode("utf-8")) for v in by_column.values() if isinstance(v, str))
     return Row(id=int(by_column["id"]),  # type: ignore[arg-type]  # document_id's int
                doc_id=stored["id"], content_hash=stored["hash"],
-               values=tuple(by_column[c] for c in COLUMNS), words=title.words + body.words)
+               values=tuple(by_column[c] for c in COLUMNS), words=title.words + body.words,
+               size=size + ROW_OVERHEAD)
+
+
+#: Bytes a row adds to a statement beyond its text values (numbers, quotes, commas).
+ROW_OVERHEAD = 512
 
 
 def _parse_date(value: object) -> datetime | None:
