@@ -270,6 +270,23 @@ def test_delete(cluster: tuple[Path, Topology], tmp_path: Path) -> None:
     _check_complete(topology, "del", set(ids))
 
 
+def test_deletions_reach_a_replica_that_was_down(cluster: tuple[Path, Topology],
+                                                 tmp_path: Path) -> None:
+    directory, topology = cluster
+    archive = tmp_path / "deldown.jsonl"
+    ids = sorted(_vntc(archive, "deldown", vntc_records(30)))
+    ingest.index_paths(topology, [archive])
+    doomed = [i for i in ids if shard_of(i, 2) == 0][:4]
+    _kill(directory, _replica(topology, 0, 0))
+    assert ingest.delete(topology, doomed) == 4
+    daemons.up(directory, shards=2, replicas=2)
+    assert len(_held(topology, "deldown")[0]) > len(_held(topology, "deldown")[1])
+    other = tmp_path / "other.jsonl"  # a run over another archive repairs the cluster
+    _vntc(other, "deldown-other", vntc_records(2))
+    ingest.index_paths(topology, [other])
+    _check_complete(topology, "deldown/", set(ids) - set(doomed))
+
+
 def test_a_replica_down_during_a_run_is_brought_back_in_line(
         cluster: tuple[Path, Topology], tmp_path: Path) -> None:
     directory, topology = cluster

@@ -120,7 +120,7 @@ def delete(topology: Topology, ids: Iterable[str]) -> int:
                     if shard_of(i, len(run.writers)) == writer.number]
             wanted += [(writer.number, searchd_id) for searchd_id in writer.stored(mine)]
         run.remove(wanted)
-        run.finish(record=False)
+        run.finish()  # a replica down meanwhile is repaired from one that has the deletions
     finally:
         run.close()
     return len(wanted)
@@ -161,8 +161,7 @@ class _Run:
 
     def start(self, *, repair: bool = True) -> None:
         """Repair stale replicas, then read what the cluster holds."""
-        keys = [run_key(s.number, n) for s in self.topology.shards for n in s.replicas]
-        self.runs = read_runs(self.coordinator, keys)
+        self.runs = read_runs(self.coordinator, self._run_keys())
         for writer in self.writers:
             if repair:
                 writer.repair(self.runs)
@@ -170,6 +169,9 @@ class _Run:
                 self.existing[held.doc_id] = (writer.number, searchd_id, held)
         if self.rebuild:
             vocabulary.clear(self.coordinator)
+
+    def _run_keys(self) -> list[str]:
+        return [run_key(s.number, n) for s in self.topology.shards for n in s.replicas]
 
     def feed(self, plan: Plan, *, analyser: Analyser, progress: Progress | None,
              guard: interrupt.Guard) -> None:
@@ -301,13 +303,14 @@ class _Run:
                 self.summary.removed += len(chunk)
                 self._counted(len(chunk))
 
-    def finish(self, *, record: bool = True) -> None:
+    def finish(self) -> None:
         """Record the vocabulary and which replicas completed this run."""
         self._record_words()
-        if record:
-            number = max(self.runs.values(), default=0) + 1
-            keys = [run_key(w.number, node) for w in self.writers for node in w.nodes()]
-            record_run(self.coordinator, keys, number)
+        if not self.runs:
+            self.runs = read_runs(self.coordinator, self._run_keys())
+        number = max(self.runs.values(), default=0) + 1
+        keys = [run_key(w.number, node) for w in self.writers for node in w.nodes()]
+        record_run(self.coordinator, keys, number)
         self.summary.documents = len(self.existing) + self.new - self.summary.removed
 
     def close(self) -> None:
