@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import threading
 import time
 import unicodedata
@@ -27,11 +29,12 @@ import pytest
 from search import documents
 from search.archive import Record, read_file
 from search.indexer import index_paths as local_index_paths
+from search.lock import IndexBusy
 from search.normalize import fold, nfc, terms
 from search.results import article_json, get_article
-from search.sphinx import daemons, ingest, rows, vocabulary
+from search.sphinx import daemons, ingest, rows, vocabulary, writer_lock
 from search.sphinx.replicas import ShardDown
-from search.sphinx.rtindex import SHARD_INDEX
+from search.sphinx.rtindex import META_INDEX, SHARD_INDEX
 from search.sphinx.topology import Daemon, Topology, connect, document_id, shard_of
 from search.sphinx.topology import daemons as daemons_of
 from search.store import open_index
@@ -346,6 +349,41 @@ def test_sigkill_of_a_replica_during_batches_loses_no_article(
     healed = ingest.index_paths(topology, [archive])
     assert (healed.added, healed.skipped) == (0, 1200)
     _check_complete(topology, "kill", set(texts))
+
+
+def test_one_run_at_a_time_and_a_dead_run_s_lock_is_cleared(
+        cluster: tuple[Path, Topology], tmp_path: Path) -> None:
+    _, topology = cluster
+    archive = tmp_path / "lock.jsonl"
+    _vntc(archive, "lock", vntc_records(3))
+    conn = connect(topology.coordinator)
+    try:
+        with conn.cursor() as cur:
+            for pid, fails in ((os.getppid(), True), (_dead_pid(), False)):
+                holder = json.dumps({"host": socket.gethostname(), "pid": pid, "since": "x"})
+                cur.execute(f"REPLACE INTO {META_INDEX} (id, name, key, value) VALUES "
+                            f"({writer_lock.LOCK_ID}, 'writer', 'writer', '{holder}')")
+                notices: list[str] = []
+                if fails:
+                    with pytest.raises(IndexBusy, match=f"pid {pid} on"):
+                        ingest.index_paths(topology, [archive], notice=notices.append)
+                    with pytest.raises(IndexBusy):
+                        ingest.delete(topology, ["lock/x"])
+                else:
+                    assert ingest.index_paths(topology, [archive],
+                                              notice=notices.append).added == 3
+                    assert any(f"stale lock on the cluster at {topology.url}" in n
+                               for n in notices)
+        assert writer_lock.holder(conn) is None  # released by the run
+    finally:
+        conn.close()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 def test_a_shard_with_no_live_replica_fails_the_run_clearly(
