@@ -39,7 +39,7 @@ from search.sphinx.rtindex import META_INDEX, SHARD_INDEX
 from search.sphinx.topology import Daemon, Topology, connect, document_id, shard_of
 from search.sphinx.topology import daemons as daemons_of
 from search.store import open_index
-from tests.conftest import vntc_records
+from tests.conftest import VNTC_SCAN, vntc_records
 
 # --------------------------------------------------------------------------- rows
 
@@ -130,14 +130,25 @@ def test_glued_words_keep_their_parts_in_place_and_their_wholes_at_the_end() -> 
     assert tokens.words[("tuyen", "tuyển")] == 1 and tokens.words[("tu", "từ")] == 1
 
 
-def test_duplicate_texts_get_their_own_rows() -> None:
-    text = "Hà Nội mưa lớn\nNhiều tuyến phố ngập sâu."
-    a = Record(id="dup/a", path="a.txt", text=text, hash="h")
-    b = Record(id="dup/b", path="b.txt", text=text, hash="h")
+def test_duplicate_texts_get_their_own_rows(tmp_path: Path) -> None:
+    """VNTC holds thousands of exact duplicate texts under different ids: each is an
+    article of its own, with the same fields."""
+    first: dict[str, str] = {}
+    pair: list[str] = []
+    for line in vntc_records(VNTC_SCAN):
+        text = json.loads(line)["text"]
+        if text in first:
+            pair = [first[text], line]
+            break
+        first[text] = line
+    assert pair, f"no duplicate in the first {VNTC_SCAN:,} VNTC articles"
+    archive = tmp_path / "dups.jsonl"
+    archive.write_text("".join(pair), encoding="utf-8")
+    a, b = [r for r in read_file(archive, tmp_path) if isinstance(r, Record)]
     row_a = rows.to_row(a, "r", documents.analyse(a))
     row_b = rows.to_row(b, "r", documents.analyse(b))
-    assert row_a.id != row_b.id
-    assert row_a.values[1:5] == row_b.values[1:5]
+    assert a.id != b.id and row_a.id != row_b.id
+    assert row_a.values[1:5] == row_b.values[1:5]  # the four token fields
 
 
 # --------------------------------------------------------------------------- cluster
