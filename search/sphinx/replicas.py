@@ -52,6 +52,10 @@ class ShardDown(RuntimeError):
     """A shard has no live replica: its writes cannot be acknowledged."""
 
 
+class _ReferenceLost(Exception):
+    """The replica a repair copies from stopped answering."""
+
+
 class Held(NamedTuple):
     """What a replica holds of one article: enough to decide what a run does to it."""
 
@@ -167,12 +171,24 @@ class ShardWriter:
 
     def repair(self, runs: dict[str, int]) -> int:
         """Bring every live replica in line with the reference (the one that completed
-        the latest run, by *runs*); the number of rows copied or deleted."""
-        if len(self.live) < 2:
-            return 0
-        ranked = sorted(self.live, key=lambda nc: -runs.get(run_key(self.number, nc[0]), 0))
-        (ref_node, ref_conn), others = ranked[0], ranked[1:]
-        reference = self._hashes(ref_conn)
+        the latest run, by *runs*); the number of rows copied or deleted. A reference
+        that stops answering meanwhile is dropped and the next one taken."""
+        while len(self.live) >= 2:
+            ranked = sorted(self.live, key=lambda nc: -runs.get(run_key(self.number, nc[0]), 0))
+            try:
+                return self._repair_from(*ranked[0], others=ranked[1:])
+            except _ReferenceLost:
+                self._drop(ranked[0][0], ranked[0][1], "stopped answering")
+        return 0
+
+    def _repair_from(self, ref_node: Node, ref_conn: Connection, *,
+                     others: list[tuple[Node, Connection]]) -> int:
+        try:
+            reference = self._hashes(ref_conn)
+        except Exception as exc:
+            if is_lost(exc):
+                raise _ReferenceLost() from exc
+            raise
         fixed = 0
         for node, conn in others:
             try:
@@ -180,6 +196,8 @@ class ShardWriter:
             except Exception as exc:
                 if not is_lost(exc):
                     raise
+                if not _answers(ref_conn):
+                    raise _ReferenceLost() from exc
                 self._drop(node, conn, "stopped answering")
         if fixed:
             self.notice(f"shard {self.number}: {fixed} article(s) brought in line with "
@@ -255,6 +273,15 @@ def record_run(coordinator: Connection, keys: Iterable[str], run: int) -> None:
         with coordinator.cursor() as cur:
             cur.execute(f"REPLACE INTO {META_INDEX} (id, name, key, value) VALUES "
                         + ", ".join(rows_sql))
+
+
+def _answers(conn: Connection) -> bool:
+    """Whether the daemon behind *conn* still answers."""
+    try:
+        _fetch(conn, "SHOW META")
+    except Exception:
+        return False
+    return True
 
 
 def _attempt(conn: Connection, sql: str) -> BaseException | None:
