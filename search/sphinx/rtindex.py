@@ -54,3 +54,12 @@ def index_settings(path: str) -> list[str]:
     lines += [f"rt_field = {name}" for name in FIELDS]
     lines += [f"rt_attr_{kind} = {name}" for name, kind in ATTRIBUTES]
     return lines
+
+
+def meta_index_settings(path: str) -> list[str]:
+    """The body of the coordinator's :data:`META_INDEX` block: named JSON values by key.
+
+    Row 1 (key ``topology``) is the cluster's topology (:mod:`search.sphinx.topology`).
+    """
+    return ["type = rt", f"path = {path}", "rt_field = name",
+            "rt_attr_string = key", "rt_attr_json = value"]
