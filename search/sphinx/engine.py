@@ -18,7 +18,7 @@ What the cluster does differently, said rather than faked:
   no typo matches, and autocomplete says it is not available;
 * patterns (``word*``), fuzzy terms, ranges and ``author:``-style query fields
   are refused with an error naming them; ``--author``/``--source`` compare the
-  whole name (folded), not words inside it; ``show`` takes whole ids only.
+  whole name as the article gives it, not words inside it; ``show`` takes whole ids only.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from search.normalize import nfc, place_key
 from search.readings import Reading
 from search.results import Hit, SearchResult, extra_fields
 from search.schema import META, PLACES, SCHEMA_VERSION
-from search.sphinx import rtindex, sphinxql
-from search.sphinx.topology import Topology, connect, discover, query_warnings
+from search.sphinx import failover, rtindex, sphinxql
+from search.sphinx.topology import Node, Topology, connect, discover, document_id
 from search.store import IndexStats
 from search.syntax import split_filters
 
@@ -89,30 +89,32 @@ class SphinxEngine:
         return self._topology
 
     @contextmanager
-    def _cursor(self) -> Iterator[pymysql.cursors.DictCursor]:
+    def _cursor(self) -> Iterator[pymysql.cursors.Cursor]:
         """A cursor on the coordinator, for one call (connections are cheap on a LAN,
         and a call's own connection is safe in the server's threads)."""
         conn = connect(self.topology.coordinator)
         try:
-            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            with conn.cursor() as cur:
                 yield cur
         finally:
             conn.close()
 
-    def _run(self, sql: str) -> Page:
-        """One SELECT: its rows, searchd's total and whether a shard failed to answer."""
+    def _run(self, sql: str, columns: Sequence[str]) -> Page:
+        """One SELECT (whose first *columns* are named so in the rows): its rows,
+        searchd's total, and whether a shard had no live replica to answer
+        (:mod:`search.sphinx.failover` retries while the coordinator learns which
+        mirror died)."""
         with self._cursor() as cur:
             try:
-                cur.execute(sql)
+                answer = failover.select(cur, sql)
+                cur.execute("SHOW META")
+                meta = {str(row[0]): str(row[1]) for row in cur.fetchall()}
             except pymysql.err.ProgrammingError as exc:
                 raise Unavailable(f"the cluster cannot run this search: {_reason(exc)}") from None
             except pymysql.err.MySQLError as exc:
                 raise ConnectionError(f"the cluster at {self.url} failed: {_reason(exc)}") from None
-            rows = list(cur.fetchall())
-            warnings = query_warnings(cur)
-            cur.execute("SHOW META")
-            meta = {row["Variable_name"]: row["Value"] for row in cur.fetchall()}
-        return Page(rows, int(meta.get("total_found", len(rows))), bool(warnings))
+        rows = [dict(zip(columns, row, strict=False)) for row in answer.rows]
+        return Page(rows, int(meta.get("total_found", len(rows))), answer.partial)
 
     # ------------------------------------------------------------------ indexing
 
@@ -170,13 +172,14 @@ class SphinxEngine:
     def _page(self, request: SearchRequest, match: str | None, where: sphinxql.Where) -> Page:
         select = sphinxql.Select(match=match, where=where, sort=request.sort,
                                  offset=(request.page - 1) * request.limit, limit=request.limit)
-        return self._run(select.sql())
+        return self._run(select.sql(), sphinxql.HIT_COLUMNS)
 
     def _facets(self, match: str | None, where: sphinxql.Where) -> dict[str, dict[str, int]]:
         """The top values of each facet over every match, most frequent first."""
         out: dict[str, dict[str, int]] = {}
         for name in sphinxql.FACET_ATTRIBUTES:
-            page = self._run(sphinxql.facet_statement(name, match, where))
+            page = self._run(sphinxql.facet_statement(name, match, where),
+                             sphinxql.FACET_COLUMNS)
             counts: dict[str, int] = {}
             for row in page.rows:
                 value = _facet_value(name, row)
@@ -192,12 +195,12 @@ class SphinxEngine:
         """An article's stored fields by its whole id (searchd cannot match id prefixes)."""
         sql = (f"SELECT stored FROM {rtindex.DISTRIBUTED_INDEX} "
                f"WHERE doc_id = {sphinxql.quote(nfc(doc_id))} LIMIT 1")
-        page = self._run(sql)
+        page = self._run(sql, ("stored",))
         return stored_article(page.rows[0]["stored"]) if page.rows else None
 
     def documents(self) -> int:
         """How many articles the cluster holds (every shard's)."""
-        return self._run(f"SELECT id FROM {rtindex.DISTRIBUTED_INDEX} LIMIT 1").total
+        return self._run(f"SELECT id FROM {rtindex.DISTRIBUTED_INDEX} LIMIT 1", ()).total
 
     def stats(self) -> IndexStats:
         """What the cluster holds: its articles, and the shards' size on disk."""
@@ -258,7 +261,7 @@ def _reason(exc: pymysql.err.MySQLError) -> str:
     return str(args[1] if len(args) > 1 else exc).rstrip("\x00")
 
 
-def _shard_bytes(node: Any, shard: int) -> int | None:
+def _shard_bytes(node: Node, shard: int) -> int | None:
     """The disk bytes searchd reports for one shard replica, or ``None`` if down."""
     try:
         conn = connect(node)
@@ -286,8 +289,8 @@ def _marking(compiled: sphinxql.Compiled | None, words: str) -> Marking:
 def stored_article(stored: object) -> dict[str, Any]:
     """A row's stored JSON as the article dict the local engine returns
     (:func:`search.results.get_article`): dates as datetimes, body and summary plain."""
-    data = json.loads(stored) if isinstance(stored, str | bytes) else dict(stored or {})
-    article: dict[str, Any] = dict(data)
+    text = stored.decode("utf-8") if isinstance(stored, bytes) else str(stored)
+    article: dict[str, Any] = dict(json.loads(text))
     date = article.get("date")
     article["date"] = datetime.fromisoformat(date) if isinstance(date, str) else None
     if not article["date"]:
@@ -320,7 +323,7 @@ def _facet_value(name: str, row: dict[str, Any]) -> str | None:
     article = stored_article(row["stored"])
     if name == "place":  # the group's hash: the place of its article with that hash
         for place in article.get(PLACES) or []:
-            if sphinxql.place_hash(place_key(place)) == int(value):
+            if document_id(place_key(place)) == int(value):
                 return str(place)
         return None
     shown = article.get(name) or (article.get(META) or {}).get(name)

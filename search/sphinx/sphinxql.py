@@ -31,7 +31,6 @@ conditions on attributes (:func:`conditions`); facets are ``GROUP BY`` statement
 from __future__ import annotations
 
 import calendar
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,10 +43,11 @@ from search.dates import date_bounds
 from search.errors import QueryError
 from search.filters import Filters, resolve_place
 from search.limits import MAX_DEPTH, MAX_QUERY_CHARS, Sort
-from search.normalize import fold, has_accents, place_key, terms
+from search.normalize import fold, has_accents, nfc, terms
 from search.readings import Reading
 from search.schema import BODY, ID, TITLE
 from search.sphinx.rtindex import DISTRIBUTED_INDEX
+from search.sphinx.topology import document_id
 
 #: Where a word is looked for: folded forms (what matches) and exact forms (what ranks).
 FOLDED_FIELDS = "@(title,body)"
@@ -110,9 +110,11 @@ def compile_query(text: str, readings: Sequence[Reading] = ()) -> Compiled:
     """
     parsed = parse(text)
     out = Compiled(match="")
-    reading = _reading_of(parsed, readings)
-    out.match = _Writer(out, reading).write(parsed, negated=False)
-    if not out.match.strip() or _only_negations(parsed):
+    writer = _Writer(out, _reading_of(parsed, readings))
+    required = writer.write(parsed, negated=False)
+    out.match = required if not writer.boosts else (
+        f"{required} | ({required} ({' | '.join(writer.boosts)}))")
+    if not required.strip() or _only_negations(parsed):
         raise QueryError("query has no searchable words (the cluster cannot search for "
                          "exclusions alone)")
     out.plain = _plain_words(parsed) or []
@@ -161,6 +163,9 @@ class _Writer:
 
     out: Compiled
     reading: dict[str, str]
+    #: Exact forms (typed with accents, or the likeliest reading's) that rank an
+    #: article higher without deciding whether it matches.
+    boosts: list[str] = field(default_factory=list)
 
     def write(self, q: wq.Query, negated: bool) -> str:
         if isinstance(q, wq.Not):
@@ -198,10 +203,10 @@ class _Writer:
             return f"{exact_at} {_token(word)}" if has_accents(word) else f"{folded_at} {folded}"
         exact = word if has_accents(word) else self.reading.get(folded)
         self.out.folded.add(folded)
-        if exact is None:
-            return f"{folded_at} {folded}"
-        self.out.exact.add(exact)
-        return f"({folded_at} {folded} | {exact_at} {_token(exact)})"
+        if exact is not None:
+            self.out.exact.add(exact)
+            self.boosts.append(f"{exact_at} {_token(exact)}")
+        return f"{folded_at} {folded}"
 
     def _phrase(self, q: wq.Phrase, negated: bool) -> str:
         folded_at, exact_at = self._fields(q.fieldname)
@@ -212,10 +217,10 @@ class _Writer:
         if negated:
             return plain
         self.out.phrases.append(tuple(fold(w) for w in words))
-        if not any(has_accents(w) for w in words):
-            return plain
-        exact = " ".join(_token(w) for w in words)
-        return f'({plain} | {exact_at} "{exact}"{near})'
+        if any(has_accents(w) for w in words):
+            exact = " ".join(_token(w) for w in words)
+            self.boosts.append(f'{exact_at} "{exact}"{near}')
+        return plain
 
 
 def _form_of(q: wq.Query) -> str:
@@ -238,12 +243,6 @@ def relaxed_match(words: Sequence[str], keep: int) -> str:
 
 
 # --------------------------------------------------------------------------- filters
-
-def place_hash(key: str) -> int:
-    """The 63-bit hash a folded place key is stored as (the places attributes)."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & (2**63 - 1)
-
 
 def quote(value: str) -> str:
     """A SphinxQL string literal."""
@@ -268,7 +267,7 @@ def conditions(filters: Filters) -> Where:
         if not keys:
             raise QueryError(f"bad place {place!r}: give a place name such as \"Ba Đình\"",
                              "place")
-        hashes = ", ".join(str(place_hash(k)) for k in keys)
+        hashes = ", ".join(str(document_id(k)) for k in keys)
         expressions.append(f"IN(places, {hashes}) OR IN(provinces, {hashes}) AS in_place{n}")
         tests.append(f"in_place{n} = 1")
     tests += _date_tests(filters)
@@ -305,20 +304,25 @@ def _bound(value: str, param: str, end: int) -> datetime:
 
 
 def _name_tests(filters: Filters) -> list[str]:
-    """Author and source: the whole name, compared folded (the attribute holds the
-    folded name: searchd 2.2 compares strings whole, so words inside a name cannot
-    be matched as the local index matches them)."""
+    """Author and source: the whole name as the article gives it (searchd 2.2 compares
+    string attributes whole, so the words inside a name cannot be matched as the
+    local index matches them)."""
     tests = []
     for name, value in (("author", filters.author), ("source", filters.source)):
         if value:
-            words = terms(value, folded=True)
-            if not words:
+            if not terms(value, folded=True):
                 raise QueryError(f"bad {name} {value!r}", name)
-            tests.append(f"{name} = {quote(place_key(value))}")
+            tests.append(f"{name} = {quote(nfc(value.strip()))}")
     return tests
 
 
 # --------------------------------------------------------------------------- statements
+
+#: What a page of hits and a facet's groups select first, and those columns' names.
+HIT_SELECT = ("id", "doc_id", "WEIGHT() AS score", "stored")
+HIT_COLUMNS = ("id", "doc_id", "score", "stored")
+FACET_SELECT = ("GROUPBY() AS value", "COUNT(*) AS n", "stored")
+FACET_COLUMNS = ("value", "n", "stored")
 
 @dataclass(frozen=True, kw_only=True)
 class Select:
@@ -331,7 +335,7 @@ class Select:
     limit: int = 10
 
     def sql(self) -> str:
-        columns = ["id", "doc_id", "WEIGHT() AS score", "stored", *self.where.expressions]
+        columns = [*HIT_SELECT, *self.where.expressions]
         order = "ORDER BY date DESC, WEIGHT() DESC" if self.sort == "date" else (
             "ORDER BY WEIGHT() DESC, id ASC")
         return (f"SELECT {', '.join(columns)} FROM {DISTRIBUTED_INDEX}{_where(self)} {order} "
@@ -343,7 +347,7 @@ class Select:
 def facet_statement(name: str, match: str | None, where: Where) -> str:
     """The GROUP BY counting one facet's values over every match."""
     attribute = FACET_ATTRIBUTES[name]
-    columns = ["GROUPBY() AS value", "COUNT(*) AS n", "stored", *where.expressions]
+    columns = [*FACET_SELECT, *where.expressions]
     select = Select(match=match, where=where)
     return (f"SELECT {', '.join(columns)} FROM {DISTRIBUTED_INDEX}{_where(select)} "
             f"GROUP BY {attribute} ORDER BY n DESC LIMIT {FACET_READ} "
