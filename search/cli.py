@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from search import __version__, service, store
+from search.cluster_cli import cluster_app
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.engine import Engine
 from search.engine_url import ENGINE_ENV, build_engine, open_engine
@@ -54,6 +55,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+app.add_typer(cluster_app)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

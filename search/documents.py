@@ -82,12 +82,19 @@ def to_document(record: Record, root: str, article: Article) -> dict[str, Any]:
     if article.date:
         doc[DATE] = article.date
         doc[YEAR] = article.date.year
+    doc[META] = stored_meta(record, article)
+    return doc
+
+
+def stored_meta(record: Record, article: Article) -> dict[str, Any]:
+    """The metadata kept as stored JSON beside the fields (a record's own extra JSON
+    keys, whether the date has a time, the 2025 provinces): shown, not searched.
+    The cluster's rows (:mod:`search.sphinx.rows`) store the same."""
     meta = {k: v for k, v in record.fields.items() if k not in EXTRACTED_KEYS}
     meta["has_time"] = article.has_time
     if article.provinces_2025:
         meta["provinces_2025"] = list(article.provinces_2025)
-    doc[META] = meta
-    return doc
+    return meta
 
 
 def article_fields(article: Article) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from search.sphinx.topology import (
     Topology,
     connect,
     daemons,
-    topology_row_sql,
+    register,
 )
 
 #: The topology of a local cluster, in its directory.
@@ -87,7 +87,7 @@ def up(directory: Path, *, shards: int = 2, replicas: int = 2,
         _start(directory, daemon)
     for daemon in started:
         _wait_ready(directory, daemon)
-    _store_topology(topology)
+    register(topology)
     return topology
 
 
@@ -205,15 +205,6 @@ def _wait_ready(directory: Path, daemon: Daemon) -> None:
             raise ClusterError(f"searchd for {daemon.name} at {daemon.node.address} did not "
                                f"answer within {START_TIMEOUT:.0f} s: {_tail(_log(home))}")
         time.sleep(POLL_INTERVAL)
-
-
-def _store_topology(topology: Topology) -> None:
-    conn = connect(topology.coordinator)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(topology_row_sql(topology))
-    finally:
-        conn.close()
 
 
 def _status(directory: Path, daemon: Daemon) -> DaemonStatus:

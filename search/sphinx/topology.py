@@ -37,6 +37,8 @@ IO_TIMEOUT = 60.0
 #: A daemon's role: the coordinator (distributed index, meta index) or a shard replica.
 COORDINATOR = "coordinator"
 REPLICA = "replica"
+#: The first port ``place`` gives daemons on a real host (Sphinx's customary API port).
+DEFAULT_PORT_BASE = 9312
 #: searchd's document ids are positive signed 64-bit integers.
 _ID_MASK = 2**63 - 1
 
@@ -182,6 +184,9 @@ def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT) -> pymysql.connecti
             host=node.host, port=node.sql_port, user="", password="", charset="utf8",
             autocommit=True, connect_timeout=timeout, read_timeout=IO_TIMEOUT,
             write_timeout=IO_TIMEOUT,
+            # searchd speaks no TLS; without this pymysql builds a TLS context (loading
+            # the system's certificates, ~0.1 s) on every connection.
+            ssl_disabled=True,
         )
     except pymysql.err.OperationalError as exc:
         raise ConnectionError(f"searchd at {node.address} is not answering: {exc}") from exc
@@ -210,11 +215,49 @@ def _json_text(value: object) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def topology_row_sql(topology: Topology) -> str:
-    """The REPLACE that stores *topology* on its coordinator (what :func:`discover` reads)."""
+def register(topology: Topology) -> None:
+    """Store *topology* on its coordinator, where :func:`discover` reads it."""
     text = topology.to_json()
-    return (f"REPLACE INTO {META_INDEX} (id, name, key, value) VALUES "
-            f"({TOPOLOGY_ROW_ID}, '{TOPOLOGY_KEY}', '{TOPOLOGY_KEY}', '{_quote(text)}')")
+    sql = (f"REPLACE INTO {META_INDEX} (id, name, key, value) VALUES "
+           f"({TOPOLOGY_ROW_ID}, '{TOPOLOGY_KEY}', '{TOPOLOGY_KEY}', '{_quote(text)}')")
+    conn = connect(topology.coordinator)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    except pymysql.err.MySQLError as exc:
+        raise ValueError(f"searchd at {topology.coordinator.address} did not take the "
+                         f"topology (is it a vnsearch coordinator?): {exc}") from exc
+    finally:
+        conn.close()
+
+
+def place(hosts: list[str], *, shards: int, replicas: int, coordinator: str | None = None,
+          port_base: int = DEFAULT_PORT_BASE) -> Topology:
+    """A topology spreading *shards* x *replicas* over real *hosts*.
+
+    Replica *r* of shard *s* goes to host ``(s * replicas + r) mod len(hosts)``, so a
+    shard's replicas are on distinct hosts and each host holds a fair share. The
+    daemons on one host take ports from *port_base* up, two each (API, then SphinxQL);
+    the coordinator (on *coordinator*, default the first host) after them.
+    """
+    if not hosts or shards < 1 or replicas < 1:
+        raise ValueError("a cluster needs at least one host, one shard and one replica")
+    if replicas > len(hosts):
+        raise ValueError(f"{replicas} replicas of a shard need {replicas} distinct hosts; "
+                         f"only {len(hosts)} given")
+    taken: dict[str, int] = {}
+
+    def node(host: str) -> Node:
+        slot = taken.get(host, 0)
+        taken[host] = slot + 1
+        return Node(host=host, sql_port=port_base + 2 * slot + 1, api_port=port_base + 2 * slot)
+
+    placed = tuple(
+        Shard(number=s, replicas=tuple(node(hosts[(s * replicas + r) % len(hosts)])
+                                       for r in range(replicas)))
+        for s in range(shards)
+    )
+    return Topology(coordinator=node(coordinator or hosts[0]), shards=placed)
 
 
 def _quote(text: str) -> str:
