@@ -397,7 +397,7 @@ def _print_result(result: SearchResult) -> None:
     """The result as text: the service's notices worded, then the hits."""
     kinds = {notice.kind: notice for notice in result.notices}
     for notice in result.notices:
-        if notice.kind in ("corrected", "suggestion", "fallback"):
+        if notice.kind in ("corrected", "suggestion", "fallback", "partial"):
             out.print(_worded(notice, result))
     end = kinds.get("no_results") or kinds.get("past_last_page")
     if end is not None:
@@ -427,6 +427,9 @@ def _worded(notice: Notice, result: SearchResult) -> str:
         return f"No article contains all the words; showing articles with {which}."
     if notice.kind == "no_results":
         return f"No results{what}."
+    if notice.kind == "partial":
+        return ("These results are incomplete: part of the archive did not answer "
+                "(a cluster shard is down, or the time limit was reached).")
     if notice.kind == "past_last_page":  # rather than print "page 9/2"
         return (f"{result.total} result(s){what}; page {result.page} is past the last "
                 f"page ({notice.count}): try --page {notice.count}")

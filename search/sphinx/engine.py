@@ -23,12 +23,10 @@ What the cluster does differently, said rather than faked:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +38,13 @@ from search.errors import QueryError
 from search.filters import FACET_SIZE, Filters
 from search.highlight import Marking, mark_all, snippets, typed_reading
 from search.indexer import IndexSummary, Progress
-from search.normalize import nfc, place_key
+from search.normalize import nfc
 from search.readings import Reading
 from search.results import Hit, SearchResult, extra_fields
 from search.schema import META, PLACES, SCHEMA_VERSION
-from search.sphinx import failover, rtindex, sphinxql
-from search.sphinx.topology import Node, Topology, connect, discover, document_id
+from search.sphinx import failover, ingest, rows, rtindex, sphinxql
+from search.sphinx.connection import quote
+from search.sphinx.topology import Node, Topology, connect, discover
 from search.store import IndexStats
 from search.syntax import split_filters
 
@@ -122,15 +121,11 @@ class SphinxEngine:
                     progress: Progress | None = None, procs: int | None = None,
                     notice: Callable[[str], None] | None = None) -> IndexSummary:
         """Index the archives at *paths* into the cluster (see :mod:`search.sphinx.ingest`)."""
-        from search.sphinx import ingest
-
         return ingest.index_paths(self.topology, list(paths), rebuild=rebuild,
                                   progress=progress, procs=procs, notice=notice)
 
     def delete(self, ids: Iterable[str]) -> int:
         """Remove articles by id from every replica of their shards."""
-        from search.sphinx import ingest
-
         return ingest.delete(self.topology, list(ids))
 
     # ------------------------------------------------------------------ searching
@@ -194,9 +189,9 @@ class SphinxEngine:
     def article(self, doc_id: str) -> dict[str, Any] | None:
         """An article's stored fields by its whole id (searchd cannot match id prefixes)."""
         sql = (f"SELECT stored FROM {rtindex.DISTRIBUTED_INDEX} "
-               f"WHERE doc_id = {sphinxql.quote(nfc(doc_id))} LIMIT 1")
+               f"WHERE doc_id = {quote(nfc(doc_id))} LIMIT 1")
         page = self._run(sql, ("stored",))
-        return stored_article(page.rows[0]["stored"]) if page.rows else None
+        return rows.article(page.rows[0]["stored"]) if page.rows else None
 
     def documents(self) -> int:
         """How many articles the cluster holds (every shard's)."""
@@ -286,21 +281,9 @@ def _marking(compiled: sphinxql.Compiled | None, words: str) -> Marking:
                    (as_typed,) if as_typed else ())
 
 
-def stored_article(stored: object) -> dict[str, Any]:
-    """A row's stored JSON as the article dict the local engine returns
-    (:func:`search.results.get_article`): dates as datetimes, body and summary plain."""
-    text = stored.decode("utf-8") if isinstance(stored, bytes) else str(stored)
-    article: dict[str, Any] = dict(json.loads(text))
-    date = article.get("date")
-    article["date"] = datetime.fromisoformat(date) if isinstance(date, str) else None
-    if not article["date"]:
-        article.pop("date")
-    return article
-
-
 def _hit(row: dict[str, Any], marking: Marking) -> Hit:
     """One hit of the page: its stored article, snippets and title marked."""
-    article = stored_article(row["stored"])
+    article = rows.article(row["stored"])
     title = str(article.get("title") or "")
     body = str(article.get("body") or "")
     return Hit(
@@ -320,10 +303,10 @@ def _facet_value(name: str, row: dict[str, Any]) -> str | None:
     value = row["value"]
     if name == "year":
         return str(value) if 1000 <= int(value) <= 9999 else None
-    article = stored_article(row["stored"])
+    article = rows.article(row["stored"])
     if name == "place":  # the group's hash: the place of its article with that hash
         for place in article.get(PLACES) or []:
-            if document_id(place_key(place)) == int(value):
+            if rows.place_hash(place) == int(value):
                 return str(place)
         return None
     shown = article.get(name) or (article.get(META) or {}).get(name)
