@@ -116,14 +116,16 @@ def compile_query(text: str, readings: Sequence[Reading] = ()) -> Compiled:
     likeliest gives a word marks, articles writing it so rank first.
     """
     parsed = parse(text)
+    if parsed is wq.NullQuery or _only_negations(parsed):
+        raise QueryError("query has no searchable words (the cluster cannot search for "
+                         "exclusions alone)")
     out = Compiled(match="")
     writer = _Writer(out, _reading_of(parsed, readings))
     required = writer.write(parsed, negated=False)
     out.match = required if not writer.boosts else (
         f"{required} | ({required} ({' | '.join(writer.boosts)}))")
-    if not required.strip() or _only_negations(parsed):
-        raise QueryError("query has no searchable words (the cluster cannot search for "
-                         "exclusions alone)")
+    if not required.strip():
+        raise QueryError("query has no searchable words")
     out.plain = _plain_words(parsed) or []
     return out
 
