@@ -30,8 +30,7 @@ from rich.text import Text
 from search import __version__, service, store
 from search.cluster_cli import cluster_app
 from search.complete import MAX_LIMIT as COMPLETE_MAX
-from search.engine import Engine
-from search.engine_url import ENGINE_ENV, build_engine, open_engine
+from search.engine import ENGINE_ENV, Engine, build_engine, open_engine
 from search.errors import QueryError
 from search.filters import Filters
 from search.highlight import Snippet

@@ -37,8 +37,7 @@ from starlette.exceptions import HTTPException
 from search import __version__, pages, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX
-from search.engine import Engine
-from search.engine_url import build_engine
+from search.engine import Engine, build_engine
 from search.errors import QueryError
 from search.filters import Filters
 from search.generations import POOL_SIZE, Busy, Searchers

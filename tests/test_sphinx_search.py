@@ -28,8 +28,7 @@ from typer.testing import CliRunner
 from bench.quality import build_items, query_forms
 from search import service
 from search.cli import app
-from search.engine import Engine, LocalEngine
-from search.engine_url import ENGINE_ENV
+from search.engine import ENGINE_ENV, Engine, LocalEngine
 from search.errors import QueryError
 from search.filters import Filters
 from search.http import create_app
