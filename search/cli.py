@@ -28,7 +28,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from search import __version__, service, store
-from search.cluster_cli import cluster_app
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.engine import ENGINE_ENV, Engine, build_engine, open_engine
 from search.errors import QueryError
@@ -40,6 +39,7 @@ from search.limits import MAX_LIMIT
 from search.lock import IndexBusy
 from search.results import SearchResult, article_json
 from search.service import Notice, SearchRequest
+from search.sphinx.commands import cluster_app
 
 app = typer.Typer(
     name="vnsearch",

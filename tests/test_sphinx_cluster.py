@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pymysql
 import pytest
 from typer.testing import CliRunner
 
@@ -37,6 +38,7 @@ from search.sphinx.topology import (
     connect,
     discover,
     document_id,
+    healthy,
     parse_url,
     place,
     shard_of,
@@ -101,6 +103,13 @@ def test_topology_json_round_trip() -> None:
     assert Topology.from_json(topology.to_json()) == topology
     with pytest.raises(ValueError, match="not a vnsearch cluster topology"):
         Topology.from_json('{"shards": []}')
+    data = topology.to_dict()
+    with pytest.raises(ValueError, match="at least one"):
+        Topology.from_dict({**data, "shards": []})
+    with pytest.raises(ValueError, match="numbered 0, 1"):
+        Topology.from_dict({**data, "shards": data["shards"][1:]})
+    with pytest.raises(ValueError, match="at least one replica"):
+        Topology.from_dict({**data, "shards": [{"number": 0, "replicas": []}]})
 
 
 def test_place_spreads_each_shards_replicas_over_distinct_hosts() -> None:
@@ -177,6 +186,19 @@ def _query(topology: Topology) -> Answer:
         conn.close()
 
 
+def test_select_reads_any_cursor_and_keeps_searchds_meta(cluster: tuple[Path, Topology]) -> None:
+    _, topology = cluster
+    conn = connect(topology.coordinator)
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            answer = select(cur, ALL_QUERY)
+    finally:
+        conn.close()
+    assert {row["doc_id"] for row in answer.rows} == {f"doc{i}" for i in range(ARTICLES)}
+    assert answer.meta["total_found"] == str(ARTICLES)
+    assert not answer.partial and answer.warnings == ()
+
+
 def _ids(answer: Answer) -> set[str]:
     return {str(row[0]) for row in answer.rows}
 
@@ -221,6 +243,19 @@ def test_up_starts_every_daemon_and_stores_the_topology(cluster: tuple[Path, Top
 
 
 @needs_searchd
+def test_discover_names_what_is_wrong(cluster: tuple[Path, Topology]) -> None:
+    _, topology = cluster
+    replica = topology.shards[0].replicas[0]
+    with pytest.raises(ValueError, match="is not a vnsearch cluster coordinator"):
+        discover(f"sphinx://{replica.address}")
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port} is not answering"):
+        discover(f"sphinx://127.0.0.1:{port}")
+
+
+@needs_searchd
 def test_up_again_starts_nothing_new(cluster: tuple[Path, Topology]) -> None:
     directory, topology = cluster
     pids = [s.pid for s in daemons.status(directory)]
@@ -256,6 +291,9 @@ def test_a_whole_shard_down_is_reported_partial(cluster: tuple[Path, Topology]) 
     for replica in (0, 1):
         _kill(directory, _replica(topology, shard=1, replica=replica))
     try:
+        down = {s.name for s in daemons.status(directory) if not (s.alive or s.healthy)}
+        assert down == {"shard1-replica0", "shard1-replica1"}
+        assert not healthy(topology.shards[1].replicas[0])
         answer = _query(topology)
         assert answer.partial
         assert any("agent" in w for w in answer.warnings)
@@ -278,6 +316,20 @@ def test_coordinator_restart_gives_the_same_results(cluster: tuple[Path, Topolog
     after = _query(topology)
     assert not after.partial and sorted(after.rows) == sorted(before.rows)
     assert discover(topology.url) == topology
+
+
+@needs_searchd
+def test_up_that_cannot_start_a_daemon_leaves_none_running(tmp_path: Path) -> None:
+    topology = daemons.up(tmp_path, shards=1, replicas=1)
+    daemons.down(tmp_path)
+    coordinator = topology.coordinator
+    with socket.socket() as squatter:
+        squatter.bind((coordinator.host, coordinator.sql_port))
+        squatter.listen()
+        with pytest.raises(daemons.ClusterError, match=f"port {coordinator.address} of "
+                                                        "coordinator is taken"):
+            daemons.up(tmp_path, shards=1, replicas=1)
+    assert not any(s.alive for s in daemons.status(tmp_path))
 
 
 # --------------------------------------------------------------------------- the commands
@@ -372,15 +424,30 @@ def _register_when_ready(runner: CliRunner, conf_dir: Path) -> str:
 
 
 def _stop_by_pid_files(data_dir: Path) -> None:
-    """SIGTERM each daemon named by a pid file under *data_dir*; SIGKILL it if it lingers."""
+    """SIGTERM each daemon named by a pid file under *data_dir*; SIGKILL it if it lingers.
+
+    Real-host configurations keep searchd's watchdog (the daemon's parent process), which
+    exits with a daemon stopped by SIGTERM; a lingering one is killed first, so that it
+    cannot start the daemon again.
+    """
     pids = [int(f.read_text().strip()) for f in data_dir.glob("*/searchd.pid")]
+    watchdogs = [ppid for pid in pids if (ppid := _searchd_parent(pid)) is not None]
     for pid in pids:
         _send(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(_exists(pid) for pid in pids):
+    while time.monotonic() < deadline and any(_exists(pid) for pid in pids + watchdogs):
         time.sleep(0.05)
-    for pid in pids:
+    for pid in watchdogs + pids:
         _send(pid, signal.SIGKILL)
+
+
+def _searchd_parent(pid: int) -> int | None:
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        cmdline = Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except (OSError, IndexError, ValueError):
+        return None
+    return ppid if b"searchd" in cmdline else None
 
 
 def _send(pid: int, sig: signal.Signals) -> None:
@@ -391,8 +458,9 @@ def _send(pid: int, sig: signal.Signals) -> None:
 
 
 def _exists(pid: int) -> bool:
+    """Whether *pid* runs (an exited daemon waiting to be reaped by init does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

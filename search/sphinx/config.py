@@ -30,9 +30,10 @@ HA_STRATEGY = "nodeads"
 AGENT_CONNECT_TIMEOUT_MS = 300
 #: Milliseconds an agent may take to answer a query.
 AGENT_QUERY_TIMEOUT_MS = 30_000
-#: Times the coordinator retries a failed agent (each retry picks a mirror afresh),
-#: and the pause between tries: with two or more replicas, one dead replica never
-#: fails a query.
+#: Times the coordinator retries a failed agent, and the pause between tries.
+#: Manticore's documentation says each retry picks a mirror afresh; Sphinx 2.2.11 was
+#: seen not to (a query right after a replica died came back without its shard), so
+#: clients also re-run such a query (:mod:`search.sphinx.failover`).
 AGENT_RETRY_COUNT = 3
 AGENT_RETRY_DELAY_MS = 50
 #: Milliseconds between the coordinator's pings of idle mirrors (their health).

@@ -22,16 +22,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import pymysql
-
 from search.sphinx.config import CONFIG_FILE, LOG_FILE, PID_FILE, render
 from search.sphinx.topology import (
     Daemon,
     Node,
     Shard,
     Topology,
-    connect,
     daemons,
+    healthy,
     register,
 )
 
@@ -82,20 +80,31 @@ def up(directory: Path, *, shards: int = 2, replicas: int = 2,
         (directory / CLUSTER_FILE).write_text(topology.to_json() + "\n", encoding="utf-8")
     for daemon in daemons(topology):
         _write_config(directory, topology, daemon)
-    started = [d for d in daemons(topology) if not _running(directory, d)]
-    for daemon in started:
-        _start(directory, daemon)
-    for daemon in started:
-        _wait_ready(directory, daemon)
+    down_now = [d for d in daemons(topology) if not _running(directory, d)]
+    try:
+        for daemon in down_now:
+            _start(directory, daemon)
+        for daemon in down_now:
+            _wait_ready(directory, daemon)
+    except ClusterError:  # leave nothing half-started behind
+        _stop([pid for d in down_now if (pid := _live_pid(directory, d)) is not None])
+        raise
     register(topology)
     return topology
 
 
 def down(directory: Path) -> None:
-    """Stop every daemon of the cluster in *directory* (SIGTERM, then SIGKILL if stuck)."""
+    """Stop every daemon of the cluster in *directory*; its data stays for the next ``up``.
+
+    SIGTERM (what ``searchd --stopwait`` sends: searchd saves its real-time indexes and
+    exits), then SIGKILL for any daemon still there after :data:`STOP_TIMEOUT`.
+    """
     directory = directory.resolve()
     topology = load(directory)
-    pids = [pid for d in daemons(topology) if (pid := _live_pid(directory, d)) is not None]
+    _stop([pid for d in daemons(topology) if (pid := _live_pid(directory, d)) is not None])
+
+
+def _stop(pids: list[int]) -> None:
     for pid in pids:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
@@ -171,6 +180,16 @@ def _free_ports(host: str, count: int) -> list[int]:
             sock.close()
 
 
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def _write_config(directory: Path, topology: Topology, daemon: Daemon) -> None:
     home = daemon_dir(directory, daemon)
     (home / "binlog").mkdir(parents=True, exist_ok=True)
@@ -180,8 +199,16 @@ def _write_config(directory: Path, topology: Topology, daemon: Daemon) -> None:
 
 
 def _start(directory: Path, daemon: Daemon) -> None:
-    """Run searchd on *daemon*'s configuration; it detaches once it has its listeners."""
+    """Run searchd on *daemon*'s configuration; it detaches once it has its listeners.
+
+    Its ports are checked first: searchd retries a taken port for minutes instead of
+    failing, and the ports ``up`` chose may have been taken since the cluster was laid out.
+    """
     home = daemon_dir(directory, daemon)
+    for port in (daemon.node.sql_port, daemon.node.api_port):
+        if not _port_free(daemon.node.host, port):
+            raise ClusterError(f"port {daemon.node.host}:{port} of {daemon.name} is taken by "
+                               f"another program; stop it, or lay out a new cluster directory")
     try:
         done = subprocess.run([SEARCHD, "--config", str(home / CONFIG_FILE)],
                               capture_output=True, text=True, timeout=START_TIMEOUT,
@@ -189,16 +216,30 @@ def _start(directory: Path, daemon: Daemon) -> None:
     except FileNotFoundError as exc:
         raise ClusterError(f"{SEARCHD} not found: install Sphinx (Debian's sphinxsearch) "
                            f"or Manticore") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ClusterError(f"searchd for {daemon.name} did not start within "
+                           f"{START_TIMEOUT:.0f} s: {_tail(_log(home))}") from exc
     if done.returncode != 0:
         raise ClusterError(f"searchd for {daemon.name} failed to start "
                            f"(exit {done.returncode}): {_tail(done.stdout + done.stderr)}"
                            f"{_tail(_log(home))}")
+    _wait_pid(directory, daemon)
+
+
+def _wait_pid(directory: Path, daemon: Daemon) -> None:
+    """Wait for the detached searchd's pid file (written just after its parent exits)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while _live_pid(directory, daemon) is None:
+        if time.monotonic() > deadline:
+            raise ClusterError(f"searchd for {daemon.name} wrote no pid file: "
+                               f"{_tail(_log(daemon_dir(directory, daemon)))}")
+        time.sleep(POLL_INTERVAL)
 
 
 def _wait_ready(directory: Path, daemon: Daemon) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
-        if _healthy(daemon.node):
+        if healthy(daemon.node):
             return
         if time.monotonic() > deadline:
             home = daemon_dir(directory, daemon)
@@ -212,24 +253,8 @@ def _status(directory: Path, daemon: Daemon) -> DaemonStatus:
     return DaemonStatus(
         name=daemon.name, role=daemon.role, shard=daemon.shard, replica=daemon.replica,
         host=daemon.node.host, sql_port=daemon.node.sql_port, api_port=daemon.node.api_port,
-        pid=pid, alive=pid is not None, healthy=pid is not None and _healthy(daemon.node),
+        pid=pid, alive=pid is not None, healthy=pid is not None and healthy(daemon.node),
     )
-
-
-def _healthy(node: Node) -> bool:
-    """Whether searchd at *node* answers a SphinxQL status query."""
-    try:
-        conn = connect(node, timeout=1.0)
-    except ConnectionError:
-        return False
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW STATUS")
-            return bool(cur.fetchall())
-    except pymysql.err.MySQLError:
-        return False
-    finally:
-        conn.close()
 
 
 def _running(directory: Path, daemon: Daemon) -> bool:

@@ -28,9 +28,12 @@ _AGENT_WARNING = "agent "
 
 @dataclass(frozen=True)
 class Answer:
-    """The rows of a distributed query, and searchd's warnings about it."""
+    """The rows of a distributed query (as the cursor returns them: tuples, or dicts
+    from a ``DictCursor``), searchd's ``SHOW META`` about it (``total_found``, ...) and
+    its warnings."""
 
-    rows: tuple[tuple[Any, ...], ...]
+    rows: tuple[Any, ...]
+    meta: dict[str, str]
     warnings: tuple[str, ...]
 
     @property
@@ -39,13 +42,27 @@ class Answer:
         return any(is_agent_failure(w) for w in self.warnings)
 
 
-def query_warnings(cursor: pymysql.cursors.Cursor) -> list[str]:
-    """Warnings searchd attached to the query *cursor* just ran (empty when complete).
+def query_meta(cursor: pymysql.cursors.Cursor) -> dict[str, str]:
+    """``SHOW META`` of the query *cursor* just ran: ``total_found``, ``warning``, ...
 
-    Call it right after the query, on the same connection (it runs ``SHOW META``).
+    Call it right after the query, on the same connection. Any cursor class will do.
     """
     cursor.execute("SHOW META")
-    meta = {str(row[0]): str(row[1]) for row in cursor.fetchall()}
+    return dict(_pair(row) for row in cursor.fetchall())
+
+
+def _pair(row: Any) -> tuple[str, str]:
+    if isinstance(row, dict):
+        return str(row["Variable_name"]), str(row["Value"])
+    return str(row[0]), str(row[1])
+
+
+def query_warnings(cursor: pymysql.cursors.Cursor) -> list[str]:
+    """Warnings searchd attached to the query *cursor* just ran (empty when complete)."""
+    return _warnings(query_meta(cursor))
+
+
+def _warnings(meta: dict[str, str]) -> list[str]:
     warning = meta.get("warning", "").strip()
     return [warning] if warning else []
 
@@ -68,5 +85,6 @@ def select(cursor: pymysql.cursors.Cursor, sql: str, *, attempts: int = ATTEMPTS
 
 def _run(cursor: pymysql.cursors.Cursor, sql: str) -> Answer:
     cursor.execute(sql)
-    rows = tuple(tuple(row) for row in cursor.fetchall())
-    return Answer(rows=rows, warnings=tuple(query_warnings(cursor)))
+    rows = tuple(cursor.fetchall())
+    meta = query_meta(cursor)
+    return Answer(rows=rows, meta=meta, warnings=tuple(_warnings(meta)))

@@ -96,16 +96,20 @@ class Topology:
         """Read what :meth:`to_json` wrote; a ValueError says what is wrong."""
         try:
             return cls.from_dict(json.loads(text))
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # ValueError: bad JSON too
             raise ValueError(f"not a vnsearch cluster topology: {exc}") from exc
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Topology:
-        """Read what :meth:`to_dict` made."""
+        """Read what :meth:`to_dict` made (ValueError if it is not a usable topology)."""
         shards = tuple(
             Shard(number=int(s["number"]), replicas=tuple(_node(n) for n in s["replicas"]))
             for s in data["shards"]
         )
+        if [s.number for s in shards] != list(range(len(shards))) or not shards:
+            raise ValueError("shards must be numbered 0, 1, ... in order, at least one")
+        if not all(s.replicas for s in shards):
+            raise ValueError("every shard needs at least one replica")
         return cls(coordinator=_node(data["coordinator"]), shards=shards)
 
 
@@ -190,6 +194,22 @@ def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT) -> pymysql.connecti
         )
     except pymysql.err.OperationalError as exc:
         raise ConnectionError(f"searchd at {node.address} is not answering: {exc}") from exc
+
+
+def healthy(node: Node, *, timeout: float = 1.0) -> bool:
+    """Whether searchd at *node* answers SphinxQL now (a live replica, a ready daemon)."""
+    try:
+        conn = connect(node, timeout=timeout)
+    except ConnectionError:
+        return False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW STATUS")
+            return bool(cur.fetchall())
+    except pymysql.err.MySQLError:
+        return False
+    finally:
+        conn.close()
 
 
 def discover(url: str) -> Topology:

@@ -1,4 +1,4 @@
-"""``vnsearch cluster``: lay out, start, stop and inspect a Sphinx/Manticore cluster.
+"""The ``vnsearch cluster`` commands: lay out, start, stop and inspect a cluster.
 
 ``config`` writes searchd configurations for real hosts (and says how to start them);
 ``up``/``down``/``status`` run a local cluster on loopback for tests, demos and
@@ -6,8 +6,9 @@ benchmarks (:mod:`search.sphinx.daemons`); ``register`` stores a cluster's topol
 on its coordinator so clients need only the engine URL. ``up`` and ``config`` print
 that URL (``sphinx://HOST:PORT``) as their last line, for scripts to pick up.
 
-The cluster modules need pymysql (the ``cluster`` extra); they are imported when a
-command runs, so the rest of vnsearch works without it.
+A typer sub-app that :mod:`search.cli` mounts. The cluster modules need pymysql (the
+``cluster`` extra); they are imported when a command runs, so the rest of vnsearch
+works without it.
 """
 
 from __future__ import annotations
@@ -167,9 +168,10 @@ def config_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
     except ValueError as exc:
         _fail(str(exc))
     written = _write_host_configs(topology, directory=directory, data_dir=data_dir)
-    typer.echo(f"wrote {len(written)} searchd configurations under {directory}")
+    count = sum(len(commands) for commands in written.values())
+    typer.echo(f"wrote {count} searchd configurations under {directory}")
     for host, commands in written.items():
-        typer.echo(f"on {host}:")
+        typer.echo(f"copy {directory / host}/ to {host}, and there, in that directory:")
         for command in commands:
             typer.echo(f"  {command}")
     typer.echo("then store the topology on the coordinator (from any machine that reaches it):")
