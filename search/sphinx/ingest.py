@@ -20,6 +20,8 @@ completes it (the hashes say what is missing). The vocabulary kept beside the
 cluster (:mod:`search.sphinx.vocabulary`) is updated every
 :data:`VOCABULARY_EVERY` articles and whenever the run stops.
 
+One run at a time writes to a cluster (:mod:`search.sphinx.writer_lock`).
+
 Analysis runs in worker processes for big inputs (:mod:`search.sphinx.analysing`),
 while this process reads files and each shard's thread sends its batches.
 """
@@ -36,7 +38,7 @@ from pathlib import Path
 from search import interrupt
 from search.archive import Failure, Record, archive_root, read_file, walk
 from search.indexer import PARALLEL_THRESHOLD_BYTES, IndexSummary, Progress
-from search.sphinx import rows, vocabulary
+from search.sphinx import rows, vocabulary, writer_lock
 from search.sphinx.analysing import Analyser, Outcome
 from search.sphinx.replicas import (
     BATCH_BYTES,
@@ -153,7 +155,10 @@ class _Run:
         self.threads = ThreadPoolExecutor(max_workers=shards, thread_name_prefix="ingest")
         self.writers: list[ShardWriter] = []
         self.coordinator = connect(topology.coordinator)
+        self.locked = False
         try:
+            writer_lock.acquire(self.coordinator, where=topology.url, notice=notice)
+            self.locked = True
             self.writers = [ShardWriter(shard, notice) for shard in topology.shards]
         except BaseException:
             self.close()
@@ -329,4 +334,13 @@ class _Run:
             self.threads.shutdown()
             for writer in self.writers:
                 writer.close()
+            self._unlock()
             self.coordinator.close()
+
+    def _unlock(self) -> None:
+        if not self.locked:
+            return
+        try:
+            writer_lock.release(self.coordinator)
+        except Exception as exc:  # the next run from this host clears it
+            self.notice(f"the cluster's writer lock could not be released ({exc})")

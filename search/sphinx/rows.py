@@ -12,9 +12,13 @@ searchd only has to split on spaces:
   of one is token *i* of the other), for exact-reading boosts and ``-bà``.
 
 Title and body are separate fields, so a phrase cannot span them, as the local
-index's part gap ensures. A glued word (``NamTừ``) is indexed as its parts only:
-the local index also keeps the glued whole at the first part's position, which a
-space-separated field cannot express without shifting every later position.
+index's part gap ensures. A glued word (``NamTừ``, or ``TUYểN`` as broken casing
+writes ``TUYỂN``) is indexed as its parts in place, as locally; the local index
+also keeps the glued whole at the first part's position, which a space-separated
+field cannot express without shifting every later position, so the cluster
+appends each whole at the end of the field, behind a ``_`` token (:data:`GAP`):
+it matches as a word (``tuyển``, ``namtừ``), and counts in the vocabulary, but
+a phrase through it (``"x namtừ"``) matches only locally.
 
 A word holding a character outside searchd's charset (:data:`rtindex.CHARSET_TABLE`,
 e.g. ``中``, or a fold that yields punctuation) would be cut in two by searchd, and
@@ -112,17 +116,30 @@ class Tokens:
 def tokens_of(text: str) -> Tokens:
     """The aligned folded/exact fields of *text*, one token per word position.
 
-    A glued word's whole shares its first part's position and is left out (see
-    the module docstring); its parts are kept.
+    A glued word's whole (which shares its first part's position) is moved to the
+    end, behind a :data:`GAP` token (see the module docstring).
     """
     toks = token_tuples(text)
-    if toks and toks[-1][4] + 1 != len(toks):  # glued words: drop their wholes
-        toks = [t for i, t in enumerate(toks) if i + 1 == len(toks) or toks[i + 1][4] != t[4]]
+    wholes: list[tuple[str, str, int, int, int]] = []
+    if toks and toks[-1][4] + 1 != len(toks):  # glued words: set their wholes apart
+        last = len(toks) - 1
+        wholes = [t for i, t in enumerate(toks) if i < last and toks[i + 1][4] == t[4]]
+        toks = [t for i, t in enumerate(toks) if i == last or toks[i + 1][4] != t[4]]
     exact = [t[0] for t in toks]
     folded = [t[1] for t in toks]
     safe = _CLUSTER_WORDS.__getitem__
-    return Tokens(" ".join(map(safe, folded)), " ".join(map(safe, exact)),
-                  Counter(zip(folded, exact, strict=True)))
+    words = Counter(zip(folded, exact, strict=True))
+    folded_text, exact_text = " ".join(map(safe, folded)), " ".join(map(safe, exact))
+    if wholes:
+        words.update((t[1], t[0]) for t in wholes)
+        folded_text += "".join(f" {GAP} {safe(t[1])}" for t in wholes)
+        exact_text += "".join(f" {GAP} {safe(t[0])}" for t in wholes)
+    return Tokens(folded_text, exact_text, words)
+
+
+#: The token set before each glued word's whole at the end of a field: no query
+#: word is ``_``, so a whole never stands next to a word it could form a phrase with.
+GAP = "_"
 
 
 @dataclass(frozen=True)

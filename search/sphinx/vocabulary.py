@@ -20,14 +20,16 @@ API for the engine (did-you-mean, typo expansion, readings):
 * word *pairs* are not kept here: how often ``a b`` stands in a row is a phrase
   query to the cluster itself (``MATCH('"a b"')`` for the folded pair,
   ``MATCH('@(title_exact,body_exact) "à b"')`` for one exact spelling, the
-  spellings coming from :meth:`Vocabulary.accent_forms`).
+  spellings coming from :meth:`Vocabulary.accent_forms`, each word spelled by
+  :func:`search.sphinx.rows.cluster_word`).
 
 Ingestion updates it with :func:`apply` (a delta of word counts: articles written
 add their words, replaced and deleted ones take theirs away), at least every
 few thousand articles and when a run stops for any reason; a ``rebuild=True``
 run of :func:`search.sphinx.ingest.index_paths` clears and recounts it (for a
 vocabulary that drifted: a run killed between writing rows and recording their
-words). One writer at a time, as for the local index.
+words). One indexing run at a time per cluster: unlike the local index's writer
+lock, this is not enforced (two runs would lose each other's counts).
 """
 
 from __future__ import annotations
