@@ -88,32 +88,29 @@ class SphinxEngine:
         return self._topology
 
     @contextmanager
-    def _cursor(self) -> Iterator[pymysql.cursors.Cursor]:
+    def _cursor(self) -> Iterator[pymysql.cursors.DictCursor]:
         """A cursor on the coordinator, for one call (connections are cheap on a LAN,
         and a call's own connection is safe in the server's threads)."""
         conn = connect(self.topology.coordinator)
         try:
-            with conn.cursor() as cur:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
                 yield cur
         finally:
             conn.close()
 
-    def _run(self, sql: str, columns: Sequence[str]) -> Page:
-        """One SELECT (whose first *columns* are named so in the rows): its rows,
-        searchd's total, and whether a shard had no live replica to answer
-        (:mod:`search.sphinx.failover` retries while the coordinator learns which
-        mirror died)."""
+    def _run(self, sql: str) -> Page:
+        """One SELECT: its rows (by column name), searchd's total, and whether a shard
+        had no live replica to answer (:mod:`search.sphinx.failover` retries while the
+        coordinator learns which mirror died)."""
         with self._cursor() as cur:
             try:
                 answer = failover.select(cur, sql)
-                cur.execute("SHOW META")
-                meta = {str(row[0]): str(row[1]) for row in cur.fetchall()}
             except pymysql.err.ProgrammingError as exc:
                 raise Unavailable(f"the cluster cannot run this search: {_reason(exc)}") from None
             except pymysql.err.MySQLError as exc:
                 raise ConnectionError(f"the cluster at {self.url} failed: {_reason(exc)}") from None
-        rows = [dict(zip(columns, row, strict=False)) for row in answer.rows]
-        return Page(rows, int(meta.get("total_found", len(rows))), answer.partial)
+        rows = [dict(row) for row in answer.rows]
+        return Page(rows, int(answer.meta.get("total_found", len(rows))), answer.partial)
 
     # ------------------------------------------------------------------ indexing
 
@@ -167,14 +164,13 @@ class SphinxEngine:
     def _page(self, request: SearchRequest, match: str | None, where: sphinxql.Where) -> Page:
         select = sphinxql.Select(match=match, where=where, sort=request.sort,
                                  offset=(request.page - 1) * request.limit, limit=request.limit)
-        return self._run(select.sql(), sphinxql.HIT_COLUMNS)
+        return self._run(select.sql())
 
     def _facets(self, match: str | None, where: sphinxql.Where) -> dict[str, dict[str, int]]:
         """The top values of each facet over every match, most frequent first."""
         out: dict[str, dict[str, int]] = {}
         for name in sphinxql.FACET_ATTRIBUTES:
-            page = self._run(sphinxql.facet_statement(name, match, where),
-                             sphinxql.FACET_COLUMNS)
+            page = self._run(sphinxql.facet_statement(name, match, where))
             counts: dict[str, int] = {}
             for row in page.rows:
                 value = _facet_value(name, row)
@@ -190,12 +186,12 @@ class SphinxEngine:
         """An article's stored fields by its whole id (searchd cannot match id prefixes)."""
         sql = (f"SELECT stored FROM {rtindex.DISTRIBUTED_INDEX} "
                f"WHERE doc_id = {quote(nfc(doc_id))} LIMIT 1")
-        page = self._run(sql, ("stored",))
+        page = self._run(sql)
         return rows.article(page.rows[0]["stored"]) if page.rows else None
 
     def documents(self) -> int:
         """How many articles the cluster holds (every shard's)."""
-        return self._run(f"SELECT id FROM {rtindex.DISTRIBUTED_INDEX} LIMIT 1", ()).total
+        return self._run(f"SELECT id FROM {rtindex.DISTRIBUTED_INDEX} LIMIT 1").total
 
     def stats(self) -> IndexStats:
         """What the cluster holds: its articles, and the shards' size on disk."""

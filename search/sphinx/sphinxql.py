@@ -323,11 +323,9 @@ def _name_tests(filters: Filters) -> list[str]:
 
 # --------------------------------------------------------------------------- statements
 
-#: What a page of hits and a facet's groups select first, and those columns' names.
+#: What a page of hits and a facet's groups select (rows are read by these names).
 HIT_SELECT = ("id", "doc_id", "WEIGHT() AS score", "stored")
-HIT_COLUMNS = ("id", "doc_id", "score", "stored")
 FACET_SELECT = ("GROUPBY() AS value", "COUNT(*) AS n", "stored")
-FACET_COLUMNS = ("value", "n", "stored")
 
 @dataclass(frozen=True, kw_only=True)
 class Select:
