@@ -48,7 +48,7 @@ pytestmark = pytest.mark.slow
 #: enough for CI: indexing both takes most of this module's time).
 ARTICLES = 2000
 #: Known items whose top hit is compared (each typed in four forms).
-KNOWN_ITEMS = 40
+KNOWN_ITEMS = 25
 #: Dated, placed, authored articles added for the filters (VNTC has none of these).
 DATED = [
     ("2023-06-15", "Trần Hòa", "Tuổi Trẻ", "Quận ủy Ba Đình họp bàn công tác thi đua"),
