@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +40,10 @@ from search.filters import FACET_SIZE, Filters
 from search.highlight import Marking, mark_all, snippets, typed_reading
 from search.indexer import IndexSummary, Progress
 from search.normalize import nfc
+from search.places import gazetteer
 from search.readings import Reading
 from search.results import Hit, SearchResult, extra_fields
-from search.schema import META, PLACES, SCHEMA_VERSION
+from search.schema import SCHEMA_VERSION
 from search.sphinx import failover, ingest, rows, rtindex, sphinxql
 from search.sphinx.connection import quote
 from search.sphinx.topology import Node, Topology, connect, discover
@@ -144,14 +146,24 @@ class SphinxEngine:
                     page, relaxed, match = more, mode, wider
                     break
         facets = self._facets(match, where) if request.facets else None
+        stored, complete = self._stored([int(row["id"]) for row in page.rows])
         marking = _marking(compiled, words)
         return SearchResult(
             query=request.q, total=page.total, page=request.page, limit=request.limit,
             took_ms=(time.perf_counter() - started) * 1000,
-            hits=[_hit(row, marking) for row in page.rows], sort=request.sort,
-            fallback=relaxed is not None, relaxed=relaxed, facets=facets,
-            partial=page.partial,
+            hits=[_hit(row, stored[int(row["id"])], marking) for row in page.rows
+                  if int(row["id"]) in stored],
+            sort=request.sort, fallback=relaxed is not None, relaxed=relaxed, facets=facets,
+            partial=page.partial or not complete,
         )
+
+    def _stored(self, ids: list[int]) -> tuple[dict[int, object], bool]:
+        """The stored JSON of the rows *ids* (searchd ids), and whether all came."""
+        if not ids:
+            return {}, True
+        page = self._run(sphinxql.stored_statement(ids))
+        found = {int(row["id"]): row["stored"] for row in page.rows}
+        return found, len(found) == len(set(ids)) and not page.partial
 
     def _compiled(self, words: str, filters: Filters) -> sphinxql.Compiled | None:
         """The query's MATCH (``None`` for a query of filters only)."""
@@ -277,9 +289,9 @@ def _marking(compiled: sphinxql.Compiled | None, words: str) -> Marking:
                    (as_typed,) if as_typed else ())
 
 
-def _hit(row: dict[str, Any], marking: Marking) -> Hit:
-    """One hit of the page: its stored article, snippets and title marked."""
-    article = rows.article(row["stored"])
+def _hit(row: dict[str, Any], stored: object, marking: Marking) -> Hit:
+    """One hit of the page: its *stored* article, snippets and title marked."""
+    article = rows.article(stored)
     title = str(article.get("title") or "")
     body = str(article.get("body") or "")
     return Hit(
@@ -295,15 +307,17 @@ def _hit(row: dict[str, Any], marking: Marking) -> Hit:
 
 
 def _facet_value(name: str, row: dict[str, Any]) -> str | None:
-    """The value a facet group stands for, as the local facets name it."""
+    """The value a facet group stands for, as the local facets name it (a place by
+    the gazetteer name whose hash the group is)."""
     value = row["value"]
     if name == "year":
         return str(value) if 1000 <= int(value) <= 9999 else None
-    article = rows.article(row["stored"])
-    if name == "place":  # the group's hash: the place of its article with that hash
-        for place in article.get(PLACES) or []:
-            if rows.place_hash(place) == int(value):
-                return str(place)
-        return None
-    shown = article.get(name) or (article.get(META) or {}).get(name)
-    return str(shown) if shown else None
+    if name == "place":
+        return place_names().get(int(value))
+    return str(value) if value else None
+
+
+@lru_cache(maxsize=1)
+def place_names() -> dict[int, str]:
+    """The gazetteer's place names by the hash the rows store them as."""
+    return {rows.place_hash(name): name for name in gazetteer().by_name}

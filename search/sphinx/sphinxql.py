@@ -42,7 +42,7 @@ from search import abbrev, syntax
 from search.dates import date_bounds
 from search.errors import QueryError
 from search.filters import Filters, resolve_place
-from search.limits import MAX_DEPTH, MAX_QUERY_CHARS, Sort
+from search.limits import MAX_QUERY_CHARS, Sort
 from search.normalize import fold, has_accents, nfc, terms
 from search.readings import Reading
 from search.schema import BODY, ID, TITLE
@@ -67,8 +67,9 @@ FIELD_WEIGHTS = {"title": 2, "title_exact": 3, "body": 1, "body_exact": 2}
 LENGTH_WORDS = 400
 RANKER = (f"expr('sum(lcs*user_weight)*10000"
           f"+bm25*{LENGTH_WORDS}/(word_count+{LENGTH_WORDS})')")
-#: Matches searchd keeps per query (and per shard): at least the deepest page.
-MAX_MATCHES = MAX_DEPTH
+#: Matches searchd keeps per query (and per shard) at least (its default); more for
+#: deeper pages (the total it reports counts every match either way).
+DEFAULT_MATCHES = 1000
 #: Values of a facet read before the top ones are chosen (ties broken by name).
 FACET_READ = 1000
 #: The facet name → the attribute it groups by.
@@ -324,8 +325,11 @@ def _name_tests(filters: Filters) -> list[str]:
 # --------------------------------------------------------------------------- statements
 
 #: What a page of hits and a facet's groups select (rows are read by these names).
-HIT_SELECT = ("id", "doc_id", "WEIGHT() AS score", "stored")
-FACET_SELECT = ("GROUPBY() AS value", "COUNT(*) AS n", "stored")
+#: Neither carries the stored article: every shard sends the coordinator its whole
+#: top ``max_matches`` rows, which with article JSON overflowed searchd's packet size
+#: (an any-word fallback at 10k articles); a page's articles are read by id after.
+HIT_SELECT = ("id", "doc_id", "WEIGHT() AS score")
+FACET_SELECT = ("GROUPBY() AS value", "COUNT(*) AS n")
 
 @dataclass(frozen=True, kw_only=True)
 class Select:
@@ -344,7 +348,7 @@ class Select:
         return (f"SELECT {', '.join(columns)} FROM {DISTRIBUTED_INDEX}{_where(self)} {order} "
                 f"LIMIT {self.offset}, {self.limit} "
                 f"OPTION ranker={RANKER}, field_weights=({_weights()}), "
-                f"max_matches={max(MAX_MATCHES, self.offset + self.limit)}")
+                f"max_matches={max(DEFAULT_MATCHES, self.offset + self.limit)}")
 
 
 def facet_statement(name: str, match: str | None, where: Where) -> str:
@@ -355,6 +359,13 @@ def facet_statement(name: str, match: str | None, where: Where) -> str:
     return (f"SELECT {', '.join(columns)} FROM {DISTRIBUTED_INDEX}{_where(select)} "
             f"GROUP BY {attribute} ORDER BY n DESC LIMIT {FACET_READ} "
             f"OPTION max_matches={FACET_READ}")
+
+
+def stored_statement(ids: Sequence[int]) -> str:
+    """The stored articles of the rows with searchd ids *ids* (a page's hits)."""
+    listed = ", ".join(str(int(i)) for i in ids)
+    return (f"SELECT id, stored FROM {DISTRIBUTED_INDEX} WHERE id IN ({listed}) "
+            f"LIMIT {len(ids)}")
 
 
 def _where(select: Select) -> str:
