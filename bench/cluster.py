@@ -44,6 +44,7 @@ from bench.run import RESULTS, WORK, make_queries, percentile, vntc_subset  # no
 from search import service  # noqa: E402
 from search.engine import Engine, LocalEngine  # noqa: E402
 from search.filters import Filters  # noqa: E402
+from search.generations import Searchers  # noqa: E402
 from search.indexer import index_paths  # noqa: E402
 from search.service import SearchRequest  # noqa: E402
 from search.sphinx import daemons, ingest  # noqa: E402
@@ -154,7 +155,10 @@ def main() -> None:
                                                replicas=args.replicas)
         print("indexing locally …", file=sys.stderr, flush=True)
         report["local"] = index_local(archive, WORK / f"local-{args.size}")
-        local, cluster = LocalEngine.open(WORK / f"local-{args.size}"), SphinxEngine(url)
+        # the local engine as `vnsearch serve` holds it: a searcher kept open across
+        # queries (LocalEngine without one opens, and drops the caches of, one per call)
+        searchers = Searchers(WORK / f"local-{args.size}", 1)
+        local, cluster = LocalEngine(WORK / f"local-{args.size}", searchers), SphinxEngine(url)
         print("timing queries …", file=sys.stderr, flush=True)
         report["local"].update(time_queries(local, queries))
         report["cluster"].update(time_queries(cluster, queries))
