@@ -29,7 +29,7 @@ from rich.text import Text
 
 from search import __version__, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
-from search.engine import LocalEngine
+from search.engine import ENGINE_ENV, Engine, build_engine, open_engine
 from search.errors import QueryError
 from search.filters import Filters
 from search.highlight import Snippet
@@ -66,6 +66,15 @@ IndexDir = Annotated[
         envvar="VNSEARCH_INDEX",
         help="Index directory (env: VNSEARCH_INDEX).",
         show_default=True,
+    ),
+]
+EngineUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        envvar=ENGINE_ENV,
+        help=f"A cluster to use instead of the index: sphinx://HOST:PORT (env: {ENGINE_ENV}).",
+        show_default=False,
     ),
 ]
 #: Whether the running command was asked for JSON: then errors are JSON too.
@@ -112,12 +121,15 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def opened(index_dir: Path) -> LocalEngine:
-    """The engine on the index at *index_dir*, or a clear error when there is none."""
+def opened(index_dir: Path, engine_url: str | None = None) -> Engine:
+    """The engine on the index at *index_dir* (or the cluster at *engine_url*), or a
+    clear error when there is none."""
     try:
-        return LocalEngine.open(index_dir)
-    except store.IndexError_ as exc:
+        return open_engine(index_dir, engine_url)
+    except (store.IndexError_, ConnectionError) as exc:
         fail(str(exc))
+    except ValueError as exc:  # a malformed engine URL
+        fail(str(exc), 2, "engine")
 
 
 def _version(value: bool) -> None:
@@ -154,6 +166,7 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
         bool, typer.Option("--rebuild", help="Start from an empty index (swapped in when done).")
     ] = False,
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    engine_url: EngineUrl = None,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failures.")] = False,
     procs: Annotated[
@@ -182,14 +195,15 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
         vnsearch index articles.jsonl --index /tmp/idx
     """
     try:
-        targets = paths or _default_targets(index_dir)
+        targets = paths or _default_targets(index_dir, engine_url)
         for p in targets:
             if not p.exists():
                 fail(f"no such file or directory: {p}", 2)
+        engine = _indexing_engine(index_dir, engine_url)
         with _progress(enabled=not (as_json or quiet), verbose=verbose) as report:
-            summary = LocalEngine(index_dir).index_batch(
+            summary = engine.index_batch(
                 targets, rebuild=rebuild, progress=report, procs=procs, notice=_notice)
-    except (IndexBusy, store.IndexError_) as exc:
+    except (IndexBusy, store.IndexError_, ConnectionError) as exc:
         fail(str(exc))
     except InterruptedAfterCommit as exc:
         _print_summary(exc.summary, index_dir, quiet=True)
@@ -198,9 +212,9 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
         fail("interrupted; the index is as it was before this run",
              128 + getattr(exc, "signum", signal.SIGINT))
     if as_json:
-        emit_json({**summary.as_dict(), "index": str(index_dir)})
+        emit_json({**summary.as_dict(), "index": engine_url or str(index_dir)})
     else:
-        _print_summary(summary, index_dir, quiet)
+        _print_summary(summary, engine_url or index_dir, quiet)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -210,7 +224,18 @@ def _notice(message: str) -> None:
     err.print(f"[bold yellow]note:[/] {escape(message)}")
 
 
-def _default_targets(index_dir: Path) -> list[Path]:
+def _indexing_engine(index_dir: Path, engine_url: str | None) -> Engine:
+    """The engine an indexing run writes to (a local index is created if need be)."""
+    try:
+        return build_engine(index_dir, engine_url)
+    except ValueError as exc:  # a malformed engine URL
+        fail(str(exc), 2, "engine")
+
+
+def _default_targets(index_dir: Path, engine_url: str | None = None) -> list[Path]:
+    if engine_url:
+        fail("give the archives to index into the cluster (for example: "
+             "vnsearch index corpus/ --engine URL)", 2)
     roots = store.read_manifest(index_dir).get("roots") or []
     if roots:
         return [Path(r) for r in roots]
@@ -266,7 +291,7 @@ def _stage_lines() -> OnProgress:
     return report
 
 
-def _print_summary(summary: IndexSummary, index_dir: Path, quiet: bool) -> None:
+def _print_summary(summary: IndexSummary, index_dir: Path | str, quiet: bool) -> None:
     if not quiet:
         rate = (summary.added + summary.updated) / summary.seconds if summary.seconds else 0.0
         out.print(
@@ -317,6 +342,7 @@ def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
         typer.Option("--exact", help="No typo tolerance and no automatic correction."),
     ] = False,
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    engine_url: EngineUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Search the index and show ranked hits with highlighted snippets.
@@ -348,7 +374,7 @@ def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
     filters = Filters(place=place, since=since, until=until, author=author, source=source)
     request = SearchRequest(q=query, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
                             filters=filters, facets=facets, exact=exact)
-    engine = opened(index_dir)
+    engine = opened(index_dir, engine_url)
     try:
         result = service.search(engine, request)
     except QueryError as exc:
@@ -370,7 +396,7 @@ def _print_result(result: SearchResult) -> None:
     """The result as text: the service's notices worded, then the hits."""
     kinds = {notice.kind: notice for notice in result.notices}
     for notice in result.notices:
-        if notice.kind in ("corrected", "suggestion", "fallback"):
+        if notice.kind in ("corrected", "suggestion", "fallback", "partial"):
             out.print(_worded(notice, result))
     end = kinds.get("no_results") or kinds.get("past_last_page")
     if end is not None:
@@ -400,6 +426,9 @@ def _worded(notice: Notice, result: SearchResult) -> str:
         return f"No article contains all the words; showing articles with {which}."
     if notice.kind == "no_results":
         return f"No results{what}."
+    if notice.kind == "partial":
+        return ("These results are incomplete: part of the archive did not answer "
+                "(a cluster shard is down, or the time limit was reached).")
     if notice.kind == "past_last_page":  # rather than print "page 9/2"
         return (f"{result.total} result(s){what}; page {result.page} is past the last "
                 f"page ({notice.count}): try --page {notice.count}")
@@ -443,6 +472,7 @@ def suggest_cmd(  # noqa: PLR0917 - typer: each command-line option is a paramet
         int, typer.Option("--limit", "-n", min=1, max=COMPLETE_MAX, help="Most completions.")
     ] = 10,
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    engine_url: EngineUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Complete a search as you type: places, people and titles, accents optional.
@@ -456,7 +486,7 @@ def suggest_cmd(  # noqa: PLR0917 - typer: each command-line option is a paramet
         vnsearch suggest "tran duc" --json
     """
     try:
-        found = service.suggest(opened(index_dir), prefix, limit)
+        found = service.suggest(opened(index_dir, engine_url), prefix, limit)
     except QueryError as exc:
         fail(str(exc), 2, exc.param)
     if as_json:
@@ -473,16 +503,17 @@ def suggest_cmd(  # noqa: PLR0917 - typer: each command-line option is a paramet
 
 
 @app.command("show")
-def show_cmd(
+def show_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
     doc_id: Annotated[str, typer.Argument(metavar="ID", help="Article id, as printed by search.")],
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    engine_url: EngineUrl = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Print one article with its metadata.
 
     Example: vnsearch show 001_f4567b4d3bda134d.txt
     """
-    article = service.get_article(opened(index_dir), doc_id)
+    article = service.get_article(opened(index_dir, engine_url), doc_id)
     if article is None:
         fail(f"no article with id {doc_id!r} (ids are printed by 'vnsearch search')", param="id")
     if as_json:
@@ -502,9 +533,10 @@ def show_cmd(
 
 
 @app.command("stats")
-def stats_cmd(index_dir: IndexDir = store.DEFAULT_INDEX, as_json: JsonFlag = False) -> None:
+def stats_cmd(index_dir: IndexDir = store.DEFAULT_INDEX, engine_url: EngineUrl = None,
+              as_json: JsonFlag = False) -> None:
     """Show what the index holds: articles, size on disk, last run, fields."""
-    data = service.stats(opened(index_dir))
+    data = service.stats(opened(index_dir, engine_url))
     if as_json:
         emit_json(data)
         return
@@ -561,6 +593,7 @@ def serve_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
     index_dir: IndexDir = store.DEFAULT_INDEX,
+    engine_url: EngineUrl = None,
     searchers: Annotated[
         int,
         typer.Option("--searchers", min=1, max=16,
@@ -583,11 +616,14 @@ def serve_cmd(  # noqa: PLR0917 - typer: each command-line option is a parameter
             f"[bold yellow]warning:[/] binding to {escape(host)} exposes the archive to the "
             "network; vnsearch has no authentication."
         )
-    try:
-        store.open_index(index_dir)
-    except store.IndexError_ as exc:
-        fail(str(exc))
-    serve(host=host, port=port, index_dir=index_dir, searchers=searchers)
+    if engine_url:
+        opened(index_dir, engine_url)
+    else:
+        try:
+            store.open_index(index_dir)
+        except store.IndexError_ as exc:
+            fail(str(exc))
+    serve(host=host, port=port, index_dir=index_dir, searchers=searchers, engine_url=engine_url)
 
 
 @runtime_checkable

@@ -21,6 +21,12 @@ What the seam covers today, honestly:
 * ``article``, ``complete``, ``did_you_mean``, ``readings``, ``marking``, ``documents``
   and ``stats`` read the index's stored fields and its own vocabulary
   (:mod:`search.lexicon`).
+
+Which engine a front end talks to is chosen here too, in one place for the CLI and
+the HTTP server (:func:`build_engine`, :func:`open_engine`): the local index in
+``--index DIR``, or, given ``--engine sphinx://HOST:PORT`` (or :data:`ENGINE_ENV`),
+the cluster whose coordinator answers there (:mod:`search.sphinx.engine`, imported
+only then: its client library is an optional extra).
 """
 
 from __future__ import annotations
@@ -189,3 +195,34 @@ class LocalEngine:
     def marking(self, text: str) -> Marking:
         with self._source().searcher() as searcher:
             return query_marking(searcher, text)
+
+
+# --------------------------------------------------------------------------- choosing one
+
+#: The environment variable naming the engine URL when ``--engine`` is not given.
+ENGINE_ENV = "VNSEARCH_ENGINE"
+
+
+def build_engine(index_dir: Path, url: str | None = None,
+                 searchers: SearcherSource | None = None) -> Engine:
+    """The engine for *url* (a cluster), else the local index at *index_dir*
+    (searched through *searchers* when given). Nothing is opened yet; a bad URL
+    raises :class:`ValueError` naming the problem."""
+    if not url:
+        return LocalEngine(index_dir, searchers)
+    from search.sphinx.engine import SphinxEngine  # the cluster client: an optional extra
+    from search.sphinx.topology import parse_url
+
+    parse_url(url)
+    return SphinxEngine(url)
+
+
+def open_engine(index_dir: Path, url: str | None = None) -> Engine:
+    """Like :func:`build_engine`, opened now so that errors show now: the local
+    index's (:class:`search.store.IndexError_`) or an unreachable cluster's
+    (:class:`ConnectionError`)."""
+    if not url:
+        return LocalEngine.open(index_dir)
+    engine = build_engine(index_dir, url)
+    engine.documents()
+    return engine

@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException
 from search import __version__, pages, service, store
 from search.complete import MAX_LIMIT as COMPLETE_MAX
 from search.complete import MAX_PREFIX
-from search.engine import Engine, LocalEngine
+from search.engine import Engine, build_engine
 from search.errors import QueryError
 from search.filters import Filters
 from search.generations import POOL_SIZE, Busy, Searchers
@@ -66,15 +66,18 @@ def error(status: int, param: str | None, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"param": param, "message": message}})
 
 
-def create_app(index_dir: Path, searchers: int = POOL_SIZE) -> FastAPI:
-    """The ASGI application serving the index at *index_dir* with *searchers* at once."""
-    pool = Searchers(index_dir, searchers)
-    engine = LocalEngine(index_dir, pool)
+def create_app(index_dir: Path, searchers: int = POOL_SIZE,
+               engine_url: str | None = None) -> FastAPI:
+    """The ASGI application serving the index at *index_dir* with *searchers* at once,
+    or the cluster at *engine_url* (:mod:`search.engine_url`)."""
+    pool = None if engine_url else Searchers(index_dir, searchers)
+    engine = build_engine(index_dir, engine_url, pool)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        pool.close()
+        if pool is not None:
+            pool.close()
 
     app = FastAPI(
         title="vnsearch",
@@ -211,6 +214,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     def no_index(request: Request, exc: store.IndexError_) -> JSONResponse:
         return error(503, None, str(exc))
 
+    @app.exception_handler(ConnectionError)
+    def no_cluster(request: Request, exc: ConnectionError) -> JSONResponse:
+        return error(503, None, str(exc))
+
     @app.exception_handler(Busy)
     def busy(request: Request, exc: Busy) -> JSONResponse:
         answer = error(503, None, str(exc))
@@ -245,12 +252,14 @@ def _search_page(engine: Engine, asked: PageQuery) -> str:
 # --------------------------------------------------------------------------- serve
 
 
-def serve(host: str, port: int, index_dir: Path, searchers: int = POOL_SIZE) -> None:
+def serve(host: str, port: int, index_dir: Path, searchers: int = POOL_SIZE,
+          engine_url: str | None = None) -> None:
     """Run the server until interrupted (what ``vnsearch serve`` calls)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     started = time.strftime("%H:%M:%S")
-    log.info("vnsearch %s serving %s on http://%s:%d/ (started %s)", __version__, index_dir,
-             host, port, started)
-    uvicorn.run(create_app(index_dir, searchers), host=host, port=port, log_level="info")
+    log.info("vnsearch %s serving %s on http://%s:%d/ (started %s)", __version__,
+             engine_url or index_dir, host, port, started)
+    uvicorn.run(create_app(index_dir, searchers, engine_url), host=host, port=port,
+                log_level="info")

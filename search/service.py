@@ -34,7 +34,8 @@ from search.store import IndexStats
 if TYPE_CHECKING:
     from search.engine import Engine
 
-NoticeKind = Literal["corrected", "suggestion", "fallback", "typos", "past_last_page", "no_results"]
+NoticeKind = Literal["corrected", "suggestion", "fallback", "typos", "past_last_page", "no_results",
+                     "partial"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,8 +115,8 @@ def notices(result: SearchResult) -> tuple[Notice, ...]:
 
     A correction (the query found nothing; these hits are for the suggestion) or
     else a plain suggestion; a fallback (not every word matched); then no
-    results at all or a page past the last; and how many hits match only a word
-    one typo away.
+    results at all or a page past the last; how many hits match only a word
+    one typo away; and that the results are incomplete (``partial``).
     """
     found: list[Notice] = []
     if result.corrected:
@@ -130,6 +131,8 @@ def notices(result: SearchResult) -> tuple[Notice, ...]:
         found.append(Notice(kind="past_last_page", count=result.pages))
     if result.typos:
         found.append(Notice(kind="typos", count=result.typos))
+    if result.partial:  # the time limit, or a cluster shard with no live replica
+        found.append(Notice(kind="partial"))
     return tuple(found)
 
 

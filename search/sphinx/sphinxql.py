@@ -1,0 +1,381 @@
+"""The SphinxQL of a search request: the MATCH of its words, the WHERE of its filters.
+
+vnsearch parses a query with its own parser (:mod:`search.syntax`: quotes, ``-``,
+``OR``, ``title:``, abbreviations) and this module writes the parsed tree in
+searchd's extended query syntax over the pre-analysed fields of
+:mod:`search.sphinx.rtindex`:
+
+* a word matches its folded form in ``title`` or ``body`` (all words required), so
+  matching is accent-insensitive and ``hoà`` = ``hòa`` (the parser already wrote
+  both canonically);
+* a word typed with accents, or read so by the query's likeliest reading, is also
+  looked for in its exact form (``title_exact``/``body_exact``) as an alternative:
+  ``(@(title,body) ba | @(title_exact,body_exact) bà)``. The exact fields are
+  position-aligned twins of the folded ones, so an exact match is always a folded
+  match too: the alternative never changes *which* articles match, only how they
+  rank (more keywords hit: exact-accent first). searchd's ``MAYBE`` would say it more
+  directly, but Sphinx 2.2.11 evaluates ``MAYBE`` as ``AND`` (checked on the daemon),
+  which would drop articles;
+* phrases, ``-`` exclusions (exact when typed with accents, folded otherwise, as
+  locally), ``OR`` groups and abbreviations keep their shape; proximity is the
+  ranker's (:data:`RANKER`: the longest run of query words standing together, per
+  field, weighted by :data:`FIELD_WEIGHTS`, then BM25).
+
+What the cluster cannot run is refused with a :class:`search.errors.QueryError`
+naming it (patterns, fuzzy terms, ranges, metadata fields in the query), never
+answered with something else. Filters (``place:``, ``date:``, ``--place`` …) become
+conditions on attributes (:func:`conditions`); facets are ``GROUP BY`` statements
+(:func:`facet_statement`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from whoosh import query as wq
+
+from search import abbrev, syntax
+from search.dates import date_bounds
+from search.errors import QueryError
+from search.filters import Filters, resolve_place
+from search.limits import MAX_QUERY_CHARS, Sort
+from search.normalize import fold, has_accents, nfc, terms
+from search.readings import Reading
+from search.schema import BODY, ID, TITLE
+from search.sphinx.connection import quote
+from search.sphinx.rows import cluster_word, place_hash
+from search.sphinx.rtindex import DISTRIBUTED_INDEX
+
+#: Where a word is looked for: folded forms (what matches) and exact forms (what ranks).
+FOLDED_FIELDS = "@(title,body)"
+EXACT_FIELDS = "@(title_exact,body_exact)"
+TITLE_FOLDED = "@title"
+TITLE_EXACT = "@title_exact"
+
+#: Per-field weights: a title match weighs more than a body match (as the local
+#: ``title_f`` boost), an exact-accent match more than its folded twin.
+FIELD_WEIGHTS = {"title": 3, "title_exact": 4, "body": 1, "body_exact": 2}
+#: searchd's ranking: the longest run of query words standing together in a field
+#: (its ``lcs``: proximity, natively) times the field's weight, plus its BM25
+#: estimate scaled down for long articles (searchd's ``bm25`` factor ignores length,
+#: which the local BM25 does not; real-time indexes keep no field lengths for
+#: ``bm25a``). Weights tuned on 60 VNTC known items (x4 query forms) against the
+#: local ranking: proximity x30 (x10000: 0.857 top-1 agreement, x10: 0.820), title
+#: 3 / title_exact 4 (2 / 3: 0.861) → 0.868.
+LENGTH_WORDS = 400
+PROXIMITY_WEIGHT = 30
+RANKER = (f"expr('sum(lcs*user_weight)*{PROXIMITY_WEIGHT}"
+          f"+bm25*{LENGTH_WORDS}/(word_count+{LENGTH_WORDS})')")
+#: Matches searchd keeps per query (and per shard) at least (its default); more for
+#: deeper pages (the total it reports counts every match either way).
+DEFAULT_MATCHES = 1000
+#: Values of a facet read before the top ones are chosen (ties broken by name).
+FACET_READ = 1000
+#: The facet name → the attribute it groups by.
+FACET_ATTRIBUTES = {"place": "places", "year": "year", "source": "source", "author": "author"}
+
+#: What a token reaches MATCH as: letters, digits and ``_`` (:func:`rows.cluster_word`
+#: spells any other character of a word so, as the rows do).
+_TOKEN = re.compile(r"^\w+$")
+
+
+@dataclass
+class Compiled:
+    """A query's MATCH text, and what its results page marks (for the highlighter)."""
+
+    match: str
+    exact: set[str] = field(default_factory=set)
+    folded: set[str] = field(default_factory=set)
+    phrases: list[tuple[str, ...]] = field(default_factory=list)
+    #: The plain words of an all-words query (for relaxing it), else empty.
+    plain: list[str] = field(default_factory=list)
+
+
+def parse(text: str) -> wq.Query:
+    """*text* parsed by vnsearch's own parser (abbreviations expanded)."""
+    text = text.strip()
+    if not text:
+        raise QueryError("empty query: type some words to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
+    try:
+        return syntax.parser().parse(text)
+    except abbrev.AbbreviationError as exc:
+        raise QueryError(str(exc)) from None
+    except Exception:  # Whoosh raises assorted errors on odd syntax
+        raise QueryError(
+            "cannot parse query: check its quotes and brackets, and that + and - stand "
+            "right before a word or phrase"
+        ) from None
+
+
+def compile_query(text: str, readings: Sequence[Reading] = ()) -> Compiled:
+    """The MATCH text of the words *text* (no ``place:``/``date:`` terms left in it).
+
+    *readings* are its probable accented readings (likeliest first): where the
+    likeliest gives a word marks, articles writing it so rank first.
+    """
+    parsed = parse(text)
+    if parsed is wq.NullQuery or _only_negations(parsed):
+        raise QueryError("query has no searchable words (the cluster cannot search for "
+                         "exclusions alone)")
+    out = Compiled(match="")
+    writer = _Writer(out, _reading_of(parsed, readings))
+    required = writer.write(parsed, negated=False)
+    out.match = required if not writer.boosts else (
+        f"{required} | ({required} ({' | '.join(writer.boosts)}))")
+    if not required.strip():
+        raise QueryError("query has no searchable words")
+    out.plain = _plain_words(parsed) or []
+    return out
+
+
+def _plain_words(parsed: wq.Query) -> list[str] | None:
+    """The words of a plain all-words query typed in the default field, else ``None``."""
+    parts = parsed.subqueries if type(parsed) is wq.And else [parsed]
+    if all(type(p) is wq.Term and p.fieldname == syntax.DEFAULT_FIELD for p in parts):
+        return [str(p.text) for p in parts]
+    return None
+
+
+def _reading_of(parsed: wq.Query, readings: Sequence[Reading]) -> dict[str, str]:
+    """Folded word → its accented form in the likeliest reading, for a plain query."""
+    words = _plain_words(parsed)
+    if not words or not readings or len(readings[0].words) != len(words):
+        return {}
+    return {fold(w): r for w, r in zip(words, readings[0].words, strict=True)
+            if has_accents(r) and not has_accents(w)}
+
+
+def _only_negations(q: wq.Query) -> bool:
+    if isinstance(q, wq.Not):
+        return True
+    if type(q) is wq.And:
+        return all(_only_negations(s) for s in q.subqueries)
+    return False
+
+
+def _token(word: str) -> str:
+    """A word for MATCH, spelled as the rows spell it (never an operator of searchd's)."""
+    token = cluster_word(word)
+    if not _TOKEN.match(token):
+        raise QueryError(f"the cluster cannot search for {word!r}")
+    return token
+
+
+def _unsupported(what: str) -> QueryError:
+    return QueryError(f"the cluster cannot run {what} (the local index can: use --index)")
+
+
+@dataclass
+class _Writer:
+    """Writes a parsed query tree as searchd's extended syntax, noting what to mark."""
+
+    out: Compiled
+    reading: dict[str, str]
+    #: Exact forms (typed with accents, or the likeliest reading's) that rank an
+    #: article higher without deciding whether it matches.
+    boosts: list[str] = field(default_factory=list)
+
+    def write(self, q: wq.Query, negated: bool) -> str:
+        if isinstance(q, wq.Not):
+            return f"-({self.write(q.query, not negated)})"
+        if isinstance(q, wq.AndNot):
+            return f"({self.write(q.a, negated)} -({self.write(q.b, not negated)}))"
+        if isinstance(q, wq.AndMaybe):  # "+a b": b only ranks (a | a b) keeps a's matches
+            a, b = self.write(q.a, negated), self.write(q.b, negated)
+            return f"({a} | ({a} {b}))"
+        if type(q) in (wq.And, wq.Require):
+            parts = q.subqueries if type(q) is wq.And else [q.a, q.b]
+            return "(" + " ".join(self.write(s, negated) for s in parts) + ")"
+        if type(q) is wq.Or:
+            return "(" + " | ".join(self.write(s, negated) for s in q.subqueries) + ")"
+        if type(q) is wq.Term:
+            return self._term(q, negated)
+        if type(q) is wq.Phrase:
+            return self._phrase(q, negated)
+        raise _unsupported(_form_of(q))
+
+    def _fields(self, fieldname: str) -> tuple[str, str]:
+        if fieldname == TITLE:
+            return TITLE_FOLDED, TITLE_EXACT
+        if fieldname in (syntax.DEFAULT_FIELD, BODY):
+            return FOLDED_FIELDS, EXACT_FIELDS
+        if fieldname == ID:
+            raise _unsupported("id: terms (use vnsearch show ID)")
+        raise _unsupported(f"{fieldname}: terms (use --author or --source where they apply)")
+
+    def _term(self, q: wq.Term, negated: bool) -> str:
+        folded_at, exact_at = self._fields(q.fieldname)
+        word = str(q.text)
+        folded = _token(fold(word))
+        if negated:  # "-bà" excludes exactly bà; "-ba" every ba/bà/bá
+            return f"{exact_at} {_token(word)}" if has_accents(word) else f"{folded_at} {folded}"
+        exact = word if has_accents(word) else self.reading.get(folded)
+        self.out.folded.add(folded)
+        if exact is not None:
+            self.out.exact.add(exact)
+            self.boosts.append(f"{exact_at} {_token(exact)}")
+        return f"{folded_at} {folded}"
+
+    def _phrase(self, q: wq.Phrase, negated: bool) -> str:
+        folded_at, exact_at = self._fields(q.fieldname)
+        words = [str(w) for w in q.words]
+        folded = " ".join(_token(fold(w)) for w in words)
+        near = f"~{(len(words) - 1) * (q.slop - 1)}" if q.slop > 1 else ""
+        plain = f'{folded_at} "{folded}"{near}'
+        if negated:
+            return plain
+        self.out.phrases.append(tuple(fold(w) for w in words))
+        if any(has_accents(w) for w in words):
+            exact = " ".join(_token(w) for w in words)
+            self.boosts.append(f'{exact_at} "{exact}"{near}')
+        return plain
+
+
+def _form_of(q: wq.Query) -> str:
+    """What the user typed that the cluster cannot run, in their words."""
+    if isinstance(q, wq.Prefix | wq.Wildcard):
+        return "prefix or wildcard patterns (word*, w?rd)"
+    if isinstance(q, wq.FuzzyTerm):
+        return "fuzzy terms (word~)"
+    if isinstance(q, wq.TermRange | wq.NumericRange | wq.DateRange):
+        return "ranges ([a TO b])"
+    if isinstance(q, wq.Every):
+        return "'*' alone (give words, or place:/date: terms only)"
+    return f"this query form ({type(q).__name__})"
+
+
+def relaxed_match(words: Sequence[str], keep: int) -> str:
+    """MATCH for plain *words* with at least *keep* of them (searchd's quorum)."""
+    folded = " ".join(_token(fold(w)) for w in words)
+    return f'{FOLDED_FIELDS} "{folded}"/{keep}'
+
+
+# --------------------------------------------------------------------------- filters
+
+@dataclass(frozen=True)
+class Where:
+    """A filter as searchd takes it: select expressions (searchd 2.2's WHERE cannot
+    OR attribute tests, so an OR is computed as a named expression) and conditions."""
+
+    expressions: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+
+
+def conditions(filters: Filters) -> Where:
+    """The attribute tests of *filters*; :class:`QueryError` where one cannot restrict."""
+    expressions: list[str] = []
+    tests: list[str] = []
+    for n, place in enumerate(([filters.place] if filters.place else []) + list(filters.places)):
+        keys = resolve_place(place)
+        if not keys:
+            raise QueryError(f"bad place {place!r}: give a place name such as \"Ba Đình\"",
+                             "place")
+        hashes = ", ".join(str(place_hash(k)) for k in keys)
+        expressions.append(f"IN(places, {hashes}) OR IN(provinces, {hashes}) AS in_place{n}")
+        tests.append(f"in_place{n} = 1")
+    tests += _date_tests(filters)
+    tests += _name_tests(filters)
+    return Where(tuple(expressions), tuple(tests))
+
+
+def timestamp(moment: datetime) -> int:
+    """A naive (archive-local) date as the timestamp the cluster stores."""
+    return calendar.timegm(moment.timetuple())
+
+
+def _date_tests(filters: Filters) -> list[str]:
+    ranges = list(filters.date_ranges)
+    if filters.since or filters.until:
+        start = _bound(filters.since, "since", 0) if filters.since else None
+        end = _bound(filters.until, "until", 1) if filters.until else None
+        if start and end and start > end:
+            raise QueryError("--since is after --until", "since")
+        ranges.append((start, end))
+    tests = []
+    for start, end in ranges:  # undated articles (date 0) match no date range
+        tests.append(f"date >= {max(1, timestamp(start)) if start else 1}")
+        if end:
+            tests.append(f"date <= {timestamp(end)}")
+    return tests
+
+
+def _bound(value: str, param: str, end: int) -> datetime:
+    try:
+        return date_bounds(value)[end]
+    except ValueError as exc:
+        raise QueryError(str(exc), param) from None
+
+
+def _name_tests(filters: Filters) -> list[str]:
+    """Author and source: the whole name as the article gives it (searchd 2.2 compares
+    string attributes whole, so the words inside a name cannot be matched as the
+    local index matches them)."""
+    tests = []
+    for name, value in (("author", filters.author), ("source", filters.source)):
+        if value:
+            if not terms(value, folded=True):
+                raise QueryError(f"bad {name} {value!r}", name)
+            tests.append(f"{name} = {quote(nfc(value.strip()))}")
+    return tests
+
+
+# --------------------------------------------------------------------------- statements
+
+#: What a page of hits and a facet's groups select (rows are read by these names).
+#: Neither carries the stored article: every shard sends the coordinator its whole
+#: top ``max_matches`` rows, which with article JSON overflowed searchd's packet size
+#: (an any-word fallback at 10k articles); a page's articles are read by id after.
+HIT_SELECT = ("id", "doc_id", "WEIGHT() AS score")
+FACET_SELECT = ("GROUPBY() AS value", "COUNT(*) AS n")
+
+@dataclass(frozen=True, kw_only=True)
+class Select:
+    """One page of a search, as searchd is asked for it."""
+
+    match: str | None
+    where: Where
+    sort: Sort = "relevance"
+    offset: int = 0
+    limit: int = 10
+
+    def sql(self) -> str:
+        columns = [*HIT_SELECT, *self.where.expressions]
+        order = "ORDER BY date DESC, WEIGHT() DESC" if self.sort == "date" else (
+            "ORDER BY WEIGHT() DESC, id ASC")
+        return (f"SELECT {', '.join(columns)} FROM {DISTRIBUTED_INDEX}{_where(self)} {order} "
+                f"LIMIT {self.offset}, {self.limit} "
+                f"OPTION ranker={RANKER}, field_weights=({_weights()}), "
+                f"max_matches={max(DEFAULT_MATCHES, self.offset + self.limit)}")
+
+
+def facet_statement(name: str, match: str | None, where: Where) -> str:
+    """The GROUP BY counting one facet's values over every match."""
+    attribute = FACET_ATTRIBUTES[name]
+    columns = [*FACET_SELECT, *where.expressions]
+    select = Select(match=match, where=where)
+    return (f"SELECT {', '.join(columns)} FROM {DISTRIBUTED_INDEX}{_where(select)} "
+            f"GROUP BY {attribute} ORDER BY n DESC LIMIT {FACET_READ} "
+            f"OPTION max_matches={FACET_READ}")
+
+
+def stored_statement(ids: Sequence[int]) -> str:
+    """The stored articles of the rows with searchd ids *ids* (a page's hits)."""
+    listed = ", ".join(str(int(i)) for i in ids)
+    return (f"SELECT id, stored FROM {DISTRIBUTED_INDEX} WHERE id IN ({listed}) "
+            f"LIMIT {len(ids)}")
+
+
+def _where(select: Select) -> str:
+    tests = ([f"MATCH({quote(select.match)})"] if select.match else []) + list(
+        select.where.conditions)
+    return f" WHERE {' AND '.join(tests)}" if tests else ""
+
+
+def _weights() -> str:
+    return ", ".join(f"{name}={weight}" for name, weight in FIELD_WEIGHTS.items())
