@@ -31,8 +31,9 @@ One core library with thin front ends. The modules, in the order data flows:
   columns), ``sorted_ids``, ``postings`` (bounded walks);
 * highlight → ``marking`` (what a query marks; the page's hits marked with it),
   ``highlight`` (snippets under the query's reading);
-* service → ``engine`` (the seam under the service: the local Whoosh index, later a
-  cluster), ``service`` (requests checked against ``limits``, notices decided once),
+* service → ``engine`` (the seam under the service: the local Whoosh index, or a
+  Sphinx/Manticore cluster through ``sphinx``, where vnsearch still analyses and
+  writes the query), ``service`` (requests checked against ``limits``, notices decided once),
   ``results`` (hits, result pages and articles, one JSON shape each), ``errors``
   (the one error a request fails with);
 * front ends → ``cli`` (the ``vnsearch`` command), ``http`` with ``http_models``,
