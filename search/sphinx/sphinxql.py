@@ -19,7 +19,7 @@ searchd's extended query syntax over the pre-analysed fields of
 * phrases, ``-`` exclusions (exact when typed with accents, folded otherwise, as
   locally), ``OR`` groups and abbreviations keep their shape; proximity is the
   ranker's (:data:`RANKER`: the longest run of query words standing together, per
-  field, weighted by :data:`FIELD_WEIGHTS`, then BM25).
+  field, squared and weighted by :data:`FIELD_WEIGHTS`, then BM25).
 
 What the cluster cannot run is refused with a :class:`search.errors.QueryError`
 naming it (patterns, fuzzy terms, ranges, metadata fields in the query), never
@@ -60,15 +60,20 @@ TITLE_EXACT = "@title_exact"
 #: ``title_f`` boost), an exact-accent match more than its folded twin.
 FIELD_WEIGHTS = {"title": 3, "title_exact": 4, "body": 1, "body_exact": 2}
 #: searchd's ranking: the longest run of query words standing together in a field
-#: (its ``lcs``: proximity, natively) times the field's weight, plus its BM25
-#: estimate scaled down for long articles (searchd's ``bm25`` factor ignores length,
-#: which the local BM25 does not; real-time indexes keep no field lengths for
-#: ``bm25a``). Weights tuned on 60 VNTC known items (x4 query forms) against the
-#: local ranking: proximity x30 (x10000: 0.857 top-1 agreement, x10: 0.820), title
-#: 3 / title_exact 4 (2 / 3: 0.861) → 0.868.
+#: (its ``lcs``: proximity, natively), squared (the local engine's phrase boosts
+#: reward a whole run far more than its pieces), times the field's weight; plus its
+#: BM25 estimate scaled down for long articles (searchd's ``bm25`` factor ignores
+#: length, which the local BM25 does not). ``bm25a``/``bm25f`` would say length
+#: directly, but Sphinx 2.2.11 keeps no field lengths for real-time indexes: with
+#: ``index_field_lengths = 1`` both stay at 0.5 for every article (checked on the
+#: daemon, RAM and disk chunks). Weights tuned on 100 VNTC known items (x4 query
+#: forms) against the local ranking, bench/cluster.py's set: ``lcs`` x30 → ``lcs²``
+#: x30 moved top-1 agreement 0.862 → 0.884 at 3,000 articles and 0.831 → 0.878 at
+#: 10,000 (x20: 0.882/0.866, x50: 0.884/0.870; ``lcs³``, ``exact_hit`` and
+#: ``bm25`` length scales 200/800 no better). Title 3 / title_exact 4 as before.
 LENGTH_WORDS = 400
 PROXIMITY_WEIGHT = 30
-RANKER = (f"expr('sum(lcs*user_weight)*{PROXIMITY_WEIGHT}"
+RANKER = (f"expr('sum(lcs*lcs*user_weight)*{PROXIMITY_WEIGHT}"
           f"+bm25*{LENGTH_WORDS}/(word_count+{LENGTH_WORDS})')")
 #: Matches searchd keeps per query (and per shard) at least (its default); more for
 #: deeper pages (the total it reports counts every match either way).
