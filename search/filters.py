@@ -97,8 +97,10 @@ def _place_parts(filters: Filters) -> list[wq.Query]:
     return parts
 
 
-def _date_parts(filters: Filters) -> list[wq.Query]:
-    """One date range per ``date:`` term, and one for the since/until options."""
+def date_ranges_of(filters: Filters) -> list[DateRange]:
+    """One date range per ``date:`` term, and one for the since/until options (checked:
+    a bad date or ``--since`` after ``--until`` is a :class:`QueryError`); every engine
+    turns these into its own range tests."""
     ranges = list(filters.date_ranges)
     if filters.since or filters.until:
         start = _bound(filters.since, "since", 0) if filters.since else None
@@ -106,7 +108,12 @@ def _date_parts(filters: Filters) -> list[wq.Query]:
         if start and end and start > end:
             raise QueryError("--since is after --until", "since")
         ranges.append((start, end))
-    return [wq.DateRange(DATE, start, end) for start, end in ranges]
+    return ranges
+
+
+def _date_parts(filters: Filters) -> list[wq.Query]:
+    """Whoosh's date ranges for :func:`date_ranges_of`."""
+    return [wq.DateRange(DATE, start, end) for start, end in date_ranges_of(filters)]
 
 
 def _bound(value: str, param: str, end: int) -> datetime:

@@ -25,12 +25,12 @@ from collections.abc import Mapping, Sequence
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search import abbrev, spelling, syntax
+from search import spelling, syntax
 from search.boosts import accents_of, proximity_boosts, ranks_by_reading, reading_boosts
 from search.errors import QueryError
 from search.filters import Filters, build_filter
 from search.highlight import Marking
-from search.limits import MAX_EXPANSION, MAX_QUERY_CHARS, Sort
+from search.limits import MAX_EXPANSION, Sort
 from search.marking import marking_of, page_hits
 from search.negation import Without
 from search.normalize import fold, has_accents
@@ -60,20 +60,7 @@ def parse(text: str, any_word: bool = False, readings: Sequence[Reading] = (),
     empty, over-long or unparsable queries. *readings* (from
     :func:`search.readings.readings`, with *accents*) add :func:`reading_boosts`.
     """
-    text = text.strip()
-    if not text:
-        raise QueryError("empty query: type some words to search for")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
-    try:
-        parsed = syntax.parser(any_word=any_word).parse(text)
-    except abbrev.AbbreviationError as exc:
-        raise QueryError(str(exc)) from None
-    except Exception:  # Whoosh raises assorted errors on odd syntax
-        raise QueryError(
-            "cannot parse query: check its quotes and brackets, and that + and - stand "
-            "right before a word or phrase"
-        ) from None
+    parsed = syntax.parse_text(text, any_word=any_word)
     rewritten = _rewrite(parsed, negated=False)
     if rewritten is None:
         raise QueryError("query has no searchable words")

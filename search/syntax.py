@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from whoosh import query as wq
 from whoosh.fields import ID as ID_TYPE
 from whoosh.fields import TEXT, Schema
 from whoosh.qparser import (
@@ -53,6 +54,7 @@ from search.analysis import EXACT, FOLDED
 from search.dates import date_bounds, date_range
 from search.errors import QueryError
 from search.filters import DateRange, Filters
+from search.limits import MAX_QUERY_CHARS
 from search.normalize import nfc, token_tuples
 from search.schema import AUTHOR, BODY, ID, PEOPLE, SOURCE, TITLE
 
@@ -303,6 +305,27 @@ def _form_node(form: str) -> SyntaxNode:
 
 
 # --------------------------------------------------------------------------- the parser
+
+def parse_text(text: str, *, any_word: bool = False) -> wq.Query:
+    """*text* parsed by :func:`parser` (abbreviations expanded), or a
+    :class:`QueryError` that says what is wrong with it: empty, over-long, or syntax
+    the parser cannot read. Every engine parses a user's query through here."""
+    text = text.strip()
+    if not text:
+        raise QueryError("empty query: type some words to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
+    try:
+        parsed: wq.Query = parser(any_word=any_word).parse(text)
+    except abbrev.AbbreviationError as exc:
+        raise QueryError(str(exc)) from None
+    except Exception:  # Whoosh raises assorted errors on odd syntax
+        raise QueryError(
+            "cannot parse query: check its quotes and brackets, and that + and - stand "
+            "right before a word or phrase"
+        ) from None
+    return parsed
+
 
 def parser(*, any_word: bool = False, abbreviations: bool = True) -> QueryParser:
     """Whoosh's parser configured for our language: every word required (or, with

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from search import lock
 from search.sphinx.config import CONFIG_FILE, LOG_FILE, PID_FILE, render
 from search.sphinx.topology import (
     Daemon,
@@ -272,13 +273,7 @@ def _live_pid(directory: Path, daemon: Daemon) -> int | None:
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
+    return lock.pid_alive(pid) and not _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:

@@ -38,11 +38,10 @@ from datetime import datetime
 
 from whoosh import query as wq
 
-from search import abbrev, syntax
-from search.dates import date_bounds
+from search import syntax
 from search.errors import QueryError
-from search.filters import Filters, resolve_place
-from search.limits import MAX_QUERY_CHARS, Sort
+from search.filters import Filters, date_ranges_of, resolve_place
+from search.limits import Sort
 from search.normalize import fold, has_accents, nfc, terms
 from search.readings import Reading
 from search.schema import BODY, ID, TITLE
@@ -102,20 +101,7 @@ class Compiled:
 
 def parse(text: str) -> wq.Query:
     """*text* parsed by vnsearch's own parser (abbreviations expanded)."""
-    text = text.strip()
-    if not text:
-        raise QueryError("empty query: type some words to search for")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"query too long ({len(text)} characters; the limit is {MAX_QUERY_CHARS})")
-    try:
-        return syntax.parser().parse(text)
-    except abbrev.AbbreviationError as exc:
-        raise QueryError(str(exc)) from None
-    except Exception:  # Whoosh raises assorted errors on odd syntax
-        raise QueryError(
-            "cannot parse query: check its quotes and brackets, and that + and - stand "
-            "right before a word or phrase"
-        ) from None
+    return syntax.parse_text(text)
 
 
 def compile_query(text: str, readings: Sequence[Reading] = ()) -> Compiled:
@@ -295,26 +281,13 @@ def timestamp(moment: datetime) -> int:
 
 
 def _date_tests(filters: Filters) -> list[str]:
-    ranges = list(filters.date_ranges)
-    if filters.since or filters.until:
-        start = _bound(filters.since, "since", 0) if filters.since else None
-        end = _bound(filters.until, "until", 1) if filters.until else None
-        if start and end and start > end:
-            raise QueryError("--since is after --until", "since")
-        ranges.append((start, end))
+    ranges = date_ranges_of(filters)
     tests = []
     for start, end in ranges:  # undated articles (date 0) match no date range
         tests.append(f"date >= {max(1, timestamp(start)) if start else 1}")
         if end:
             tests.append(f"date <= {timestamp(end)}")
     return tests
-
-
-def _bound(value: str, param: str, end: int) -> datetime:
-    try:
-        return date_bounds(value)[end]
-    except ValueError as exc:
-        raise QueryError(str(exc), param) from None
 
 
 def _name_tests(filters: Filters) -> list[str]:
