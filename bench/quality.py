@@ -11,11 +11,15 @@ from the title, then typed in five forms:
 * ``typo`` — one letter deleted, swapped or replaced in one word of ≥ 4 letters;
 * ``shuffled`` — the same words in another order.
 
-The rank of the source article in the engine's top 10 gives MRR@10 and recall@10.
+The rank of the source article in the engine's top 10 gives MRR@10 and recall@10,
+over all items and over two fixed halves (split by a hash of the article's id):
+ranking is tuned on ``tune`` and quoted on ``report``. Results before this split was
+added tuned and reported on the same items.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import unicodedata
@@ -138,8 +142,20 @@ def build_items(records: list[dict], count: int, seed: int = 7) -> list[Item]:
     return items
 
 
+#: The two fixed halves of the items: tune ranking on one, report on the other.
+HALVES = ("tune", "report")
+
+
+def half_of(doc_id: str) -> str:
+    """The half an item belongs to, by a stable hash of its article's id (the same
+    article is in the same half in every run and at every archive size)."""
+    return HALVES[hashlib.blake2b(doc_id.encode("utf-8"), digest_size=1).digest()[0] % 2]
+
+
 def evaluate(engine, items: list[Item], seed: int = 11) -> dict:
-    """MRR@10 and recall@10 per query form for one engine."""
+    """MRR@10 and recall@10 per query form for one engine, over all items and (as
+    ``mrr10_tune`` / ``mrr10_report``) over each half: ranking changes are tuned on
+    the tune half and quoted on the report half."""
     rng = random.Random(seed)
     ranks: dict[str, list[int | None]] = {f: [] for f in FORMS}
     changed = 0
@@ -149,6 +165,7 @@ def evaluate(engine, items: list[Item], seed: int = 11) -> dict:
         for form, query in forms.items():
             ids = engine.search(query, snippets=False)
             ranks[form].append(ids.index(item.doc_id) + 1 if item.doc_id in ids else None)
+    halves = [half_of(item.doc_id) for item in items]
     out = {}
     for form, rs in ranks.items():
         found = [r for r in rs if r]
@@ -156,6 +173,10 @@ def evaluate(engine, items: list[Item], seed: int = 11) -> dict:
             "mrr10": round(sum(1 / r for r in found) / len(rs), 4) if rs else 0.0,
             "recall10": round(len(found) / len(rs), 4) if rs else 0.0,
         }
+        for half in HALVES:
+            part = [r for r, h in zip(rs, halves, strict=True) if h == half]
+            out[form][f"mrr10_{half}"] = (round(sum(1 / r for r in part if r) / len(part), 4)
+                                          if part else 0.0)
     out["_items"] = len(items)
     out["_tone_swapped_changed"] = changed
     return out
