@@ -44,6 +44,7 @@ from search.sphinx.topology import (
     shard_of,
 )
 from search.sphinx.topology import daemons as daemons_of
+from tests.cluster_checks import sigkill
 
 #: Articles in the module's cluster: every one has the words "ha noi" in its title.
 ARTICLES = 400
@@ -203,17 +204,6 @@ def _ids(answer: Answer) -> set[str]:
     return {str(row[0]) for row in answer.rows}
 
 
-def _kill(directory: Path, daemon: Daemon) -> None:
-    """SIGKILL *daemon* and wait until it is gone."""
-    pid = daemons.pid_of(directory, daemon)
-    assert pid is not None, f"{daemon.name} is not running"
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while daemons.pid_of(directory, daemon) is not None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert daemons.pid_of(directory, daemon) is None
-
-
 def _replica(topology: Topology, shard: int, replica: int) -> Daemon:
     return next(d for d in daemons_of(topology) if (d.shard, d.replica) == (shard, replica))
 
@@ -272,7 +262,7 @@ def test_sigkill_of_a_replica_during_a_query_stream_fails_no_query(
     directory, topology = cluster
     everything = {f"doc{i}" for i in range(ARTICLES)}
     victim = _replica(topology, shard=0, replica=0)
-    killer = threading.Timer(0.2, _kill, args=(directory, victim))
+    killer = threading.Timer(0.2, sigkill, args=(directory, victim))
     killer.start()
     answers = [_query(topology) for _ in range(300)]
     killer.join()
@@ -289,7 +279,7 @@ def test_sigkill_of_a_replica_during_a_query_stream_fails_no_query(
 def test_a_whole_shard_down_is_reported_partial(cluster: tuple[Path, Topology]) -> None:
     directory, topology = cluster
     for replica in (0, 1):
-        _kill(directory, _replica(topology, shard=1, replica=replica))
+        sigkill(directory, _replica(topology, shard=1, replica=replica))
     try:
         down = {s.name for s in daemons.status(directory) if not (s.alive or s.healthy)}
         assert down == {"shard1-replica0", "shard1-replica1"}
@@ -309,7 +299,7 @@ def test_coordinator_restart_gives_the_same_results(cluster: tuple[Path, Topolog
     directory, topology = cluster
     before = _query(topology)
     coordinator = next(d for d in daemons_of(topology) if d.role == COORDINATOR)
-    _kill(directory, coordinator)
+    sigkill(directory, coordinator)
     with pytest.raises(ConnectionError, match=topology.coordinator.address):
         connect(topology.coordinator)
     daemons.up(directory, shards=2, replicas=2)

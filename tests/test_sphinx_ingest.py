@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -39,6 +38,7 @@ from search.sphinx.rtindex import META_INDEX, SHARD_INDEX
 from search.sphinx.topology import Daemon, Topology, connect, document_id, shard_of
 from search.sphinx.topology import daemons as daemons_of
 from search.store import open_index
+from tests.cluster_checks import sigkill
 from tests.conftest import VNTC_SCAN, vntc_records
 
 # --------------------------------------------------------------------------- rows
@@ -216,15 +216,6 @@ def _replica(topology: Topology, shard: int, replica: int) -> Daemon:
     return next(d for d in daemons_of(topology) if (d.shard, d.replica) == (shard, replica))
 
 
-def _kill(directory: Path, daemon: Daemon) -> None:
-    pid = daemons.pid_of(directory, daemon)
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while daemons.pid_of(directory, daemon) is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 def test_incremental_runs(cluster: tuple[Path, Topology], tmp_path: Path) -> None:
     _, topology = cluster
@@ -298,7 +289,7 @@ def test_deletions_reach_a_replica_that_was_down(cluster: tuple[Path, Topology],
     ids = sorted(_vntc(archive, "deldown", vntc_records(30)))
     ingest.index_paths(topology, [archive])
     doomed = [i for i in ids if shard_of(i, 2) == 0][:4]
-    _kill(directory, _replica(topology, 0, 0))
+    sigkill(directory, _replica(topology, 0, 0))
     assert ingest.delete(topology, doomed) == 4
     daemons.up(directory, shards=2, replicas=2)
     assert len(_held(topology, "deldown")[0]) > len(_held(topology, "deldown")[1])
@@ -316,7 +307,7 @@ def test_a_replica_down_during_a_run_is_brought_back_in_line(
     _vntc(archive, "rep", lines[:200])
     ingest.index_paths(topology, [archive])
     victim = _replica(topology, 0, 1)
-    _kill(directory, victim)
+    sigkill(directory, victim)
 
     texts = _vntc(archive, "rep", lines[20:260])  # 20 gone, 60 new
     notices: list[str] = []
@@ -347,7 +338,7 @@ def test_sigkill_of_a_replica_during_batches_loses_no_article(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if len(_held(topology, "kill")[2]) >= 150:
-                _kill(directory, victim)
+                sigkill(directory, victim)
                 killed.set()
                 return
             time.sleep(0.02)
@@ -410,7 +401,7 @@ def test_a_shard_with_no_live_replica_fails_the_run_clearly(
     archive = tmp_path / "down.jsonl"
     _vntc(archive, "down", vntc_records(20))
     for replica in range(2):
-        _kill(directory, _replica(topology, 1, replica))
+        sigkill(directory, _replica(topology, 1, replica))
     try:
         with pytest.raises(ShardDown, match="shard 1 has no live replica"):
             ingest.index_paths(topology, [archive], notice=lambda _m: None)

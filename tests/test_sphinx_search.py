@@ -11,11 +11,8 @@ when searchd or the shared corpora are absent.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
-import signal
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +35,9 @@ from search.results import SearchResult, article_json
 from search.service import SearchRequest
 from search.sphinx import daemons, ingest
 from search.sphinx.engine import SphinxEngine
-from search.sphinx.topology import Daemon, Topology
+from search.sphinx.topology import Topology
 from search.sphinx.topology import daemons as daemons_of
+from tests.cluster_checks import sigkill
 from tests.conftest import vntc_records
 
 pytestmark = pytest.mark.slow
@@ -286,7 +284,7 @@ def test_a_shard_down_marks_the_results_partial(engines: Engines) -> None:
     whole = _search(engines.cluster, "chính phủ")
     for daemon in daemons_of(engines.topology):
         if daemon.shard == 0:
-            _sigkill(engines.directory, daemon)
+            sigkill(engines.directory, daemon)
     try:
         cut = _search(engines.cluster, "chính phủ")
         assert cut.partial and cut.total < whole.total
@@ -297,13 +295,3 @@ def test_a_shard_down_marks_the_results_partial(engines: Engines) -> None:
         daemons.up(engines.directory, shards=2, replicas=2)
     again = _search(engines.cluster, "chính phủ")
     assert not again.partial and again.total == whole.total
-
-
-def _sigkill(directory: Path, daemon: Daemon) -> None:
-    """SIGKILL *daemon* and wait until it is gone."""
-    pid = daemons.pid_of(directory, daemon)
-    assert pid is not None, f"{daemon.name} is not running"
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while daemons.pid_of(directory, daemon) is not None and time.monotonic() < deadline:
-        time.sleep(0.02)
