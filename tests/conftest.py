@@ -45,6 +45,21 @@ def vntc_records(n: int) -> list[str]:
     return lines
 
 
+def vntc_documents(tmp: Path, n: int) -> list[dict]:
+    """The seed corpus and the first *n* VNTC articles, as the Whoosh documents the
+    indexer would write (for tests that compare two ways of writing one segment)."""
+    from search.archive import Record, read_archive
+    from search.documents import analyse, to_document
+
+    archive = tmp / "vntc.jsonl"
+    archive.write_text("".join(vntc_records(n)), encoding="utf-8")
+    docs = []
+    for root in (CORPUS, archive):
+        docs += [to_document(r, str(root), analyse(r))
+                 for r in read_archive([root]) if isinstance(r, Record)]
+    return docs
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the bundled corpus, built once per test session."""

@@ -29,30 +29,16 @@ from whoosh.writing import IndexWriter
 
 from search import store
 from search.analysis import FOLDED
-from search.archive import Record, read_archive
 from search.bulk.builder import SegmentBuilder
 from search.codec.postings import BLOCK_POSTINGS
 from search.codec.vncodec import VnCodec
-from search.documents import analyse, to_document
 from search.indexer import index_paths
 from search.query import run
 from search.schema import BODY, ID, MATCH_FIELD, TITLE, TITLE_FIELD, build_schema
-from tests.conftest import CORPUS, shared_file
+from tests.conftest import shared_file, vntc_documents
 
 VNTC_ARTICLES = 1500
 BATCHES = 3
-
-
-def vntc_documents(tmp: Path) -> list[dict]:
-    """The seed corpus and the first VNTC articles, as Whoosh documents."""
-    archive = tmp / "vntc.jsonl"
-    with gzip.open(shared_file("vntc.jsonl.gz"), "rt", encoding="utf-8") as fh:
-        archive.write_text("".join(itertools.islice(fh, VNTC_ARTICLES)), encoding="utf-8")
-    docs = []
-    for root in (CORPUS, archive):
-        docs += [to_document(r, str(root), analyse(r))
-                 for r in read_archive([root]) if isinstance(r, Record)]
-    return docs
 
 
 def appending(segment: Segment) -> Callable[[IndexWriter, list[Segment]], list[Segment]]:
@@ -113,7 +99,7 @@ def segment_files(ix: index.Index) -> list[dict[str, bytes]]:
 def twins(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A multi-segment VNTC sample with deletions, written both ways."""
     tmp = tmp_path_factory.mktemp("builder")
-    docs = vntc_documents(tmp)
+    docs = vntc_documents(tmp, VNTC_ARTICLES)
     whoosh_ix = build_with_whoosh(docs, tmp / "whoosh", BATCHES)
     built_ix = build_with_builder(docs, tmp / "built", BATCHES)
     for ix in (whoosh_ix, built_ix):

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import itertools
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, 
 from search.codec.vncodec import VnCodec, segment_arrays
 from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, TITLE_FIELD, build_schema
-from tests.conftest import CORPUS, shared_file
+from tests.conftest import CORPUS, vntc_documents
 
 # --------------------------------------------------------------------------- properties
 
@@ -154,17 +153,6 @@ VNTC_ARTICLES = 1500
 COMMITS = 3
 
 
-def _documents(tmp: Path) -> list[dict]:
-    archive = tmp / "vntc.jsonl"
-    with gzip.open(shared_file("vntc.jsonl.gz"), "rt", encoding="utf-8") as fh:
-        archive.write_text("".join(itertools.islice(fh, VNTC_ARTICLES)), encoding="utf-8")
-    docs = []
-    for root in (CORPUS, archive):
-        docs += [to_document(r, str(root), analyse(r))
-                 for r in read_archive([root]) if isinstance(r, Record)]
-    return docs
-
-
 def _build(docs: list[dict], target: Path, codec) -> index.Index:
     """Several commits (so several segments), then deletions in a last one. The
     segments are left as separate files, so their sizes can be compared by kind (the
@@ -196,7 +184,7 @@ def _size(path: Path, endings: tuple[str, ...] = ("",)) -> int:
 def twin_indexes(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The same documents written with W3 and with VnCodec (multi-segment)."""
     tmp = tmp_path_factory.mktemp("codec")
-    docs = _documents(tmp)
+    docs = vntc_documents(tmp, VNTC_ARTICLES)
     w3 = _build(docs, tmp / "w3", W3Codec())
     vn = _build(docs, tmp / "vn", VnCodec())
     return {"w3": w3, "vn": vn, "sizes": (_size(tmp / "w3"), _size(tmp / "vn")),
@@ -354,7 +342,7 @@ def test_other_format_version_says_rebuild(tmp_path: Path, monkeypatch: pytest.M
 @pytest.mark.slow
 def test_parallel_writer_writes_codec_segments(tmp_path: Path) -> None:
     """Whoosh's multiprocess writer passes the codec to its worker processes."""
-    docs = _documents(tmp_path)[:300]
+    docs = vntc_documents(tmp_path, VNTC_ARTICLES)[:300]
     (tmp_path / "ix").mkdir()
     ix = index.create_in(tmp_path / "ix", build_schema())
     with ix.writer(procs=2, multisegment=True, batchsize=50, codec=VnCodec()) as writer:
