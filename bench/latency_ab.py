@@ -40,8 +40,9 @@ sys.path.insert(0, str(REPO))
 from bench.engines import ENGINES, records  # noqa: E402
 from bench.run import RESULTS, archive_for, build, make_queries  # noqa: E402
 
-#: Runs in a fresh interpreter with the checkout under test first on ``sys.path``.
-CHILD = r"""
+#: What both children run first, in a fresh interpreter with the checkout under test
+#: first on ``sys.path``: open the index and define ``search(q, source)``.
+SETUP = r"""
 import json, statistics, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
@@ -56,7 +57,6 @@ try:  # where these live since the architecture refactor; before it, in search.q
 except ImportError:
     from search.query import Filters, QueryError
 
-queries = json.load(sys.stdin)
 searcher = store.open_index(Path(sys.argv[2])).searcher()
 
 def search(q, source):
@@ -64,6 +64,12 @@ def search(q, source):
         run(searcher, q, limit=10, filters=Filters(source=source))
     except QueryError:
         pass
+"""
+
+#: The whole-pass child: reads the queries as one JSON list on stdin, warms up, times
+#: them all and prints its figures as JSON.
+CHILD = SETUP + r"""
+queries = json.load(sys.stdin)
 
 for q, source in queries[:50]:
     search(q, source)
@@ -80,15 +86,7 @@ print(json.dumps({"p50_ms": statistics.median(times), "p95_ms": at(95), "p99_ms"
 
 #: The lockstep child: opens the index, says ``ready``, then per line of stdin (one
 #: ``[query, source]``) searches and answers the milliseconds it took.
-STEP_CHILD = CHILD.split("queries = json.load")[0] + r"""
-searcher = store.open_index(Path(sys.argv[2])).searcher()
-
-def search(q, source):
-    try:
-        run(searcher, q, limit=10, filters=Filters(source=source))
-    except QueryError:
-        pass
-
+STEP_CHILD = SETUP + r"""
 print("ready", flush=True)
 for line in sys.stdin:
     q, source = json.loads(line)
