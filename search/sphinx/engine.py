@@ -8,14 +8,34 @@ and written as SphinxQL by :mod:`search.sphinx.sphinxql`, the coordinator fans i
 out to the shards, and the page's snippets are marked by vnsearch's own
 highlighter (:mod:`search.highlight`) over the stored text each row carries.
 
+The did-you-mean (:func:`search.spelling.suggest`), the probable accent readings
+(:func:`search.readings.readings`) and typo tolerance
+(:func:`search.relax.typo_alternatives`) are the local engine's own code, run over
+the cluster's lexicon (:class:`search.sphinx.lexicon.ClusterLexicon`: the
+vocabulary kept beside the cluster, and phrase queries to it), kept per engine
+and reloaded after indexing or when the vocabulary's word total changes
+(:meth:`SphinxEngine.lexicon`). A search then goes as :func:`search.query.run`
+goes: when the words match fewer than :data:`~search.relax.TYPO_WHEN_FEWER`
+articles, words one edit away join the MATCH and their articles follow the exact
+ones (``typos``); the result carries the suggestion; a query that finds nothing
+shows its correction's results (``corrected``, unless ``exact``); then relaxation.
+
 What the cluster does differently, said rather than faked:
 
 * a shard with no live replica makes the answer ``partial`` (the coordinator's
   warnings say an agent failed), never silently incomplete;
 * relaxation (``fallback``) uses searchd's quorum over the folded words;
-* typo matches, did-you-mean, accent readings and autocomplete need the
-  vocabulary kept beside the cluster; without it a result has no suggestion and
-  no typo matches, and autocomplete says it is not available;
+* ranking is searchd's expression ranker (:data:`search.sphinx.sphinxql.RANKER`),
+  not the local BM25F with its boosts: only the likeliest accent reading ranks
+  (its exact words as alternatives that add weight, whatever its probability;
+  locally every likely reading adds weight in proportion), and among typo
+  matches a word one edit away weighs as much as the typed one (locally half);
+* the lexicon reads how a span is spelled from up to 24 articles holding it, the
+  first by row id (a hash) rather than an even spread in index order, and counts
+  word pairs exactly rather than from a sample: on the same articles a suggestion
+  can differ on a borderline case (a capital read from a different sample);
+* autocomplete is not available (it would need the title words and names kept
+  beside the cluster too); it says so;
 * patterns (``word*``), fuzzy terms, ranges and ``author:``-style query fields
   are refused with an error naming them; ``--author``/``--source`` compare the
   whole name as the article gives it, not words inside it; ``show`` takes whole ids only.

@@ -16,6 +16,9 @@ searchd's extended query syntax over the pre-analysed fields of
   rank (more keywords hit: exact-accent first). searchd's ``MAYBE`` would say it more
   directly, but Sphinx 2.2.11 evaluates ``MAYBE`` as ``AND`` (checked on the daemon),
   which would drop articles;
+* with typo tolerance (``near``), each word that decides the match also matches the
+  archive's words one edit away, ``(@(title,body) nguyen | @(title,body) nguyn)``,
+  and :func:`typo_only` finds the articles only those find (they follow the others);
 * phrases, ``-`` exclusions (exact when typed with accents, folded otherwise, as
   locally), ``OR`` groups and abbreviations keep their shape; proximity is the
   ranker's (:data:`RANKER`: the longest run of query words standing together, per
