@@ -18,7 +18,8 @@ accent readings (:mod:`search.readings`) and typo tolerance
   by the local index's own reader of spans (:func:`search.lexicon.text_spans`).
 
 Every answer is remembered for the lexicon's life (one per engine, replaced when
-the vocabulary changes: :meth:`search.sphinx.engine.SphinxEngine.lexicon`).
+the vocabulary changes: :meth:`search.sphinx.engine.SphinxEngine.lexicon`), except
+one a shard with no live replica left out (``partial``): that is used once.
 Counts may differ a little from the local index's (it estimates pair counts from
 a spread sample and reads spans from other articles of a common span), not the
 spellings chosen on the same articles in practice.
@@ -87,51 +88,60 @@ class ClusterLexicon:
 
     def _pair(self, words: list[str], *, seen_only: bool) -> int:
         key = (tuple(words), seen_only)
-        if key not in self._pairs:
+        if key in self._pairs:
+            return self._pairs[key]
+        count, whole = self._count(words, seen_only=seen_only)
+        if whole:  # an answer missing a shard is used once, not remembered
             if len(self._pairs) >= MAX_ANSWERS:
                 self._pairs.clear()
-            self._pairs[key] = self._count(words, seen_only=seen_only)
-        return self._pairs[key]
+            self._pairs[key] = count
+        return count
 
-    def _count(self, words: list[str], *, seen_only: bool) -> int:
-        """Whether (1/0) or how often *words* stand together in the cluster's articles."""
+    def _count(self, words: list[str], *, seen_only: bool) -> tuple[int, bool]:
+        """Whether (1/0) or how often *words* stand together in the cluster's
+        articles, and whether every shard answered."""
         match = _phrase(words)
         if match is None or not all(self.vocabulary.frequency(w) for w in words):
-            return 0
+            return 0, True
         if seen_only:
-            return int(self._run(_ids_statement(match, 1)).total > 0)
+            page = self._run(_ids_statement(match, 1))
+            return int(page.total > 0), not page.partial
         page = self._run(f"SELECT id, WEIGHT() AS hits FROM {DISTRIBUTED_INDEX} "
                          f"WHERE MATCH({quote(match)}) ORDER BY id ASC "
                          f"LIMIT {PAIR_SAMPLE} OPTION ranker={HIT_RANKER}, "
                          f"max_matches={PAIR_SAMPLE}")
         if not page.rows:
-            return 0
+            return 0, not page.partial
         hits = sum(int(row["hits"]) for row in page.rows) / len(words)
-        return round(hits * max(1.0, page.total / len(page.rows)))
+        return round(hits * max(1.0, page.total / len(page.rows))), not page.partial
 
     def _read_spans(self, words: list[str]) -> list[Spans]:
         """:func:`search.lexicon.text_spans` of the articles read for the span *words*."""
         key = tuple(words)
-        if key not in self._spans:
+        if key in self._spans:
+            return self._spans[key]
+        spans, whole = self._spans_of(words)
+        if whole:
             if len(self._spans) >= MAX_ANSWERS:
                 self._spans.clear()
-            self._spans[key] = self._spans_of(words)
-        return self._spans[key]
+            self._spans[key] = spans
+        return spans
 
-    def _spans_of(self, words: list[str]) -> list[Spans]:
+    def _spans_of(self, words: list[str]) -> tuple[list[Spans], bool]:
         match = _phrase(words)
         if match is None or not all(self.vocabulary.frequency(w) for w in words):
-            return []
-        ids = [int(row["id"]) for row in self._run(_ids_statement(match, SPAN_ARTICLES)).rows]
+            return [], True
+        found = self._run(_ids_statement(match, SPAN_ARTICLES))
+        ids = [int(row["id"]) for row in found.rows]
         if not ids:
-            return []
-        stored = self._run(sphinxql.stored_statement(ids)).rows
+            return [], not found.partial
+        stored = self._run(sphinxql.stored_statement(ids))
         per_doc = []
-        for row in sorted(stored, key=lambda r: int(r["id"])):
+        for row in sorted(stored.rows, key=lambda r: int(r["id"])):
             article = rows.article(row["stored"])
             text = f"{article.get('title') or ''}\n{article.get('body') or ''}"
             per_doc.append(text_spans(text, words))
-        return per_doc
+        return per_doc, not (found.partial or stored.partial)
 
 
 def _phrase(words: list[str]) -> str | None:
