@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 #: are compared; and the share whose top hit and what the result says about typos
 #: and corrections must be the local engine's (ranking among typo matches differs a
 #: little: the local engine weighs a word one edit away at half a typed one).
-TYPO_ITEMS = 15
+TYPO_ITEMS = 12
 MIN_TYPO_AGREEMENT = 0.85
 
 
