@@ -17,11 +17,11 @@ API for the engine (did-you-mean, typo expansion, readings):
   ``accent_forms(folded)`` (spellings with counts, most frequent first, as
   :func:`search.lexicon.accent_forms`), ``near_words(folded, limit)`` (words one
   edit away, as :func:`search.lexicon.near_words`), ``words`` (the folded set);
-* word *pairs* are not kept here: how often ``a b`` stands in a row is a phrase
-  query to the cluster itself (``MATCH('"a b"')`` for the folded pair,
-  ``MATCH('@(title_exact,body_exact) "à b"')`` for one exact spelling, the
-  spellings coming from :meth:`Vocabulary.accent_forms`, each word spelled by
-  :func:`search.sphinx.rows.cluster_word`).
+* word *pairs* are not kept here: whether and how often ``a b`` stands in a row
+  is a phrase query to the cluster itself (``MATCH('@(title,body) "a b"')``), and
+  how the archive spells it is read from the stored text of a few articles that
+  phrase finds (:class:`search.sphinx.lexicon.ClusterLexicon`, which puts the two
+  together as the engine's :class:`search.lexicons.Lexicon`).
 
 Ingestion updates it with :func:`apply` (a delta of word counts: articles written
 add their words, replaced and deleted ones take theirs away), at least every
