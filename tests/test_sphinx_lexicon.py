@@ -22,6 +22,9 @@ from search.cli import app
 from search.results import SearchResult
 from search.service import SearchRequest
 from search.sphinx import sphinxql
+from search.sphinx.engine import Page
+from search.sphinx.lexicon import ClusterLexicon
+from search.sphinx.vocabulary import Vocabulary
 from tests.cluster_engines import Engines, same_articles
 
 pytestmark = pytest.mark.slow
@@ -161,3 +164,23 @@ def test_the_lexicon_follows_indexing(engines: Engines, tmp_path) -> None:
     after = engines.cluster.lexicon()
     assert after is not before and after.frequency("khauphac") == 2
     assert engines.cluster.did_you_mean("deo khauphc").text == "Đèo Khâuphạc"  # type: ignore[union-attr]
+
+
+def test_answers_missing_a_shard_are_not_remembered() -> None:
+    """A pair count from an answer a dead shard left out is used once: the next
+    query asks again (and remembers a whole answer). No daemon: the statements
+    are answered here, as the engine's ``_run`` would."""
+    answers = [Page([{"id": 1, "hits": 4}], 1, partial=True),
+               Page([{"id": 1, "hits": 4}, {"id": 2, "hits": 2}], 2, partial=False)]
+    asked: list[str] = []
+
+    def run(sql: str) -> Page:
+        asked.append(sql)
+        return answers[min(len(asked), len(answers)) - 1]
+
+    words = ClusterLexicon(Vocabulary({"ha": {"hà": 9}, "noi": {"nội": 9}}, 18), run)
+    assert words.pair_count(["ha", "noi"]) == 2  # 4 hits of 2 words: 2 occurrences
+    assert words.pair_count(["ha", "noi"]) == 3
+    assert words.pair_count(["ha", "noi"]) == 3 and len(asked) == 2
+    assert "sum(hit_count)" in asked[0] and '"ha noi"' in asked[0]
+    assert words.pair_count(["ha", "xyzzy"]) == 0 and len(asked) == 2  # a word no row holds
