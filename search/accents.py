@@ -1,7 +1,8 @@
 """The archive's accent model: which spellings a typed word may take, and how likely each is.
 
 A query typed without accents (``quan uy ba dinh``) stands for some accented
-spelling; the archive itself says which. This module holds what the did-you-mean
+spelling; the archive itself says which (its :class:`search.lexicons.Lexicon`,
+whichever engine holds it). This module holds what the did-you-mean
 (:mod:`search.spelling`) and the probable readings that rank results
 (:mod:`search.readings`) share: a word's accent spellings with their shares
 (:func:`spellings`), the likeliest spellings of a whole query from the archive's
@@ -19,9 +20,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
-from whoosh.reading import IndexReader
-
-from search import lexicon
+from search.lexicons import Lexicon
 from search.normalize import fold, has_accents, nfc, normalize_term
 
 #: Longest query (in words) the model reads (suggestions and readings alike).
@@ -65,9 +64,9 @@ def ime_decode(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def writes_so(reader: IndexReader, exact: str, folded: str) -> bool:
-    """True when *exact* carries accents and the archive writes it that way."""
-    return has_accents(exact) and exact in dict(lexicon.accent_forms(reader, folded))
+def writes_so(words: Lexicon, exact: str, folded: str) -> bool:
+    """True when *exact* carries accents and the archive (*words*) writes it that way."""
+    return has_accents(exact) and exact in dict(words.accent_forms(folded))
 
 
 def _marks(word: str) -> Counter[str]:
@@ -86,14 +85,14 @@ def keeps_accents(typed: str, suggested: str) -> bool:
     return not (_marks(typed) - _marks(suggested))
 
 
-def kept_spelling(reader: IndexReader, tok: TokenTuple, chosen: str) -> str | None:
+def kept_spelling(words: Lexicon, tok: TokenTuple, chosen: str) -> str | None:
     """The spelling a slot must keep: the word as typed with accents when the archive
     writes it so, or the Telex/VNI word the keystrokes spell; else ``None``."""
     exact, folded = tok[0], tok[1]
-    if chosen == folded and writes_so(reader, exact, folded):
+    if chosen == folded and writes_so(words, exact, folded):
         return exact
     hint = _ime_hint(tok, chosen)
-    if hint is not None and hint in dict(lexicon.accent_forms(reader, chosen)):
+    if hint is not None and hint in dict(words.accent_forms(chosen)):
         return hint
     return None
 
@@ -113,7 +112,7 @@ def may_take(exact: str, lock: str | None, keep: str | None) -> bool:
     return keep is None or keeps_accents(keep, exact)
 
 
-def spellings(reader: IndexReader, word: str, *, lock: str | None, keep: str | None,
+def spellings(words: Lexicon, word: str, *, lock: str | None, keep: str | None,
               most: int = MAX_FORMS) -> list[tuple[str, float]]:
     """Exact spellings for one slot with their share of the word's occurrences.
 
@@ -122,7 +121,7 @@ def spellings(reader: IndexReader, word: str, *, lock: str | None, keep: str | N
     """
     if lock is not None:
         return [(lock, 1.0)]
-    counted = [(f, n) for f, n in lexicon.accent_forms(reader, word) if may_take(f, None, keep)]
+    counted = [(f, n) for f, n in words.accent_forms(word) if may_take(f, None, keep)]
     counted = counted[:most] or [(keep if keep is not None and fold(keep) == word else word, 1)]
     total = sum(n for _, n in counted)
     return [(f, n / total) for f, n in counted]

@@ -16,6 +16,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from search import lexicon, plan, syntax
+from search.lexicons import Lexicon
 from search.normalize import fold, has_accents
 from search.readings import Reading
 from search.schema import BODY, MATCH_FIELD, TITLE, TITLE_FIELD
@@ -138,10 +139,12 @@ def ranks_by_reading(words: str) -> bool:
     return len(words.split()) <= MAX_READING_WORDS
 
 
-def accents_of(searcher: Searcher, readings: Sequence[Reading]) -> dict[str, list[str]]:
-    """The accented spellings of the readings' words written without marks."""
-    reader = searcher.reader()
+def accents_of(source: Lexicon | Searcher,
+               readings: Sequence[Reading]) -> dict[str, list[str]]:
+    """The accented spellings of the readings' words written without marks (from
+    *source*, the archive's vocabulary or a searcher on the local index)."""
+    lex = lexicon.of(source)
     plain = {w for r in readings for w in r.words if not has_accents(w)}
-    return {w: [f for f, _ in lexicon.accent_forms(reader, w) if has_accents(f)][:PLAIN_RIVALS]
+    return {w: [f for f, _ in lex.accent_forms(w) if has_accents(f)][:PLAIN_RIVALS]
             for w in plain}
 

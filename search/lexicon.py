@@ -14,6 +14,10 @@ the archive actually indexed, cost nothing at indexing time and never go stale.
   :func:`pair_surfaces` — how often two (or more) folded words stand next to each
   other, whether they ever do, and how the archive spells that span (mid-sentence).
 
+:class:`LocalLexicon` is these functions as the :class:`search.lexicons.Lexicon`
+that spelling and readings take (:func:`of` wraps a searcher in one), and
+:func:`text_spans` the reading of one article's text that any engine shares.
+
 The accent map is built once per index reader (one pass over the exact fields'
 term list) and cached for as long as the reader lives, or until its generation is
 retired (:mod:`search.generations`).
@@ -33,6 +37,7 @@ from whoosh.searching import Searcher
 
 from search import posting_arrays, postings, proximity, sorted_ids
 from search.generations import PerReader, registry
+from search.lexicons import NEAR_WORDS, SPAN_ARTICLES, Lexicon, Neighbour, Spans, Surface
 from search.normalize import fold, fold_aligned
 from search.schema import EXACT_FIELDS, MATCH_FIELD, TITLE, stored_body
 
@@ -52,13 +57,6 @@ MAX_ANSWERS = 20_000
 
 #: Whatever a remembered answer is.
 T = TypeVar("T")
-#: A span's words as the archive writes them: ``("Quận", "ủy", "Ba", "Đình")``.
-Surface = tuple[str, ...]
-#: A surface, which side of it (``-1`` before, ``1`` after) and the folded word there.
-Neighbour = tuple[Surface, int, str]
-#: What one article says about a span: its surfaces mid-sentence, at a sentence
-#: start, and the words around it.
-Spans = tuple[Counter[Surface], Counter[Surface], Counter[Neighbour]]
 
 
 def _remembered(reader: IndexReader, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
@@ -142,7 +140,7 @@ def _vocabulary(reader: IndexReader) -> frozenset[str]:
     return _WORDS.get(reader, lambda: frozenset(_text(t) for t in reader.lexicon(MATCH_FIELD)))
 
 
-def near_words(reader: IndexReader, folded: str, limit: int = 8) -> list[tuple[str, int]]:
+def near_words(reader: IndexReader, folded: str, limit: int = NEAR_WORDS) -> list[tuple[str, int]]:
     """Index words one edit from *folded*, most frequent first (at most *limit*)."""
     vocabulary = _vocabulary(reader)
     found = [(w, frequency(reader, w)) for w in edits1(folded) & vocabulary]
@@ -157,12 +155,6 @@ SPAN_SAMPLE = 1000
 #: shortest run: each run costs a few posting blocks to decode per word.
 SPAN_RUNS = 8
 RUN_LENGTH = 64
-#: Articles whose text is read for how they spell a span (:func:`pair_surfaces`).
-#: The likely reading's probabilities come from these counts, so the sample sets
-#: their noise: on baomoi-2017, 24 articles put ``nha trang`` = "Nha Trang" at 0.56
-#: where all of them say 0.81 (mean error of the intended reading over the
-#: short-query set 0.029, worst 0.26); 48 articles: 0.012, worst 0.09.
-SURFACE_SAMPLE = 48
 #: The first, quick sample (enough for a common span).
 FIRST_SAMPLE = 128
 #: Sentence ends: a capital right after one says nothing about the word.
@@ -238,11 +230,11 @@ def pair_seen(searcher: Searcher, words: list[str]) -> bool:
     return any(True for _ in postings.in_a_row(searcher, MATCH_FIELD, words, wanted=1))
 
 
-def pair_surfaces(searcher: Searcher, words: list[str], *, max_docs: int | None = None,
+def pair_surfaces(searcher: Searcher, words: list[str], *, max_docs: int = SPAN_ARTICLES,
                   per_article: bool = False) -> Counter[Surface]:
     """How the archive spells the span *words* (folded): surfaces → count.
 
-    Reads up to *max_docs* (:data:`SURFACE_SAMPLE`) articles holding the span,
+    Reads up to *max_docs* (:data:`~search.lexicons.SPAN_ARTICLES`) articles holding the span,
     spread evenly over all that do, and returns a Counter of ``tuple`` s of
     original-case surface words (``("Quận", "ủy", "Ba", "Đình")``). Occurrences
     at the start of a sentence are left out when there are others: their capital
@@ -253,30 +245,41 @@ def pair_surfaces(searcher: Searcher, words: list[str], *, max_docs: int | None 
     character-aligned fold of each text (no
     tokenising), like the highlighter's fast path. Remembered per reader.
     """
+    return surfaces_of(_read_spans(searcher, words, max_docs), per_article=per_article)
+
+
+def surfaces_of(per_doc: list[Spans], *, per_article: bool = False) -> Counter[Surface]:
+    """The surfaces of a span in the articles read (:func:`text_spans` of each):
+    mid-sentence ones, else those at sentence starts; once per article with
+    *per_article*."""
     inside: Counter[Surface] = Counter()
     starting: Counter[Surface] = Counter()
-    for doc_inside, doc_starting, _ in _read_spans(searcher, words, max_docs):
+    for doc_inside, doc_starting, _ in per_doc:
         inside.update(dict.fromkeys(doc_inside, 1) if per_article else doc_inside)
         starting.update(dict.fromkeys(doc_starting, 1) if per_article else doc_starting)
     return inside or starting
 
 
 def span_neighbours(searcher: Searcher, words: list[str],
-                    max_docs: int | None = None) -> Counter[Neighbour]:
+                    max_docs: int = SPAN_ARTICLES) -> Counter[Neighbour]:
     """The folded words right before and after the span *words*, as ``(surface,
     side, word)`` → count (side ``-1`` before, ``1`` after), from the articles
     :func:`pair_surfaces` reads: "sử dụng xe" says ``dụng xe`` is part of a longer
     phrase, which nobody types alone."""
+    return neighbours_of(_read_spans(searcher, words, max_docs))
+
+
+def neighbours_of(per_doc: list[Spans]) -> Counter[Neighbour]:
+    """The words around a span in the articles read (:func:`text_spans` of each)."""
     out: Counter[Neighbour] = Counter()
-    for _, _, around in _read_spans(searcher, words, max_docs):
+    for _, _, around in per_doc:
         out.update(around)
     return out
 
 
 def _read_spans(searcher: Searcher, words: list[str],
-                max_docs: int | None) -> list[Spans]:
-    """Remembered :func:`_surfaces_per_doc` (of :data:`SURFACE_SAMPLE` articles by default)."""
-    max_docs = SURFACE_SAMPLE if max_docs is None else max_docs
+                max_docs: int) -> list[Spans]:
+    """Remembered :func:`_surfaces_per_doc`."""
     return _remembered(searcher.reader(), ("surfaces", tuple(words), max_docs),
                        lambda: _surfaces_per_doc(searcher, words, max_docs))
 
@@ -289,27 +292,95 @@ def _surfaces_per_doc(searcher: Searcher, words: list[str],
                       max_docs: int) -> list[Spans]:
     """Per article read: the span's surfaces mid-sentence and at a sentence start,
     and the words around it (:func:`span_neighbours`)."""
-    pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
-        f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
     found, _ = enough_span_docs(searcher, words, max_docs)
     if len(found) > max_docs:
         found = [found[round(k * (len(found) - 1) / (max_docs - 1))] for k in range(max_docs)]
     per_doc = []
     for leaf, docnum, _ in found:
         stored = leaf.stored_fields(docnum)
-        text = f"{stored.get(TITLE, '')}\n{stored_body(stored)}"
-        flat = fold_aligned(text)
-        inside: Counter[Surface] = Counter()
-        starting: Counter[Surface] = Counter()
-        around: Counter[Neighbour] = Counter()
-        if flat is not None:
-            for m in pattern.finditer(flat):
-                surface = tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))
-                at_start = _SENTENCE_START.search(text, max(0, m.start() - 4), m.start())
-                (starting if at_start else inside)[surface] += 1
-                before = _WORD_BEFORE.search(flat, max(0, m.start() - 24), m.start())
-                after = _WORD_AFTER.search(flat[m.end() : m.end() + 24])
-                around[(surface, -1, before.group(1) if before else "")] += 1
-                around[(surface, 1, after.group(1) if after else "")] += 1
-        per_doc.append((inside, starting, around))
+        per_doc.append(text_spans(f"{stored.get(TITLE, '')}\n{stored_body(stored)}", words))
     return per_doc
+
+
+def text_spans(text: str, words: list[str]) -> Spans:
+    """Where one article's *text* (title, newline, body) writes the span *words*
+    (folded): its surfaces mid-sentence and at a sentence start, and the words
+    around it. Any engine's articles are read so, from their stored text."""
+    pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
+        f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
+    flat = fold_aligned(text)
+    inside: Counter[Surface] = Counter()
+    starting: Counter[Surface] = Counter()
+    around: Counter[Neighbour] = Counter()
+    if flat is not None:
+        for m in pattern.finditer(flat):
+            surface = tuple(text[m.start(g) : m.end(g)] for g in range(1, len(words) + 1))
+            at_start = _SENTENCE_START.search(text, max(0, m.start() - 4), m.start())
+            (starting if at_start else inside)[surface] += 1
+            before = _WORD_BEFORE.search(flat, max(0, m.start() - 24), m.start())
+            after = _WORD_AFTER.search(flat[m.end() : m.end() + 24])
+            around[(surface, -1, before.group(1) if before else "")] += 1
+            around[(surface, 1, after.group(1) if after else "")] += 1
+    return inside, starting, around
+
+
+# --------------------------------------------------------------------------- the protocol
+
+#: How often query words stand together (or whether they do: ``seen_only``), per
+#: reader: one query asks about the same pairs several times.
+PairCounts = dict[tuple[tuple[str, ...], bool], int]
+_PAIRS: PerReader[PairCounts] = registry.per_reader("lexicon pairs")
+#: Pairs remembered per reader (all forgotten at once beyond this).
+MAX_PAIRS = 20_000
+
+
+class LocalLexicon:
+    """:class:`search.lexicons.Lexicon` over an open Whoosh searcher: the functions
+    above, remembered per reader as they are."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+
+    def frequency(self, folded: str) -> int:
+        return frequency(self.searcher.reader(), folded)
+
+    def total_words(self) -> int:
+        return total_words(self.searcher.reader())
+
+    def accent_forms(self, folded: str) -> list[tuple[str, int]]:
+        return accent_forms(self.searcher.reader(), folded)
+
+    def near_words(self, folded: str, limit: int = NEAR_WORDS) -> list[tuple[str, int]]:
+        return near_words(self.searcher.reader(), folded, limit)
+
+    def pair_seen(self, words: list[str]) -> bool:
+        return bool(self._pair(words, seen_only=True))
+
+    def pair_count(self, words: list[str]) -> int:
+        return self._pair(words, seen_only=False)
+
+    def _pair(self, words: list[str], *, seen_only: bool) -> int:
+        cache = _PAIRS.get(self.searcher.reader(), dict)
+        if len(cache) > MAX_PAIRS:
+            cache.clear()
+        key = (tuple(words), seen_only)
+        if key not in cache:
+            cache[key] = (int(pair_seen(self.searcher, words)) if seen_only
+                          else pair_count(self.searcher, words))
+        return cache[key]
+
+    def pair_surfaces(self, words: list[str], *, per_article: bool = False) -> Counter[Surface]:
+        return pair_surfaces(self.searcher, words, per_article=per_article)
+
+    def span_neighbours(self, words: list[str]) -> Counter[Neighbour]:
+        return span_neighbours(self.searcher, words)
+
+
+def of(source: Lexicon | Searcher | IndexReader) -> Lexicon:
+    """*source* as a :class:`~search.lexicons.Lexicon`: a Whoosh searcher (or reader)
+    is read through :class:`LocalLexicon`, any other lexicon stands as it is."""
+    if isinstance(source, Searcher):
+        return LocalLexicon(source)
+    if isinstance(source, IndexReader):
+        return LocalLexicon(Searcher(source, closereader=False))
+    return source

@@ -25,11 +25,12 @@ from collections.abc import Mapping, Sequence
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from search import spelling, syntax
+from search import lexicon, spelling, syntax
 from search.boosts import accents_of, proximity_boosts, ranks_by_reading, reading_boosts
 from search.errors import QueryError
 from search.filters import Filters, build_filter
 from search.highlight import Marking
+from search.lexicons import Lexicon
 from search.limits import MAX_EXPANSION, Sort
 from search.marking import marking_of, page_hits
 from search.negation import Without
@@ -254,14 +255,15 @@ def run(
     """
     started = time.perf_counter()
     words, flt = _filtered(text, filters)
+    vocabulary = lexicon.of(searcher)
     q, likely = _first_query(searcher, words, flt)
     search = Searching(searcher=searcher, limit=limit, page=page, sort=sort, flt=flt,
                        facets=facets, time_limit=time_limit)
     found = search.run(q)
     typo_q = None
     if not exact and words.strip():
-        found, typo_q = _with_typo_matches(search, q, found)
-    suggestion = spelling.suggest(searcher, words) if suggest and words.strip() else None
+        found, typo_q = _with_typo_matches(search, q, found, vocabulary)
+    suggestion = spelling.suggest(vocabulary, words) if suggest and words.strip() else None
     corrected = False
     if found.empty and suggestion and suggestion.corrected and not exact:
         fixed = _first_to_find(search, [("corrected", parse(suggestion.text))])
@@ -296,19 +298,20 @@ def _first_query(searcher: Searcher, words: str,
         if flt is None:
             raise QueryError("empty query: type some words to search for")
         return wq.Every(), []
-    likely = readings(searcher, words) if ranks_by_reading(words) else None
-    q = parse(words, readings=likely or (), accents=accents_of(searcher, likely or ()))
+    vocabulary = lexicon.of(searcher)
+    likely = readings(vocabulary, words) if ranks_by_reading(words) else None
+    q = parse(words, readings=likely or (), accents=accents_of(vocabulary, likely or ()))
     check_expansions(q, searcher)
     return q, likely
 
 
-def _with_typo_matches(search: Searching, q: wq.Query,
-                       found: Found) -> tuple[Found, wq.Query | None]:
+def _with_typo_matches(search: Searching, q: wq.Query, found: Found,
+                       vocabulary: Lexicon) -> tuple[Found, wq.Query | None]:
     """*found* followed by the articles only words one edit away match, when the
     exact words match few; and the widened query (``None`` when not widened)."""
     if found.total >= TYPO_WHEN_FEWER or found.partial:
         return found, None
-    typo_q = with_typos(q, search.searcher.reader())
+    typo_q = with_typos(q, vocabulary)
     if typo_q is None:
         return found, None
     return found.then(search.run(Without(typo_q, required_part(q)))), typo_q

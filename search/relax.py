@@ -14,6 +14,7 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 
 from search import lexicon
+from search.lexicons import Lexicon
 from search.negation import Without
 from search.schema import MATCH_FIELD, TITLE_FIELD
 
@@ -31,25 +32,35 @@ TYPO_MIN_LETTERS = 5
 TYPO_BOOST = 0.5
 
 
-def with_typos(q: wq.Query, reader: IndexReader) -> wq.Query | None:
-    """*q* with each required word of 5+ letters also matching words one edit away.
+def typo_alternatives(words: Lexicon, folded: str) -> list[str]:
+    """The archive words a typed word (folded) also matches under typo tolerance:
+    those one edit away, most frequent first, for a word of
+    :data:`TYPO_MIN_LETTERS`+ letters (shorter ones have too many neighbours)."""
+    if len(folded) < TYPO_MIN_LETTERS or not folded.isalpha():
+        return []
+    return [w for w, _ in words.near_words(folded)]
+
+
+def with_typos(q: wq.Query, source: Lexicon | IndexReader) -> wq.Query | None:
+    """*q* with each required word of 5+ letters also matching words one edit away
+    (:func:`typo_alternatives`, from *source*: the archive's vocabulary, or the
+    local index's reader).
 
     Only the words that decide the match are widened (not phrases, not excluded
     words); ``None`` when no word has a near neighbour in the index.
     """
+    words = lexicon.of(source)
     changed = False
 
     def widen(node: wq.Query) -> wq.Query:
         nonlocal changed
         if isinstance(node, wq.Term) and node.fieldname in (MATCH_FIELD, TITLE_FIELD):
-            word = node.text
-            if len(word) >= TYPO_MIN_LETTERS and word.isalpha():
-                near = lexicon.near_words(reader, word)
-                if near:
-                    changed = True
-                    return wq.Or([node] + [
-                        wq.Term(node.fieldname, w, boost=TYPO_BOOST) for w, _ in near
-                    ])
+            near = typo_alternatives(words, node.text)
+            if near:
+                changed = True
+                return wq.Or([node] + [
+                    wq.Term(node.fieldname, w, boost=TYPO_BOOST) for w in near
+                ])
             return node
         if isinstance(node, wq.AndNot):
             return Without(widen(node.a), node.b)

@@ -3,7 +3,8 @@
 Vietnamese users often type without accents (``quan uy ba dinh``), make typos
 (``Trần Đức Hoạ`` for ``Hoạt``), or type Telex/VNI with their keyboard tool off
 (``quaanj uyr``, ``qua6n5 uy3``). :func:`suggest` proposes the query they meant,
-using only the archive itself (see :mod:`search.lexicon`):
+using only the archive itself (its :class:`search.lexicons.Lexicon`: the local
+index's own, :mod:`search.lexicon`, or a cluster's, :mod:`search.sphinx.lexicon`):
 
 1. *Which words*: each typed word keeps its folded form when the archive knows it;
    Telex/VNI decodings (by ``bogo``) that give a known word, and — for a word the
@@ -41,7 +42,6 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from search import lexicon
@@ -56,7 +56,7 @@ from search.accents import (
     spellings,
     writes_so,
 )
-from search.generations import PerReader, registry
+from search.lexicons import Lexicon
 from search.normalize import fold, has_accents, nfc, normalize_term, token_tuples
 from search.syntax import has_syntax
 
@@ -90,24 +90,28 @@ class Suggestion:
         return {"text": self.text, "corrected": self.corrected}
 
 
-def suggest(searcher: Searcher, text: str) -> Suggestion | None:
-    """The query the user most likely meant, or ``None`` if *text* is already it."""
+def suggest(source: Lexicon | Searcher, text: str) -> Suggestion | None:
+    """The query the user most likely meant, or ``None`` if *text* is already it.
+
+    *source* is the archive's vocabulary: any engine's :class:`~search.lexicons.Lexicon`,
+    or a Whoosh searcher on the local index (read through :func:`search.lexicon.of`).
+    """
     text = nfc(text.strip())
     if not text or has_syntax(text):  # query syntax: not rewritten
         return None
     toks = token_tuples(text)
     if not toks or len(toks) > MAX_WORDS:
         return None
-    reader = searcher.reader()
+    words_of = lexicon.of(source)
     typed = [t[1] for t in toks]
-    slots = [_candidates(searcher, toks, i) for i in range(len(toks))]
-    chosen = _best_words(searcher, slots)
+    slots = [_candidates(words_of, toks, i) for i in range(len(toks))]
+    chosen = _best_words(words_of, slots)
     corrected = chosen != typed
-    locked = [kept_spelling(reader, toks[i], chosen[i]) for i in range(len(toks))]
+    locked = [kept_spelling(words_of, toks[i], chosen[i]) for i in range(len(toks))]
     if not corrected and all(lock is not None for lock in locked):
         return None  # every word stands as typed: the archive could only change its case
     keep = [toks[i][0] if has_accents(toks[i][0]) else None for i in range(len(toks))]
-    words = _accents(searcher, chosen, locked=locked, keep=keep)
+    words = _accents(words_of, chosen, locked=locked, keep=keep)
     if words is None:
         return None
     words[0] = words[0][:1].upper() + words[0][1:]  # a suggestion reads as a phrase
@@ -128,21 +132,20 @@ def suggest(searcher: Searcher, text: str) -> Suggestion | None:
 # --------------------------------------------------------------------------- words
 
 
-def _candidates(searcher: Searcher, toks: list[TokenTuple], i: int) -> dict[str, float]:
+def _candidates(lex: Lexicon, toks: list[TokenTuple], i: int) -> dict[str, float]:
     """Folded words that may stand in slot *i*, with the cost of choosing each."""
-    reader = searcher.reader()
     exact, folded = toks[i][0], toks[i][1]
     out: dict[str, float] = {}
-    times = lexicon.frequency(reader, folded)
+    times = lex.frequency(folded)
     if times:
-        unseen = has_accents(exact) and not writes_so(reader, exact, folded)
+        unseen = has_accents(exact) and not writes_so(lex, exact, folded)
         out[folded] = UNSEEN_SPELLING_COST if unseen else 0.0
     for decoded in ime_decode(exact):
         f = fold(decoded)
-        if f != folded and lexicon.frequency(reader, f) > 0:
+        if f != folded and lex.frequency(f) > 0:
             out.setdefault(f, IME_COST)
-    for word in _typo_fixes(searcher, toks, i, times):
-        if not has_accents(exact) or _marked_form(reader, word, exact):
+    for word in _typo_fixes(lex, toks, i, times):
+        if not has_accents(exact) or _marked_form(lex, word, exact):
             out.setdefault(word, EDIT_COST)
             if times:  # a suspected typo of the archive's own gets no credit for it
                 out[folded] = min(out[folded], EDIT_COST)
@@ -151,7 +154,7 @@ def _candidates(searcher: Searcher, toks: list[TokenTuple], i: int) -> dict[str,
     return out
 
 
-def _typo_fixes(searcher: Searcher, toks: list[TokenTuple], i: int, times: int) -> list[str]:
+def _typo_fixes(lex: Lexicon, toks: list[TokenTuple], i: int, times: int) -> list[str]:
     """Index words one edit from the word at *i* that may be what was meant.
 
     Any of them for a word the archive lacks or never writes next to its query
@@ -161,65 +164,37 @@ def _typo_fixes(searcher: Searcher, toks: list[TokenTuple], i: int, times: int) 
     folded = toks[i][1]
     if len(folded) < 3 or folded.isdigit():
         return []
-    if not times or _isolated(searcher, toks, i):
-        return [w for w, _ in lexicon.near_words(searcher.reader(), folded)]
+    if not times or _isolated(lex, toks, i):
+        return [w for w, _ in lex.near_words(folded)]
     if times > SUSPECT_TIMES:
         return []
-    near = lexicon.near_words(searcher.reader(), folded)
+    near = lex.near_words(folded)
     return [w for w, n in near if n >= TYPO_RATIO * times]
 
 
-def _marked_form(reader: IndexReader, folded: str, typed: str) -> bool:
+def _marked_form(lex: Lexicon, folded: str, typed: str) -> bool:
     """True when the archive spells *folded* with every mark of *typed* somewhere."""
-    return any(keeps_accents(typed, f) for f, _ in lexicon.accent_forms(reader, folded))
+    return any(keeps_accents(typed, f) for f, _ in lex.accent_forms(folded))
 
 
-def _isolated(searcher: Searcher, toks: list[TokenTuple], i: int) -> bool:
+def _isolated(lex: Lexicon, toks: list[TokenTuple], i: int) -> bool:
     """True when the word at *i* stands next to none of its query neighbours in the archive."""
     neighbours: list[list[str]] = []
     if i > 0:
         neighbours.append([toks[i - 1][1], toks[i][1]])
     if i + 1 < len(toks):
         neighbours.append([toks[i][1], toks[i + 1][1]])
-    return bool(neighbours) and not any(_pair(searcher, p, seen_only=True) for p in neighbours)
+    return bool(neighbours) and not any(lex.pair_seen(p) for p in neighbours)
 
 
-def _pair(searcher: Searcher, words: list[str], seen_only: bool = False) -> int:
-    """How often *words* stand together (cached per searcher); 0/1 with *seen_only*."""
-    cache = _pair_cache(searcher)
-    key = (tuple(words), seen_only)
-    if key not in cache:
-        if seen_only:
-            cache[key] = int(lexicon.pair_seen(searcher, words))
-        else:
-            cache[key] = lexicon.pair_count(searcher, words)
-    return cache[key]
-
-
-#: How often query words stand together (or whether they do: ``seen_only``).
-PairCounts = dict[tuple[tuple[str, ...], bool], int]
-
-
-#: How often query words stand together, per reader (one per searcher).
-_PAIRS: PerReader[PairCounts] = registry.per_reader("spelling pairs")
-
-
-def _pair_cache(searcher: Searcher) -> PairCounts:
-    cache = _PAIRS.get(searcher.reader(), dict)
-    if len(cache) > 20_000:
-        cache.clear()
-    return cache
-
-
-def _best_words(searcher: Searcher, slots: list[dict[str, float]]) -> list[str]:
+def _best_words(lex: Lexicon, slots: list[dict[str, float]]) -> list[str]:
     """The folded word sequence a bigram model of the archive likes best (Viterbi)."""
-    reader = searcher.reader()
-    total = lexicon.total_words(reader)
+    total = lex.total_words()
     if all(len(s) == 1 for s in slots):
         return [next(iter(s)) for s in slots]
 
     def unigram(word: str) -> float:
-        return max(lexicon.frequency(reader, word), 0.5) / total
+        return max(lex.frequency(word), 0.5) / total
 
     best = {w: (math.log(unigram(w)) + cost, [w]) for w, cost in slots[0].items()}
     for slot in slots[1:]:
@@ -227,9 +202,9 @@ def _best_words(searcher: Searcher, slots: list[dict[str, float]]) -> list[str]:
         for word, cost in slot.items():
             options = []
             for prev, (score, path) in best.items():
-                together = _pair(searcher, [prev, word]) if len(slot) > 1 or len(best) > 1 else 1
+                together = lex.pair_count([prev, word]) if len(slot) > 1 or len(best) > 1 else 1
                 if together:
-                    p = together / max(lexicon.frequency(reader, prev), together)
+                    p = together / max(lex.frequency(prev), together)
                 else:
                     p = BACKOFF * unigram(word)
                 options.append((score + math.log(p) + cost, path + [word]))
@@ -241,20 +216,19 @@ def _best_words(searcher: Searcher, slots: list[dict[str, float]]) -> list[str]:
 # --------------------------------------------------------------------------- accents
 
 
-def _accents(searcher: Searcher, words: list[str], *, locked: list[str | None],
+def _accents(lex: Lexicon, words: list[str], *, locked: list[str | None],
              keep: list[str | None]) -> list[str] | None:
     """Surface spellings (accents and case as the archive writes them) for *words*.
 
     *locked* spellings stand as given; a slot with *keep* only takes spellings that
     carry every mark typed there (:func:`search.accents.keeps_accents`).
     """
-    reader = searcher.reader()
     if len(words) >= 2:
-        spans = lexicon.pair_surfaces(searcher, words)
+        spans = lex.pair_surfaces(words)
         spelled = _best_span(spans, locked, keep)
         if spelled is not None:
             return spelled
-    forms = [spellings(reader, w, lock=lock, keep=k)
+    forms = [spellings(lex, w, lock=lock, keep=k)
              for w, lock, k in zip(words, locked, keep, strict=True)]
     if any(not f for f in forms):
         return None
@@ -263,7 +237,7 @@ def _accents(searcher: Searcher, words: list[str], *, locked: list[str | None],
     pairs: list[Counter[tuple[str, ...]]] = []
     for i in range(len(words) - 1):
         counts: Counter[tuple[str, ...]] = Counter()
-        for surface, n in lexicon.pair_surfaces(searcher, words[i : i + 2]).items():
+        for surface, n in lex.pair_surfaces(words[i : i + 2]).items():
             exact = tuple(normalize_term(s)[0] for s in surface)
             counts[exact] += n
             seen[i][(exact[0], surface[0])] += n

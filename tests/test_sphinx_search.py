@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,80 +23,29 @@ from typer.testing import CliRunner
 from bench.quality import build_items, query_forms
 from search import service
 from search.cli import app
-from search.engine import ENGINE_ENV, Engine, LocalEngine
+from search.engine import ENGINE_ENV, Engine
 from search.errors import QueryError
 from search.filters import Filters
 from search.http import create_app
-from search.indexer import index_paths as local_index_paths
 from search.normalize import fold, nfc
 from search.results import SearchResult, article_json
 from search.service import SearchRequest
-from search.sphinx import daemons, ingest
-from search.sphinx.engine import SphinxEngine
-from search.sphinx.topology import Topology
+from search.sphinx import daemons
 from search.sphinx.topology import daemons as daemons_of
 from tests.cluster_checks import sigkill
-from tests.conftest import vntc_records
+from tests.cluster_engines import Engines, same_articles
 
 pytestmark = pytest.mark.slow
 
-#: VNTC articles both engines hold (a few thousand, as the issue asks, kept small
-#: enough for CI: indexing both takes most of this module's time).
-ARTICLES = 2000
 #: Known items whose top hit is compared (each typed in four forms).
 KNOWN_ITEMS = 25
-#: Dated, placed, authored articles added for the filters (VNTC has none of these).
-DATED = [
-    ("2023-06-15", "Trần Hòa", "Tuổi Trẻ", "Quận ủy Ba Đình họp bàn công tác thi đua"),
-    ("2023-11-02", "Nguyễn Văn An", "Tuổi Trẻ", "Đà Nẵng đón bão số 5, mưa lớn kéo dài"),
-    ("2022-03-08", "Trần Hòa", "Thanh Niên", "Hà Nội khai mạc hội chợ thi đua sản xuất"),
-    ("2021-01-20", "Lê Thị Bình", "Thanh Niên", "UBND quận Gò Vấp công bố kế hoạch năm mới"),
-]
-
-
-@dataclass(frozen=True)
-class Engines:
-    """The local index and the cluster over the same articles, and the cluster's URL."""
-
-    local: Engine
-    cluster: SphinxEngine
-    url: str
-    directory: Path
-    topology: Topology
-    records: list[dict[str, str]]
-
-
-def _write_archive(root: Path) -> list[dict[str, str]]:
-    root.mkdir()
-    lines = vntc_records(ARTICLES)
-    (root / "vntc.jsonl").write_text("".join(lines), encoding="utf-8")
-    dated = [{"id": f"dated-{n}", "title": title, "date": date, "author": author,
-              "source": source, "text": f"{title}. {title} theo phóng viên {author}."}
-             for n, (date, author, source, title) in enumerate(DATED)]
-    (root / "dated.jsonl").write_text(
-        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dated), encoding="utf-8")
-    return [json.loads(line) for line in lines]
 
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     """A local index and a 2 x 2 cluster with the same articles (stopped at the end)."""
-    if shutil.which(daemons.SEARCHD) is None:
-        pytest.skip(f"{daemons.SEARCHD} (Debian's sphinxsearch) is not installed")
-    base = tmp_path_factory.mktemp("sxsearch")
-    records = _write_archive(base / "archive")
-    directory = base / "cluster"
-    try:
-        topology = daemons.up(directory, shards=2, replicas=2)
-        summary = ingest.index_paths(topology, [base / "archive"])
-        assert not summary.failed
-        local = local_index_paths(base / "index", [base / "archive"])
-        assert local.added == summary.added
-        yield Engines(LocalEngine.open(base / "index"), SphinxEngine(topology.url), topology.url,
-                      directory, topology, records)
-    finally:
-        if (directory / daemons.CLUSTER_FILE).exists():
-            daemons.down(directory)
+    with same_articles(tmp_path_factory.mktemp("sxsearch")) as both:
+        yield both
 
 
 def _search(engine: Engine, q: str, **options: Any) -> SearchResult:

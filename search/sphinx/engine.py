@@ -8,14 +8,34 @@ and written as SphinxQL by :mod:`search.sphinx.sphinxql`, the coordinator fans i
 out to the shards, and the page's snippets are marked by vnsearch's own
 highlighter (:mod:`search.highlight`) over the stored text each row carries.
 
+The did-you-mean (:func:`search.spelling.suggest`), the probable accent readings
+(:func:`search.readings.readings`) and typo tolerance
+(:func:`search.relax.typo_alternatives`) are the local engine's own code, run over
+the cluster's lexicon (:class:`search.sphinx.lexicon.ClusterLexicon`: the
+vocabulary kept beside the cluster, and phrase queries to it), kept per engine
+and reloaded after indexing or when the vocabulary's word total changes
+(:meth:`SphinxEngine.lexicon`). A search then goes as :func:`search.query.run`
+goes: when the words match fewer than :data:`~search.relax.TYPO_WHEN_FEWER`
+articles, words one edit away join the MATCH and their articles follow the exact
+ones (``typos``); the result carries the suggestion; a query that finds nothing
+shows its correction's results (``corrected``, unless ``exact``); then relaxation.
+
 What the cluster does differently, said rather than faked:
 
 * a shard with no live replica makes the answer ``partial`` (the coordinator's
   warnings say an agent failed), never silently incomplete;
 * relaxation (``fallback``) uses searchd's quorum over the folded words;
-* typo matches, did-you-mean, accent readings and autocomplete need the
-  vocabulary kept beside the cluster; without it a result has no suggestion and
-  no typo matches, and autocomplete says it is not available;
+* ranking is searchd's expression ranker (:data:`search.sphinx.sphinxql.RANKER`),
+  not the local BM25F with its boosts: only the likeliest accent reading ranks
+  (its exact words as alternatives that add weight, whatever its probability;
+  locally every likely reading adds weight in proportion), and among typo
+  matches a word one edit away weighs as much as the typed one (locally half);
+* the lexicon reads how a span is spelled from up to 24 articles holding it, the
+  first by row id (a hash) rather than an even spread in index order, and counts
+  word pairs exactly rather than from a sample: on the same articles a suggestion
+  can differ on a borderline case (a capital read from a different sample);
+* autocomplete is not available (it would need the title words and names kept
+  beside the cluster too); it says so;
 * patterns (``word*``), fuzzy terms, ranges and ``author:``-style query fields
   are refused with an error naming them; ``--author``/``--source`` compare the
   whole name as the article gives it, not words inside it; ``show`` takes whole ids only.
@@ -34,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 
 from search import spelling
+from search.boosts import ranks_by_reading
 from search.complete import Completion
 from search.errors import QueryError
 from search.filters import FACET_SIZE, Filters
@@ -42,10 +63,13 @@ from search.indexer import IndexSummary, Progress
 from search.normalize import nfc
 from search.places import gazetteer
 from search.readings import Reading
+from search.readings import readings as probable_readings
+from search.relax import TYPO_WHEN_FEWER, typo_alternatives
 from search.results import Hit, SearchResult, extra_fields
 from search.schema import SCHEMA_VERSION
-from search.sphinx import failover, ingest, rows, rtindex, sphinxql
+from search.sphinx import failover, ingest, rows, rtindex, sphinxql, vocabulary
 from search.sphinx.connection import quote
+from search.sphinx.lexicon import ClusterLexicon
 from search.sphinx.topology import Node, Topology, connect, discover
 from search.store import IndexStats
 from search.syntax import split_filters
@@ -55,6 +79,8 @@ if TYPE_CHECKING:
 
 #: Relaxation as locally: all words but one for 3 to this many words, then any word.
 MAX_RELAX_WORDS = 8
+#: Seconds a loaded vocabulary is used before asking whether it changed (one read).
+VOCABULARY_CHECK = 5.0
 
 
 class Unavailable(QueryError):
@@ -70,6 +96,19 @@ class Page:
     partial: bool
 
 
+@dataclass(frozen=True)
+class Found:
+    """A page of matches: its rows, how many match in all, whether complete, the
+    MATCH they answer (what facets count over), and how many of them only typo
+    alternatives find (the last ones, as locally)."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    partial: bool
+    match: str | None
+    typos: int = 0
+
+
 class SphinxEngine:
     """The cluster whose coordinator answers SphinxQL at engine URL *url*
     (``sphinx://HOST:PORT``); its topology is read from the coordinator on first use."""
@@ -77,6 +116,8 @@ class SphinxEngine:
     def __init__(self, url: str) -> None:
         self.url = url
         self._topology: Topology | None = None
+        self._lexicon: ClusterLexicon | None = None
+        self._checked = 0.0
 
     @property
     def topology(self) -> Topology:
@@ -120,42 +161,93 @@ class SphinxEngine:
                     progress: Progress | None = None, procs: int | None = None,
                     notice: Callable[[str], None] | None = None) -> IndexSummary:
         """Index the archives at *paths* into the cluster (see :mod:`search.sphinx.ingest`)."""
+        self._lexicon = None  # its vocabulary is about to change
         return ingest.index_paths(self.topology, list(paths), rebuild=rebuild,
                                   progress=progress, procs=procs, notice=notice)
 
     def delete(self, ids: Iterable[str]) -> int:
         """Remove articles by id from every replica of their shards."""
+        self._lexicon = None
         return ingest.delete(self.topology, list(ids))
 
     # ------------------------------------------------------------------ searching
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """One page of ranked, highlighted hits, found by the cluster."""
+        """One page of ranked, highlighted hits, found by the cluster, as
+        :func:`search.query.run` finds them locally: typo matches after the exact
+        ones when these are few, the did-you-mean (and its results when the query
+        finds nothing), then relaxation."""
         started = time.perf_counter()
         words, filters = split_filters(request.q, request.filters)
         where = sphinxql.conditions(filters)
-        compiled = self._compiled(words, filters)
-        match = compiled.match if compiled else None
-        page = self._page(request, match, where)
+        likely = self._ranking_readings(words)
+        compiled = self._compiled(words, filters, likely or ())
+        found = self._found(request, compiled.match if compiled else None, where)
+        widened = None
+        if compiled and not request.exact:
+            found, widened = self._with_typo_matches(request, found, where=where, words=words,
+                                                     likely=likely or (), exact=compiled)
+        suggestion = self.did_you_mean(words) if words.strip() else None
+        corrected, typed = False, words
+        if not found.total and suggestion and suggestion.corrected and not request.exact:
+            fixed = sphinxql.compile_query(suggestion.text)
+            more = self._found(request, fixed.match, where)
+            if more.total or more.partial:
+                found, compiled, widened, likely = more, fixed, None, None
+                corrected, typed = True, suggestion.text
         relaxed = None
-        if compiled and not page.total and not page.partial:
-            for mode, keep in _relaxations(compiled.plain):
-                wider = sphinxql.relaxed_match(compiled.plain, keep)
-                more = self._page(request, wider, where)
-                if more.total or more.partial:
-                    page, relaxed, match = more, mode, wider
-                    break
-        facets = self._facets(match, where) if request.facets else None
-        stored, complete = self._stored([int(row["id"]) for row in page.rows])
-        marking = _marking(compiled, words)
+        if compiled and not found.total and not found.partial:
+            found, relaxed = self._relaxed(request, found, plain=compiled.plain, where=where)
+            widened = None
+        facets = self._facets(found.match, where) if request.facets else None
+        stored, complete = self._stored([int(row["id"]) for row in found.rows])
+        hits = self._hits(request, found, stored, exact=compiled, widened=widened,
+                          typed=typed, likely=likely)
         return SearchResult(
-            query=request.q, total=page.total, page=request.page, limit=request.limit,
-            took_ms=(time.perf_counter() - started) * 1000,
-            hits=[_hit(row, stored[int(row["id"])], marking) for row in page.rows
-                  if int(row["id"]) in stored],
+            query=request.q, total=found.total, page=request.page, limit=request.limit,
+            took_ms=(time.perf_counter() - started) * 1000, hits=hits,
             sort=request.sort, fallback=relaxed is not None, relaxed=relaxed, facets=facets,
-            partial=page.partial or not complete,
+            partial=found.partial or not complete,
+            suggestion=suggestion.text if suggestion else None,
+            corrected=corrected, typos=found.typos,
         )
+
+    def _found(self, request: SearchRequest, match: str | None, where: sphinxql.Where) -> Found:
+        page = self._page(request, match, where, offset=(request.page - 1) * request.limit,
+                          limit=request.limit)
+        return Found(page.rows, page.total, page.partial, match)
+
+    def _relaxed(self, request: SearchRequest, found: Found, *, plain: list[str],
+                 where: sphinxql.Where) -> tuple[Found, str | None]:
+        """What the first relaxation that finds something finds, and its name (as
+        locally: all words but one, then any word); *found* and ``None`` if none does."""
+        for mode, keep in _relaxations(plain):
+            more = self._found(request, sphinxql.relaxed_match(plain, keep), where)
+            if more.total or more.partial:
+                return more, mode
+        return found, None
+
+    def _with_typo_matches(  # noqa: PLR0913 - the query three ways, keyword-only
+        self, request: SearchRequest, found: Found, *, where: sphinxql.Where, words: str,
+        likely: Sequence[Reading], exact: sphinxql.Compiled,
+    ) -> tuple[Found, sphinxql.Compiled | None]:
+        """*found* followed by the articles only words one edit away match, when the
+        exact words match fewer than :data:`~search.relax.TYPO_WHEN_FEWER` (as
+        locally); and the widened query (``None`` when not widened)."""
+        if found.total >= TYPO_WHEN_FEWER or found.partial:
+            return found, None
+        lexicon = self.lexicon()
+        widened = sphinxql.compile_query(
+            words, likely, near=lambda word: typo_alternatives(lexicon, word))
+        if not widened.widened:
+            return found, None
+        offset = (request.page - 1) * request.limit
+        skip = max(0, offset - found.total)  # typo matches before this page
+        more = self._page(request, sphinxql.typo_only(widened, exact), where,
+                          offset=skip, limit=request.limit)
+        rows = (found.rows + more.rows)[: request.limit]
+        return Found(rows, found.total + more.total, found.partial or more.partial,
+                     widened.match, typos=more.total), widened
 
     def _stored(self, ids: list[int]) -> tuple[dict[int, object], bool]:
         """The stored JSON of the rows *ids* (searchd ids), and whether all came."""
@@ -165,18 +257,44 @@ class SphinxEngine:
         found = {int(row["id"]): row["stored"] for row in page.rows}
         return found, len(found) == len(set(ids)) and not page.partial
 
-    def _compiled(self, words: str, filters: Filters) -> sphinxql.Compiled | None:
+    def _ranking_readings(self, words: str) -> list[Reading] | None:
+        """The readings that rank *words* (``None`` for a query too long for them to
+        rank, as locally: :func:`search.boosts.ranks_by_reading`)."""
+        if not words.strip():
+            return []
+        return self.readings(words) if ranks_by_reading(words) else None
+
+    def _compiled(self, words: str, filters: Filters,
+                  readings: Sequence[Reading]) -> sphinxql.Compiled | None:
         """The query's MATCH (``None`` for a query of filters only)."""
         if words.strip():
-            return sphinxql.compile_query(words, self.readings(words))
+            return sphinxql.compile_query(words, readings)
         if filters == Filters():
             raise QueryError("empty query: type some words to search for")
         return None
 
-    def _page(self, request: SearchRequest, match: str | None, where: sphinxql.Where) -> Page:
+    def _page(self, request: SearchRequest, match: str | None, where: sphinxql.Where, *,
+              offset: int, limit: int) -> Page:
         select = sphinxql.Select(match=match, where=where, sort=request.sort,
-                                 offset=(request.page - 1) * request.limit, limit=request.limit)
+                                 offset=offset, limit=limit)
         return self._run(select.sql())
+
+    def _hits(self, request: SearchRequest, found: Found,  # noqa: PLR0913 - keyword-only
+              stored: dict[int, object], *, exact: sphinxql.Compiled | None,
+              widened: sphinxql.Compiled | None, typed: str,
+              likely: Sequence[Reading] | None) -> list[Hit]:
+        """The page's hits, their *stored* articles marked: an exact match with the
+        query's words, a typo match also with the words one edit away; both under
+        the probable readings of the *typed* words (*likely*, else read here, only
+        for a page with hits), as :func:`search.marking.page_hits` marks them."""
+        if not found.rows:
+            return []
+        readings = list(likely) if likely is not None else self.readings(typed)
+        marks = _marking(exact, typed, readings)
+        typo_marks = _marking(widened, typed, readings) if widened is not None else marks
+        first_typo = found.total - found.typos - (request.page - 1) * request.limit
+        return [_hit(row, stored[int(row["id"])], typo_marks if n >= first_typo else marks)
+                for n, row in enumerate(found.rows) if int(row["id"]) in stored]
 
     def _facets(self, match: str | None, where: sphinxql.Where) -> dict[str, dict[str, int]]:
         """The top values of each facet over every match, most frequent first."""
@@ -233,20 +351,41 @@ class SphinxEngine:
     def complete(self, prefix: str, limit: int) -> list[Completion]:
         raise Unavailable("autocomplete is not available on the cluster engine")
 
+    def lexicon(self) -> ClusterLexicon:
+        """The cluster's lexicon: the vocabulary kept beside it, loaded on first use and
+        again when it has changed (its word total, checked at most every
+        :data:`VOCABULARY_CHECK` seconds) or this engine indexed; with the answers it
+        remembers (pair counts, spellings read), which go with it."""
+        now = time.monotonic()
+        if self._lexicon is not None and now - self._checked < VOCABULARY_CHECK:
+            return self._lexicon
+        conn = connect(self.topology.coordinator)
+        try:
+            total = vocabulary.stored_total(conn)
+        finally:
+            conn.close()
+        if self._lexicon is None or self._lexicon.vocabulary.total != total:
+            self._lexicon = ClusterLexicon(vocabulary.load(self.topology), self._run)
+        self._checked = now
+        return self._lexicon
+
     def did_you_mean(self, text: str) -> spelling.Suggestion | None:
-        """No suggestion: the cluster engine keeps no vocabulary to suggest from."""
-        return None
+        """The query the user probably meant, from the cluster's lexicon
+        (:func:`search.spelling.suggest`, as the local engine suggests it)."""
+        return spelling.suggest(self.lexicon(), text)
 
     def readings(self, text: str) -> list[Reading]:
-        """No readings: the cluster engine keeps no vocabulary to read accents from."""
-        return []
+        """The probable accented readings of *text*, from the cluster's lexicon."""
+        return probable_readings(self.lexicon(), text)
 
     def marking(self, text: str) -> Marking:
         """What a result page marks for *text* (as :meth:`search` marks it)."""
         words, _ = split_filters(text, Filters())
         if not words.strip():
             return Marking(set(), set())
-        return _marking(sphinxql.compile_query(words, self.readings(words)), words)
+        likely = self._ranking_readings(words)
+        compiled = sphinxql.compile_query(words, likely or ())
+        return _marking(compiled, words, likely if likely is not None else self.readings(words))
 
 
 def _relaxations(plain: Sequence[str]) -> list[tuple[str, int]]:
@@ -281,12 +420,17 @@ def _shard_bytes(node: Node, shard: int) -> int | None:
         conn.close()
 
 
-def _marking(compiled: sphinxql.Compiled | None, words: str) -> Marking:
+def _marking(compiled: sphinxql.Compiled | None, words: str,
+             readings: Sequence[Reading]) -> Marking:
+    """What to mark for *compiled*, under the *readings* of the typed *words*, else
+    the words typed with accents (as :func:`search.marking.marking_of`)."""
     if compiled is None:
         return Marking(set(), set())
+    under = tuple(r.words for r in readings)
     as_typed = typed_reading(words)
-    return Marking(compiled.exact, compiled.folded, tuple(compiled.phrases),
-                   (as_typed,) if as_typed else ())
+    if not under and as_typed:
+        under = (as_typed,)
+    return Marking(compiled.exact, compiled.folded, tuple(compiled.phrases), under)
 
 
 def _hit(row: dict[str, Any], stored: object, marking: Marking) -> Hit:

@@ -16,6 +16,9 @@ searchd's extended query syntax over the pre-analysed fields of
   rank (more keywords hit: exact-accent first). searchd's ``MAYBE`` would say it more
   directly, but Sphinx 2.2.11 evaluates ``MAYBE`` as ``AND`` (checked on the daemon),
   which would drop articles;
+* with typo tolerance (``near``), each word that decides the match also matches the
+  archive's words one edit away, ``(@(title,body) nguyen | @(title,body) nguyn)``,
+  and :func:`typo_only` finds the articles only those find (they follow the others);
 * phrases, ``-`` exclusions (exact when typed with accents, folded otherwise, as
   locally), ``OR`` groups and abbreviations keep their shape; proximity is the
   ranker's (:data:`RANKER`: the longest run of query words standing together, per
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,6 +100,16 @@ class Compiled:
     phrases: list[tuple[str, ...]] = field(default_factory=list)
     #: The plain words of an all-words query (for relaxing it), else empty.
     plain: list[str] = field(default_factory=list)
+    #: The part of :attr:`match` that decides which articles match, and the
+    #: alternatives that only rank them.
+    required: str = ""
+    boosts: list[str] = field(default_factory=list)
+    #: Whether some word also matches archive words one edit away.
+    widened: bool = False
+
+
+#: The archive words a typed word (folded) also matches under typo tolerance.
+Near = Callable[[str], Sequence[str]]
 
 
 def parse(text: str) -> wq.Query:
@@ -104,25 +117,49 @@ def parse(text: str) -> wq.Query:
     return syntax.parse_text(text)
 
 
-def compile_query(text: str, readings: Sequence[Reading] = ()) -> Compiled:
+def compile_query(text: str, readings: Sequence[Reading] = (), *,
+                  near: Near | None = None) -> Compiled:
     """The MATCH text of the words *text* (no ``place:``/``date:`` terms left in it).
 
     *readings* are its probable accented readings (likeliest first): where the
-    likeliest gives a word marks, articles writing it so rank first.
+    likeliest gives a word marks, articles writing it so rank first. With *near*
+    (typo tolerance, :func:`search.relax.typo_alternatives` over the cluster's
+    vocabulary), each word that decides the match also matches the words *near*
+    gives (``(@(title,body) nguyen | @(title,body) nguyn)``), as the local
+    :func:`search.relax.with_typos` widens it: not phrases, not excluded words.
     """
     parsed = parse(text)
     if parsed is wq.NullQuery or _only_negations(parsed):
         raise QueryError("query has no searchable words (the cluster cannot search for "
                          "exclusions alone)")
     out = Compiled(match="")
-    writer = _Writer(out, _reading_of(parsed, readings))
+    writer = _Writer(out, _reading_of(parsed, readings), near=near)
     required = writer.write(parsed, negated=False)
-    out.match = required if not writer.boosts else (
-        f"{required} | ({required} ({' | '.join(writer.boosts)}))")
     if not required.strip():
         raise QueryError("query has no searchable words")
+    out.required, out.boosts = required, writer.boosts
+    out.match = _with_boosts(required, writer.boosts)
     out.plain = _plain_words(parsed) or []
     return out
+
+
+def _with_boosts(required: str, boosts: Sequence[str]) -> str:
+    """*required* matches; an article also holding a boost ranks higher (the
+    alternative never changes which articles match)."""
+    return required if not boosts else f"{required} | ({required} ({' | '.join(boosts)}))"
+
+
+def typo_only(widened: Compiled, exact: Compiled) -> str:
+    """MATCH for the articles only typo alternatives find: *widened* (the query
+    compiled with ``near``) without what *exact* (as typed) matches. They follow
+    the exact matches, as locally (:func:`search.query.run`). In parentheses: searchd
+    binds ``|`` tighter than ``-``, so ``a -b | c`` would be ``a -(b | c)``."""
+    return _with_boosts(f"(({widened.required}) -({exact.required}))", widened.boosts)
+
+
+def folded_phrase(words: Sequence[str]) -> str:
+    """MATCH for the folded *words* standing together, in title or body."""
+    return f'{FOLDED_FIELDS} "{" ".join(_token(w) for w in words)}"'
 
 
 def _plain_words(parsed: wq.Query) -> list[str] | None:
@@ -168,6 +205,8 @@ class _Writer:
 
     out: Compiled
     reading: dict[str, str]
+    #: Typo alternatives of a word that decides the match (``None``: none).
+    near: Near | None = None
     #: Exact forms (typed with accents, or the likeliest reading's) that rank an
     #: article higher without deciding whether it matches.
     boosts: list[str] = field(default_factory=list)
@@ -177,12 +216,10 @@ class _Writer:
             return f"-({self.write(q.query, not negated)})"
         if isinstance(q, wq.AndNot):
             return f"({self.write(q.a, negated)} -({self.write(q.b, not negated)}))"
-        if isinstance(q, wq.AndMaybe):  # "+a b": b only ranks (a | a b) keeps a's matches
-            a, b = self.write(q.a, negated), self.write(q.b, negated)
-            return f"({a} | ({a} {b}))"
-        if type(q) in (wq.And, wq.Require):
-            parts = q.subqueries if type(q) is wq.And else [q.a, q.b]
-            return "(" + " ".join(self.write(s, negated) for s in parts) + ")"
+        if isinstance(q, wq.AndMaybe | wq.Require):
+            return self._binary(q, negated)
+        if type(q) is wq.And:
+            return "(" + " ".join(self.write(s, negated) for s in q.subqueries) + ")"
         if type(q) is wq.Or:
             return "(" + " | ".join(self.write(s, negated) for s in q.subqueries) + ")"
         if type(q) is wq.Term:
@@ -190,6 +227,14 @@ class _Writer:
         if type(q) is wq.Phrase:
             return self._phrase(q, negated)
         raise _unsupported(_form_of(q))
+
+    def _binary(self, q: wq.AndMaybe | wq.Require, negated: bool) -> str:
+        """``+a b`` (b only ranks: ``(a | a b)`` keeps a's matches) or a requirement;
+        their words are not widened by typo tolerance, as locally."""
+        near, self.near = self.near, None
+        a, b = self.write(q.a, negated), self.write(q.b, negated)
+        self.near = near
+        return f"({a} | ({a} {b}))" if isinstance(q, wq.AndMaybe) else f"({a} {b})"
 
     def _fields(self, fieldname: str) -> tuple[str, str]:
         if fieldname == TITLE:
@@ -211,7 +256,19 @@ class _Writer:
         if exact is not None:
             self.out.exact.add(exact)
             self.boosts.append(f"{exact_at} {_token(exact)}")
+        alternatives = self._alternatives(fold(word))
+        if alternatives:
+            self.out.folded.update(alternatives)
+            self.out.widened = True
+            return "(" + " | ".join(f"{folded_at} {_token(w)}"
+                                    for w in [fold(word), *alternatives]) + ")"
         return f"{folded_at} {folded}"
+
+    def _alternatives(self, folded: str) -> list[str]:
+        """The archive words *folded* also matches (typo tolerance), as searchd tokens."""
+        if self.near is None:
+            return []
+        return [w for w in self.near(folded) if _TOKEN.match(cluster_word(w))]
 
     def _phrase(self, q: wq.Phrase, negated: bool) -> str:
         folded_at, exact_at = self._fields(q.fieldname)

@@ -12,16 +12,16 @@ API for the engine (did-you-mean, typo expansion, readings):
 
 * :func:`load` ``(topology) -> Vocabulary``: the whole vocabulary in memory (one
   paged read, seconds for a big archive; load once per engine and reload after
-  indexing);
+  indexing, or when :func:`stored_total` no longer matches ``Vocabulary.total``);
 * :class:`Vocabulary` — ``frequency(folded)``, ``total_words()``,
   ``accent_forms(folded)`` (spellings with counts, most frequent first, as
   :func:`search.lexicon.accent_forms`), ``near_words(folded, limit)`` (words one
   edit away, as :func:`search.lexicon.near_words`), ``words`` (the folded set);
-* word *pairs* are not kept here: how often ``a b`` stands in a row is a phrase
-  query to the cluster itself (``MATCH('"a b"')`` for the folded pair,
-  ``MATCH('@(title_exact,body_exact) "à b"')`` for one exact spelling, the
-  spellings coming from :meth:`Vocabulary.accent_forms`, each word spelled by
-  :func:`search.sphinx.rows.cluster_word`).
+* word *pairs* are not kept here: whether and how often ``a b`` stands in a row
+  is a phrase query to the cluster itself (``MATCH('@(title,body) "a b"')``), and
+  how the archive spells it is read from the stored text of a few articles that
+  phrase finds (:class:`search.sphinx.lexicon.ClusterLexicon`, which puts the two
+  together as the engine's :class:`search.lexicons.Lexicon`).
 
 Ingestion updates it with :func:`apply` (a delta of word counts: articles written
 add their words, replaced and deleted ones take theirs away), at least every
@@ -164,12 +164,18 @@ def _apply_chunk(conn: Connection, changes: dict[str, Counter[str]]) -> None:
             cur.execute(f"DELETE FROM {META_INDEX} WHERE id IN {id_list(gone)}")
 
 
-def _add_total(conn: Connection, change: int) -> None:
-    row_id = document_id(TOTAL_KEY)
+def stored_total(conn: Connection) -> int:
+    """The word total kept on the coordinator at *conn*: one cheap read, so a loaded
+    :class:`Vocabulary` can tell whether an indexing run has changed it since."""
     with conn.cursor() as cur:
-        cur.execute(f"SELECT value FROM {META_INDEX} WHERE id = {row_id}")
+        cur.execute(f"SELECT value FROM {META_INDEX} WHERE id = {document_id(TOTAL_KEY)}")
         got = cur.fetchone()
-        total = int(_json(got[0]).get("n", 0)) if got else 0
+    return int(_json(got[0]).get("n", 0)) if got else 0
+
+
+def _add_total(conn: Connection, change: int) -> None:
+    total = stored_total(conn)
+    with conn.cursor() as cur:
         cur.execute(f"REPLACE INTO {META_INDEX} (id, name, key, value) VALUES "
                     + _row(TOTAL_KEY, {"n": max(0, total + change)}))
 
