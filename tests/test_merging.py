@@ -16,8 +16,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +43,7 @@ from search.indexer import index_paths
 from search.query import parse, run
 from search.schema import ID, MATCH_FIELD, TITLE, build_schema
 from tests import test_bulk_builder as builder_tests
+from tests import test_crash as crash
 from tests.conftest import vntc_documents, vntc_records
 from tests.same_as_whoosh import QUERIES, same_ranking
 
@@ -377,3 +381,51 @@ def test_a_failed_merge_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch) 
     ix.writer(codec=VnCodec()).commit(mergetype=merge_small())
     with ix.reader() as reader:  # five of the six merged (Whoosh's rule: five under 55)
         assert len(reader.leaf_readers()) == 2 and reader.doc_count() == 12
+
+
+# ------------------------------------------------------------------ killed while merging
+
+MERGE_STEP = 120
+MERGE_SEGMENTS = 12  # Whoosh's rule merges twelve segments of 120 (under fib(16) = 1,597)
+KILLS = 4
+
+
+@pytest.mark.slow
+def test_killed_while_merging_keeps_the_last_commit(tmp_path: Path) -> None:
+    """SIGKILL at random moments of a commit that merges twelve segments: the index
+    holds exactly the last commit's articles (old or new), opens, and the next run
+    completes the work and leaves no unlisted segment file."""
+    lines = vntc_records(MERGE_STEP * (MERGE_SEGMENTS + 1))
+    archive = tmp_path / "archive" / "vntc.jsonl"
+    archive.parent.mkdir()
+    base = tmp_path / "base"
+    for k in range(1, MERGE_SEGMENTS + 1):
+        write_archive(archive, lines[:k * MERGE_STEP])
+        index_paths(base, [archive.parent], procs=1)
+    before = crash.articles(base)
+    write_archive(archive, lines)
+    rng = random.Random(2718)
+    outcomes = []
+    for trial in range(KILLS + 1):
+        index_dir = tmp_path / f"trial{trial}"
+        shutil.copytree(base, index_dir)
+        log = tmp_path / f"trial{trial}.log"
+        proc = crash.start("index", archive.parent, "--index", index_dir, "--procs", 1, "-v",
+                           log=log)
+        if trial < KILLS:
+            crash.wait_for(log, "committing", proc)
+            time.sleep(rng.uniform(0.0, 0.6))
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=120)
+        found = crash.articles(index_dir)
+        assert found == before or len(found) == len(lines), trial
+        outcomes.append(found == before)
+        again = index_paths(index_dir, [archive.parent], procs=1)
+        assert len(crash.articles(index_dir)) == len(lines) and not again.failed
+        with store.open_index(index_dir).reader() as reader:
+            listed = {leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()}
+            assert len(listed) < MERGE_SEGMENTS  # the small segments merged
+        on_disk = {p.name.split(".")[0] for p in index_dir.iterdir()
+                   if p.name.startswith("MAIN_") and "." in p.name}
+        assert on_disk <= listed, on_disk - listed
+    assert outcomes[-1] is False  # the run nobody killed committed

@@ -87,12 +87,13 @@ def fib(n: int) -> int:
 
 
 def small_segments(segments: Sequence[Segment]) -> tuple[list[Segment], list[Segment]]:
-    """Whoosh's ``MERGE_SMALL`` choice, as ``(to merge, kept)``: the smallest *n*
-    segments (by documents, deleted ones included), for the first *n* from
-    :data:`MIN_SEGMENTS_MERGED` on whose total stays under a Fibonacci bound that
-    grows faster than *n*, so segments merge roughly logarithmically. Nothing
-    merges when no such *n* exists; the kept segments are then in their own order,
-    else smallest first (as Whoosh returns them)."""
+    """Whoosh's ``MERGE_SMALL`` choice, as ``(to merge, kept)``: the *n* smallest
+    segments (counting deleted documents too), for the first *n* ≥
+    :data:`MIN_SEGMENTS_MERGED` whose documents number fewer than
+    ``fib(n + FIB_OFFSET)``. The bound grows faster than *n*, so many small segments
+    merge often and a few big ones seldom. When no *n* qualifies nothing merges and
+    the segments keep their order; else the kept ones come smallest first (both as
+    Whoosh returns them)."""
     by_size = sorted(segments, key=lambda s: s.doc_count_all())
     total = 0
     for n, segment in enumerate(by_size, start=1):
