@@ -9,9 +9,10 @@ One core library with thin front ends. The modules, in the order data flows:
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
 * index → ``schema`` (fields), ``documents`` (what an article becomes in the index),
   ``indexer`` (the incremental, failure-safe run), ``bulk`` (new articles written as
-  whole codec segments by worker processes), ``safe_writer`` (the Whoosh writer
+  whole codec segments by worker processes; segments merged by concatenating their
+  arrays), ``safe_writer`` (the Whoosh writer
   that commits them whole or leaves no trace), ``store``
-  (opening and replacing the index), ``lock``, ``interrupt``, ``pool``,
+  (opening and replacing the index), ``lock``, ``interrupt``,
   ``generations`` (an open index generation: the searcher pool, and the one registry
   of caches released when the next generation lands);
 * query → ``syntax`` (the query language: Whoosh's parser with ``place:``/``date:``

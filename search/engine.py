@@ -40,6 +40,7 @@ from whoosh.index import Index
 from whoosh.searching import Searcher
 
 from search import generations, lock, spelling, store
+from search.bulk.merging import merge_small
 from search.complete import Completion, complete
 from search.highlight import Marking
 from search.indexer import IndexSummary, Progress, index_paths
@@ -153,7 +154,7 @@ class LocalEngine:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(mergetype=merge_small())  # merges without Whoosh's posting pool
             roots = store.read_manifest(self.index_dir).get("roots") or []
             store.write_manifest(self.index_dir, roots, ix.doc_count())
         finally:

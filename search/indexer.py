@@ -16,8 +16,9 @@ leaves the last committed index exactly as it was. One writer at a time: see
 
 Speed: new articles are written as whole segments by the bulk builders
 (:mod:`search.bulk.workers`), in worker processes for big runs, so extraction and
-analysis run on both cores while this process reads files. Whoosh's own writer
-does the rest: the lock, deletions, merges of small segments, and the commit.
+analysis run on both cores while this process reads files; small segments are
+merged on commit by concatenating their arrays (:mod:`search.bulk.merging`).
+Whoosh's own writer does the rest: the lock, deletions, and the commit.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from whoosh.index import Index
 from whoosh.writing import IndexWriter
 
 from search import interrupt, lock, store
-from search import pool as _pool  # noqa: F401 - faster spills for Whoosh's merges (see pool.py)
 from search.archive import Failure, Record, archive_root, read_file, walk
 from search.bulk.workers import Builders, adding
 from search.safe_writer import (

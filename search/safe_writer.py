@@ -5,9 +5,9 @@ can keep its lock, and documents that never reach the commit go unnoticed.
 :mod:`search.indexer` runs the indexing (new articles built as whole segments by
 :mod:`search.bulk.workers`, whose workers it checks itself); this module holds what
 makes the Whoosh writer that commits them safe to trust: opening it (the codec,
-memory budget of its merges, Whoosh's lock), checking the document count after
-the commit, abandoning it (worker processes stopped, files swept, lock freed),
-and the one-line error when the file system refuses a write.
+Whoosh's lock), checking the document count after the commit, abandoning it
+(worker processes stopped, files swept, lock freed), and the one-line error when
+the file system refuses a write.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from search import interrupt, store
 from search.codec.vncodec import VnCodec
 from search.lock import IndexBusy
 
-#: Memory budget of the Whoosh writer's posting pool (merges of segments), in MB.
-WRITER_LIMIT_MB = 256
-
 
 class IndexWriteError(store.IndexError_):
     """Writing the index failed (disk full, no permission); the message says what
@@ -36,7 +33,7 @@ def open_writer(ix: Index, index_dir: Path) -> IndexWriter:
     """A writer on *ix* with vnsearch's codec; :class:`search.lock.IndexBusy` when
     Whoosh's own lock is held."""
     try:
-        return ix.writer(limitmb=WRITER_LIMIT_MB, codec=VnCodec())
+        return ix.writer(codec=VnCodec())
     except LockError as exc:
         raise IndexBusy(
             f"the index at '{index_dir}' is locked by another process (Whoosh's own lock); "

@@ -7,5 +7,8 @@ batch of articles becomes one segment at once. One concept per module:
   through the codec in whole posting lists (the bytes Whoosh's writer would write);
 * :mod:`search.bulk.workers` — the builders of one indexing run: batches dealt to
   worker processes (or built in this one), and the merge policy that adds the
-  finished segments to the run's commit through Whoosh's writer.
+  finished segments to the run's commit through Whoosh's writer;
+* :mod:`search.bulk.merging` — merges of segments on commit: each term's posting
+  lists read as arrays, renumbered, concatenated and written whole (no posting
+  goes through Whoosh's posting pool).
 """

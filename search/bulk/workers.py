@@ -9,9 +9,9 @@ another, so memory stays bounded by that budget and the batches queued.
 
 Nothing is committed here: :meth:`Builders.finish` returns the finished segments,
 and :func:`adding` makes the merge policy that puts them into the run's commit,
-through Whoosh's own writer (its lock, its deletions, its merges, its table of
-contents). Segment files that never reach a commit are swept like any abandoned
-writer's (:func:`search.store.sweep`).
+through Whoosh's own writer (its lock, its deletions, its table of contents; the
+merges are :mod:`search.bulk.merging`'s). Segment files that never reach a commit
+are swept like any abandoned writer's (:func:`search.store.sweep`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from pathlib import Path
 
 from whoosh.codec.base import Segment
 from whoosh.index import Index
-from whoosh.writing import MERGE_SMALL, IndexWriter
 
 from search import documents
 from search.archive import Failure, Record
 from search.bulk.builder import SegmentBuilder
+from search.bulk.merging import MergePolicy, merge_small
 from search.codec.vncodec import VnCodec
 from search.safe_writer import IndexWriteError
 
@@ -228,13 +228,8 @@ class Builders:
                                f"'{self.index_dir}'; the index is as it was")
 
 
-def adding(built: list[Segment]) -> Callable[[IndexWriter, list[Segment]], list[Segment]]:
-    """A Whoosh merge policy: Whoosh's own (merge small segments), plus the built
-    segments. ``writer.commit(mergetype=adding(segments))`` commits them."""
-
-    def policy(writer: IndexWriter, segments: list[Segment]) -> list[Segment]:
-        kept: list[Segment] = MERGE_SMALL(writer, segments)
-        return kept + built
-
-    return policy
-
+def adding(built: list[Segment]) -> MergePolicy:
+    """The run's merge policy: the small segments merged as Whoosh would choose
+    them, by concatenating arrays (:func:`search.bulk.merging.merge_small`), plus the
+    built segments. ``writer.commit(mergetype=adding(segments))`` commits them."""
+    return merge_small(built)

@@ -102,6 +102,20 @@ class VnPerDocWriter(PerDocumentWriter):
             self.totals[fieldname] = self.totals.get(fieldname, 0) + length
             self.doc_lengths[fieldname] = length
 
+    def add_length_bytes(self, fieldname: str, start: int,
+                         length_bytes: npt.NDArray[np.uint8]) -> None:
+        """Documents ``start…`` have these length bytes in *fieldname* (a merge
+        copying a segment's lengths as they are, in one call rather than one
+        :meth:`add_field` per document). The field's total grows by their quantised
+        lengths, as when a merge passes each document's quantised length."""
+        if not length_bytes.any():
+            return  # a field every copied document lacks gets no lengths of its own
+        lengths = self.lengths.setdefault(fieldname, bytearray())
+        lengths.extend(bytes(max(0, start + len(length_bytes) - len(lengths))))
+        lengths[start:start + len(length_bytes)] = length_bytes.tobytes()
+        self.totals[fieldname] = (self.totals.get(fieldname, 0)
+                                  + int(BYTE_TO_LENGTH[length_bytes].sum()))
+
     def add_column_value(self, fieldname: str, columnobj: Column, value: object) -> None:
         if fieldname not in self.columns:
             dbfile = self.segment.create_file(self.storage, column_ext(fieldname))

@@ -164,7 +164,11 @@ class PostingColumns(NamedTuple):
     """One term's postings as columns, in id order: what :meth:`VnPostingsWriter.write_list`
     takes. *positions* are absolute, every posting's concatenated (POSITIONS
     layout only); *values* are opaque value bytes (OPAQUE layout only); *lengths*
-    are the documents' field lengths as Whoosh quantises them."""
+    are the documents' field lengths as Whoosh quantises them. *position_gaps*, when
+    given, replaces *positions*: the positions as stored, each document's first
+    absolute and the rest as gaps (a merge copies them as it reads them,
+    :meth:`PostingList.position_gaps_of`, since renumbering documents leaves them as
+    they are)."""
 
     ids: Sequence[int] | npt.NDArray[np.int64]
     freqs: Sequence[int] | npt.NDArray[np.int64]
@@ -172,6 +176,7 @@ class PostingColumns(NamedTuple):
     lengths: Sequence[int] | npt.NDArray[np.int64]
     positions: Sequence[int] | npt.NDArray[np.int64] = ()
     values: Sequence[bytes] = ()
+    position_gaps: Sequence[int] | npt.NDArray[np.int64] | None = None
 
 
 def _large_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
@@ -190,7 +195,9 @@ def _large_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
     if not np.array_equal(weights, freqs.astype(np.float32)):
         flags |= _HAS_WEIGHTS
         parts.append(weights.astype("<f4").tobytes())
-    if kind == POSITIONS:
+    if kind == POSITIONS and columns.position_gaps is not None:
+        parts.append(pack_ints(np.asarray(columns.position_gaps, np.int64)))
+    elif kind == POSITIONS:
         parts.append(pack_ints(position_gaps(np.asarray(columns.positions, np.int64), freqs)))
     elif kind == OPAQUE:
         parts.append(pack_ints(np.array([len(v) for v in columns.values], dtype=np.int64)))
@@ -237,7 +244,9 @@ def _small_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
     if weights != [float(f) for f in freqs]:
         flags |= _HAS_WEIGHTS
         parts.append(struct.pack(f"<{len(weights)}f", *weights))
-    if kind == POSITIONS:
+    if kind == POSITIONS and columns.position_gaps is not None:
+        parts.append(_pack_small([int(g) for g in columns.position_gaps]))
+    elif kind == POSITIONS:
         parts.append(_pack_small(_small_position_gaps([int(p) for p in columns.positions],
                                                       freqs)))
     elif kind == OPAQUE:
@@ -353,13 +362,17 @@ class PostingList:
 
     def positions_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
         """The absolute positions of postings ``lo:hi``, flat (only their bytes read)."""
+        return absolute_positions(self.position_gaps_of(lo, hi), self.freqs()[lo:hi])
+
+    def position_gaps_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
+        """The positions of postings ``lo:hi`` as stored (each document's first
+        absolute, the others as gaps), flat."""
         if self.kind != POSITIONS:
             raise ValueError("this field has no positions")
         ends = self.position_ends()
         total = int(ends[-1]) if len(ends) else 0
         start = int(ends[lo - 1]) if lo else 0
-        pgaps = self._unpack(self.rest_at, total, start, int(ends[hi - 1]) if hi else 0)
-        return absolute_positions(pgaps, self.freqs()[lo:hi])
+        return self._unpack(self.rest_at, total, start, int(ends[hi - 1]) if hi else 0)
 
     def values(self) -> tuple[bytes, ...]:
         """Opaque per-posting values (formats stored without arrays)."""
