@@ -22,8 +22,9 @@ One core library with thin front ends. The modules, in the order data flows:
   ``boosts`` (ranking for words typed together and the likely reading), ``relax``
   (typo tolerance, all words but one), ``negation``, ``accents`` (the archive's
   accent model: spellings per word, typed marks kept, Telex/VNI), ``readings`` (the
-  probable accented readings of a query), ``spelling`` (did you mean), ``lexicon``
-  (the index's own vocabulary and word pairs), ``complete`` (autocomplete);
+  probable accented readings of a query), ``spelling`` (did you mean), ``lexicons``
+  (what spelling and readings ask of a vocabulary, any engine's), ``lexicon`` (the
+  index's own vocabulary and word pairs), ``complete`` (autocomplete);
 * score → ``searching`` (one query's matches: the fast path or a Whoosh collector),
   ``plan`` (which query shapes the fast path takes), ``bm25`` (whole posting
   lists with numpy), ``proximity`` (words in a row, checked lazily),

@@ -470,3 +470,12 @@ def test_big_articles_go_alone_and_too_big_ones_fail_alone(
     assert failure.path == "huge.txt" and "too large for the cluster" in failure.reason
     _check_complete(topology, "big.txt", {"big.txt"})
     _check_complete(topology, "small", {f"small{n}.txt" for n in range(5)})
+
+
+def test_a_stored_article_with_a_raw_control_character_still_reads() -> None:
+    """searchd once handed back a stored article with a control character unescaped
+    (one of all 84k VNTC articles): it must still parse, the character kept."""
+    value = b'{"id": "a/1", "title": "Tin\x07 nhanh", "date": "2017-01-02"}'
+    article = rows.article(value)
+    assert article["title"] == "Tin\x07 nhanh"
+    assert article["date"] is not None and article["date"].year == 2017
