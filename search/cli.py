@@ -194,6 +194,7 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
 
         vnsearch index articles.jsonl --index /tmp/idx
     """
+    summary: IndexSummary | None = None
     try:
         targets = paths or _default_targets(index_dir, engine_url)
         for p in targets:
@@ -209,6 +210,9 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
         _print_summary(exc.summary, index_dir, quiet=True)
         fail("interrupted after the commit: the index holds this run's changes", 130)
     except KeyboardInterrupt as exc:  # Ctrl-C (130), or SIGTERM (143)
+        if summary is not None:  # it came once the run had committed and let go
+            _print_summary(summary, index_dir, quiet=True)
+            fail("interrupted after the commit: the index holds this run's changes", 130)
         fail("interrupted; the index is as it was before this run",
              128 + getattr(exc, "signum", signal.SIGINT))
     if as_json:
