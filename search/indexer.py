@@ -36,7 +36,8 @@ from whoosh.writing import IndexWriter
 
 from search import interrupt, lock, store
 from search.archive import Failure, Record, archive_root, read_file, walk
-from search.bulk.workers import Builders, adding
+from search.bulk.merging import merge_small
+from search.bulk.workers import Builders
 from search.safe_writer import (
     WRITE_ERRNOS,
     abandon,
@@ -312,7 +313,7 @@ def _write(
             progress(total, total, len(seen) + len(summary.failed), "committing")
         guard.check()
         with guard.deferred():
-            writer.commit(mergetype=adding(segments))
+            writer.commit(mergetype=merge_small(segments))
             if progress:
                 progress(total, total, len(seen) + len(summary.failed), "committed")
     except BaseException as exc:

@@ -44,6 +44,7 @@ from whoosh.codec.base import Segment
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import Storage
 from whoosh.reading import SegmentReader
+from whoosh.util import fib
 from whoosh.writing import IndexWriter
 
 from search.codec.perdoc import BYTE_TO_LENGTH, VnPerDocReader, VnPerDocWriter
@@ -76,16 +77,6 @@ class UnmergeableSegment(IndexIncompatible):
     """A segment another codec wrote: vnsearch's merges read only its own."""
 
 
-def fib(n: int) -> int:
-    """Whoosh's Fibonacci numbers (``whoosh.util.fib``): 1, 2, 3, 5, 8, … for n = 1, 2, …"""
-    if n <= 2:
-        return n
-    before, now = 1, 2
-    for _ in range(n - 2):
-        before, now = now, before + now
-    return now
-
-
 def small_segments(segments: Sequence[Segment]) -> tuple[list[Segment], list[Segment]]:
     """Whoosh's ``MERGE_SMALL`` choice, as ``(to merge, kept)``: the *n* smallest
     segments (counting deleted documents too), for the first *n* ≥
@@ -108,23 +99,24 @@ def merge_small(built: Sequence[Segment] = ()) -> MergePolicy:
     rule, :func:`small_segments`) by concatenating arrays, and the *built* ones
     (new articles, :mod:`search.bulk.workers`) added:
     ``writer.commit(mergetype=merge_small(built))``."""
-
-    def policy(writer: IndexWriter, segments: list[Segment]) -> list[Segment]:
-        chosen, kept = small_segments(segments)
-        merged = merge_segments(writer.storage, writer.schema, chosen,
-                                indexname=writer.indexname) if chosen else None
-        return [*kept, *built, *([merged] if merged else [])]
-
-    return policy
+    return _merging(small_segments, built)
 
 
 def merge_all(built: Sequence[Segment] = ()) -> MergePolicy:
     """Every segment merged into one (Whoosh's ``optimize``), then *built* added."""
+    return _merging(lambda segments: (list(segments), []), built)
+
+
+def _merging(choose: Callable[[Sequence[Segment]], tuple[list[Segment], list[Segment]]],
+             built: Sequence[Segment]) -> MergePolicy:
+    """A merge policy: the segments *choose* picks (``(to merge, kept)``) merged
+    into one, listed after the kept and the *built* ones."""
 
     def policy(writer: IndexWriter, segments: list[Segment]) -> list[Segment]:
-        merged = merge_segments(writer.storage, writer.schema, segments,
-                                indexname=writer.indexname) if segments else None
-        return [*built, *([merged] if merged else [])]
+        chosen, kept = choose(segments)
+        merged = merge_segments(writer.storage, writer.schema, chosen,
+                                indexname=writer.indexname) if chosen else None
+        return [*kept, *built, *([merged] if merged else [])]
 
     return policy
 

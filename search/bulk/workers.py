@@ -8,10 +8,10 @@ a builder that holds :data:`SEGMENT_WORDS` words writes its segment and starts
 another, so memory stays bounded by that budget and the batches queued.
 
 Nothing is committed here: :meth:`Builders.finish` returns the finished segments,
-and :func:`adding` makes the merge policy that puts them into the run's commit,
-through Whoosh's own writer (its lock, its deletions, its table of contents; the
-merges are :mod:`search.bulk.merging`'s). Segment files that never reach a commit
-are swept like any abandoned writer's (:func:`search.store.sweep`).
+and the run commits them through Whoosh's own writer (its lock, its deletions, its
+table of contents) with :func:`search.bulk.merging.merge_small` as the merge
+policy. Segment files that never reach a commit are swept like any abandoned
+writer's (:func:`search.store.sweep`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from whoosh.index import Index
 from search import documents
 from search.archive import Failure, Record
 from search.bulk.builder import SegmentBuilder
-from search.bulk.merging import MergePolicy, merge_small
 from search.codec.vncodec import VnCodec
 from search.safe_writer import IndexWriteError
 
@@ -226,10 +225,3 @@ class Builders:
     def _failed(self, reason: str) -> IndexWriteError:
         return IndexWriteError(f"a writer process failed ({reason}) while indexing into "
                                f"'{self.index_dir}'; the index is as it was")
-
-
-def adding(built: list[Segment]) -> MergePolicy:
-    """The run's merge policy: the small segments merged as Whoosh would choose
-    them, by concatenating arrays (:func:`search.bulk.merging.merge_small`), plus the
-    built segments. ``writer.commit(mergetype=adding(segments))`` commits them."""
-    return merge_small(built)
