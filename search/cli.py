@@ -206,12 +206,11 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
                 targets, rebuild=rebuild, progress=report, procs=procs, notice=_notice)
     except (IndexBusy, store.IndexError_, ConnectionError) as exc:
         fail(str(exc))
-    except InterruptedAfterCommit as exc:
-        _print_summary(exc.summary, index_dir, quiet=True)
-        fail("interrupted after the commit: the index holds this run's changes", 130)
     except KeyboardInterrupt as exc:  # Ctrl-C (130), or SIGTERM (143)
-        if summary is not None:  # it came once the run had committed and let go
-            _print_summary(summary, index_dir, quiet=True)
+        # During the commit (let finish), or once the run had committed and let go.
+        done = exc.summary if isinstance(exc, InterruptedAfterCommit) else summary
+        if done is not None:
+            _print_summary(done, index_dir, quiet=True)
             fail("interrupted after the commit: the index holds this run's changes", 130)
         fail("interrupted; the index is as it was before this run",
              128 + getattr(exc, "signum", signal.SIGINT))
