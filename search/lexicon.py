@@ -298,14 +298,16 @@ def _surfaces_per_doc(searcher: Searcher, words: list[str],
     per_doc = []
     for leaf, docnum, _ in found:
         stored = leaf.stored_fields(docnum)
-        per_doc.append(text_spans(f"{stored.get(TITLE, '')}\n{stored_body(stored)}", words))
+        per_doc.append(text_spans(stored.get(TITLE) or "", stored_body(stored), words))
     return per_doc
 
 
-def text_spans(text: str, words: list[str]) -> Spans:
-    """Where one article's *text* (title, newline, body) writes the span *words*
-    (folded): its surfaces mid-sentence and at a sentence start, and the words
-    around it. Any engine's articles are read so, from their stored text."""
+def text_spans(title: str, body: str, words: list[str]) -> Spans:
+    """Where one article (its *title* and *body*) writes the span *words* (folded):
+    its surfaces mid-sentence and at a sentence start, and the words around it.
+    Any engine's articles are read so, from their stored text (the title ends a
+    sentence of its own)."""
+    text = f"{title}\n{body}"
     pattern = re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]{1,3}".join(
         f"({re.escape(w)})" for w in words) + r"(?![a-z0-9])")
     flat = fold_aligned(text)

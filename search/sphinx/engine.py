@@ -30,7 +30,8 @@ What the cluster does differently, said rather than faked:
   (its exact words as alternatives that add weight, whatever its probability;
   locally every likely reading adds weight in proportion), and among typo
   matches a word one edit away weighs as much as the typed one (locally half);
-* the lexicon reads how a span is spelled from up to 24 articles holding it, the
+* the lexicon reads how a span is spelled from up to
+  :data:`~search.lexicons.SPAN_ARTICLES` articles holding it, the
   first by row id (a hash) rather than an even spread in index order, and counts
   word pairs exactly rather than from a sample: on the same articles a suggestion
   can differ on a borderline case (a capital read from a different sample);

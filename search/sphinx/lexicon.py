@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from search.errors import QueryError
 from search.lexicon import neighbours_of, surfaces_of, text_spans
@@ -87,21 +87,14 @@ class ClusterLexicon:
         return neighbours_of(self._read_spans(words))
 
     def _pair(self, words: list[str], *, seen_only: bool) -> int:
-        key = (tuple(words), seen_only)
-        if key in self._pairs:
-            return self._pairs[key]
-        count, whole = self._count(words, seen_only=seen_only)
-        if whole:  # an answer missing a shard is used once, not remembered
-            if len(self._pairs) >= MAX_ANSWERS:
-                self._pairs.clear()
-            self._pairs[key] = count
-        return count
+        return _remembered(self._pairs, (tuple(words), seen_only),
+                           lambda: self._count(words, seen_only=seen_only))
 
     def _count(self, words: list[str], *, seen_only: bool) -> tuple[int, bool]:
         """Whether (1/0) or how often *words* stand together in the cluster's
         articles, and whether every shard answered."""
-        match = _phrase(words)
-        if match is None or not all(self.vocabulary.frequency(w) for w in words):
+        match = self._phrase(words)
+        if match is None:
             return 0, True
         if seen_only:
             page = self._run(_ids_statement(match, 1))
@@ -117,19 +110,11 @@ class ClusterLexicon:
 
     def _read_spans(self, words: list[str]) -> list[Spans]:
         """:func:`search.lexicon.text_spans` of the articles read for the span *words*."""
-        key = tuple(words)
-        if key in self._spans:
-            return self._spans[key]
-        spans, whole = self._spans_of(words)
-        if whole:
-            if len(self._spans) >= MAX_ANSWERS:
-                self._spans.clear()
-            self._spans[key] = spans
-        return spans
+        return _remembered(self._spans, tuple(words), lambda: self._spans_of(words))
 
     def _spans_of(self, words: list[str]) -> tuple[list[Spans], bool]:
-        match = _phrase(words)
-        if match is None or not all(self.vocabulary.frequency(w) for w in words):
+        match = self._phrase(words)
+        if match is None:
             return [], True
         found = self._run(_ids_statement(match, SPAN_ARTICLES))
         ids = [int(row["id"]) for row in found.rows]
@@ -139,18 +124,36 @@ class ClusterLexicon:
         per_doc = []
         for row in sorted(stored.rows, key=lambda r: int(r["id"])):
             article = rows.article(row["stored"])
-            text = f"{article.get('title') or ''}\n{article.get('body') or ''}"
-            per_doc.append(text_spans(text, words))
+            per_doc.append(text_spans(article.get("title") or "", article.get("body") or "",
+                                      words))
         return per_doc, not (found.partial or stored.partial)
 
+    def _phrase(self, words: list[str]) -> str | None:
+        """MATCH for the folded *words* standing together; ``None`` when no article
+        can hold them (a word the vocabulary lacks, or no row can hold)."""
+        if not all(self.vocabulary.frequency(w) for w in words):
+            return None
+        try:
+            return sphinxql.folded_phrase(words)
+        except QueryError:
+            return None
 
-def _phrase(words: list[str]) -> str | None:
-    """MATCH for the folded *words* standing together, or ``None`` for a word no
-    row can hold."""
-    try:
-        return sphinxql.folded_phrase(words)
-    except QueryError:
-        return None
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remembered(answers: dict[K, V], key: K, answer: Callable[[], tuple[V, bool]]) -> V:
+    """*answers*[*key*], worked out (``(value, whole)``) when missing; a value some
+    shard left out of (not *whole*) is used once, not remembered."""
+    if key in answers:
+        return answers[key]
+    value, whole = answer()
+    if whole:
+        if len(answers) >= MAX_ANSWERS:
+            answers.clear()
+        answers[key] = value
+    return value
 
 
 def _ids_statement(match: str, limit: int) -> str:
