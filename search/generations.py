@@ -22,9 +22,9 @@ still reads. The per-generation caches are:
   released) (:mod:`search.posting_arrays`);
 * ``complete names`` and ``complete titles`` — the sorted names and title words
   autocomplete searches (:mod:`search.complete`);
-* ``lexicon accents``, ``lexicon words``, ``lexicon answers``, ``lexicon pairs`` —
-  the accent map, the folded vocabulary, the memo of answers and how often query
-  words stand together (:mod:`search.lexicon`, read by :mod:`search.spelling`).
+* ``lexicon accents``, ``lexicon words``, ``lexicon answers`` — the accent map,
+  the folded vocabulary and the memo of answers, how often query words stand
+  together among them (:mod:`search.lexicon`, read by :mod:`search.spelling`).
 
 Per-reader caches (:class:`PerReader`) hold readers weakly too, so a searcher
 opened outside this module (a test, a benchmark) frees its entries when it is

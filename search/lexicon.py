@@ -47,8 +47,9 @@ _LETTERS = string.ascii_lowercase
 _ACCENTS: PerReader[dict[str, list[str]]] = registry.per_reader("lexicon accents")
 #: The set of folded words, per reader.
 _WORDS: PerReader[frozenset[str]] = registry.per_reader("lexicon words")
-#: Answers of :func:`accent_forms` and :func:`pair_surfaces`, per reader: "did you
-#: mean" and the reading that ranks ask both about the same words in one request.
+#: Answers of :func:`accent_forms`, :func:`pair_surfaces` and the pair counts of
+#: :class:`LocalLexicon`, per reader: "did you mean" and the reading that ranks ask
+#: about the same words in one request.
 _ANSWERS: PerReader[dict[tuple[Hashable, ...], object]] = registry.per_reader(
     "lexicon answers")
 #: Answers kept per reader (the oldest go first).
@@ -328,14 +329,6 @@ def text_spans(title: str, body: str, words: list[str]) -> Spans:
 
 # --------------------------------------------------------------------------- the protocol
 
-#: How often query words stand together (or whether they do: ``seen_only``), per
-#: reader: one query asks about the same pairs several times.
-PairCounts = dict[tuple[tuple[str, ...], bool], int]
-_PAIRS: PerReader[PairCounts] = registry.per_reader("lexicon pairs")
-#: Pairs remembered per reader (all forgotten at once beyond this).
-MAX_PAIRS = 20_000
-
-
 class LocalLexicon:
     """:class:`search.lexicons.Lexicon` over an open Whoosh searcher: the functions
     above, remembered per reader as they are."""
@@ -362,14 +355,11 @@ class LocalLexicon:
         return self._pair(words, seen_only=False)
 
     def _pair(self, words: list[str], *, seen_only: bool) -> int:
-        cache = _PAIRS.get(self.searcher.reader(), dict)
-        if len(cache) > MAX_PAIRS:
-            cache.clear()
-        key = (tuple(words), seen_only)
-        if key not in cache:
-            cache[key] = (int(pair_seen(self.searcher, words)) if seen_only
-                          else pair_count(self.searcher, words))
-        return cache[key]
+        """How often (or whether: 1/0) *words* stand together, remembered per reader:
+        one query asks about the same pairs several times."""
+        return _remembered(self.searcher.reader(), ("pair", tuple(words), seen_only),
+                           lambda: int(pair_seen(self.searcher, words)) if seen_only
+                           else pair_count(self.searcher, words))
 
     def pair_surfaces(self, words: list[str], *, per_article: bool = False) -> Counter[Surface]:
         return pair_surfaces(self.searcher, words, per_article=per_article)
