@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -263,19 +264,22 @@ def _mapped(text: str, table: dict[int, str]) -> np.ndarray | None:
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
+@lru_cache(maxsize=8)
 def folded_words(text: str) -> tuple[list[str], list[int]]:
     """The folded words of *text* and where each starts (glued words as their parts).
 
     For metadata scans (places, word counts) that need every word but not the
     exact forms: plain NFC text is folded in one ``str.translate`` and split by one
     regex; glued (``NamTừ``) or non-NFC text goes through :func:`tokens`.
+    Remembered for the last few texts (extraction scans a body for places and
+    counts its words), so callers must not modify the lists.
     """
     text = nfc(text)
     if not has_glued_words(text):
         flat = fold_aligned(text)
         if flat is not None:
-            spans = [(m.group(), m.start()) for m in _ASCII_WORD.finditer(flat)]
-            return [w for w, _ in spans], [s for _, s in spans]
+            found = list(_ASCII_WORD.finditer(flat))
+            return [m.group() for m in found], [m.start() for m in found]
     toks = list(tokens(text))
     kept = [t for i, t in enumerate(toks) if not (i + 1 < len(toks) and toks[i + 1].pos == t.pos)]
     return [t.folded for t in kept], [t.start for t in kept]

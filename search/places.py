@@ -95,15 +95,16 @@ def mentions(text: str, require_capitals: bool = True) -> list[str]:
     folded, starts = folded_words(text)
     words = _Words(text, folded, starts)
     found: list[str] = []
-    i = 0
-    while i < len(folded):
-        match = _match_at(gaz, words, i, require_capitals=require_capitals)
-        if match is None:
-            i += 1
+    free = 0  # the first word not inside a mention already found
+    starting = gaz.spellings
+    for i in [i for i, word in enumerate(folded) if word in starting]:
+        if i < free:
             continue
-        length, name = match
-        found.append(name)
-        i += length
+        match = _match_at(gaz, words, i, require_capitals=require_capitals)
+        if match is not None:
+            length, name = match
+            found.append(name)
+            free = i + length
     return found
 
 

@@ -191,6 +191,14 @@ def test_find_source(lead, source) -> None:
         ("Chủ tịch nước Võ Văn Thưởng", []),  # "nước" is not a filler: no guess
         ("đồng chí Bí thư cho biết", []),
         ("Bí thư Vũ Hà và Bí thư Vũ Hà", ["Vũ Hà"]),
+        # a title is whole words, also inside a run that is not one
+        ("ông xphó bí thư Trần Văn Nam", ["Trần Văn Nam"]),
+        ("PHÓ BÍ THƯ Lê Văn Tám", ["Lê Văn Tám"]),
+        ("Bí thư_Lê Văn Tám", ["Lê Văn Tám"]),
+        ("Bí thư, Lê Văn Tám", []),
+        # the reading runs past the window it starts in
+        ("Bí thư " + "Quận ủy " * 60 + "Nguyễn Văn An phát biểu", ["Nguyễn Văn An"]),
+        ("Bí thư " + "x " * 200 + "Nguyễn Văn An", []),
     ],
 )
 def test_find_people(text, people) -> None:
