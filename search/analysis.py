@@ -63,20 +63,6 @@ def _parts(value: str) -> Iterator[tuple[list[WordToken], int, int]]:
             pos_offset += toks[-1][4] + 1 + PART_GAP
 
 
-def field_words(value: str, mode: str) -> tuple[list[str], list[int]]:
-    """The words :class:`VietnameseTokenizer` (*mode*) yields for *value* and their
-    positions, as two lists: the bulk segment builder indexes these without
-    building a Whoosh ``Token`` per word."""
-    folded = mode == "folded"
-    words: list[str] = []
-    positions: list[int] = []
-    for toks, _, pos_offset in _parts(value):
-        kept = [t for t in toks if t[0] != t[1]] if mode == "accented" else toks
-        words.extend([t[1] for t in kept] if folded else [t[0] for t in kept])
-        positions.extend([t[4] + pos_offset for t in kept])
-    return words, positions
-
-
 class VietnameseTokenizer(Tokenizer):
     """Yield the exact, folded or accented-only form of every word."""
 

@@ -331,14 +331,19 @@ def _split_glued(word: str) -> list[tuple[str, int]]:
     return [(word[a:b], a) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
+#: How one raw word is indexed: ``(exact, folded, offset, length, advance)`` per
+#: term — one term for most words, the whole and its parts for a glued one.
+WordPlan = tuple[tuple[str, str, int, int, int], ...]
+
+
 # Memo of raw word → its "plan": ((exact, folded, offset, length, advances), ...).
 # Most words have a one-entry plan; a glued word has the whole plus its parts.
-_PLAN_CACHE: dict[str, tuple[tuple[str, str, int, int, int], ...]] = {}
+_PLAN_CACHE: dict[str, WordPlan] = {}
 
 
-def _plan(word: str) -> tuple[tuple[str, str, int, int, int], ...]:
+def _plan(word: str) -> WordPlan:
     parts = _split_glued(word)
-    plan: tuple[tuple[str, str, int, int, int], ...]
+    plan: WordPlan
     if len(parts) == 1:
         plan = (normalize_term(word) + (0, len(word), 1),)
     else:
@@ -350,6 +355,19 @@ def _plan(word: str) -> tuple[tuple[str, str, int, int, int], ...]:
     if len(_PLAN_CACHE) < _TERM_CACHE_LIMIT:
         _PLAN_CACHE[word] = plan
     return plan
+
+
+def raw_words(text: str) -> list[str]:
+    """The raw words of NFC *text*, as :func:`token_tuples` cuts them before
+    normalising: for callers that normalise each distinct word once
+    (:func:`word_plan`) rather than every occurrence."""
+    return _WORD.findall(text)
+
+
+def word_plan(word: str) -> WordPlan:
+    """The terms :func:`token_tuples` makes of one raw word (memoised): each with
+    its offset in the word, length and how many positions it advances."""
+    return _PLAN_CACHE.get(word) or _plan(word)
 
 
 def token_tuples(text: str) -> list[tuple[str, str, int, int, int]]:

@@ -4,7 +4,7 @@ Whoosh's own writer handles every posting in Python several times over: a
 ``Token`` per word, a pickled position list per posting, a posting pool that
 sorts and spills tuples, and a field writer that decodes each posting again
 (``bench/results/profile-index-before.md``: ~60% of indexing). Here the words of
-each text field become term ids in a dictionary lookup and, for the whole batch,
+each text field become term ids (:mod:`search.bulk.forms`) and, for the whole batch,
 postings are grouped by term with one numpy ``argsort``; each term's list then
 goes to the codec in one call (:meth:`~search.codec.terms.VnFieldWriter.write_list`).
 
@@ -31,7 +31,8 @@ from whoosh.fields import FieldType, Schema
 from whoosh.filedb.filestore import Storage
 from whoosh.util.numeric import length_to_byte
 
-from search.analysis import VietnameseTokenizer, field_words
+from search.analysis import VietnameseTokenizer
+from search.bulk.forms import FieldTerms, Forms, Terms
 from search.codec.perdoc import BYTE_TO_LENGTH, VnPerDocWriter
 from search.codec.postings import (
     BLOCK_POSTINGS,
@@ -49,7 +50,7 @@ ShortPosting = tuple[int, float, bytes]
 
 
 def is_word_field(fieldobj: FieldType) -> bool:
-    """Whether the builder indexes this field from :func:`search.analysis.field_words`
+    """Whether the builder indexes this field from :class:`search.bulk.forms.Forms`
     (a text field analysed by vnsearch's tokenizer, with positions or frequencies)."""
     return (isinstance(fieldobj.analyzer, VietnameseTokenizer)
             and format_kind(fieldobj.format) in (POSITIONS, FREQUENCY)
@@ -58,24 +59,23 @@ def is_word_field(fieldobj: FieldType) -> bool:
 
 @dataclass
 class WordPostings:
-    """One text field's words over a batch: term ids and positions, per document."""
+    """One text field's words over a batch: term ids (into *terms*) and positions,
+    per document."""
 
-    vocab: dict[str, int] = field(default_factory=dict)
+    terms: Terms
     term_ids: list[npt.NDArray[np.int32]] = field(default_factory=list)
     positions: list[npt.NDArray[np.int32]] = field(default_factory=list)
     docnums: list[int] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     words: int = 0
 
-    def add(self, docnum: int, words: list[str], positions: list[int]) -> None:
+    def add(self, docnum: int, found: FieldTerms) -> None:
         """Record one document's words (in position order)."""
-        vocab = self.vocab
-        self.term_ids.append(np.array([vocab.setdefault(w, len(vocab)) for w in words],
-                                      dtype=np.int32))
-        self.positions.append(np.array(positions, dtype=np.int32))
+        self.term_ids.append(found.ids)
+        self.positions.append(found.positions)
         self.docnums.append(docnum)
-        self.counts.append(len(words))
-        self.words += len(words)
+        self.counts.append(len(found.ids))
+        self.words += len(found.ids)
 
 
 @dataclass
@@ -93,7 +93,7 @@ class GroupedPostings:
 def group_postings(words: WordPostings) -> GroupedPostings:
     """Sort a field's words by term (stable, so documents and positions stay in
     order) and cut them into postings: one numpy pass for the whole batch."""
-    encoded = [w.encode("utf-8") for w in words.vocab]
+    encoded = [w.encode("utf-8") for w in words.terms.ids]
     by_bytes = sorted(range(len(encoded)), key=encoded.__getitem__)
     rank = np.empty(len(encoded), dtype=np.int32)
     rank[by_bytes] = np.arange(len(encoded), dtype=np.int32)
@@ -127,6 +127,7 @@ class SegmentBuilder:
         self.schema = schema
         self.segment: VnSegment = codec.new_segment(storage, indexname)
         self.perdoc = VnPerDocWriter(storage, self.segment)
+        self.forms = Forms()
         self.words: dict[str, WordPostings] = {}
         self.short: dict[str, dict[bytes, list[ShortPosting]]] = {}
         #: Each text field's length byte per document (Whoosh's quantised length).
@@ -163,9 +164,12 @@ class SegmentBuilder:
         """Collect a field's postings; its length (0 unless the field is scorable)."""
         fieldobj = self.schema[fieldname]
         if is_word_field(fieldobj):
-            words, positions = field_words(value, fieldobj.analyzer.mode)
-            self.words.setdefault(fieldname, WordPostings()).add(docnum, words, positions)
-            length = len(words) if fieldobj.scorable else 0
+            found = self.forms.field(value, fieldobj.analyzer.mode)
+            postings = self.words.get(fieldname)
+            if postings is None:
+                postings = self.words[fieldname] = WordPostings(found.table)
+            postings.add(docnum, found)
+            length = len(found.ids) if fieldobj.scorable else 0
         else:
             if fieldobj.vector or fieldobj.separate_spelling():
                 raise NotImplementedError(f"{fieldname}: term vectors and spelling fields "
