@@ -8,6 +8,7 @@ values, glued words (``NamTừ``), NFD text and real articles.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
@@ -62,8 +63,8 @@ def test_random_texts_in_one_table(values: list[str]) -> None:
 
 def test_real_articles() -> None:
     forms = Forms()
-    for text in vntc_records(300):
-        article = extract(nfc(text))
+    for line in vntc_records(300):
+        article = extract(nfc(json.loads(line)["text"]))
         for value in (article.body, f"{article.title}{PART_SEPARATOR}{article.body}"):
             for mode in MODES:
                 assert forms_words(forms, value, mode) == tokenizer_words(value, mode)
