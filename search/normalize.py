@@ -262,6 +262,9 @@ def _mapped(text: str, table: dict[int, str]) -> np.ndarray | None:
 
 
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
+#: Per ASCII code: whether _ASCII_WORD takes it.
+_IS_ASCII_WORD = np.zeros(256, dtype=bool)
+_IS_ASCII_WORD[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)] = True
 
 
 @lru_cache(maxsize=8)
@@ -276,6 +279,13 @@ def folded_words(text: str) -> tuple[list[str], list[int]]:
     """
     text = nfc(text)
     if not has_glued_words(text):
+        codes = _mapped(text, _ALIGNED_TABLE)
+        if codes is not None:  # a long text: the words' starts from the array
+            in_word = _IS_ASCII_WORD[codes]
+            starts = np.flatnonzero(in_word[1:] & ~in_word[:-1]) + 1
+            first = [0] if in_word[0] else []
+            return (_ASCII_WORD.findall(codes.tobytes().decode("ascii")),
+                    first + starts.tolist())
         flat = fold_aligned(text)
         if flat is not None:
             found = list(_ASCII_WORD.finditer(flat))

@@ -15,6 +15,7 @@ from search.normalize import (
     canonical_tone,
     fold,
     fold_aligned,
+    folded_words,
     glued_seams,
     nfc,
     normalize_term,
@@ -219,3 +220,13 @@ def test_long_text_folds_and_splits_as_the_tables_say(text: str) -> None:
 def test_glued_seams_of_a_long_text() -> None:
     text = "Quận NamTừ Liêm và TPHồChíMinh, " * 3
     assert glued_seams(text)[:4] == [8, 21, 23, 26]  # NamTừ; TP·Hồ·Chí·Minh
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aàảãáạăằđĐeêềNnHhTtừỪ0189 _.,-\n\u00a0", min_size=0, max_size=200))
+def test_folded_words_are_the_tokens_words(text: str) -> None:
+    """The metadata scans' folded words (short texts by regex, long ones through the
+    lookup arrays) are the tokenizer's, glued words as their parts, at the same starts."""
+    toks = list(tokens(text))
+    kept = [t for i, t in enumerate(toks) if i + 1 == len(toks) or toks[i + 1].pos != t.pos]
+    assert folded_words(text) == ([t.folded for t in kept], [t.start for t in kept])
