@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from unidecode import unidecode
 
 __all__ = [
@@ -248,23 +249,30 @@ def _mapped(text: str, table: dict[int, str]) -> np.ndarray | None:
     character beyond the array's span or mapping to anything but one ASCII one."""
     if len(text) < 64:
         return None
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    codes = _code_points(text)
     if codes.max() >= _ARRAY_SPAN:
         return None
+    out = _array_of(table)[codes]
+    return out if out.all() else None
+
+
+def _code_points(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _array_of(table: dict[int, str]) -> npt.NDArray[np.uint8]:
+    """*table* as an array over the code points below :data:`_ARRAY_SPAN`: each
+    one's ASCII code, 0 where it maps to anything else."""
     array = _ARRAYS.get(id(table))
     if array is None:  # the tables are module-level singletons: their id is stable
         mapped = [table[cp] for cp in range(_ARRAY_SPAN)]
         array = np.frombuffer("".join(
             m if len(m) == 1 and m.isascii() else "\x00" for m in mapped).encode(), np.uint8)
         _ARRAYS[id(table)] = array
-    out = array[codes]
-    return out if out.all() else None
+    return array
 
 
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
-#: Per ASCII code: whether _ASCII_WORD takes it.
-_IS_ASCII_WORD = np.zeros(256, dtype=bool)
-_IS_ASCII_WORD[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)] = True
+_SPACE = ord(" ")
 
 
 @lru_cache(maxsize=8)
@@ -272,27 +280,59 @@ def folded_words(text: str) -> tuple[list[str], list[int]]:
     """The folded words of *text* and where each starts (glued words as their parts).
 
     For metadata scans (places, word counts) that need every word but not the
-    exact forms: plain NFC text is folded in one ``str.translate`` and split by one
-    regex; glued (``NamTừ``) or non-NFC text goes through :func:`tokens`.
+    exact forms: a long text is folded and cut through lookup arrays; a short one,
+    or one with characters beyond them, goes through :func:`tokens`.
     Remembered for the last few texts (extraction scans a body for places and
     counts its words), so callers must not modify the lists.
     """
     text = nfc(text)
-    if not has_glued_words(text):
-        codes = _mapped(text, _ALIGNED_TABLE)
-        if codes is not None:  # a long text: the words' starts from the array
-            in_word = _IS_ASCII_WORD[codes]
-            starts = np.flatnonzero(in_word[1:] & ~in_word[:-1]) + 1
-            first = [0] if in_word[0] else []
-            return (_ASCII_WORD.findall(codes.tobytes().decode("ascii")),
-                    first + starts.tolist())
-        flat = fold_aligned(text)
-        if flat is not None:
-            found = list(_ASCII_WORD.finditer(flat))
-            return [m.group() for m in found], [m.start() for m in found]
-    toks = list(tokens(text))
-    kept = [t for i, t in enumerate(toks) if not (i + 1 < len(toks) and toks[i + 1].pos == t.pos)]
-    return [t.folded for t in kept], [t.start for t in kept]
+    seams = glued_seams(text)
+    found = _long_folded_words(text, seams)
+    if found is not None:
+        return found
+    toks = token_tuples(text)
+    kept = [t for i, t in enumerate(toks) if not (i + 1 < len(toks) and toks[i + 1][4] == t[4])]
+    return [t[1] for t in kept], [t[2] for t in kept]
+
+
+def _long_folded_words(text: str, seams: list[int]) -> tuple[list[str], list[int]] | None:
+    """:func:`folded_words` of a long text through a lookup array (each word
+    character's fold, a space for the rest), a glued word cut before each seam.
+    ``None`` when the array cannot say it (a character beyond it, or whose fold
+    is not one letter or digit)."""
+    if len(text) < 64:
+        return None
+    points = _code_points(text)
+    if points.max() >= _ARRAY_SPAN:
+        return None
+    folded = _word_folds()[points]
+    if not folded.all():
+        return None
+    in_word = folded != _SPACE
+    starts = np.empty(len(points), dtype=bool)
+    starts[0] = in_word[0]
+    starts[1:] = in_word[1:] & ~in_word[:-1]
+    if seams:  # a glued word's parts are words: cut it before each
+        starts[seams] = True
+        folded = np.insert(folded, seams, _SPACE)
+    return folded.tobytes().decode("ascii").split(), np.flatnonzero(starts).tolist()
+
+
+@lru_cache(maxsize=1)
+def _word_folds() -> npt.NDArray[np.uint8]:
+    """Per code point below :data:`_ARRAY_SPAN`: a space for what :func:`tokens`
+    does not cut words of, the fold of a letter or digit when it is one ASCII
+    letter or digit, else 0."""
+    out = np.zeros(_ARRAY_SPAN, dtype=np.uint8)
+    for cp in range(_ARRAY_SPAN):
+        char = chr(cp)
+        if not char.isalnum():  # what _WORD takes
+            out[cp] = _SPACE
+            continue
+        folded = fold(char)
+        if len(folded) == 1 and folded.isascii() and folded.isalnum():
+            out[cp] = ord(folded)
+    return out
 
 
 def has_accents(word: str) -> bool:
