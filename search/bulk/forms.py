@@ -17,7 +17,7 @@ whole and its parts), the same gap between the parts of a multi-part value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -61,18 +61,24 @@ class FieldTerms(NamedTuple):
 
 
 class Forms:
-    """Every word form a builder has met, and its terms as ids."""
+    """Every word form a builder has met, and its terms as ids.
+
+    A form is one term (``Hà``) or, glued (``NamTừ``), several: the whole and its
+    parts. Its terms are *entries*, numbered in a row per form; each entry records
+    its folded and exact term ids, whether they differ, and how many positions it
+    advances (the whole of a glued word shares its first part's position).
+    """
 
     def __init__(self) -> None:
         self.folded = Terms()
         self.exact = Terms()
         self._form_ids: dict[str, int] = {}
-        # Per form: its folded and exact term ids, accented, and whether it is one
-        # term (a glued word is several: such texts take the word-by-word path).
-        self._folded_of = np.zeros(1024, dtype=np.int32)
-        self._exact_of = np.zeros(1024, dtype=np.int32)
-        self._accented_of = np.zeros(1024, dtype=bool)
-        self._single_of = np.zeros(1024, dtype=bool)
+        self._first = _Column(np.int32)  # per form: its first entry
+        self._count = _Column(np.int32)  # per form: its entries
+        self._folded_of = _Column(np.int32)  # per entry
+        self._exact_of = _Column(np.int32)
+        self._accented_of = _Column(np.bool_)
+        self._advance_of = _Column(np.int32)
         self._recent: dict[str, TextTerms] = {}
 
     def field(self, value: str, mode: str) -> FieldTerms:
@@ -110,10 +116,18 @@ class Forms:
         if None in ids:
             ids = [self._add(w) if i is None else i for w, i in zip(words, ids, strict=True)]
         forms = np.array(ids, dtype=np.int32)
-        if not self._single_of[forms].all():
-            return self._word_by_word(words)
-        return TextTerms(self._folded_of[forms], self._exact_of[forms],
-                         self._accented_of[forms], np.arange(len(forms), dtype=np.int32))
+        entries = self._first.values[forms]
+        counts = self._count.values[forms]
+        if (counts == 1).all():
+            positions = np.arange(len(forms), dtype=np.int32)
+        else:  # glued words: each form's entries in a row
+            ends = np.cumsum(counts)
+            entries = (np.repeat(entries - (ends - counts), counts)
+                       + np.arange(int(ends[-1]), dtype=np.int32)).astype(np.int32)
+            advances = self._advance_of.values[entries]
+            positions = (np.cumsum(advances) - advances).astype(np.int32)
+        return TextTerms(self._folded_of.values[entries], self._exact_of.values[entries],
+                         self._accented_of.values[entries], positions)
 
     def _add(self, word: str) -> int:
         """Number a new form and record its terms."""
@@ -122,32 +136,34 @@ class Forms:
         if found is not None:
             return found
         form = known[word] = len(known)
-        if form == len(self._folded_of):
-            for name in ("_folded_of", "_exact_of", "_accented_of", "_single_of"):
-                array = getattr(self, name)
-                setattr(self, name, np.concatenate([array, np.zeros_like(array)]))
         plan = word_plan(word)
-        exact, folded = plan[0][0], plan[0][1]
-        self._folded_of[form] = self.folded.id(folded)
-        self._exact_of[form] = self.exact.id(exact)
-        self._accented_of[form] = exact != folded
-        self._single_of[form] = len(plan) == 1
+        self._first.append(len(self._advance_of))
+        self._count.append(len(plan))
+        for exact, folded, _, _, advance in plan:
+            self._folded_of.append(self.folded.id(folded))
+            self._exact_of.append(self.exact.id(exact))
+            self._accented_of.append(exact != folded)
+            self._advance_of.append(advance)
         return form
 
-    def _word_by_word(self, words: list[str]) -> TextTerms:
-        """A text with a glued word (``NamTừ``): its whole and parts, as
-        :func:`search.normalize.token_tuples` gives them."""
-        folded: list[int] = []
-        exact: list[int] = []
-        accented: list[bool] = []
-        positions: list[int] = []
-        pos = 0
-        for word in words:
-            for exact_term, folded_term, _, _, advance in word_plan(word):
-                folded.append(self.folded.id(folded_term))
-                exact.append(self.exact.id(exact_term))
-                accented.append(exact_term != folded_term)
-                positions.append(pos)
-                pos += advance
-        return TextTerms(np.array(folded, dtype=np.int32), np.array(exact, dtype=np.int32),
-                         np.array(accented, dtype=bool), np.array(positions, dtype=np.int32))
+
+class _Column:
+    """A growing numpy array (doubling), for per-form and per-entry values."""
+
+    def __init__(self, dtype: type[np.generic]) -> None:
+        self._array: npt.NDArray[Any] = np.zeros(1024, dtype=dtype)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def values(self) -> npt.NDArray[Any]:
+        """The values so far (a view: read it before appending more)."""
+        return self._array[: self._size]
+
+    def append(self, value: int | bool) -> None:
+        if self._size == len(self._array):
+            self._array = np.concatenate([self._array, np.zeros_like(self._array)])
+        self._array[self._size] = value
+        self._size += 1
