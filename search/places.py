@@ -51,6 +51,10 @@ class Gazetteer:
     spellings: dict[str, list[tuple[tuple[str, ...], str, bool]]]
     # place name → its other spellings as the gazetteer writes them
     aliases: dict[str, tuple[str, ...]]
+    # the one-word spellings, and the first two words of the longer ones: most
+    # words that start a spelling start none here, told without trying each
+    single: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
 
 
 def _folded(name: str) -> tuple[str, ...]:
@@ -79,7 +83,10 @@ def gazetteer() -> Gazetteer:
                 spellings.setdefault(words[0], []).append((words, place.name, needs_prefix))
     for options in spellings.values():
         options.sort(key=lambda o: -len(o[0]))
-    return Gazetteer(by_name, spellings, aliases)
+    every = [words for options in spellings.values() for words, _, _ in options]
+    return Gazetteer(by_name, spellings, aliases,
+                     single=frozenset(w[0] for w in every if len(w) == 1),
+                     pairs=frozenset((w[0], w[1]) for w in every if len(w) > 1))
 
 
 def other_spellings(name: str) -> tuple[str, ...]:
@@ -96,9 +103,10 @@ def mentions(text: str, require_capitals: bool = True) -> list[str]:
     words = _Words(text, folded, starts)
     found: list[str] = []
     free = 0  # the first word not inside a mention already found
-    starting = gaz.spellings
+    starting, single, pairs, last = gaz.spellings, gaz.single, gaz.pairs, len(folded) - 1
     for i in [i for i, word in enumerate(folded) if word in starting]:
-        if i < free:
+        if i < free or not (folded[i] in single
+                            or (i < last and (folded[i], folded[i + 1]) in pairs)):
             continue
         match = _match_at(gaz, words, i, require_capitals=require_capitals)
         if match is not None:

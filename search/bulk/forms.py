@@ -114,7 +114,9 @@ class Forms:
         known = self._form_ids
         ids = list(map(known.get, words))
         if None in ids:
-            ids = [self._add(w) if i is None else i for w, i in zip(words, ids, strict=True)]
+            for word in set(words).difference(known):  # in no particular order: fine,
+                self._add(word)  # a term's number only has to be unique
+            ids = list(map(known.get, words))
         forms = np.array(ids, dtype=np.int32)
         entries = self._first.values[forms]
         counts = self._count.values[forms]
@@ -129,13 +131,9 @@ class Forms:
         return TextTerms(self._folded_of.values[entries], self._exact_of.values[entries],
                          self._accented_of.values[entries], positions)
 
-    def _add(self, word: str) -> int:
+    def _add(self, word: str) -> None:
         """Number a new form and record its terms."""
-        known = self._form_ids
-        found = known.get(word)  # the same new word may occur twice in a text
-        if found is not None:
-            return found
-        form = known[word] = len(known)
+        self._form_ids[word] = len(self._form_ids)
         plan = word_plan(word)
         self._first.append(len(self._advance_of))
         self._count.append(len(plan))
@@ -144,7 +142,6 @@ class Forms:
             self._exact_of.append(self.exact.id(exact))
             self._accented_of.append(exact != folded)
             self._advance_of.append(advance)
-        return form
 
 
 class _Column:
