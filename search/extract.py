@@ -150,10 +150,12 @@ def is_doubled_header(line: str) -> bool:
 
 def is_section_header(line: str) -> bool:
     """Capitalised section headers that precede the real title."""
+    if is_doubled_header(line):
+        return True
+    if len(line.split()) > 12:  # before looking at each letter: a run-on line is long
+        return False
     letters = [c for c in line if c.isalpha()]
-    return is_doubled_header(line) or (
-        len(letters) >= 4 and all(c.isupper() for c in letters) and len(line.split()) <= 12
-    )
+    return len(letters) >= 4 and all(c.isupper() for c in letters)
 
 
 # --------------------------------------------------------------------------- fields
