@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -170,11 +170,11 @@ class PostingColumns(NamedTuple):
     :meth:`PostingList.position_gaps_of`, since renumbering documents leaves them as
     they are)."""
 
-    ids: Sequence[int] | npt.NDArray[np.int64]
+    ids: Sequence[int] | npt.NDArray[np.integer[Any]]
     freqs: Sequence[int] | npt.NDArray[np.int64]
     weights: Sequence[float] | npt.NDArray[np.float64]
     lengths: Sequence[int] | npt.NDArray[np.int64]
-    positions: Sequence[int] | npt.NDArray[np.int64] = ()
+    positions: Sequence[int] | npt.NDArray[np.integer[Any]] = ()
     values: Sequence[bytes] = ()
     position_gaps: Sequence[int] | npt.NDArray[np.int64] | None = None
 
