@@ -47,15 +47,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pymysql
 
-from search import spelling
-from search.boosts import ranks_by_reading
+from search import plan, spelling
+from search.boosts import accents_of, ranks_by_reading
 from search.complete import Completion
 from search.errors import QueryError
 from search.filters import FACET_SIZE, Filters
@@ -63,14 +63,16 @@ from search.highlight import Marking, mark_all, snippets, typed_reading
 from search.indexer import IndexSummary, Progress
 from search.normalize import nfc
 from search.places import gazetteer
+from search.query import parse as local_query
 from search.readings import Reading
 from search.readings import readings as probable_readings
 from search.relax import TYPO_WHEN_FEWER, typo_alternatives
 from search.results import Hit, SearchResult, extra_fields
 from search.schema import SCHEMA_VERSION
-from search.sphinx import failover, ingest, rows, rtindex, sphinxql, vocabulary
+from search.sphinx import failover, ingest, rescore, rows, rtindex, sphinxql, vocabulary
 from search.sphinx.connection import quote
 from search.sphinx.lexicon import ClusterLexicon
+from search.sphinx.statistics import ClusterStatistics
 from search.sphinx.topology import Node, Topology, connect, discover
 from search.store import IndexStats
 from search.syntax import split_filters
@@ -100,14 +102,25 @@ class Page:
 @dataclass(frozen=True)
 class Found:
     """A page of matches: its rows, how many match in all, whether complete, the
-    MATCH they answer (what facets count over), and how many of them only typo
-    alternatives find (the last ones, as locally)."""
+    MATCH they answer (what facets count over), how many of them only typo
+    alternatives find (the last ones, as locally), and the stored articles already
+    read for them (by searchd id: those of the re-ranked window)."""
 
     rows: list[dict[str, Any]]
     total: int
     partial: bool
     match: str | None
     typos: int = 0
+    stored: dict[int, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What the local engine would rank a query's matches by: its words and the
+    readings that rank them (:func:`search.query.parse`'s)."""
+
+    words: str
+    readings: Sequence[Reading] = ()
 
 
 class SphinxEngine:
@@ -118,6 +131,7 @@ class SphinxEngine:
         self.url = url
         self._topology: Topology | None = None
         self._lexicon: ClusterLexicon | None = None
+        self._statistics: ClusterStatistics | None = None
         self._checked = 0.0
 
     @property
@@ -162,13 +176,13 @@ class SphinxEngine:
                     progress: Progress | None = None, procs: int | None = None,
                     notice: Callable[[str], None] | None = None) -> IndexSummary:
         """Index the archives at *paths* into the cluster (see :mod:`search.sphinx.ingest`)."""
-        self._lexicon = None  # its vocabulary is about to change
+        self._lexicon = self._statistics = None  # its vocabulary is about to change
         return ingest.index_paths(self.topology, list(paths), rebuild=rebuild,
                                   progress=progress, procs=procs, notice=notice)
 
     def delete(self, ids: Iterable[str]) -> int:
         """Remove articles by id from every replica of their shards."""
-        self._lexicon = None
+        self._lexicon = self._statistics = None
         return ingest.delete(self.topology, list(ids))
 
     # ------------------------------------------------------------------ searching
@@ -183,7 +197,8 @@ class SphinxEngine:
         where = sphinxql.conditions(filters)
         likely = self._ranking_readings(words)
         compiled = self._compiled(words, filters, likely or ())
-        found = self._found(request, compiled.match if compiled else None, where)
+        found = self._found(request, compiled.match if compiled else None, where,
+                            ranking=Ranking(words, likely or ()) if compiled else None)
         widened = None
         if compiled and not request.exact:
             found, widened = self._with_typo_matches(request, found, where=where, words=words,
@@ -192,7 +207,7 @@ class SphinxEngine:
         corrected, typed = False, words
         if not found.total and suggestion and suggestion.corrected and not request.exact:
             fixed = sphinxql.compile_query(suggestion.text)
-            more = self._found(request, fixed.match, where)
+            more = self._found(request, fixed.match, where, ranking=Ranking(suggestion.text))
             if more.total or more.partial:
                 found, compiled, widened, likely = more, fixed, None, None
                 corrected, typed = True, suggestion.text
@@ -201,7 +216,7 @@ class SphinxEngine:
             found, relaxed = self._relaxed(request, found, plain=compiled.plain, where=where)
             widened = None
         facets = self._facets(found.match, where) if request.facets else None
-        stored, complete = self._stored([int(row["id"]) for row in found.rows])
+        stored, complete = self._stored([int(row["id"]) for row in found.rows], found.stored)
         hits = self._hits(request, found, stored, exact=compiled, widened=widened,
                           typed=typed, likely=likely)
         return SearchResult(
@@ -213,10 +228,42 @@ class SphinxEngine:
             corrected=corrected, typos=found.typos,
         )
 
-    def _found(self, request: SearchRequest, match: str | None, where: sphinxql.Where) -> Found:
-        page = self._page(request, match, where, offset=(request.page - 1) * request.limit,
-                          limit=request.limit)
-        return Found(page.rows, page.total, page.partial, match)
+    def _found(self, request: SearchRequest, match: str | None, where: sphinxql.Where, *,
+               ranking: Ranking | None = None) -> Found:
+        """A page of *match*'s matches; by relevance with a *ranking*, searchd's best
+        :data:`~search.sphinx.rescore.WINDOW` in the local engine's order
+        (:meth:`_reranked`), the rest in searchd's."""
+        offset = (request.page - 1) * request.limit
+        if ranking is None or request.sort != "relevance" or offset >= rescore.WINDOW:
+            page = self._page(request, match, where, offset=offset, limit=request.limit)
+            return Found(page.rows, page.total, page.partial, match)
+        page = self._page(request, match, where, offset=0,
+                          limit=max(rescore.WINDOW, offset + request.limit))
+        window, stored = self._reranked(page.rows[: rescore.WINDOW], ranking,
+                                        partial=page.partial)
+        rows = (window + page.rows[rescore.WINDOW :])[offset : offset + request.limit]
+        return Found(rows, page.total, page.partial, match, stored=stored)
+
+    def _reranked(self, window: list[dict[str, Any]], ranking: Ranking, *,
+                  partial: bool) -> tuple[list[dict[str, Any]], dict[int, object]]:
+        """The *window* rows in the local engine's order, each scored as locally
+        (:mod:`search.sphinx.rescore`), and their stored articles; in searchd's order
+        when the query's shape cannot be scored so or an article did not come."""
+        stored, complete = self._stored([int(row["id"]) for row in window])
+        try:
+            the_plan = plan.plan(local_query(ranking.words, readings=ranking.readings,
+                                             accents=accents_of(self.lexicon(),
+                                                                ranking.readings)))
+        except QueryError:
+            return window, stored
+        if the_plan is None or not rescore.scorable(the_plan) or not complete:
+            return window, stored
+        articles = [rows.article(stored[int(row["id"])]) for row in window]
+        analysed = [rescore.analyse(str(a.get("title") or ""), str(a.get("body") or ""))
+                    for a in articles]
+        stats = self.statistics().of(rescore.plan_terms(the_plan), remember=not partial)
+        return [{**window[i], "score": score}
+                for i, score in rescore.order(the_plan, analysed, stats)], stored
 
     def _relaxed(self, request: SearchRequest, found: Found, *, plain: list[str],
                  where: sphinxql.Where) -> tuple[Found, str | None]:
@@ -250,12 +297,16 @@ class SphinxEngine:
         return Found(rows, found.total + more.total, found.partial or more.partial,
                      widened.match, typos=more.total), widened
 
-    def _stored(self, ids: list[int]) -> tuple[dict[int, object], bool]:
-        """The stored JSON of the rows *ids* (searchd ids), and whether all came."""
-        if not ids:
-            return {}, True
-        page = self._run(sphinxql.stored_statement(ids))
-        found = {int(row["id"]): row["stored"] for row in page.rows}
+    def _stored(self, ids: list[int],
+                known: dict[int, object] | None = None) -> tuple[dict[int, object], bool]:
+        """The stored JSON of the rows *ids* (searchd ids), and whether all came;
+        those *known* already are not read again."""
+        found = {i: known[i] for i in ids if known and i in known}
+        missing = [i for i in ids if i not in found]
+        if not missing:
+            return found, True
+        page = self._run(sphinxql.stored_statement(missing))
+        found.update({int(row["id"]): row["stored"] for row in page.rows})
         return found, len(found) == len(set(ids)) and not page.partial
 
     def _ranking_readings(self, words: str) -> list[Reading] | None:
@@ -367,8 +418,18 @@ class SphinxEngine:
             conn.close()
         if self._lexicon is None or self._lexicon.vocabulary.total != total:
             self._lexicon = ClusterLexicon(vocabulary.load(self.topology), self._run)
+            self._statistics = None
         self._checked = now
         return self._lexicon
+
+    def statistics(self) -> ClusterStatistics:
+        """The archive statistics the re-ranking reads, for the current vocabulary
+        (:mod:`search.sphinx.statistics`: counted anew when it changes)."""
+        lexicon = self.lexicon()
+        if self._statistics is None:
+            self._statistics = ClusterStatistics(self.topology.coordinator,
+                                                 lexicon.vocabulary, self._run)
+        return self._statistics
 
     def did_you_mean(self, text: str) -> spelling.Suggestion | None:
         """The query the user probably meant, from the cluster's lexicon

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pymysql
+from pymysql.constants import CLIENT
 
 from search.sphinx.rtindex import META_INDEX
 
@@ -181,8 +182,13 @@ def parse_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT) -> pymysql.connections.Connection[Any]:
-    """A SphinxQL connection to *node* (autocommit); ConnectionError names it if refused."""
+def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT,
+            batches: bool = False) -> pymysql.connections.Connection[Any]:
+    """A SphinxQL connection to *node* (autocommit); ConnectionError names it if refused.
+
+    With *batches*, one ``execute`` may send several statements separated by ``;``
+    (searchd answers them as one multi-query: one round trip, each result set read
+    with ``nextset``)."""
     try:
         return pymysql.connect(
             host=node.host, port=node.sql_port, user="", password="", charset="utf8",
@@ -191,6 +197,7 @@ def connect(node: Node, *, timeout: float = CONNECT_TIMEOUT) -> pymysql.connecti
             # searchd speaks no TLS; without this pymysql builds a TLS context (loading
             # the system's certificates, ~0.1 s) on every connection.
             ssl_disabled=True,
+            client_flag=CLIENT.MULTI_STATEMENTS if batches else 0,
         )
     except pymysql.err.OperationalError as exc:
         raise ConnectionError(f"searchd at {node.address} is not answering: {exc}") from exc
