@@ -258,10 +258,11 @@ class SphinxEngine:
             return window, stored
         if the_plan is None or not rescore.scorable(the_plan) or not complete:
             return window, stored
+        terms = rescore.plan_terms(the_plan)
         articles = [rows.article(stored[int(row["id"])]) for row in window]
-        analysed = [rescore.analyse(str(a.get("title") or ""), str(a.get("body") or ""))
+        analysed = [rescore.analyse(str(a.get("title") or ""), str(a.get("body") or ""), terms)
                     for a in articles]
-        stats = self.statistics().of(rescore.plan_terms(the_plan), remember=not partial)
+        stats = self.statistics().of(terms, remember=not partial)
         return [{**window[i], "score": score}
                 for i, score in rescore.order(the_plan, analysed, stats)], stored
 

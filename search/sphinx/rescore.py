@@ -37,7 +37,7 @@ keep searchd's order throughout.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -115,16 +115,19 @@ def _mode(fieldname: str) -> str:
     return mode
 
 
-def analyse(title: str, body: str) -> Analysed:
-    """An article's scored fields, from its title and body as stored."""
+def analyse(title: str, body: str, terms: Collection[TermKey] = ()) -> Analysed:
+    """An article's scored fields, from its title and body as stored: every field's
+    length, and the positions of *terms* (a plan's: :func:`plan_terms`)."""
     values = {MATCH_FIELD: match_text(title, body), TITLE_FIELD: title, TITLE: title,
               BODY: body}
     out = Analysed()
     for fieldname, value in values.items():
         words, positions = field_words(value, _mode(fieldname))
+        wanted = {word for name, word in terms if name == fieldname}
         at: dict[str, list[int]] = {}
         for word, position in zip(words, positions, strict=True):
-            at.setdefault(word, []).append(position)
+            if word in wanted:
+                at.setdefault(word, []).append(position)
         out.positions[fieldname] = at
         out.words[fieldname] = len(words)
         out.lengths[fieldname] = byte_to_length(length_to_byte(len(words))) if words else 0.0
