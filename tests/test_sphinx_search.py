@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from bench.quality import build_items, query_forms
-from search import service
+from search import service, store
 from search.cli import app
 from search.engine import ENGINE_ENV, Engine
 from search.errors import QueryError
@@ -29,8 +29,9 @@ from search.filters import Filters
 from search.http import create_app
 from search.normalize import fold, nfc
 from search.results import SearchResult, article_json
+from search.schema import BODY, MATCH_FIELD, TITLE, TITLE_FIELD
 from search.service import SearchRequest
-from search.sphinx import daemons
+from search.sphinx import daemons, rescore
 from search.sphinx.topology import daemons as daemons_of
 from tests.cluster_checks import sigkill
 from tests.cluster_engines import Engines, same_articles
@@ -194,6 +195,50 @@ def test_known_item_top1_agrees_with_the_local_engine(engines: Engines) -> None:
             total += 1
             agree += [h.id for h in local] == [h.id for h in cluster]
     assert agree / total >= MIN_AGREEMENT, f"top-1 agreement {agree}/{total}"
+
+
+def test_pages_past_the_rescored_window_continue_it(engines: Engines) -> None:
+    """The re-ranked window (searchd's best 30, in the local order) and the pages past
+    it (searchd's order) together list searchd's best matches once each."""
+    q = "chính phủ"
+    paged = [h.id for page in range(1, 6)
+             for h in _search(engines.cluster, q, limit=10, page=page).hits]
+    whole = [h.id for h in _search(engines.cluster, q, limit=50).hits]
+    assert len(paged) == len(set(paged)) == 50
+    assert paged == whole
+    assert set(whole[: rescore.WINDOW]) == {h.id for h in _search(
+        engines.cluster, q, limit=rescore.WINDOW).hits}
+
+
+def test_the_rescored_window_scores_as_the_local_engine(engines: Engines) -> None:
+    """The top hits' scores are the local engine's (to the estimate of the fields'
+    average lengths: :mod:`search.sphinx.statistics`)."""
+    for q in ("quan uy ba dinh", "đà nẵng", "giá vàng"):
+        local = _search(engines.local, q, limit=5).hits
+        cluster = _search(engines.cluster, q, limit=5).hits
+        assert [h.id for h in cluster][:3] == [h.id for h in local][:3], q
+        assert [h.score for h in cluster] == pytest.approx([h.score for h in local], rel=0.05)
+
+
+def test_statistics_are_the_archives(engines: Engines) -> None:
+    """What the cluster counts for the re-ranking is what the local index holds: its
+    articles, each term's document frequency per field, the folded text's average
+    length; the other fields' averages are estimated from a sample."""
+    # the local index beside the cluster (tests.cluster_engines.same_articles)
+    searcher = store.open_index(engines.directory.parent / "index").searcher()
+    try:
+        terms = {(MATCH_FIELD, "dinh"), (TITLE_FIELD, "dinh"), (TITLE, "đình"), (BODY, "đình"),
+                 (MATCH_FIELD, "nang"), (BODY, "nẵng"), (MATCH_FIELD, "xyzzyq")}
+        stats = engines.cluster.statistics().of(terms)
+        assert stats.documents == searcher.doc_count_all()
+        assert stats.frequencies == {t: searcher.doc_frequency(*t) for t in terms}
+        assert stats.average_lengths[MATCH_FIELD] == pytest.approx(
+            searcher.avg_field_length(MATCH_FIELD))
+        for name in rescore.COUNTED_IN:
+            assert stats.average_lengths[name] == pytest.approx(
+                searcher.avg_field_length(name), rel=0.15)
+    finally:
+        searcher.close()
 
 
 def test_cli_and_env_use_the_cluster(engines: Engines, monkeypatch: pytest.MonkeyPatch) -> None:

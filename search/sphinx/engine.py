@@ -25,11 +25,17 @@ What the cluster does differently, said rather than faked:
 * a shard with no live replica makes the answer ``partial`` (the coordinator's
   warnings say an agent failed), never silently incomplete;
 * relaxation (``fallback``) uses searchd's quorum over the folded words;
-* ranking is searchd's expression ranker (:data:`search.sphinx.sphinxql.RANKER`),
-  not the local BM25F with its boosts: only the likeliest accent reading ranks
-  (its exact words as alternatives that add weight, whatever its probability;
-  locally every likely reading adds weight in proportion), and among typo
-  matches a word one edit away weighs as much as the typed one (locally half);
+* ranking: searchd's expression ranker (:data:`search.sphinx.sphinxql.RANKER`)
+  chooses the best :data:`~search.sphinx.rescore.WINDOW` matches, which are then
+  scored by the local BM25F with its boosts (:mod:`search.sphinx.rescore`, over
+  their stored text and the archive's statistics counted by the cluster,
+  :mod:`search.sphinx.statistics`) and shown in that order; matches past the
+  window keep searchd's order, in which only the likeliest accent reading ranks
+  (its exact words as alternatives that add weight, whatever its probability).
+  Typo matches and relaxed queries keep searchd's order (among typo matches a
+  word one edit away weighs as much as the typed one; locally half), and equal
+  scores (duplicate articles) keep searchd's order (by row id, a hash) where the
+  local index puts the one indexed first;
 * the lexicon reads how a span is spelled from up to
   :data:`~search.lexicons.SPAN_ARTICLES` articles holding it, the
   first by row id (a hash) rather than an even spread in index order, and counts
@@ -250,6 +256,8 @@ class SphinxEngine:
         (:mod:`search.sphinx.rescore`), and their stored articles; in searchd's order
         when the query's shape cannot be scored so or an article did not come."""
         stored, complete = self._stored([int(row["id"]) for row in window])
+        if not window:
+            return window, stored
         try:
             the_plan = plan.plan(local_query(ranking.words, readings=ranking.readings,
                                              accents=accents_of(self.lexicon(),

@@ -14,9 +14,10 @@ cluster, not from any one shard (each weighs words by its own documents):
   vocabulary's word total counts the same words, :mod:`search.sphinx.vocabulary`,
   over the articles); the others are that average times their share of its words
   in a sample of :data:`SAMPLE` articles (the first by row id, a hash: an even
-  spread), as searchd keeps no field lengths. On 3,000 VNTC articles a 200-article
-  sample put the title's 11% short and still left 738 of 740 known-item queries'
-  top hits as locally (740 with the local index's own averages).
+  spread), as searchd keeps no field lengths. Measured against the local index's
+  averages: within 0.7% at 3,000 VNTC articles and 1.5% at 10,000 (a 200-article
+  sample put the title's 11% short at 3,000, which still left 738 of bench/cluster.py's
+  740 known-item queries' top hits as locally; 740 with the exact averages).
 
 A statistics object belongs to one loaded vocabulary
 (:meth:`search.sphinx.engine.SphinxEngine.statistics`): indexing replaces both.
