@@ -170,20 +170,22 @@ def test_what_the_cluster_cannot_run_is_said(engines: Engines, q: str, named: st
 
 
 #: The known-item top-1 agreement this module holds the cluster to. The issue asks for
-#: 90%; measured with the squared-proximity ranker (search.sphinx.sphinxql.RANKER):
-#: 94.4% here (2,000 VNTC articles, 25 items x 4 forms: 185/196; 91.3% before), 88.4%
-#: at 3,000 and 87.8% at 10,000 (bench/cluster.py, 100 items x 4 forms). The rest is
-#: ranking, not matching (every query here finds the same articles on both engines):
-#: searchd's BM25 estimate has no length normalisation (Sphinx 2.2 keeps no field
-#: lengths for real-time indexes) and each shard weighs words by its own frequencies.
-#: Raise it as the ranking improves; never above what was measured.
-MIN_AGREEMENT = 0.90
+#: 90%. With searchd's ranker alone (search.sphinx.sphinxql.RANKER) it was 94.4% here
+#: (2,000 VNTC articles, 25 items x 4 forms: 185/196), 88.4% at 3,000 and 87.9% at
+#: 10,000 (bench/cluster.py, 100 items x 4 forms), 77.3% at 84,132: its BM25 has no
+#: field lengths on real-time indexes and each shard weighs words by its own counts.
+#: Since searchd's best 30 are re-scored by the local BM25F over the archive's
+#: statistics (search.sphinx.rescore): 196/196 here, 740/740 at 3,000 and 776/776 at
+#: 10,000. What could still differ: equal scores (duplicate articles: the local index
+#: puts the one indexed first, the cluster searchd's order) and near-ties moved by the
+#: sampled field averages (search.sphinx.statistics). Never above what was measured.
+MIN_AGREEMENT = 0.97
 
 
 def test_known_item_top1_agrees_with_the_local_engine(engines: Engines) -> None:
     """Known items as bench/quality.py cuts them (a distinctive span, in four forms):
     the cluster's top hit is the local engine's on at least :data:`MIN_AGREEMENT`
-    of the queries (the issue's 90%: reached here, not at 10,000 articles)."""
+    of the queries (the issue's 90%)."""
     items = build_items(engines.records, KNOWN_ITEMS)
     rng = random.Random(11)
     agree = total = 0
