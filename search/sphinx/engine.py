@@ -30,8 +30,9 @@ What the cluster does differently, said rather than faked:
   scored by the local BM25F with its boosts (:mod:`search.sphinx.rescore`, over
   their stored text and the archive's statistics counted by the cluster,
   :mod:`search.sphinx.statistics`) and shown in that order; matches past the
-  window keep searchd's order, in which only the likeliest accent reading ranks
-  (its exact words as alternatives that add weight, whatever its probability).
+  window keep searchd's order and its weights as their ``score`` (another scale),
+  in which only the likeliest accent reading ranks (its exact words as
+  alternatives that add weight, whatever its probability).
   Typo matches and relaxed queries keep searchd's order (among typo matches a
   word one edit away weighs as much as the typed one; locally half), and equal
   scores (duplicate articles) keep searchd's order (by row id, a hash) where the
@@ -304,7 +305,7 @@ class SphinxEngine:
                           offset=skip, limit=request.limit)
         rows = (found.rows + more.rows)[: request.limit]
         return Found(rows, found.total + more.total, found.partial or more.partial,
-                     widened.match, typos=more.total), widened
+                     widened.match, typos=more.total, stored=found.stored), widened
 
     def _stored(self, ids: list[int],
                 known: dict[int, object] | None = None) -> tuple[dict[int, object], bool]:
