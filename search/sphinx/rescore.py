@@ -15,9 +15,8 @@ follows that order:
 * the query is the local one (:func:`search.query.parse`, with the same accent
   readings) and its :func:`search.plan.plan`: required groups, optional boosts;
 * an article's words, their positions and the fields' lengths are what the local
-  index holds: :func:`search.analysis.field_words` over each scored field of
-  :func:`search.schema.build_schema`, with that field's own analyser, lengths
-  quantised as Whoosh stores them;
+  index holds: each scored field of :func:`search.schema.build_schema` analysed by
+  that field's own analyser, lengths quantised as Whoosh stores them;
 * a term scores Whoosh's :func:`whoosh.scoring.bm25` with the parameters of
   Whoosh's default :class:`~whoosh.scoring.BM25F` (the local engine's weighting)
   and Whoosh's own IDF (:meth:`~whoosh.scoring.WeightingModel.idf`), over the
@@ -42,11 +41,11 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from whoosh import query as wq
+from whoosh.analysis import Composable
 from whoosh.scoring import BM25F, bm25
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search import plan
-from search.analysis import field_words
 from search.schema import BODY, MATCH_FIELD, TITLE, TITLE_FIELD, build_schema, match_text
 
 #: searchd's best matches re-scored by the local formula (the rest keep searchd's
@@ -109,28 +108,30 @@ class Analysed:
 
 
 @cache
-def _mode(fieldname: str) -> str:
-    """The analyser mode (exact, folded, accented) the local schema gives a field."""
-    mode: str = build_schema()[fieldname].analyzer.mode
-    return mode
+def _analyser(fieldname: str) -> Composable:
+    """The analyser the local schema indexes a field with."""
+    analyser: Composable = build_schema()[fieldname].analyzer
+    return analyser
 
 
 def analyse(title: str, body: str, terms: Collection[TermKey] = ()) -> Analysed:
     """An article's scored fields, from its title and body as stored: every field's
-    length, and the positions of *terms* (a plan's: :func:`plan_terms`)."""
+    length, and the positions of *terms* (a plan's: :func:`plan_terms`), as the
+    field's own analyser yields them to the local index."""
     values = {MATCH_FIELD: match_text(title, body), TITLE_FIELD: title, TITLE: title,
               BODY: body}
     out = Analysed()
     for fieldname, value in values.items():
-        words, positions = field_words(value, _mode(fieldname))
         wanted = {word for name, word in terms if name == fieldname}
         at: dict[str, list[int]] = {}
-        for word, position in zip(words, positions, strict=True):
-            if word in wanted:
-                at.setdefault(word, []).append(position)
+        length = 0
+        for token in _analyser(fieldname)(value, positions=True):
+            length += 1
+            if token.text in wanted:
+                at.setdefault(token.text, []).append(token.pos)
         out.positions[fieldname] = at
-        out.words[fieldname] = len(words)
-        out.lengths[fieldname] = byte_to_length(length_to_byte(len(words))) if words else 0.0
+        out.words[fieldname] = length
+        out.lengths[fieldname] = byte_to_length(length_to_byte(length)) if length else 0.0
     return out
 
 
