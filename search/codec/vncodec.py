@@ -25,6 +25,7 @@ from whoosh.formats import Format
 from whoosh.reading import IndexReader
 from whoosh.scoring import BaseScorer
 
+from search.codec.mapped import MappedCompound
 from search.codec.perdoc import VnPerDocReader, VnPerDocWriter
 from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
 from search.codec.terms import VnFieldWriter, VnTermsReader
@@ -94,6 +95,17 @@ class VnSegment(Segment):
             self.deleted.add(docnum)
         else:
             self.deleted.discard(docnum)
+
+    def open_compound_file(self, storage: Storage) -> Storage:
+        """The compound file's inner files as slices of one memory map
+        (:mod:`search.codec.mapped`), not copies; Whoosh's own reader where the
+        storage cannot map files (in memory)."""
+        dbfile = storage.open_file(self.make_filename(self.COMPOUND_EXT))
+        if not (storage.supports_mmap and dbfile.is_real):
+            dbfile.close()
+            compound: Storage = super().open_compound_file(storage)
+            return compound
+        return MappedCompound(dbfile)
 
     def is_deleted(self, docnum: int) -> bool:
         return docnum in self.deleted
