@@ -1,0 +1,67 @@
+"""The indexer's builders (:mod:`search.bulk.workers`): a builder that wrote several
+segments merges them into one before it reports, in its own process.
+
+A big run writes a segment per ``SEGMENT_WORDS`` words; left as they are, all of
+VNTC made eight segments and queries paid for each. Here the budget is made small
+so 600 VNTC articles make many segments per builder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search import store
+from search.bulk import workers
+from search.indexer import index_paths
+from search.query import run
+from tests.conftest import vntc_records
+
+QUERIES = ["kinh tế", "thành phố hồ chí minh", "bong da", '"ủy ban nhân dân"']
+
+
+def _answers(index_dir: Path) -> list[tuple[int, dict[str, float]]]:
+    with store.open_index(index_dir).searcher() as searcher:
+        out = []
+        for q in QUERIES:
+            found = run(searcher, q, limit=20)
+            out.append((found.total, {h.id: h.score for h in found.hits}))
+        return out
+
+
+def _segment_files(index_dir: Path) -> tuple[int, set[str]]:
+    ix = store.open_index(index_dir)
+    with ix.searcher() as searcher:
+        segments = [reader.segment() for reader, _ in searcher.reader().leaf_readers()]
+    listed = {name for s in segments for name in s.list_files(ix.storage)}
+    on_disk = {p.name for p in index_dir.iterdir() if p.suffix == ".seg"}
+    return len(segments), on_disk - listed
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("workers") / "vntc.jsonl"
+    path.write_text("".join(vntc_records(600)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_each_builder_leaves_one_segment(archive: Path, tmp_path: Path, procs: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = tmp_path / "whole"
+    index_paths(whole, [archive], procs=procs)
+    monkeypatch.setattr(workers, "SEGMENT_WORDS", 20_000)  # ~25 articles a segment
+    cut = tmp_path / "cut"
+    summary = index_paths(cut, [archive], procs=procs)
+    assert summary.added == 600
+    segments, stray = _segment_files(cut)
+    assert segments == procs and not stray
+    # The same matches, the same top hits; scores within 1%: a merged segment
+    # keeps each document's quantised field length (as Whoosh's merge does), so
+    # the average length BM25 divides by moves a little.
+    for (total, scores), (whole_total, whole_scores) in zip(
+            _answers(cut), _answers(whole), strict=True):
+        assert total == whole_total
+        assert scores.keys() == whole_scores.keys()
+        assert all(scores[i] == pytest.approx(whole_scores[i], rel=0.01) for i in scores)
