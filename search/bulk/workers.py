@@ -34,8 +34,10 @@ from search.codec.vncodec import VnCodec
 from search.safe_writer import IndexWriteError
 
 #: Words (postings before grouping) a builder collects before it writes its
-#: segment: ~8 bytes each while collecting, ~4× that while grouping.
-SEGMENT_WORDS = 12_000_000
+#: segment: ~8 bytes each while collecting, ~4× that while grouping. With 12M, all
+#: of VNTC peaked at 999 MB over every process (the builders' grouping, then their
+#: merges reading the segments); with 8M, 858 MB.
+SEGMENT_WORDS = 8_000_000
 #: Articles sent to a worker at a time.
 BATCH_ARTICLES = 100
 #: Batches queued per worker: how far reading may run ahead of building.
