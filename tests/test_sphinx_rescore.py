@@ -24,6 +24,7 @@ from search.engine import LocalEngine
 from search.indexer import index_paths
 from search.query import parse
 from search.readings import readings
+from search.results import Hit
 from search.schema import MATCH_FIELD
 from search.service import SearchRequest
 from search.sphinx import rescore
@@ -85,20 +86,26 @@ def _queries(records: list[dict[str, str]]) -> list[str]:
             *(forms[f] for forms in known for f in ("as_written", "unaccented", "shuffled"))]
 
 
+def _analysed(local: Local, q: str, hits: list[Hit]
+              ) -> tuple[plan.Plan, set[rescore.TermKey], list[rescore.Analysed]]:
+    """The local plan of *q*, its terms, and each hit's article analysed for them."""
+    the_plan = _local_plan(local.searcher, q)
+    terms = rescore.plan_terms(the_plan)
+    articles = []
+    for hit in hits:
+        article = local.engine.article(hit.id)
+        assert article is not None
+        articles.append(rescore.analyse(article["title"] or "", article["body"] or "", terms))
+    return the_plan, terms, articles
+
+
 def test_scores_are_the_local_engines(local: Local) -> None:
     """Every hit of the local engine's first page, re-scored from its title and body,
     gets the score the local engine gave it."""
     compared = 0
     for q in _queries(local.records):
         hits = service.search(local.engine, SearchRequest(q=q, exact=True, limit=10)).hits
-        the_plan = _local_plan(local.searcher, q)
-        terms = rescore.plan_terms(the_plan)
-        articles = []
-        for hit in hits:
-            article = local.engine.article(hit.id)
-            assert article is not None
-            articles.append(rescore.analyse(article["title"] or "", article["body"] or "",
-                                            terms))
+        the_plan, terms, articles = _analysed(local, q, hits)
         got = rescore.scores(the_plan, articles, _statistics(local.searcher, terms))
         assert got == pytest.approx([h.score for h in hits], rel=1e-9), q
         compared += len(hits)
@@ -111,13 +118,7 @@ def test_order_is_the_local_engines(local: Local) -> None:
     hits = service.search(local.engine, SearchRequest(q=q, exact=True, limit=10)).hits
     assert len({h.score for h in hits}) == len(hits) > 3  # no ties to order arbitrarily
     shuffled = list(reversed(hits))
-    the_plan = _local_plan(local.searcher, q)
-    terms = rescore.plan_terms(the_plan)
-    articles = []
-    for hit in shuffled:
-        article = local.engine.article(hit.id)
-        assert article is not None
-        articles.append(rescore.analyse(article["title"], article["body"] or "", terms))
+    the_plan, terms, articles = _analysed(local, q, shuffled)
     ranked = rescore.order(the_plan, articles, _statistics(local.searcher, terms))
     assert [shuffled[i].id for i, _ in ranked] == [h.id for h in hits]
 
