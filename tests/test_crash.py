@@ -35,12 +35,20 @@ def vnsearch_cmd(*args: object) -> list[str]:
 
 
 def start(*args: object, log: Path, env: dict | None = None) -> subprocess.Popen:
-    """``vnsearch ARGS`` in its own process group, stderr to *log*."""
+    """``vnsearch ARGS`` in its own process group, stderr to *log*, with Ctrl-C's
+    default disposition, as in a terminal's foreground job (a test suite started in
+    the background, ``pytest &``, would hand down SIGINT ignored, and vnsearch
+    rightly leaves an ignored SIGINT ignored)."""
     with log.open("wb") as fh:
         return subprocess.Popen(
             vnsearch_cmd(*args), stdout=subprocess.DEVNULL, stderr=fh,
             start_new_session=True, env=env or dict(os.environ),
+            preexec_fn=_default_sigint,
         )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stages(log: Path) -> list[str]:
