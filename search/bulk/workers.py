@@ -90,8 +90,8 @@ class BatchBuilder:
         everything built.
 
         A big run writes a segment per :data:`SEGMENT_WORDS`: eight for all of
-        VNTC, whose many small per-segment costs made a query's p50 1.37× that of
-        the two-segment index of before (`bench/results/latency_ab_84k_*`). Each
+        VNTC at 12M words a segment, whose per-segment costs made a query's p50
+        1.37× that of a two-segment index (`bench/results/latency_ab_84k_*`). Each
         builder merges its own, so both cores share the merging and the run
         leaves one segment per builder.
         """
