@@ -1,9 +1,10 @@
 """The indexer's builders (:mod:`search.bulk.workers`): a builder that wrote several
-segments merges them into one before it reports, in its own process.
+segments merges them (into one per ``MERGED_AT_MOST``) before it reports, in its own
+process.
 
 A big run writes a segment per ``SEGMENT_WORDS`` words; left as they are, all of
 VNTC made eight segments and queries paid for each. Here the budget is made small
-so 600 VNTC articles make many segments per builder.
+so 600 VNTC articles make a segment per batch: six, or three per builder.
 """
 
 from __future__ import annotations
@@ -46,17 +47,24 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("procs", [1, 2])
-def test_each_builder_leaves_one_segment(archive: Path, tmp_path: Path, procs: int,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("procs", "at_most"), [(1, 1000), (2, 1000), (1, 2), (2, 2)])
+def test_each_builder_merges_its_segments(archive: Path, tmp_path: Path, procs: int,
+                                          at_most: int,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """One segment per builder, or per *at_most* of its segments."""
     whole = tmp_path / "whole"
     index_paths(whole, [archive], procs=procs)
-    monkeypatch.setattr(workers, "SEGMENT_WORDS", 20_000)  # ~25 articles a segment
+    monkeypatch.setattr(workers, "SEGMENT_WORDS", 20_000)  # a segment per batch of 100
+    monkeypatch.setattr(workers, "MERGED_AT_MOST", at_most)
     cut = tmp_path / "cut"
     summary = index_paths(cut, [archive], procs=procs)
     assert summary.added == 600
     segments, stray = _segment_files(cut)
-    assert segments == procs and not stray
+    assert not stray
+    if at_most > 100:
+        assert segments == procs
+    else:  # each builder wrote more than at_most segments: more than one left each
+        assert segments > procs
     # The same matches, the same top hits; scores within 1%: a merged segment
     # keeps each document's quantised field length (as Whoosh's merge does), so
     # the average length BM25 divides by moves a little.

@@ -38,6 +38,10 @@ from search.safe_writer import IndexWriteError
 #: of VNTC peaked at 999 MB over every process (the builders' grouping, then their
 #: merges reading the segments); with 8M, 858 MB.
 SEGMENT_WORDS = 8_000_000
+#: Segments a builder merges into one at the end of its run (all of VNTC makes
+#: about six per builder): a merge reads every page of its segments, and on a much
+#: bigger archive one merge of everything would hold them all.
+MERGED_AT_MOST = 8
 #: Articles sent to a worker at a time.
 BATCH_ARTICLES = 100
 #: Batches queued per worker: how far reading may run ahead of building.
@@ -93,13 +97,16 @@ class BatchBuilder:
         VNTC at 12M words a segment, whose per-segment costs made a query's p50
         1.37× that of a two-segment index (`bench/results/latency_ab_84k_*`). Each
         builder merges its own, so both cores share the merging and the run
-        leaves one segment per builder.
+        leaves one segment per builder — one per :data:`MERGED_AT_MOST` of its
+        segments, so that a merge reads a bounded amount whatever the archive.
         """
         if self.builder is not None:
             self.built.segments.append(self.builder.finish())
             self.builder = None
-        if len(self.built.segments) > 1:
-            self.built.segments = self._merged(self.built.segments)
+        segments = self.built.segments
+        groups = [segments[i:i + MERGED_AT_MOST] for i in range(0, len(segments), MERGED_AT_MOST)]
+        self.built.segments = [merged for group in groups
+                               for merged in (self._merged(group) if len(group) > 1 else group)]
         return self.built
 
     def _merged(self, segments: list[Segment]) -> list[Segment]:
