@@ -247,17 +247,20 @@ def _mapped(text: str, table: dict[int, str]) -> np.ndarray | None:
     """*text* through *table* as an array of ASCII codes: the code points index a
     numpy array. ``None`` for short text (not worth it) and for text with a
     character beyond the array's span or mapping to anything but one ASCII one."""
+    return _through(text, _array_of(table))
+
+
+def _through(text: str, array: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
+    """*text*'s code points looked up in *array* (one per code point below
+    :data:`_ARRAY_SPAN`); ``None`` for short text (not worth it), a character
+    beyond the array, or one the array maps to 0."""
     if len(text) < 64:
         return None
-    codes = _code_points(text)
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if codes.max() >= _ARRAY_SPAN:
         return None
-    out = _array_of(table)[codes]
+    out = array[codes]
     return out if out.all() else None
-
-
-def _code_points(text: str) -> npt.NDArray[np.uint32]:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
 def _array_of(table: dict[int, str]) -> npt.NDArray[np.uint8]:
@@ -300,16 +303,11 @@ def _long_folded_words(text: str, seams: list[int]) -> tuple[list[str], list[int
     character's fold, a space for the rest), a glued word cut before each seam.
     ``None`` when the array cannot say it (a character beyond it, or whose fold
     is not one letter or digit)."""
-    if len(text) < 64:
-        return None
-    points = _code_points(text)
-    if points.max() >= _ARRAY_SPAN:
-        return None
-    folded = _word_folds()[points]
-    if not folded.all():
+    folded = _through(text, _word_folds())
+    if folded is None:
         return None
     in_word = folded != _SPACE
-    starts = np.empty(len(points), dtype=bool)
+    starts = np.empty(len(folded), dtype=bool)
     starts[0] = in_word[0]
     starts[1:] = in_word[1:] & ~in_word[:-1]
     if seams:  # a glued word's parts are words: cut it before each
