@@ -298,15 +298,16 @@ def _name_in(text: str, start: int) -> str | None:
     or from the whole rest when the window ends before the reading does."""
     window = text[start : start + _NAME_WINDOW]
     words = _PERSON_WORDS.findall(window)
-    if len(window) == _NAME_WINDOW and _reads_to_end(words):
+    lower = [w.lower() for w in words]
+    if len(window) == _NAME_WINDOW and _reads_to_end(words, lower):
         words = _PERSON_WORDS.findall(text[start:])
-    return _name_after(words, [w.lower() for w in words], 0)
+        lower = [w.lower() for w in words]
+    return _name_after(words, lower, 0)
 
 
-def _reads_to_end(words: list[str]) -> bool:
+def _reads_to_end(words: list[str], lower: list[str]) -> bool:
     """Whether reading a name may run past the last of *words* (fillers or capitalised
     words up to the end), so that a cut window could change the name."""
-    lower = [w.lower() for w in words]
     j = 0
     while j < len(words) and (lower[j] in _TITLE_FILLER or words[j][:1].isupper()):
         j += 1

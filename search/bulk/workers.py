@@ -90,8 +90,8 @@ class BatchBuilder:
             self.builder = None
 
     def finish(self) -> Built:
-        """Write the last segment and merge this builder's segments into one;
-        everything built.
+        """Write the last segment and merge this builder's segments (into one per
+        :data:`MERGED_AT_MOST`); everything built.
 
         A big run writes a segment per :data:`SEGMENT_WORDS`: eight for all of
         VNTC at 12M words a segment, whose per-segment costs made a query's p50
@@ -104,14 +104,15 @@ class BatchBuilder:
             self.built.segments.append(self.builder.finish())
             self.builder = None
         segments = self.built.segments
-        groups = [segments[i:i + MERGED_AT_MOST] for i in range(0, len(segments), MERGED_AT_MOST)]
-        self.built.segments = [merged for group in groups
-                               for merged in (self._merged(group) if len(group) > 1 else group)]
+        self.built.segments = [merged for i in range(0, len(segments), MERGED_AT_MOST)
+                               for merged in self._merged(segments[i:i + MERGED_AT_MOST])]
         return self.built
 
     def _merged(self, segments: list[Segment]) -> list[Segment]:
-        """*segments* as one segment (none if they hold no document); their files
-        go (no table of contents lists them yet)."""
+        """*segments* as one segment (none if they hold no document; a lone one as it
+        is); the merged ones' files go (no table of contents lists them yet)."""
+        if len(segments) < 2:
+            return segments
         storage = self.ix.storage
         merged = merge_segments(storage, self.ix.schema, segments, indexname=self.ix.indexname)
         for segment in segments:
