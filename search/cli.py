@@ -204,20 +204,21 @@ def index_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a 
         with _progress(enabled=not (as_json or quiet), verbose=verbose) as report:
             summary = engine.index_batch(
                 targets, rebuild=rebuild, progress=report, procs=procs, notice=_notice)
+        if as_json:
+            emit_json({**summary.as_dict(), "index": engine_url or str(index_dir)})
+        else:
+            _print_summary(summary, engine_url or index_dir, quiet)
     except (IndexBusy, store.IndexError_, ConnectionError) as exc:
         fail(str(exc))
     except KeyboardInterrupt as exc:  # Ctrl-C (130), or SIGTERM (143)
-        # During the commit (let finish), or once the run had committed and let go.
+        # During the commit (let finish), or once the run had committed and let go
+        # (the report was being printed).
         done = exc.summary if isinstance(exc, InterruptedAfterCommit) else summary
         if done is not None:
             _print_summary(done, index_dir, quiet=True)
             fail("interrupted after the commit: the index holds this run's changes", 130)
         fail("interrupted; the index is as it was before this run",
              128 + getattr(exc, "signum", signal.SIGINT))
-    if as_json:
-        emit_json({**summary.as_dict(), "index": engine_url or str(index_dir)})
-    else:
-        _print_summary(summary, engine_url or index_dir, quiet)
     if summary.failed:
         raise typer.Exit(1)
 
