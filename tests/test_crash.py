@@ -34,14 +34,40 @@ def vnsearch_cmd(*args: object) -> list[str]:
     return [sys.executable, "-m", "search", *(str(a) for a in args)]
 
 
-def start(*args: object, log: Path, env: dict | None = None) -> subprocess.Popen:
+#: ``vnsearch`` whose commit lasts half a second (its merge policy waits first), so
+#: that a signal sent when ``-v`` says "committing" lands inside the commit: merges
+#: read through memory maps take milliseconds, less than the test's polling.
+SLOW_COMMIT = """
+import sys, time
+import search.indexer as indexer
+quick = indexer.merge_small
+def merge_small(segments):
+    policy = quick(segments)
+    def slow(writer, existing):
+        time.sleep(0.5)
+        return policy(writer, existing)
+    return slow
+indexer.merge_small = merge_small
+from search.cli import main_entry
+sys.argv[0] = "vnsearch"
+main_entry()
+"""
+
+
+def slow_commit_cmd(*args: object) -> list[str]:
+    return [sys.executable, "-c", SLOW_COMMIT, *(str(a) for a in args)]
+
+
+def start(*args: object, log: Path, env: dict | None = None,
+          slow_commit: bool = False) -> subprocess.Popen:
     """``vnsearch ARGS`` in its own process group, stderr to *log*, with Ctrl-C's
     default disposition, as in a terminal's foreground job (a test suite started in
     the background, ``pytest &``, would hand down SIGINT ignored, and vnsearch
     rightly leaves an ignored SIGINT ignored)."""
     with log.open("wb") as fh:
         return subprocess.Popen(
-            vnsearch_cmd(*args), stdout=subprocess.DEVNULL, stderr=fh,
+            (slow_commit_cmd if slow_commit else vnsearch_cmd)(*args),
+            stdout=subprocess.DEVNULL, stderr=fh,
             start_new_session=True, env=env or dict(os.environ),
             preexec_fn=_default_sigint,
         )
@@ -466,7 +492,7 @@ def test_ctrl_c_while_committing_lets_the_commit_finish(setup, tmp_path) -> None
     index_dir = copy_base(setup, "ctrl-c-commit")
     log = tmp_path / "run.log"
     proc = start("index", setup.archive, setup.seeds, "--index", index_dir, "--procs", 1, "-v",
-                 log=log)
+                 log=log, slow_commit=True)
     wait_for(log, "committing", proc)
     os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=60) == 130
