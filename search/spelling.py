@@ -9,7 +9,10 @@ index's own, :mod:`search.lexicon`, or a cluster's, :mod:`search.sphinx.lexicon`
 1. *Which words*: each typed word keeps its folded form when the archive knows it;
    Telex/VNI decodings (by ``bogo``) that give a known word, and — for a word the
    archive lacks, or one that stands next to none of its neighbours anywhere in
-   the archive — known words one edit away, compete with it. A small bigram
+   the archive — known words one edit away, compete with it (the commonest, and
+   rarer ones that stand next to a query neighbour somewhere: ``gữa sân`` →
+   ``giữa sân``; a neighbour the archive lacks is no evidence against a word, and
+   a word typed with accents the archive writes is kept). A small bigram
    model (how often two folded words stand together, against how common each is)
    picks the most likely sequence; changing a word costs a fixed penalty, so a
    query that is already right (``giai phong mat bang``) stays as it is.
@@ -22,7 +25,11 @@ index's own, :mod:`search.lexicon`, or a cluster's, :mod:`search.sphinx.lexicon`
 3. *What the user typed stands*: a word typed with accents the archive writes
    keeps them exactly, and no typed mark is ever taken away
    (:func:`search.accents.keeps_accents`: ``Bà`` is never "corrected" to ``ba``); Telex/VNI
-   keystrokes that spell an archive word keep that word (``quaanj`` → ``quận``).
+   keystrokes that spell an archive word keep that word (``quaanj`` → ``quận``),
+   but a word the archive knows is read as keystrokes only where it stands next
+   to none of its neighbours (``berns nhận định`` is not ``bén nhận định``). A
+   word typed with accents the archive never writes may be one slip of a finger
+   from the word meant, marks and all (``thđế`` → ``thuế``).
    A word the archive itself writes only a few times, one edit from a far
    commoner one, is read as the archive's typo (``ngyen xuan phuc`` →
    ``Nguyễn Xuân Phúc``, not ``Ngyễn``).
@@ -56,7 +63,7 @@ from search.accents import (
     spellings,
     writes_so,
 )
-from search.lexicons import Lexicon
+from search.lexicons import NEAR_WORDS, Lexicon
 from search.normalize import fold, has_accents, nfc, normalize_term, token_tuples
 from search.syntax import has_syntax
 
@@ -74,6 +81,9 @@ BACKOFF = 0.4
 #: archive's usage decides rather than the typo's few contexts.
 SUSPECT_TIMES = 5
 TYPO_RATIO = 50
+#: Words one edit from a typo that may be chosen for fitting their neighbours,
+#: beyond the :data:`~search.lexicons.NEAR_WORDS` commonest.
+NEAR_IN_CONTEXT = 40
 #: Share of a word's occurrences (mid-sentence, in the query's context) that must
 #: be capitalised for the suggestion to capitalise it.
 CAPITAL_SHARE = 2 / 3
@@ -110,7 +120,7 @@ def suggest(source: Lexicon | Searcher, text: str) -> Suggestion | None:
     locked = [kept_spelling(words_of, toks[i], chosen[i]) for i in range(len(toks))]
     if not corrected and all(lock is not None for lock in locked):
         return None  # every word stands as typed: the archive could only change its case
-    keep = [toks[i][0] if has_accents(toks[i][0]) else None for i in range(len(toks))]
+    keep = [_kept_marks(words_of, toks[i][0], chosen[i]) for i in range(len(toks))]
     words = _accents(words_of, chosen, locked=locked, keep=keep)
     if words is None:
         return None
@@ -140,18 +150,31 @@ def _candidates(lex: Lexicon, toks: list[TokenTuple], i: int) -> dict[str, float
     if times:
         unseen = has_accents(exact) and not writes_so(lex, exact, folded)
         out[folded] = UNSEEN_SPELLING_COST if unseen else 0.0
-    for decoded in ime_decode(exact):
-        f = fold(decoded)
-        if f != folded and lex.frequency(f) > 0:
-            out.setdefault(f, IME_COST)
+    if not times or _isolated(lex, toks, i):
+        for decoded in ime_decode(exact):
+            f = fold(decoded)
+            if f != folded and lex.frequency(f) > 0:
+                out.setdefault(f, IME_COST)
     for word in _typo_fixes(lex, toks, i, times):
-        if not has_accents(exact) or _marked_form(lex, word, exact):
+        if not has_accents(exact) or _marked_form(lex, word, exact) or (
+                not times and _one_edit_form(lex, word, exact)):
             out.setdefault(word, EDIT_COST)
             if times:  # a suspected typo of the archive's own gets no credit for it
                 out[folded] = min(out[folded], EDIT_COST)
     if not out:
         out[folded] = 0.0  # nothing better: keep it
     return out
+
+
+def _kept_marks(lex: Lexicon, typed: str, chosen: str) -> str | None:
+    """The typed word whose marks the suggestion must keep in its slot: the word
+    typed with accents, unless it was changed to a word no spelling of which keeps
+    them all (a slip that added a mark: ``thđế`` → ``thuế``)."""
+    if not has_accents(typed):
+        return None
+    if fold(typed) != chosen and not _marked_form(lex, chosen, typed):
+        return None
+    return typed
 
 
 def _typo_fixes(lex: Lexicon, toks: list[TokenTuple], i: int, times: int) -> list[str]:
@@ -164,12 +187,28 @@ def _typo_fixes(lex: Lexicon, toks: list[TokenTuple], i: int, times: int) -> lis
     folded = toks[i][1]
     if len(folded) < 3 or folded.isdigit():
         return []
-    if not times or _isolated(lex, toks, i):
-        return [w for w, _ in lex.near_words(folded)]
+    if not times or (not writes_so(lex, toks[i][0], folded) and _isolated(lex, toks, i)):
+        return _near_in_context(lex, toks, i)
     if times > SUSPECT_TIMES:
         return []
     near = lex.near_words(folded)
     return [w for w, n in near if n >= TYPO_RATIO * times]
+
+
+def _near_in_context(lex: Lexicon, toks: list[TokenTuple], i: int) -> list[str]:
+    """Archive words one edit from the word at *i*: the :data:`NEAR_WORDS`
+    commonest, and any of the next :data:`NEAR_IN_CONTEXT` that stands next to a
+    query neighbour in the archive. A short syllable has dozens of neighbours
+    (``gua``: ``qua``, ``cua``, ``gia`` … all commoner than ``giua``); the one
+    that fits the words around it is the one meant (``gữa sân`` → ``giữa sân``)."""
+    near = [w for w, _ in lex.near_words(toks[i][1], NEAR_IN_CONTEXT)]
+    known = [j for j in (i - 1, i + 1) if 0 <= j < len(toks) and lex.frequency(toks[j][1])]
+
+    def fits(word: str) -> bool:
+        return any(lex.pair_seen([toks[j][1], word] if j < i else [word, toks[j][1]])
+                   for j in known)
+
+    return near[:NEAR_WORDS] + [w for w in near[NEAR_WORDS:] if fits(w)]
 
 
 def _marked_form(lex: Lexicon, folded: str, typed: str) -> bool:
@@ -177,12 +216,38 @@ def _marked_form(lex: Lexicon, folded: str, typed: str) -> bool:
     return any(keeps_accents(typed, f) for f, _ in lex.accent_forms(folded))
 
 
+def _one_edit_form(lex: Lexicon, folded: str, typed: str) -> bool:
+    """True when the archive spells *folded* one letter's edit from *typed*, accents
+    and all: a slip of the finger on a word typed with accents may add a mark
+    (``thđế`` for ``thuế``) or drop one, and then no spelling keeps every typed mark."""
+    typed = typed.lower()
+    return any(one_edit(typed, form) for form, _ in lex.accent_forms(folded))
+
+
+def one_edit(a: str, b: str) -> bool:
+    """True when *a* and *b* (NFC) differ by one deletion, insertion, substitution
+    or swap of neighbouring letters."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    if len(a) == len(b):
+        swapped = (head + 1 < len(a) and a[head] == b[head + 1] and a[head + 1] == b[head]
+                   and a[head + 2 :] == b[head + 2 :])
+        return swapped or a[head + 1 :] == b[head + 1 :]
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[head + 1 :] == shorter[head:]
+
+
 def _isolated(lex: Lexicon, toks: list[TokenTuple], i: int) -> bool:
-    """True when the word at *i* stands next to none of its query neighbours in the archive."""
+    """True when the word at *i* stands next to none of its query neighbours in the
+    archive. Neighbours the archive lacks say nothing (``miễn thđế``: the slip is
+    ``thđế``'s, not ``miễn``'s)."""
     neighbours: list[list[str]] = []
-    if i > 0:
+    if i > 0 and lex.frequency(toks[i - 1][1]):
         neighbours.append([toks[i - 1][1], toks[i][1]])
-    if i + 1 < len(toks):
+    if i + 1 < len(toks) and lex.frequency(toks[i + 1][1]):
         neighbours.append([toks[i][1], toks[i + 1][1]])
     return bool(neighbours) and not any(lex.pair_seen(p) for p in neighbours)
 

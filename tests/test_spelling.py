@@ -10,7 +10,7 @@ from search import store
 from search.accents import keeps_accents
 from search.indexer import index_paths
 from search.normalize import fold, has_accents, token_tuples
-from search.spelling import suggest
+from search.spelling import one_edit, suggest
 from tests.conftest import CORPUS
 
 
@@ -125,6 +125,44 @@ def test_word_pairs_beat_word_counts(decoy_index) -> None:
 def test_vntc_suggestions(vntc_index, typed, expected) -> None:
     s = suggestion(vntc_index, typed)
     assert s is not None and s.text.casefold() == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # A slip that adds a mark (đ) is fixed, and the word typed right beside it
+        # stays: before, "miễn" (next to a word the archive lacks) became "Tiễn".
+        ("miễn thđế nhập khẩu", "Miễn thuế nhập khẩu"),
+        ("bộ trưởng bộ tài chíh", "Bộ trưởng Bộ Tài chính"),
+    ],
+)
+def test_vntc_typos_typed_with_accents(vntc_index, typed, expected) -> None:
+    s = suggestion(vntc_index, typed)
+    assert s is not None and (s.text, s.corrected) == (expected, True)
+
+
+def test_words_typed_as_the_archive_writes_them_are_not_typo_fixed(vntc_index) -> None:
+    # "giữa" and "sân" never stand together in these 1,500 articles, yet each is
+    # typed exactly as the archive writes it: it was "corrected" to "Giữa bẩn".
+    assert suggestion(vntc_index, "giữa sân") is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("thđế", "thuế", True),  # substitution
+        ("chíh", "chính", True),  # insertion
+        ("cíhnh", "chính", True),  # neighbours swapped
+        ("ùng", "vùng", True),
+        ("gữa", "giữa", True),
+        ("thuế", "thuế", False),  # no edit
+        ("thue", "thuế", True),  # an accented letter is a letter of its own
+        ("tdhe", "thuế", False),  # two edits
+    ],
+)
+def test_one_edit(a, b, expected) -> None:
+    assert one_edit(a, b) is expected
+    assert one_edit(b, a) is expected
 
 
 def _seed_words() -> list[str]:
