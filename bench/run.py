@@ -265,10 +265,30 @@ def markdown(report: dict) -> str:
             cells = [f"{e['quality'][form]['mrr10']:.3f} / {e['quality'][form]['recall10']:.3f}"
                      for e in engines.values()]
             lines.append(f"| {form} | " + " | ".join(cells) + " |")
+        lines += distinct_lines(engines)
     if report.get("regressions"):
         lines += ["", "**Worse than the previous run by more than 10%:**", ""]
         lines += [f"- {r}" for r in report["regressions"]]
     return "\n".join(lines) + "\n"
+
+
+def distinct_lines(engines: dict) -> list[str]:
+    """The known-item ceiling, and MRR@10 over the items whose span is their article's
+    alone (tune / report halves), when the results carry them."""
+    any_q = next(iter(engines.values()))["quality"]
+    if "_ceiling" not in any_q:
+        return []
+    lines = ["", f"Best MRR@10 any engine could reach on these items: {any_q['_ceiling']:.3f} "
+             "(spans other articles hold in the same part are a draw among them). "
+             f"The {any_q['_distinct']} items whose span is their article's alone, "
+             "MRR@10 tune / report:", ""]
+    lines.append("| form | " + " | ".join(engines) + " |")
+    lines.append("|---|" + "---|" * len(engines))
+    for form in FORMS:
+        cells = [f"{e['quality'][form]['mrr10_distinct_tune']:.3f} / "
+                 f"{e['quality'][form]['mrr10_distinct_report']:.3f}" for e in engines.values()]
+        lines.append(f"| {form} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def point_label(size: dict) -> str:

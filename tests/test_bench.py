@@ -12,7 +12,17 @@ import pytest
 
 from bench import short_queries as sq
 from bench.engines import Fts5, Vnsearch, split_article
-from bench.quality import distinctive_span, new_style, query_forms, surface_words, typo
+from bench.quality import (
+    build_items,
+    ceiling,
+    distinctive_span,
+    evaluate,
+    new_style,
+    query_forms,
+    surface_words,
+    typo,
+)
+from tests.conftest import vntc_records
 
 DOCS = [
     {"id": "a", "text": "Quận ủy Ba Đình\nĐảng viên quận Ba Đình hòa bình.", "source": "X"},
@@ -300,3 +310,39 @@ def test_relevance_on_real_baomoi_articles(baomoi_sample: list[str]) -> None:
     bong_da_only_folded = [k for k in keys if " bong da " in fold(k) and " bóng đá " not in k]
     assert bong_da_only_folded  # "bóng đã" …
     assert not any(sq.is_relevant(k, "bóng đá") for k in bong_da_only_folded)
+
+
+def test_items_count_the_articles_that_share_their_span() -> None:
+    """On real VNTC articles: a span is the article's alone unless another article
+    holds it in the same part; a copy of an article shares both its spans, and the
+    ceiling says no engine can then be sure to rank the source first."""
+    records = [json.loads(line) for line in vntc_records(300)]
+    alone = build_items(records, 40)
+    assert alone and all(item.shared >= 1 for item in alone)
+    copied = records + [dict(r, id=r["id"] + "-copy") for r in records[:300]]
+    items = build_items(copied, 40)
+    assert all(item.shared >= 2 for item in items if not item.doc_id.endswith("-copy"))
+    assert ceiling(items) <= 0.75 < ceiling(alone)
+
+
+class _Oracle:
+    """An engine that always ranks the source article first (for the report's sums)."""
+
+    def __init__(self) -> None:
+        self.by_query: dict[str, str] = {}
+
+    def search(self, query: str, snippets: bool = False) -> list[str]:
+        return [self.by_query.get(query, "")]
+
+
+def test_report_gives_mrr_over_distinct_items_and_the_ceiling() -> None:
+    records = [json.loads(line) for line in vntc_records(200)]
+    items = build_items(records + [dict(records[0], id="copy")], 30)
+    oracle = _Oracle()
+    rng = random.Random(11)
+    for item in items:  # the queries evaluate() will type, in its order
+        for query in query_forms(item.words, rng).values():
+            oracle.by_query.setdefault(query, item.doc_id)
+    out = evaluate(oracle, items)
+    assert out["_ceiling"] == ceiling(items) and out["_distinct"] <= out["_items"]
+    assert out["as_written"]["mrr10_distinct"] == 1.0
