@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -259,12 +260,7 @@ def markdown(report: dict) -> str:
         lines += ["", f"Known-item quality, {size['size']:,} articles, {any_q['_items']} items "
                   f"(body and title spans; tone_swapped changed {any_q['_tone_swapped_changed']})"
                   ": MRR@10 / recall@10", ""]
-        lines.append("| form | " + " | ".join(engines) + " |")
-        lines.append("|---|" + "---|" * len(engines))
-        for form in FORMS:
-            cells = [f"{e['quality'][form]['mrr10']:.3f} / {e['quality'][form]['recall10']:.3f}"
-                     for e in engines.values()]
-            lines.append(f"| {form} | " + " | ".join(cells) + " |")
+        lines += form_table(engines, lambda q: f"{q['mrr10']:.3f} / {q['recall10']:.3f}")
         lines += distinct_lines(engines)
     if report.get("regressions"):
         lines += ["", "**Worse than the previous run by more than 10%:**", ""]
@@ -282,12 +278,17 @@ def distinct_lines(engines: dict) -> list[str]:
              "(spans other articles hold in the same part are a draw among them). "
              f"The {any_q['_distinct']} items whose span is their article's alone, "
              "MRR@10 tune / report:", ""]
-    lines.append("| form | " + " | ".join(engines) + " |")
-    lines.append("|---|" + "---|" * len(engines))
+    return lines + form_table(engines, lambda q: f"{q['mrr10_distinct_tune']:.3f} / "
+                                                 f"{q['mrr10_distinct_report']:.3f}")
+
+
+def form_table(engines: dict, cell: Callable[[dict], str]) -> list[str]:
+    """A markdown table of known-item figures: a row per query form, a column per
+    engine, each cell *cell* of that engine's figures for the form."""
+    lines = ["| form | " + " | ".join(engines) + " |", "|---|" + "---|" * len(engines)]
     for form in FORMS:
-        cells = [f"{e['quality'][form]['mrr10_distinct_tune']:.3f} / "
-                 f"{e['quality'][form]['mrr10_distinct_report']:.3f}" for e in engines.values()]
-        lines.append(f"| {form} | " + " | ".join(cells) + " |")
+        lines.append(f"| {form} | " + " | ".join(cell(e["quality"][form])
+                                                for e in engines.values()) + " |")
     return lines
 
 
