@@ -70,13 +70,23 @@ def sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[starts], np.diff(starts, append=len(values))
 
 
+def common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The ids in both *a* and *b* (sorted, distinct), in order.
+
+    ``np.intersect1d`` concatenates and sorts both again; the shorter one looked up
+    in the longer (:func:`found_at`) is one pass over each at most.
+    """
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    found: np.ndarray = shorter[in_sorted(shorter, longer)]
+    return found
+
+
 def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) -> np.ndarray:
     """The documents in every one of *id_lists* (sorted ids), and in *within* if
     given: intersected shortest first, stopping once none are left."""
     candidates = within
     for ids in sorted(id_lists, key=len):
-        candidates = ids if candidates is None else np.intersect1d(
-            candidates, ids, assume_unique=True)
+        candidates = ids if candidates is None else common(candidates, ids)
         if not len(candidates):
             return EMPTY_IDS
     return EMPTY_IDS if candidates is None else candidates

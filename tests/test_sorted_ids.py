@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.sorted_ids import common_docs, found_at, in_sorted, sorted_unique
+from search.sorted_ids import common, common_docs, found_at, in_sorted, sorted_unique
 
 ids = st.lists(st.integers(0, 200), max_size=60).map(lambda xs: np.unique(np.asarray(
     xs, dtype=np.int64)))
@@ -34,6 +34,11 @@ def test_sorted_unique_counts_runs(vals: np.ndarray) -> None:
     expected = np.unique(vals, return_counts=True)
     assert distinct.tolist() == expected[0].tolist()
     assert counts.tolist() == expected[1].tolist()
+
+
+@given(ids, ids)
+def test_common_is_intersect1d(a: np.ndarray, b: np.ndarray) -> None:
+    assert common(a, b).tolist() == np.intersect1d(a, b).tolist()
 
 
 @given(st.lists(ids, min_size=1, max_size=4), st.none() | ids)
