@@ -35,7 +35,7 @@ from whoosh.searching import Results, Searcher
 from search import proximity
 from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
-from search.sorted_ids import EMPTY_IDS, common_docs, found_at, in_sorted
+from search.sorted_ids import EMPTY_IDS, SEARCH_STEPS, common, common_docs, in_sorted
 
 #: A term's posting list as arrays: sorted segment-local ids and its weight in each.
 Postings = tuple[np.ndarray, np.ndarray]
@@ -131,7 +131,7 @@ def _score_segment(parent: Searcher, reader: IndexReader,
     n_required = sum(len(group) for group in the_plan.required)
     items = [it for group in the_plan.required for it in group] + list(the_plan.optional)
     words = [_words(it) for it in items]
-    lists = [[postings_of(reader, t) for t in ws] for ws in words]
+    lists = _term_lists(reader, words)
     found: dict[int, np.ndarray] = {}  # item → the documents it matches
 
     def item_docs(i: int, within: np.ndarray | None) -> np.ndarray:
@@ -147,23 +147,57 @@ def _score_segment(parent: Searcher, reader: IndexReader,
     terms = _TermScores(parent, reader, matched)
     for i, item in enumerate(items):
         phrases = _phrases(reader, item)
-        deferred = i >= n_required and (phrases or isinstance(item, wq.And))
-        hit = in_sorted(matched, item_docs(i, matched)) if phrases and not deferred else None
-        bonus = np.zeros(len(matched), dtype=np.float64) if deferred else scores
-        present = np.ones(len(matched), dtype=bool)
-        for term, postings in zip(words[i], lists[i], strict=True):
-            if not len(postings[0]):
-                present[:] = False
-                continue
-            here, values = terms.of(term, postings)
-            present &= here
-            if hit is not None:
-                values, here = values[hit[here]], here & hit
-            bonus[here] += values * term.boost if term.boost != 1 else values
-        if deferred and present.any():
-            bonus[~present] = 0.0
-            pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
+        if i >= n_required and (phrases or isinstance(item, wq.And)):
+            bonus = _bonus(terms, words[i], lists[i])
+            if bonus is not None:
+                pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
+        else:
+            hit = in_sorted(matched, item_docs(i, matched)) if phrases else None
+            _add(scores, terms, words=words[i], lists=lists[i], hit=hit)
     return matched, scores, pending
+
+
+def _add(scores: np.ndarray, terms: _TermScores, *, words: list[wq.Term],
+         lists: list[Postings], hit: np.ndarray | None) -> None:
+    """Add an item's ``boost × BM25`` per word to *scores* (per match), in the
+    plan's order; with *hit* (a required phrase's mask), in those matches only."""
+    for term, postings in zip(words, lists, strict=True):
+        if len(postings[0]):
+            at, values = terms.of(term, postings)
+            if hit is not None:
+                keep = hit[at]
+                at, values = at[keep], values[keep]
+            scores[at] += values * term.boost if term.boost != 1 else values
+
+
+def _bonus(terms: _TermScores, words: list[wq.Term], lists: list[Postings]) -> np.ndarray | None:
+    """An optional phrase's (or "all of" item's) ``boost × BM25`` summed per match,
+    where the match holds every word of it (``None``: no match does), for
+    :func:`search.proximity.settle` to add where the words also stand in a row."""
+    if not all(len(ids) for ids, _ in lists):
+        return None
+    bonus = np.zeros(len(terms.matched), dtype=np.float64)
+    held = np.zeros(len(terms.matched), dtype=np.int32)  # how many of the words
+    for term, postings in zip(words, lists, strict=True):
+        at, values = terms.of(term, postings)
+        held[at] += 1
+        bonus[at] += values * term.boost if term.boost != 1 else values
+    everywhere = held == len(words)
+    if not everywhere.any():
+        return None
+    bonus[~everywhere] = 0.0
+    return bonus
+
+
+def _term_lists(reader: IndexReader, words: list[list[wq.Term]]) -> list[list[Postings]]:
+    """Each item's words' posting lists, each distinct word looked up once: a word
+    comes back in the plan's phrases, boosts and likely reading."""
+    known: dict[tuple[str, str], Postings] = {}
+    for term in (t for ws in words for t in ws):
+        key = (term.fieldname, term.text)
+        if key not in known:
+            known[key] = postings_of(reader, term)
+    return [[known[t.fieldname, t.text] for t in ws] for ws in words]
 
 
 class _TermScores:
@@ -175,17 +209,35 @@ class _TermScores:
     def __init__(self, parent: Searcher, reader: IndexReader, matched: np.ndarray) -> None:
         self.parent, self.reader, self.matched = parent, reader, matched
         self.known: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.rank: np.ndarray | None = None  # per document: its index in matched, or -1
 
     def of(self, term: wq.Term, postings: Postings) -> tuple[np.ndarray, np.ndarray]:
-        """``(here, values)``: a mask over the matches, the unboosted BM25 where set."""
+        """``(at, values)``: the indexes of the matches holding the term (ascending),
+        and its unboosted BM25 in each."""
         key = (term.fieldname, term.text)
         if key not in self.known:
-            ids, weights = postings
-            where, here = found_at(ids, self.matched)
-            self.known[key] = here, _bm25(
+            at, where = self._held(postings[0])
+            self.known[key] = at, _bm25(
                 self.parent, self.reader, wq.Term(term.fieldname, term.text),
-                docs=self.matched[here], weights=weights[where[here]])
+                docs=self.matched[at], weights=postings[1][where])
         return self.known[key]
+
+    def _held(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which matches hold a posting list's documents: ``(at, where)``, indexes
+        into the matches and into the list. A list not much longer than the
+        matches is walked through a per-document table of the matches (built once
+        for the segment); the matches are binary-searched in a longer one."""
+        if len(ids) > SEARCH_STEPS * len(self.matched):
+            spot = np.searchsorted(ids, self.matched)
+            spot[spot == len(ids)] = 0
+            at = np.flatnonzero(ids[spot] == self.matched)
+            return at, spot[at]
+        if self.rank is None:
+            self.rank = np.full(self.reader.doc_count_all(), -1, dtype=np.int32)
+            self.rank[self.matched] = np.arange(len(self.matched), dtype=np.int32)
+        ranks = self.rank[ids]
+        where = np.flatnonzero(ranks >= 0)
+        return ranks[where], where
 
 
 def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
@@ -225,7 +277,7 @@ def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]], *,
     for _, _, lo, hi in sorted(order):
         docs = [item_docs(i, matched) for i in range(lo, hi)]
         ids = docs[0] if len(docs) == 1 else np.unique(np.concatenate(docs))
-        matched = ids if matched is None else np.intersect1d(matched, ids, assume_unique=True)
+        matched = ids if matched is None else common(matched, ids)
         if not len(matched):
             return None
     return matched
