@@ -33,6 +33,7 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Results, Searcher
 
 from search import proximity
+from search.generations import PerReader, registry
 from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
 from search.sorted_ids import EMPTY_IDS, SEARCH_STEPS, common, common_docs, in_sorted
@@ -167,7 +168,7 @@ def _add(scores: np.ndarray, terms: _TermScores, *, words: list[wq.Term],
             if hit is not None:
                 keep = hit[at]
                 at, values = at[keep], values[keep]
-            scores[at] += values * term.boost if term.boost != 1 else values
+            _added(scores, at, values * term.boost if term.boost != 1 else values)
 
 
 def _bonus(terms: _TermScores, words: list[wq.Term], lists: list[Postings]) -> np.ndarray | None:
@@ -177,16 +178,28 @@ def _bonus(terms: _TermScores, words: list[wq.Term], lists: list[Postings]) -> n
     if not all(len(ids) for ids, _ in lists):
         return None
     bonus = np.zeros(len(terms.matched), dtype=np.float64)
-    held = np.zeros(len(terms.matched), dtype=np.int32)  # how many of the words
-    for term, postings in zip(words, lists, strict=True):
+    held, partly = np.zeros(len(terms.matched), dtype=np.int32), 0  # words held, of those
+    for term, postings in zip(words, lists, strict=True):  # not in every match
         at, values = terms.of(term, postings)
-        held[at] += 1
-        bonus[at] += values * term.boost if term.boost != 1 else values
-    everywhere = held == len(words)
-    if not everywhere.any():
-        return None
-    bonus[~everywhere] = 0.0
+        if len(at) < len(bonus):
+            held[at] += 1
+            partly += 1
+        _added(bonus, at, values * term.boost if term.boost != 1 else values)
+    if partly:
+        everywhere = held == partly
+        if not everywhere.any():
+            return None
+        bonus[~everywhere] = 0.0
     return bonus
+
+
+def _added(into: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """``into[at] += values``; a word every match holds (the query's own words) is
+    added to the whole array at once, without gathering and scattering it."""
+    if len(at) == len(into):
+        into += values
+    else:
+        into[at] += values
 
 
 def _term_lists(reader: IndexReader, words: list[list[wq.Term]]) -> list[list[Postings]]:
@@ -326,14 +339,33 @@ def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndar
           weights: np.ndarray) -> np.ndarray:
     """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
     field = reader.schema[term.fieldname]
-    weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
+    weights = weights.astype(np.float64)  # cached as float32 or smaller, exactly
     if not field.scorable:  # Whoosh scores these by weight alone
         by_weight: np.ndarray = weights * term.boost
         return by_weight
     btext = field.to_bytes(term.text)
     idf = parent.idf(term.fieldname, btext)
-    avgfl = parent.avg_field_length(term.fieldname) or 1
     b, k1 = _parameters(parent, term.fieldname, btext)
-    fl = field_lengths(reader, term.fieldname)[docs]
-    score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
+    norms = _length_norms(parent, reader, term.fieldname, b=b, k1=k1)[docs]
+    score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + norms))
     return score * term.boost if term.boost != 1 else score
+
+
+#: Per segment reader: each field's :func:`_length_norms`, by ``(field, B, K1, avgfl)``.
+_NORMS: PerReader[dict[tuple[str, float, float, float], np.ndarray]] = registry.per_reader(
+    "bm25 length norms")
+
+
+def _length_norms(parent: Searcher, reader: IndexReader, fieldname: str, *, b: float,
+                  k1: float) -> np.ndarray:
+    """BM25's length part, ``K1 × ((1 − B) + B × length / average length)``, for
+    every document of the segment: it depends on the document and field, not the
+    word, so it is worked out once per segment and field (the same operations, in
+    the same order, as on a word's documents: the same values) and each word's
+    documents pick theirs out."""
+    avgfl = parent.avg_field_length(fieldname) or 1
+    known = _NORMS.get(reader, dict)
+    key = (fieldname, b, k1, avgfl)
+    if key not in known:
+        known[key] = k1 * ((1 - b) + b * field_lengths(reader, fieldname) / avgfl)
+    return known[key]
