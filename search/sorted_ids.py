@@ -18,8 +18,19 @@ def in_sorted(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     """Which of *values* are in *sorted_ids* (a mask): one binary search each.
 
     ``np.isin`` sorts (or hashes) both arrays again on every call; ours are sorted
-    already, and phrases and proximity boosts ask this for every match.
+    already, and phrases and proximity boosts ask this for every match. Many values
+    are looked up in a table of flags over the ids' span, as in :func:`found_at`
+    (one byte per id, no positions to keep).
     """
+    if len(sorted_ids) and len(values):
+        span = int(sorted_ids[-1]) + 1
+        if SEARCH_STEPS * len(values) > span + len(sorted_ids):
+            table = np.zeros(span + 1, dtype=bool)  # the last slot: any value past the span
+            table[sorted_ids] = True
+            inside = (np.minimum(values, span) if values.min() >= 0
+                      else np.where((values >= 0) & (values < span), values, span))
+            held: np.ndarray = table[inside]
+            return held
     return found_at(sorted_ids, values)[1]
 
 

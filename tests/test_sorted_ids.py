@@ -60,3 +60,4 @@ def test_found_at_agrees_for_few_and_many_values() -> None:
         at, here = found_at(sorted_ids, vals)
         assert here.tolist() == np.isin(vals, sorted_ids).tolist()
         assert (sorted_ids[at[here]] == vals[here]).all()
+        assert in_sorted(vals, sorted_ids).tolist() == here.tolist()
