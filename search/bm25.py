@@ -263,9 +263,11 @@ def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
         return proximity.Pending(phrases, bonus)
     if phrases:
         return proximity.Pending(phrases, bonus, shared=item)
-    spelled, whole = proximity.spelled(reader, item, matched)
+    held = np.flatnonzero(bonus)  # elsewhere the bonus is 0 whatever it is scaled by
+    spelled, whole = proximity.spelled(reader, item, matched[held])
     for n in spelled:  # one word: the share of its uses written so
-        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0), 0.0, 1.0)
+        bonus[held] *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0),
+                               0.0, 1.0)
     return proximity.Pending(phrases, bonus)
 
 
