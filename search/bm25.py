@@ -63,16 +63,8 @@ def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's s
         if deadline is not None and time.monotonic() > deadline:
             raise TimeLimit
         reader = sub.reader()
-        ids, scores, pending = _score_segment(parent, reader, the_plan)
-        keep = None
-        if the_plan.excluded is not None and len(ids):
-            keep = ~in_sorted(ids, _score_segment(parent, reader, the_plan.excluded)[0])
-        if allow is not None and len(ids):
-            allowed_here = in_sorted(ids + offset, allow)
-            keep = allowed_here if keep is None else keep & allowed_here
-        if keep is not None:
-            ids, scores = ids[keep], scores[keep]
-            pending = [p._replace(bonus=p.bonus[keep]) for p in pending]
+        allowed = None if allow is None else _segment_part(allow, offset, reader.doc_count_all())
+        ids, scores, pending = _score_segment(parent, reader, the_plan, allow=allowed)
         total += len(ids)
         ids, scores = proximity.settle(reader, ids, scores, pending=pending, limit=limit)
         if len(ids):
@@ -116,10 +108,22 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
     return candidates[order[:limit]]
 
 
-def _score_segment(parent: Searcher, reader: IndexReader,
-                   the_plan: Plan) -> tuple[np.ndarray, np.ndarray, list[proximity.Pending]]:
+def _segment_part(allow: np.ndarray, offset: int, size: int) -> np.ndarray:
+    """The segment-local numbers of the documents of *allow* (sorted global
+    numbers) in the segment of *size* documents starting at *offset*."""
+    lo, hi = np.searchsorted(allow, (offset, offset + size))
+    part: np.ndarray = allow[lo:hi] - offset
+    return part
+
+
+def _score_segment(parent: Searcher, reader: IndexReader, the_plan: Plan, *,
+                   allow: np.ndarray | None) -> tuple[np.ndarray, np.ndarray,
+                                                      list[proximity.Pending]]:
     """Matching segment-local document numbers, their scores without the optional
     phrases, and those phrases, left to check.
+
+    Matches that the plan excludes or that *allow* (sorted segment-local numbers,
+    a filter) leaves out are dropped before anything is scored.
 
     Groups are intersected rarest first (phrases last, as checking word positions
     costs most and is cheapest on the fewest documents); then each term's BM25 is
@@ -130,18 +134,10 @@ def _score_segment(parent: Searcher, reader: IndexReader,
     candidates only.
     """
     n_required = sum(len(group) for group in the_plan.required)
-    items = [it for group in the_plan.required for it in group] + list(the_plan.optional)
-    words = [_words(it) for it in items]
-    lists = _term_lists(reader, words)
-    found: dict[int, np.ndarray] = {}  # item → the documents it matches
-
-    def item_docs(i: int, within: np.ndarray | None) -> np.ndarray:
-        if i not in found:
-            found[i] = _item_docs(reader, items[i], lists[i], within=within)
-        return found[i]
-
-    matched = _matched(the_plan, items, lists, item_docs=item_docs)
-    if matched is None:
+    every = _Items(reader, the_plan)
+    items, words, lists, item_docs = every.items, every.words, every.lists, every.docs
+    matched = _kept(reader, the_plan, every.matched(), allow=allow)
+    if not len(matched):
         return EMPTY_IDS, EMPTY_WEIGHTS, []
     scores = np.zeros(len(matched), dtype=np.float64)
     pending: list[proximity.Pending] = []
@@ -156,6 +152,40 @@ def _score_segment(parent: Searcher, reader: IndexReader,
             hit = in_sorted(matched, item_docs(i, matched)) if phrases else None
             _add(scores, terms, words=words[i], lists=lists[i], hit=hit)
     return matched, scores, pending
+
+
+class _Items:
+    """A plan's items in one segment: their words, the words' posting lists (each
+    distinct word looked up once) and, once asked, the documents each item
+    matches."""
+
+    def __init__(self, reader: IndexReader, the_plan: Plan) -> None:
+        self.reader, self.plan = reader, the_plan
+        self.items = [it for group in the_plan.required for it in group] + list(the_plan.optional)
+        self.words = [_words(it) for it in self.items]
+        self.lists = _term_lists(reader, self.words)
+        self.found: dict[int, np.ndarray] = {}  # item → the documents it matches
+
+    def docs(self, i: int, within: np.ndarray | None) -> np.ndarray:
+        """The documents item *i* matches (among *within*, the first time it is asked)."""
+        if i not in self.found:
+            self.found[i] = _item_docs(self.reader, self.items[i], self.lists[i], within=within)
+        return self.found[i]
+
+    def matched(self) -> np.ndarray:
+        """The documents matching the plan's required groups (its exclusion aside)."""
+        found = _matched(self.plan, self.items, self.lists, item_docs=self.docs)
+        return EMPTY_IDS if found is None else found
+
+
+def _kept(reader: IndexReader, the_plan: Plan, matched: np.ndarray, *,
+          allow: np.ndarray | None) -> np.ndarray:
+    """*matched* without the documents the plan excludes, and among *allow* if given."""
+    if the_plan.excluded is not None and len(matched):
+        matched = matched[~in_sorted(matched, _Items(reader, the_plan.excluded).matched())]
+    if allow is not None and len(matched):
+        matched = matched[in_sorted(matched, allow)]
+    return matched
 
 
 def _add(scores: np.ndarray, terms: _TermScores, *, words: list[wq.Term],
