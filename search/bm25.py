@@ -44,7 +44,7 @@ Postings = tuple[np.ndarray, np.ndarray]
 
 def usable(searcher: Searcher) -> bool:
     """Whether *searcher* scores with BM25F (our formula; its parameters, per field
-    too, are read from the scorer Whoosh would use: see :func:`_bm25`)."""
+    too, are read from the scorer Whoosh would use: see :meth:`_TermScores._bm25`)."""
     return type(searcher.weighting) is BM25F
 
 
@@ -253,6 +253,9 @@ class _TermScores:
         self.parent, self.reader, self.matched = parent, reader, matched
         self.known: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self.rank: np.ndarray | None = None  # per document: its index in matched, or -1
+        self.every: np.ndarray | None = None  # every match's index
+        #: Per field: :func:`_length_norms` of every match (the query's own words').
+        self.norms: dict[str, np.ndarray] = {}
 
     def of(self, term: wq.Term, postings: Postings) -> tuple[np.ndarray, np.ndarray]:
         """``(at, values)``: the indexes of the matches holding the term (ascending),
@@ -260,10 +263,27 @@ class _TermScores:
         key = (term.fieldname, term.text)
         if key not in self.known:
             at, where = self._held(postings[0])
-            self.known[key] = at, _bm25(
-                self.parent, self.reader, wq.Term(term.fieldname, term.text),
-                docs=self.matched[at], weights=postings[1][where])
+            self.known[key] = at, self._bm25(term, at=at, weights=postings[1][where])
         return self.known[key]
+
+    def _bm25(self, term: wq.Term, *, at: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """BM25 of *term* (its boost aside) in the matches *at*, as Whoosh computes it."""
+        field = self.reader.schema[term.fieldname]
+        weights = weights.astype(np.float64)  # cached as float32 or smaller, exactly
+        if not field.scorable:  # Whoosh scores these by weight alone
+            return weights
+        btext = field.to_bytes(term.text)
+        idf = self.parent.idf(term.fieldname, btext)
+        b, k1 = _parameters(self.parent, term.fieldname, btext)
+        norms = _length_norms(self.parent, self.reader, term.fieldname, b=b, k1=k1)
+        if len(at) < len(self.matched):
+            norms = norms[self.matched[at]]
+        else:  # in every match: the norms of the field's matches, picked out once
+            if term.fieldname not in self.norms:
+                self.norms[term.fieldname] = norms[self.matched]
+            norms = self.norms[term.fieldname]
+        score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + norms))
+        return score
 
     def _held(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which matches hold a posting list's documents: ``(at, where)``, indexes
@@ -280,7 +300,11 @@ class _TermScores:
             self.rank[self.matched] = np.arange(len(self.matched), dtype=np.int32)
         ranks = self.rank[ids]
         where = np.flatnonzero(ranks >= 0)
-        return ranks[where], where
+        if len(where) < len(self.matched):
+            return ranks[where], where
+        if self.every is None:
+            self.every = np.arange(len(self.matched))
+        return self.every, where
 
 
 def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
@@ -365,22 +389,6 @@ def _parameters(parent: Searcher, fieldname: str, btext: bytes) -> tuple[float, 
         scorer = parent.weighting.scorer(parent, fieldname, btext)
         per_field[fieldname] = (scorer.B, scorer.K1)
     return per_field[fieldname]
-
-
-def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndarray,
-          weights: np.ndarray) -> np.ndarray:
-    """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
-    field = reader.schema[term.fieldname]
-    weights = weights.astype(np.float64)  # cached as float32 or smaller, exactly
-    if not field.scorable:  # Whoosh scores these by weight alone
-        by_weight: np.ndarray = weights * term.boost
-        return by_weight
-    btext = field.to_bytes(term.text)
-    idf = parent.idf(term.fieldname, btext)
-    b, k1 = _parameters(parent, term.fieldname, btext)
-    norms = _length_norms(parent, reader, term.fieldname, b=b, k1=k1)[docs]
-    score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + norms))
-    return score * term.boost if term.boost != 1 else score
 
 
 #: Per segment reader: each field's :func:`_length_norms`, by ``(field, B, K1, avgfl)``.
