@@ -162,7 +162,7 @@ def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray, *,
     out: dict[PhraseKey, tuple[np.ndarray, np.ndarray]] = {}
     for phrase, parts in wanted.items():
         fieldname, words = phrase
-        docs = ids[np.unique(np.concatenate(parts))]
+        docs = ids[parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))]
         out[phrase] = (in_a_row(reader, fieldname, list(words), docs=docs, read=read)
                        if len(docs) else (EMPTY_IDS, EMPTY_IDS))
     return out
@@ -200,11 +200,12 @@ def in_a_row(reader: IndexReader, fieldname: str, btexts: list[bytes], *, docs: 
                           key=lambda k: len(postings(reader, fieldname, btexts[k])[0]))
     keys = None  # doc << 32 | where the last word would stand
     for k in rarest_first:
+        if keys is not None:  # the next word is read in the documents still left only
+            docs = sorted_unique(keys >> 32)[0]
         at = (positions(reader, fieldname, btexts[k], docs=docs) if read is None
               else _read_once(read, reader, fieldname, btext=btexts[k], docs=docs)) + (last - k)
         keys = at if keys is None else keys[in_sorted(keys, at)]
         if not len(keys):
             return EMPTY_IDS, EMPTY_IDS
-        docs = sorted_unique(keys >> 32)[0]
     assert keys is not None
     return sorted_unique(keys >> 32)
