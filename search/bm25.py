@@ -293,13 +293,13 @@ class _TermScores:
         if len(ids) > SEARCH_STEPS * len(self.matched):
             spot = np.searchsorted(ids, self.matched)
             spot[spot == len(ids)] = 0
-            at = np.flatnonzero(ids[spot] == self.matched)
+            at = (ids[spot] == self.matched).nonzero()[0]
             return at, spot[at]
         if self.rank is None:
             self.rank = np.full(self.reader.doc_count_all(), -1, dtype=np.int32)
             self.rank[self.matched] = np.arange(len(self.matched), dtype=np.int32)
         ranks = self.rank[ids]
-        where = np.flatnonzero(ranks >= 0)
+        where = (ranks >= 0).nonzero()[0]
         if len(where) < len(self.matched):
             return ranks[where], where
         if self.every is None:
@@ -317,7 +317,7 @@ def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
         return proximity.Pending(phrases, bonus)
     if phrases:
         return proximity.Pending(phrases, bonus, shared=item)
-    held = np.flatnonzero(bonus)  # elsewhere the bonus is 0 whatever it is scaled by
+    held = bonus.nonzero()[0]  # elsewhere the bonus is 0 whatever it is scaled by
     spelled, whole = proximity.spelled(reader, item, matched[held])
     for n in spelled:  # one word: the share of its uses written so
         bonus[held] *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0),
