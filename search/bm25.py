@@ -36,7 +36,7 @@ from search import proximity
 from search.generations import PerReader, registry
 from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
-from search.sorted_ids import EMPTY_IDS, SEARCH_STEPS, common, common_docs, in_sorted
+from search.sorted_ids import EMPTY_IDS, SEARCH_STEPS, common, common_docs, in_sorted, union
 
 #: A term's posting list as arrays: sorted segment-local ids and its weight in each.
 Postings = tuple[np.ndarray, np.ndarray]
@@ -345,7 +345,7 @@ def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]], *,
     matched: np.ndarray | None = None
     for _, _, lo, hi in sorted(order):
         docs = [item_docs(i, matched) for i in range(lo, hi)]
-        ids = docs[0] if len(docs) == 1 else np.unique(np.concatenate(docs))
+        ids = docs[0] if len(docs) == 1 else union(docs)
         matched = ids if matched is None else common(matched, ids)
         if not len(matched):
             return None

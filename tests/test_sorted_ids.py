@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.sorted_ids import common, common_docs, found_at, in_sorted, sorted_unique
+from search.sorted_ids import common, common_docs, found_at, in_sorted, sorted_unique, union
 
 ids = st.lists(st.integers(0, 200), max_size=60).map(lambda xs: np.unique(np.asarray(
     xs, dtype=np.int64)))
@@ -39,6 +39,11 @@ def test_sorted_unique_counts_runs(vals: np.ndarray) -> None:
 @given(ids, ids)
 def test_common_is_intersect1d(a: np.ndarray, b: np.ndarray) -> None:
     assert common(a, b).tolist() == np.intersect1d(a, b).tolist()
+
+
+@given(st.lists(ids, min_size=1, max_size=12))
+def test_union_is_unique_of_all(lists: list[np.ndarray]) -> None:
+    assert union(lists).tolist() == np.unique(np.concatenate(lists)).tolist()
 
 
 @given(st.lists(ids, min_size=1, max_size=4), st.none() | ids)
