@@ -391,9 +391,12 @@ def _parameters(parent: Searcher, fieldname: str, btext: bytes) -> tuple[float, 
     return per_field[fieldname]
 
 
-#: Per segment reader: each field's :func:`_length_norms`, by ``(field, B, K1, avgfl)``.
-_NORMS: PerReader[dict[tuple[str, float, float, float], np.ndarray]] = registry.per_reader(
-    "bm25 length norms")
+#: Per segment reader and field: the :func:`_length_norms` last worked out, and the
+#: ``(B, K1, avgfl)`` it was worked out for. One per field: a segment reader that
+#: lives on through later commits (a refreshed searcher reuses it) sees a new
+#: average length each time, and must not keep one array per commit.
+_NORMS: PerReader[dict[str, tuple[tuple[float, float, float], np.ndarray]]] = (
+    registry.per_reader("bm25 length norms"))
 
 
 def _length_norms(parent: Searcher, reader: IndexReader, fieldname: str, *, b: float,
@@ -403,9 +406,11 @@ def _length_norms(parent: Searcher, reader: IndexReader, fieldname: str, *, b: f
     word, so it is worked out once per segment and field (the same operations, in
     the same order, as on a word's documents: the same values) and each word's
     documents pick theirs out."""
-    avgfl = parent.avg_field_length(fieldname) or 1
+    stats = (b, k1, parent.avg_field_length(fieldname) or 1)
     known = _NORMS.get(reader, dict)
-    key = (fieldname, b, k1, avgfl)
-    if key not in known:
-        known[key] = k1 * ((1 - b) + b * field_lengths(reader, fieldname) / avgfl)
-    return known[key]
+    found = known.get(fieldname)
+    if found is None or found[0] != stats:
+        avgfl = stats[2]
+        found = known[fieldname] = (stats, k1 * ((1 - b) + b * field_lengths(reader, fieldname)
+                                                 / avgfl))
+    return found[1]
