@@ -208,8 +208,9 @@ def _bonus(terms: _TermScores, words: list[wq.Term], lists: list[Postings]) -> n
     if not all(len(ids) for ids, _ in lists):
         return None
     bonus = np.zeros(len(terms.matched), dtype=np.float64)
-    held, partly = np.zeros(len(terms.matched), dtype=np.int32), 0  # words held, of those
-    for term, postings in zip(words, lists, strict=True):  # not in every match
+    # Of the words only some matches hold: how many each match holds, how many there are.
+    held, partly = np.zeros(len(terms.matched), dtype=np.int32), 0
+    for term, postings in zip(words, lists, strict=True):
         at, values = terms.of(term, postings)
         if len(at) < len(bonus):
             held[at] += 1
