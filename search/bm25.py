@@ -33,9 +33,10 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Results, Searcher
 
 from search import proximity
+from search.generations import PerReader, registry
 from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
-from search.sorted_ids import EMPTY_IDS, common_docs, found_at, in_sorted
+from search.sorted_ids import EMPTY_IDS, SEARCH_STEPS, common, common_docs, in_sorted, union
 
 #: A term's posting list as arrays: sorted segment-local ids and its weight in each.
 Postings = tuple[np.ndarray, np.ndarray]
@@ -43,7 +44,7 @@ Postings = tuple[np.ndarray, np.ndarray]
 
 def usable(searcher: Searcher) -> bool:
     """Whether *searcher* scores with BM25F (our formula; its parameters, per field
-    too, are read from the scorer Whoosh would use: see :func:`_bm25`)."""
+    too, are read from the scorer Whoosh would use: see :meth:`_TermScores._bm25`)."""
     return type(searcher.weighting) is BM25F
 
 
@@ -62,16 +63,8 @@ def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's s
         if deadline is not None and time.monotonic() > deadline:
             raise TimeLimit
         reader = sub.reader()
-        ids, scores, pending = _score_segment(parent, reader, the_plan)
-        keep = None
-        if the_plan.excluded is not None and len(ids):
-            keep = ~in_sorted(ids, _score_segment(parent, reader, the_plan.excluded)[0])
-        if allow is not None and len(ids):
-            allowed_here = in_sorted(ids + offset, allow)
-            keep = allowed_here if keep is None else keep & allowed_here
-        if keep is not None:
-            ids, scores = ids[keep], scores[keep]
-            pending = [p._replace(bonus=p.bonus[keep]) for p in pending]
+        allowed = None if allow is None else _segment_part(allow, offset, reader.doc_count_all())
+        ids, scores, pending = _score_segment(parent, reader, the_plan, allow=allowed)
         total += len(ids)
         ids, scores = proximity.settle(reader, ids, scores, pending=pending, limit=limit)
         if len(ids):
@@ -115,10 +108,22 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
     return candidates[order[:limit]]
 
 
-def _score_segment(parent: Searcher, reader: IndexReader,
-                   the_plan: Plan) -> tuple[np.ndarray, np.ndarray, list[proximity.Pending]]:
+def _segment_part(allow: np.ndarray, offset: int, size: int) -> np.ndarray:
+    """The segment-local numbers of the documents of *allow* (sorted global
+    numbers) in the segment of *size* documents starting at *offset*."""
+    lo, hi = np.searchsorted(allow, (offset, offset + size))
+    part: np.ndarray = allow[lo:hi] - offset
+    return part
+
+
+def _score_segment(parent: Searcher, reader: IndexReader, the_plan: Plan, *,
+                   allow: np.ndarray | None) -> tuple[np.ndarray, np.ndarray,
+                                                      list[proximity.Pending]]:
     """Matching segment-local document numbers, their scores without the optional
     phrases, and those phrases, left to check.
+
+    Matches that the plan excludes or that *allow* (sorted segment-local numbers,
+    a filter) leaves out are dropped before anything is scored.
 
     Groups are intersected rarest first (phrases last, as checking word positions
     costs most and is cheapest on the fewest documents); then each term's BM25 is
@@ -129,41 +134,114 @@ def _score_segment(parent: Searcher, reader: IndexReader,
     candidates only.
     """
     n_required = sum(len(group) for group in the_plan.required)
-    items = [it for group in the_plan.required for it in group] + list(the_plan.optional)
-    words = [_words(it) for it in items]
-    lists = [[postings_of(reader, t) for t in ws] for ws in words]
-    found: dict[int, np.ndarray] = {}  # item → the documents it matches
-
-    def item_docs(i: int, within: np.ndarray | None) -> np.ndarray:
-        if i not in found:
-            found[i] = _item_docs(reader, items[i], lists[i], within=within)
-        return found[i]
-
-    matched = _matched(the_plan, items, lists, item_docs=item_docs)
-    if matched is None:
+    every = _Items(reader, the_plan)
+    items, words, lists, item_docs = every.items, every.words, every.lists, every.docs
+    matched = _kept(reader, the_plan, every.matched(), allow=allow)
+    if not len(matched):
         return EMPTY_IDS, EMPTY_WEIGHTS, []
     scores = np.zeros(len(matched), dtype=np.float64)
     pending: list[proximity.Pending] = []
     terms = _TermScores(parent, reader, matched)
     for i, item in enumerate(items):
         phrases = _phrases(reader, item)
-        deferred = i >= n_required and (phrases or isinstance(item, wq.And))
-        hit = in_sorted(matched, item_docs(i, matched)) if phrases and not deferred else None
-        bonus = np.zeros(len(matched), dtype=np.float64) if deferred else scores
-        present = np.ones(len(matched), dtype=bool)
-        for term, postings in zip(words[i], lists[i], strict=True):
-            if not len(postings[0]):
-                present[:] = False
-                continue
-            here, values = terms.of(term, postings)
-            present &= here
-            if hit is not None:
-                values, here = values[hit[here]], here & hit
-            bonus[here] += values * term.boost if term.boost != 1 else values
-        if deferred and present.any():
-            bonus[~present] = 0.0
-            pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
+        if i >= n_required and (phrases or isinstance(item, wq.And)):
+            bonus = _bonus(terms, words[i], lists[i])
+            if bonus is not None:
+                pending.append(_pending(reader, item, matched, phrases=phrases, bonus=bonus))
+        else:
+            hit = in_sorted(matched, item_docs(i, matched)) if phrases else None
+            _add(scores, terms, words=words[i], lists=lists[i], hit=hit)
     return matched, scores, pending
+
+
+class _Items:
+    """A plan's items in one segment: their words, the words' posting lists (each
+    distinct word looked up once) and, once asked, the documents each item
+    matches."""
+
+    def __init__(self, reader: IndexReader, the_plan: Plan) -> None:
+        self.reader, self.plan = reader, the_plan
+        self.items = [it for group in the_plan.required for it in group] + list(the_plan.optional)
+        self.words = [_words(it) for it in self.items]
+        self.lists = _term_lists(reader, self.words)
+        self.found: dict[int, np.ndarray] = {}  # item → the documents it matches
+
+    def docs(self, i: int, within: np.ndarray | None) -> np.ndarray:
+        """The documents item *i* matches (among *within*, the first time it is asked)."""
+        if i not in self.found:
+            self.found[i] = _item_docs(self.reader, self.items[i], self.lists[i], within=within)
+        return self.found[i]
+
+    def matched(self) -> np.ndarray:
+        """The documents matching the plan's required groups (its exclusion aside)."""
+        found = _matched(self.plan, self.items, self.lists, item_docs=self.docs)
+        return EMPTY_IDS if found is None else found
+
+
+def _kept(reader: IndexReader, the_plan: Plan, matched: np.ndarray, *,
+          allow: np.ndarray | None) -> np.ndarray:
+    """*matched* without the documents the plan excludes, and among *allow* if given."""
+    if the_plan.excluded is not None and len(matched):
+        matched = matched[~in_sorted(matched, _Items(reader, the_plan.excluded).matched())]
+    if allow is not None and len(matched):
+        matched = matched[in_sorted(matched, allow)]
+    return matched
+
+
+def _add(scores: np.ndarray, terms: _TermScores, *, words: list[wq.Term],
+         lists: list[Postings], hit: np.ndarray | None) -> None:
+    """Add an item's ``boost × BM25`` per word to *scores* (per match), in the
+    plan's order; with *hit* (a required phrase's mask), in those matches only."""
+    for term, postings in zip(words, lists, strict=True):
+        if len(postings[0]):
+            at, values = terms.of(term, postings)
+            if hit is not None:
+                keep = hit[at]
+                at, values = at[keep], values[keep]
+            _added(scores, at, values * term.boost if term.boost != 1 else values)
+
+
+def _bonus(terms: _TermScores, words: list[wq.Term], lists: list[Postings]) -> np.ndarray | None:
+    """An optional phrase's (or "all of" item's) ``boost × BM25`` summed per match,
+    where the match holds every word of it (``None``: no match does), for
+    :func:`search.proximity.settle` to add where the words also stand in a row."""
+    if not all(len(ids) for ids, _ in lists):
+        return None
+    bonus = np.zeros(len(terms.matched), dtype=np.float64)
+    # Of the words only some matches hold: how many each match holds, how many there are.
+    held, partly = np.zeros(len(terms.matched), dtype=np.int32), 0
+    for term, postings in zip(words, lists, strict=True):
+        at, values = terms.of(term, postings)
+        if len(at) < len(bonus):
+            held[at] += 1
+            partly += 1
+        _added(bonus, at, values * term.boost if term.boost != 1 else values)
+    if partly:
+        everywhere = held == partly
+        if not everywhere.any():
+            return None
+        bonus[~everywhere] = 0.0
+    return bonus
+
+
+def _added(into: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """``into[at] += values``; a word every match holds (the query's own words) is
+    added to the whole array at once, without gathering and scattering it."""
+    if len(at) == len(into):
+        into += values
+    else:
+        into[at] += values
+
+
+def _term_lists(reader: IndexReader, words: list[list[wq.Term]]) -> list[list[Postings]]:
+    """Each item's words' posting lists, each distinct word looked up once: a word
+    comes back in the plan's phrases, boosts and likely reading."""
+    known: dict[tuple[str, str], Postings] = {}
+    for term in (t for ws in words for t in ws):
+        key = (term.fieldname, term.text)
+        if key not in known:
+            known[key] = postings_of(reader, term)
+    return [[known[t.fieldname, t.text] for t in ws] for ws in words]
 
 
 class _TermScores:
@@ -175,17 +253,59 @@ class _TermScores:
     def __init__(self, parent: Searcher, reader: IndexReader, matched: np.ndarray) -> None:
         self.parent, self.reader, self.matched = parent, reader, matched
         self.known: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self.rank: np.ndarray | None = None  # per document: its index in matched, or -1
+        self.every: np.ndarray | None = None  # every match's index
+        #: Per field: :func:`_length_norms` of every match (the query's own words').
+        self.norms: dict[str, np.ndarray] = {}
 
     def of(self, term: wq.Term, postings: Postings) -> tuple[np.ndarray, np.ndarray]:
-        """``(here, values)``: a mask over the matches, the unboosted BM25 where set."""
+        """``(at, values)``: the indexes of the matches holding the term (ascending),
+        and its unboosted BM25 in each."""
         key = (term.fieldname, term.text)
         if key not in self.known:
-            ids, weights = postings
-            where, here = found_at(ids, self.matched)
-            self.known[key] = here, _bm25(
-                self.parent, self.reader, wq.Term(term.fieldname, term.text),
-                docs=self.matched[here], weights=weights[where[here]])
+            at, where = self._held(postings[0])
+            self.known[key] = at, self._bm25(term, at=at, weights=postings[1][where])
         return self.known[key]
+
+    def _bm25(self, term: wq.Term, *, at: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """BM25 of *term* (its boost aside) in the matches *at*, as Whoosh computes it."""
+        field = self.reader.schema[term.fieldname]
+        weights = weights.astype(np.float64)  # cached as float32 or smaller, exactly
+        if not field.scorable:  # Whoosh scores these by weight alone
+            return weights
+        btext = field.to_bytes(term.text)
+        idf = self.parent.idf(term.fieldname, btext)
+        b, k1 = _parameters(self.parent, term.fieldname, btext)
+        norms = _length_norms(self.parent, self.reader, term.fieldname, b=b, k1=k1)
+        if len(at) < len(self.matched):
+            norms = norms[self.matched[at]]
+        else:  # in every match: the norms of the field's matches, picked out once
+            if term.fieldname not in self.norms:
+                self.norms[term.fieldname] = norms[self.matched]
+            norms = self.norms[term.fieldname]
+        score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + norms))
+        return score
+
+    def _held(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which matches hold a posting list's documents: ``(at, where)``, indexes
+        into the matches and into the list. A list not much longer than the
+        matches is walked through a per-document table of the matches (built once
+        for the segment); the matches are binary-searched in a longer one."""
+        if len(ids) > SEARCH_STEPS * len(self.matched):
+            spot = np.searchsorted(ids, self.matched)
+            spot[spot == len(ids)] = 0
+            at = (ids[spot] == self.matched).nonzero()[0]
+            return at, spot[at]
+        if self.rank is None:
+            self.rank = np.full(self.reader.doc_count_all(), -1, dtype=np.int32)
+            self.rank[self.matched] = np.arange(len(self.matched), dtype=np.int32)
+        ranks = self.rank[ids]
+        where = (ranks >= 0).nonzero()[0]
+        if len(where) < len(self.matched):
+            return ranks[where], where
+        if self.every is None:
+            self.every = np.arange(len(self.matched))
+        return self.every, where
 
 
 def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
@@ -198,9 +318,11 @@ def _pending(reader: IndexReader, item: Item, matched: np.ndarray, *,
         return proximity.Pending(phrases, bonus)
     if phrases:
         return proximity.Pending(phrases, bonus, shared=item)
-    spelled, whole = proximity.spelled(reader, item, matched)
+    held = bonus.nonzero()[0]  # elsewhere the bonus is 0 whatever it is scaled by
+    spelled, whole = proximity.spelled(reader, item, matched[held])
     for n in spelled:  # one word: the share of its uses written so
-        bonus *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0), 0.0, 1.0)
+        bonus[held] *= np.clip(np.divide(n, whole, out=np.zeros(len(n)), where=whole > 0),
+                               0.0, 1.0)
     return proximity.Pending(phrases, bonus)
 
 
@@ -224,8 +346,8 @@ def _matched(the_plan: Plan, items: list[Item], lists: list[list[Postings]], *,
     matched: np.ndarray | None = None
     for _, _, lo, hi in sorted(order):
         docs = [item_docs(i, matched) for i in range(lo, hi)]
-        ids = docs[0] if len(docs) == 1 else np.unique(np.concatenate(docs))
-        matched = ids if matched is None else np.intersect1d(matched, ids, assume_unique=True)
+        ids = docs[0] if len(docs) == 1 else union(docs)
+        matched = ids if matched is None else common(matched, ids)
         if not len(matched):
             return None
     return matched
@@ -270,18 +392,26 @@ def _parameters(parent: Searcher, fieldname: str, btext: bytes) -> tuple[float, 
     return per_field[fieldname]
 
 
-def _bm25(parent: Searcher, reader: IndexReader, term: wq.Term, *, docs: np.ndarray,
-          weights: np.ndarray) -> np.ndarray:
-    """``boost × BM25`` of *term* in *docs* (segment-local), as Whoosh computes it."""
-    field = reader.schema[term.fieldname]
-    weights = weights.astype(np.float64)  # cached as float32, Whoosh's own precision
-    if not field.scorable:  # Whoosh scores these by weight alone
-        by_weight: np.ndarray = weights * term.boost
-        return by_weight
-    btext = field.to_bytes(term.text)
-    idf = parent.idf(term.fieldname, btext)
-    avgfl = parent.avg_field_length(term.fieldname) or 1
-    b, k1 = _parameters(parent, term.fieldname, btext)
-    fl = field_lengths(reader, term.fieldname)[docs]
-    score: np.ndarray = idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * fl / avgfl)))
-    return score * term.boost if term.boost != 1 else score
+#: Per segment reader and field: the :func:`_length_norms` last worked out, and the
+#: ``(B, K1, avgfl)`` it was worked out for. One per field: a segment reader that
+#: lives on through later commits (a refreshed searcher reuses it) sees a new
+#: average length each time, and must not keep one array per commit.
+_NORMS: PerReader[dict[str, tuple[tuple[float, float, float], np.ndarray]]] = (
+    registry.per_reader("bm25 length norms"))
+
+
+def _length_norms(parent: Searcher, reader: IndexReader, fieldname: str, *, b: float,
+                  k1: float) -> np.ndarray:
+    """BM25's length part, ``K1 × ((1 − B) + B × length / average length)``, for
+    every document of the segment: it depends on the document and field, not the
+    word, so it is worked out once per segment and field (the same operations, in
+    the same order, as on a word's documents: the same values) and each word's
+    documents pick theirs out."""
+    stats = (b, k1, parent.avg_field_length(fieldname) or 1)
+    known = _NORMS.get(reader, dict)
+    found = known.get(fieldname)
+    if found is None or found[0] != stats:
+        avgfl = stats[2]
+        found = known[fieldname] = (stats, k1 * ((1 - b) + b * field_lengths(reader, fieldname)
+                                                 / avgfl))
+    return found[1]

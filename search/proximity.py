@@ -95,11 +95,12 @@ def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, *, pending:
     """
     if not pending or not len(ids):
         return ids, scores
-    bound = scores + np.sum([p.bonus for p in pending], axis=0)
-    order = np.lexsort((ids, -bound))
+    bound = scores + _summed([p.bonus for p in pending])
+    step = max(FIRST_CHECK, 4 * limit)
+    order = _best_first(ids, bound, max(step, MAX_CHECK) + 1)  # all the rounds can reach
     settled = scores.copy()
-    done, step = 0, max(FIRST_CHECK, 4 * limit)
-    while done < len(order):
+    done = 0
+    while done < len(ids):
         batch = np.sort(order[done : done + step])
         together = _phrases_among(reader, ids, batch, pending=pending)
         for p in pending:
@@ -117,7 +118,7 @@ def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, *, pending:
                     gain = gain * np.minimum(1.0, n / times)  # the share written so
             settled[hit] += gain
         done += len(batch)
-        if done >= len(order) or done >= limit and _beats(
+        if done >= len(ids) or done >= limit and _beats(
                 settled[order[:done]], limit, bound[order[done]]):
             break
         if done >= MAX_CHECK:  # the rest keep their scores without the phrases
@@ -125,6 +126,26 @@ def settle(reader: IndexReader, ids: np.ndarray, scores: np.ndarray, *, pending:
         step = min(step * 2, MAX_CHECK - done)
     checked = np.sort(order[:done])
     return ids[checked], settled[checked]
+
+
+def _summed(arrays: list[np.ndarray]) -> np.ndarray:
+    """The elementwise sum of *arrays*, added in order (as ``np.sum(axis=0)`` adds
+    rows), without first copying them into one 2-D array."""
+    total = arrays[0].copy()
+    for more in arrays[1:]:
+        total += more
+    return total
+
+
+def _best_first(ids: np.ndarray, bound: np.ndarray, wanted: int) -> np.ndarray:
+    """The first *wanted* indexes of ``np.lexsort((ids, -bound))`` (*ids* sorted): a
+    partition finds the *wanted*-th best bound, and only the matches at or above it
+    are sorted — a few dozen rather than tens of thousands."""
+    if len(bound) <= wanted:
+        return np.lexsort((ids, -bound))
+    cut = np.partition(bound, len(bound) - wanted)[len(bound) - wanted]
+    candidates = np.flatnonzero(bound >= cut)  # ascending, as *ids* are
+    return candidates[np.argsort(-bound[candidates], kind="stable")][:wanted]
 
 
 def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray, *,
@@ -141,7 +162,7 @@ def _phrases_among(reader: IndexReader, ids: np.ndarray, batch: np.ndarray, *,
     out: dict[PhraseKey, tuple[np.ndarray, np.ndarray]] = {}
     for phrase, parts in wanted.items():
         fieldname, words = phrase
-        docs = ids[np.unique(np.concatenate(parts))]
+        docs = ids[parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))]
         out[phrase] = (in_a_row(reader, fieldname, list(words), docs=docs, read=read)
                        if len(docs) else (EMPTY_IDS, EMPTY_IDS))
     return out
@@ -179,11 +200,12 @@ def in_a_row(reader: IndexReader, fieldname: str, btexts: list[bytes], *, docs: 
                           key=lambda k: len(postings(reader, fieldname, btexts[k])[0]))
     keys = None  # doc << 32 | where the last word would stand
     for k in rarest_first:
+        if keys is not None:  # the next word is read in the documents still left only
+            docs = sorted_unique(keys >> 32)[0]
         at = (positions(reader, fieldname, btexts[k], docs=docs) if read is None
               else _read_once(read, reader, fieldname, btext=btexts[k], docs=docs)) + (last - k)
         keys = at if keys is None else keys[in_sorted(keys, at)]
         if not len(keys):
             return EMPTY_IDS, EMPTY_IDS
-        docs = sorted_unique(keys >> 32)[0]
     assert keys is not None
     return sorted_unique(keys >> 32)

@@ -18,8 +18,19 @@ def in_sorted(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     """Which of *values* are in *sorted_ids* (a mask): one binary search each.
 
     ``np.isin`` sorts (or hashes) both arrays again on every call; ours are sorted
-    already, and phrases and proximity boosts ask this for every match.
+    already, and phrases and proximity boosts ask this for every match. Many values
+    are looked up in a table of flags over the ids' span, as in :func:`found_at`
+    (one byte per id, no positions to keep).
     """
+    if len(sorted_ids) and len(values):
+        span = int(sorted_ids[-1]) + 1
+        if SEARCH_STEPS * len(values) > span + len(sorted_ids):
+            table = np.zeros(span + 1, dtype=bool)  # the last slot: any value past the span
+            table[sorted_ids] = True
+            inside = (np.minimum(values, span) if values.min() >= 0
+                      else np.where((values >= 0) & (values < span), values, span))
+            held: np.ndarray = table[inside]
+            return held
     return found_at(sorted_ids, values)[1]
 
 
@@ -66,8 +77,41 @@ def sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     change = np.empty(len(values), dtype=bool)
     change[0] = True
     np.not_equal(values[1:], values[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
-    return values[starts], np.diff(starts, append=len(values))
+    starts = change.nonzero()[0]
+    counts = np.empty(len(starts), dtype=np.int64)  # np.diff(append=…) costs more, called
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])  # per phrase word
+    counts[-1] = len(values) - starts[-1]
+    return values[starts], counts
+
+
+def common(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The ids in both *a* and *b* (sorted, distinct), in order.
+
+    ``np.intersect1d`` concatenates and sorts both again; the shorter one looked up
+    in the longer (:func:`found_at`) is one pass over each at most.
+    """
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    found: np.ndarray = shorter[in_sorted(shorter, longer)]
+    return found
+
+
+def union(id_lists: list[np.ndarray]) -> np.ndarray:
+    """The ids in any of *id_lists* (each sorted, distinct), in order, once each.
+
+    Many ids (a typo's alternatives: a dozen everyday words) are flagged in a table
+    over their span and read back in order, rather than concatenated and sorted.
+    """
+    total = sum(len(ids) for ids in id_lists)
+    if not total:
+        return EMPTY_IDS
+    span = max(int(ids[-1]) for ids in id_lists if len(ids)) + 1
+    if SEARCH_STEPS * total <= span:
+        merged: np.ndarray = np.unique(np.concatenate(id_lists))
+        return merged
+    table = np.zeros(span, dtype=bool)
+    for ids in id_lists:
+        table[ids] = True
+    return table.nonzero()[0]
 
 
 def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) -> np.ndarray:
@@ -75,8 +119,7 @@ def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) ->
     given: intersected shortest first, stopping once none are left."""
     candidates = within
     for ids in sorted(id_lists, key=len):
-        candidates = ids if candidates is None else np.intersect1d(
-            candidates, ids, assume_unique=True)
+        candidates = ids if candidates is None else common(candidates, ids)
         if not len(candidates):
             return EMPTY_IDS
     return EMPTY_IDS if candidates is None else candidates

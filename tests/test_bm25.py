@@ -8,10 +8,12 @@ from whoosh.scoring import BM25F
 
 from search import bm25, plan, store
 from search.filters import Filters, build_filter
+from search.indexer import index_paths
 from search.query import parse
 from search.relax import with_typos
 from search.schema import MATCH_FIELD, TITLE_FIELD
 from search.syntax import split_filters
+from tests.conftest import vntc_records
 from tests.same_as_whoosh import QUERIES, same_ranking
 
 
@@ -66,3 +68,26 @@ def test_typo_matches_exclude_the_exact_ones(searcher, monkeypatch) -> None:
     assert the_plan is not None and the_plan.excluded is not None
     total = same_ranking(searcher, only_typos, monkeypatch)
     assert 0 < total < same_ranking(searcher, typo_q, monkeypatch)
+
+
+def test_same_hits_on_a_searcher_refreshed_after_a_commit(tmp_path, monkeypatch) -> None:
+    """A refreshed searcher keeps the unchanged segment's reader, whose field lengths'
+    average has changed with the commit: its BM25 length norms are worked out anew."""
+    archive = tmp_path / "first.jsonl"
+    archive.write_text("".join(vntc_records(150)), encoding="utf-8")
+    index_paths(tmp_path / "ix", [archive])
+    s = store.open_index(tmp_path / "ix").searcher()
+    for text in ("kinh tế việt nam", "nguoi dan"):
+        assert same_ranking(s, parse(text), monkeypatch) > 0
+    more = tmp_path / "more.jsonl"
+    more.write_text("".join(vntc_records(400)[150:]), encoding="utf-8")
+    index_paths(tmp_path / "ix", [archive, more])
+    kept = {id(r) for r, _ in s.reader().leaf_readers()}
+    s = s.refresh()  # Whoosh's way: the old searcher's readers live on in the new one
+    try:
+        assert len(s.leaf_searchers()) > 1
+        assert any(id(r) in kept for r, _ in s.reader().leaf_readers())
+        for text in ("kinh tế việt nam", "nguoi dan"):
+            assert same_ranking(s, parse(text), monkeypatch) > 0
+    finally:
+        s.close()

@@ -70,3 +70,25 @@ def test_deleted_articles_are_not_found(corpus_copy, tmp_path, monkeypatch) -> N
             same_ranking(s, parse(text), monkeypatch)
             result = run(s, text, limit=100)
             assert gone.name not in [h.id for h in result.hits]
+
+
+def test_cached_arrays_hold_whooshs_values(searcher) -> None:
+    """Weights and positions are cached in the smallest integers that hold them
+    (uint8, mostly), yet read back as exactly what Whoosh's own matchers report."""
+    kinds = set()
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        words = sorted(reader.lexicon("text_f"), key=lambda b: -reader.doc_frequency("text_f", b))
+        for btext in words[:20] + words[-20:]:  # everyday words and rare ones
+            ids, weights = posting_arrays.postings(reader, "text_f", btext)
+            kinds.add(weights.dtype.name)
+            matcher = reader.postings("text_f", btext)
+            expected = []
+            while matcher.is_active():
+                expected.append((matcher.id(), matcher.weight(), matcher.value_as("positions")))
+                matcher.next()
+            assert ids.tolist() == [doc for doc, _, _ in expected]
+            assert weights.astype(float).tolist() == [w for _, w, _ in expected]
+            keys = posting_arrays.positions(reader, "text_f", btext, docs=ids)
+            assert keys.tolist() == [doc << 32 | p for doc, _, ps in expected for p in ps]
+    assert "uint8" in kinds

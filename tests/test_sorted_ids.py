@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.sorted_ids import common_docs, found_at, in_sorted, sorted_unique
+from search.sorted_ids import common, common_docs, found_at, in_sorted, sorted_unique, union
 
 ids = st.lists(st.integers(0, 200), max_size=60).map(lambda xs: np.unique(np.asarray(
     xs, dtype=np.int64)))
@@ -36,6 +36,16 @@ def test_sorted_unique_counts_runs(vals: np.ndarray) -> None:
     assert counts.tolist() == expected[1].tolist()
 
 
+@given(ids, ids)
+def test_common_is_intersect1d(a: np.ndarray, b: np.ndarray) -> None:
+    assert common(a, b).tolist() == np.intersect1d(a, b).tolist()
+
+
+@given(st.lists(ids, min_size=1, max_size=12))
+def test_union_is_unique_of_all(lists: list[np.ndarray]) -> None:
+    assert union(lists).tolist() == np.unique(np.concatenate(lists)).tolist()
+
+
 @given(st.lists(ids, min_size=1, max_size=4), st.none() | ids)
 def test_common_docs_is_the_intersection(lists: list[np.ndarray],
                                          within: np.ndarray | None) -> None:
@@ -55,3 +65,4 @@ def test_found_at_agrees_for_few_and_many_values() -> None:
         at, here = found_at(sorted_ids, vals)
         assert here.tolist() == np.isin(vals, sorted_ids).tolist()
         assert (sorted_ids[at[here]] == vals[here]).all()
+        assert in_sorted(vals, sorted_ids).tolist() == here.tolist()
