@@ -140,12 +140,12 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
     Fast path: every query word reaches the index through its folded form, so when
     *folded* is given it alone decides. The whole text is folded at once (for
     Vietnamese each letter folds to one ASCII letter, so the offsets stay aligned)
-    and one regular expression finds the words. Where a glued word's part starts
-    (``NamTừ``), the fold is upper-cased: the regex takes an upper-case letter as a
-    word boundary too, as the tokenizer splits there. Text where a match straddles
-    a seam takes the word-by-word path: either it is no token, or it is a whole
-    glued word, which the tokenizer also yields part by part (the reading and the
-    phrases may keep a part and drop the whole). Empty words mark nothing.
+    and the words are looked for in the fold (:func:`_folded_spans`). Where a glued
+    word's part starts (``NamTừ``), the fold is upper-cased: that letter starts a
+    word too, as the tokenizer splits there. Text where a match straddles a seam
+    takes the word-by-word path: either it is no token, or it is a whole glued
+    word, which the tokenizer also yields part by part (the reading and the phrases
+    may keep a part and drop the whole). Empty words mark nothing.
     """
     folded = {w for w in folded if w}
     if folded:
@@ -156,10 +156,89 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
                 ends = [*seams[1:], len(flat)]
                 flat = flat[:seams[0]] + "".join(
                     flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
-            spans = [m.span() for m in _words_regex(frozenset(folded)).finditer(flat)]
-            if not seams or not any(_straddles(span, seams) for span in spans):
+            spans = _folded_spans(flat, frozenset(folded), seams)
+            if spans is not None:
                 return [_word(text, flat, span) for span in spans]
     return _token_words(text, exact, folded)
+
+
+def _folded_spans(flat: str, words: frozenset[str], seams: list[int]) -> list[Span] | None:
+    """Where *words* stand as whole words in *flat* (a fold with its seams
+    upper-cased), in order; ``None`` when a match straddles a seam.
+
+    Words of plain letters and digits (all of a query's, in practice) are looked
+    for one literal at a time, which the regex engine scans for far faster than
+    for a set of alternatives that each start with a boundary test; then a word
+    is one part of a glued word (lower-case, or capitalised at its seam), and
+    what spells a word across a seam is looked for among the glued words alone
+    (:func:`_spelled_across_seams`). Other words take :func:`_words_regex`.
+    """
+    if not all(_PLAIN.fullmatch(w) for w in words):
+        spans = [m.span() for m in _words_regex(words).finditer(flat)]
+    elif seams and _spelled_across_seams(flat, words, seams):
+        return None
+    else:
+        found = [m.span() for p in _plain_patterns(words, capitals=bool(seams))
+                 for m in p.finditer(flat)]
+        spans = sorted(found) if len(found) > 1 else found
+    if seams and any(_straddles(span, seams) for span in spans):
+        return None
+    return spans
+
+
+#: A word of plain lower-case ASCII letters and digits.
+_PLAIN = re.compile(r"[a-z0-9]+")
+#: A run of letters and digits in a fold.
+_RUN = re.compile(r"[A-Za-z0-9]+")
+#: The start of a glued word's part in a fold (an upper-cased letter).
+_PART = re.compile(r"(?=[A-Z])")
+#: Above this many words, one pattern of alternatives scans once instead of one
+#: pattern a word.
+_ONE_PATTERN_AFTER = 8
+
+
+@lru_cache(maxsize=256)
+def _plain_patterns(words: frozenset[str], *, capitals: bool) -> tuple[re.Pattern[str], ...]:
+    """Patterns finding the plain *words* in a fold as whole words or glued parts.
+
+    A word is lower-case after no letter or digit, or (with *capitals*)
+    capitalised anywhere (the start of a glued word's part); either way it ends
+    where no lower-case letter or digit follows. Each alternative starts with its
+    literal, so the engine skips to where one could start.
+    """
+    def alternatives(word: str) -> list[str]:
+        found = [f"{word}(?<![A-Za-z0-9]{word})"]
+        if capitals and word[0].isalpha():
+            found.append(word[0].upper() + word[1:])
+        return found
+
+    ordered = sorted(words, key=lambda w: (-len(w), w))
+    groups = ([[a for w in ordered for a in alternatives(w)]]
+              if len(words) > _ONE_PATTERN_AFTER else [alternatives(w) for w in ordered])
+    return tuple(re.compile(f"(?:{'|'.join(g)})(?![a-z0-9])") for g in groups)
+
+
+def _spelled_across_seams(flat: str, words: frozenset[str], seams: list[int]) -> bool:
+    """True when parts of a glued word in *flat*, two or more side by side, spell
+    one of *words* (then a match would straddle a seam)."""
+    checked = -1  # glued words end at or before this offset have been checked
+    for seam in seams:
+        if seam < checked or not flat[seam].isupper():
+            continue
+        start = seam
+        while start and flat[start - 1].isalnum():
+            start -= 1
+        glued = _RUN.match(flat, start)
+        assert glued is not None  # the seam's letter is one
+        checked = glued.end()
+        parts = [p.lower() for p in _PART.split(glued.group()) if p]
+        for i in range(len(parts) - 1):
+            spelled = parts[i]
+            for part in parts[i + 1 :]:
+                spelled += part
+                if spelled in words:
+                    return True
+    return False
 
 
 def _word(text: str, flat: str, span: Span) -> _Word:

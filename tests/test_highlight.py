@@ -96,6 +96,25 @@ def test_fast_matching_agrees_with_token_matching(text: str, data) -> None:
     assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
 
 
+@settings(max_examples=300, deadline=None)
+@given(_texts, st.data())
+def test_fast_matching_of_many_words_and_joined_parts_agrees_with_token_matching(
+        text: str, data) -> None:
+    """Past a handful of words the fast path scans for all at once; words that join
+    two neighbours (a glued word's parts, spelled across its seam) are no part."""
+    words = terms(text, folded=True)
+    pool = sorted(set(words) | {a + b for a, b in zip(words, words[1:], strict=False)})
+    wanted = set(data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=14)))
+    assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
+
+
+@pytest.mark.parametrize("odd", ["ñ", "NAM"])
+def test_words_beyond_plain_letters_still_match_as_tokens_do(odd: str) -> None:
+    text = "Quận NamTừ Liêm, ñ n-a NAM " * 5
+    wanted = {"nam", "liem", odd}
+    assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
+
+
 def _token_marks(text: str, folded: set[str]) -> list[tuple[int, int]]:
     """What the highlighter marks, word by word: every token (a glued word and its
     parts) whose folded form is wanted, with touching or overlapping marks merged."""
