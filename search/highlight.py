@@ -197,25 +197,30 @@ _PART = re.compile(r"(?=[A-Z])")
 _ONE_PATTERN_AFTER = 8
 
 
-@lru_cache(maxsize=256)
-def _plain_patterns(words: frozenset[str], *, capitals: bool) -> tuple[re.Pattern[str], ...]:
-    """Patterns finding the plain *words* in a fold as whole words or glued parts.
+def _plain_patterns(words: frozenset[str], *, capitals: bool) -> list[re.Pattern[str]]:
+    """Patterns finding the plain *words* in a fold as whole words or glued parts:
+    one a word (remembered a word, as queries share words), or one for all past
+    :data:`_ONE_PATTERN_AFTER` words (an expanded prefix)."""
+    if len(words) > _ONE_PATTERN_AFTER:
+        return [_words_pattern(tuple(sorted(words, key=lambda w: (-len(w), w))), capitals)]
+    return [_words_pattern((w,), capitals) for w in words]
+
+
+@lru_cache(maxsize=4096)
+def _words_pattern(words: tuple[str, ...], capitals: bool) -> re.Pattern[str]:
+    """A pattern finding any of the plain *words* (longest first) in a fold.
 
     A word is lower-case after no letter or digit, or (with *capitals*)
     capitalised anywhere (the start of a glued word's part); either way it ends
     where no lower-case letter or digit follows. Each alternative starts with its
     literal, so the engine skips to where one could start.
     """
-    def alternatives(word: str) -> list[str]:
-        found = [f"{word}(?<![A-Za-z0-9]{word})"]
+    alternatives = []
+    for word in words:
+        alternatives.append(f"{word}(?<![A-Za-z0-9]{word})")
         if capitals and word[0].isalpha():
-            found.append(word[0].upper() + word[1:])
-        return found
-
-    ordered = sorted(words, key=lambda w: (-len(w), w))
-    groups = ([[a for w in ordered for a in alternatives(w)]]
-              if len(words) > _ONE_PATTERN_AFTER else [alternatives(w) for w in ordered])
-    return tuple(re.compile(f"(?:{'|'.join(g)})(?![a-z0-9])") for g in groups)
+            alternatives.append(word[0].upper() + word[1:])
+    return re.compile(f"(?:{'|'.join(alternatives)})(?![a-z0-9])")
 
 
 def _spelled_across_seams(flat: str, words: frozenset[str], seams: list[int]) -> bool:
@@ -300,9 +305,11 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
     """
     if not readings:
         return words
-    written = {w.exact for w in words}
-    reading = max(readings, key=lambda r: (  # max() keeps the first (likeliest) of ties
-        _longest_run(text, words, r), len(written.intersection(r))))
+    exacts = [w.exact for w in words]
+    written = set(exacts)
+    reading = readings[0]
+    if len(readings) > 1:  # max() keeps the first (likeliest) of ties
+        reading = max(readings, key=lambda r: _reading_evidence(text, words, r, exacts=exacts))
     forms: dict[str, set[str]] = {}
     for exact in reading:
         if exact in written:
@@ -310,11 +317,17 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
     return [w for w in words if w.folded not in forms or w.exact in forms[w.folded]]
 
 
-def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
-    """The most words of *reading* the text writes side by side, in its spelling."""
-    runs = _run_lengths(text, words, set(zip(reading, reading[1:], strict=False)),
-                        exact=True)
-    return max((n for n, w in zip(runs, words, strict=True) if w.exact in reading), default=0)
+def _reading_evidence(text: str, words: list[_Word], reading: Words, *,
+                      exacts: list[str]) -> tuple[int, int]:
+    """How well the text follows *reading*: the most of its words the text writes
+    side by side, then how many of them it writes, in its spelling (*exacts*:
+    the exact forms of *words*). A reading it writes none of has none."""
+    spelled = set(reading)
+    written = spelled.intersection(exacts)
+    if not written:
+        return 0, 0
+    runs = _run_lengths(text, words, set(zip(reading, reading[1:], strict=False)), keys=exacts)
+    return max(n for n, exact in zip(runs, exacts, strict=True) if exact in spelled), len(written)
 
 
 def _in_phrases(text: str, words: list[_Word], runs: list[Words], *,
@@ -410,16 +423,19 @@ def _best_windows(
     longest run of matched words standing together in the query's order
     (*pairs*), then by its distinct words, then by its matches.
     """
-    runs = _run_lengths(text, words, pairs)
+    runs = _run_lengths(text, words, pairs, keys=[w.folded for w in words])
+    chained = max(runs, default=1) > 1  # else every window's run is 1
+    exacts = [w.exact for w in words]
+    ends = [w.end for w in words]
     scored = []
     stop = 0  # words[i:stop] fit in the window starting at word i (ends only grow)
     for i, (start, *_) in enumerate(words):
         stop = max(stop, i)
-        while stop < len(words) and words[stop].end <= start + width:
+        while stop < len(ends) and ends[stop] <= start + width:
             stop += 1
-        together = max((min(runs[j], j - i + 1) for j in range(i, stop)), default=1)
-        distinct = len({w.exact for w in words[i:stop]})
-        scored.append((together, distinct, stop - i, -start, start))
+        together = max((min(runs[j], j - i + 1) for j in range(i, stop)), default=1) \
+            if chained else 1
+        scored.append((together, len(set(exacts[i:stop])), stop - i, -start, start))
     scored.sort(reverse=True)
     chosen: list[int] = []
     for *_, start in scored:
@@ -431,17 +447,15 @@ def _best_windows(
 
 
 def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]], *,
-                 exact: bool = False) -> list[int]:
+                 keys: list[str]) -> list[int]:
     """For each matched word, how many matched words end with it standing side by
     side in the query's order (1 when it does not follow the one before so); the
-    *pairs* are of folded words, or with *exact* of exact ones."""
-    def key(word: _Word) -> str:
-        return word.exact if exact else word.folded
-
+    *pairs* are of the words' *keys* (their folded or their exact forms)."""
     runs = [1] * len(words)
-    for i in range(1, len(words) if pairs else 0):
-        before, word = words[i - 1], words[i]
-        if (key(before), key(word)) in pairs and _side_by_side(text, before, word):
+    if not pairs:
+        return runs
+    for i, pair in enumerate(zip(keys, keys[1:], strict=False), 1):
+        if pair in pairs and _side_by_side(text, words[i - 1], words[i]):
             runs[i] = runs[i - 1] + 1
     return runs
 
