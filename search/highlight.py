@@ -497,7 +497,7 @@ def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[in
     at the ends."""
     if body == piece:  # nothing collapsed (the usual fragment): offsets stand
         return [(s, e) for s, e in spans if body[s:e].strip()]
-    runs = [(m.start(), m.end()) for m in _SPACES.finditer(piece)]
+    runs = [m.span() for m in _DROPPING_SPACES.finditer(piece)]
     starts = [a for a, _ in runs]
     removed, total = [], 0  # characters dropped by the runs up to and including each
     for a, b in runs:
@@ -516,4 +516,6 @@ def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[in
     return [(s, e) for s, e in out if body[s:e].strip()]
 
 
-_SPACES = re.compile(r"\s+")
+#: The runs of whitespace that collapsing drops characters of: several in a row,
+#: or any at the start (a lone space or line break inside only becomes a space).
+_DROPPING_SPACES = re.compile(r"^\s+|\s\s+")
