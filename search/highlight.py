@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -158,7 +158,7 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
                     flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
             spans = _folded_spans(flat, frozenset(folded), seams)
             if spans is not None:
-                return [_word(text, flat, span) for span in spans]
+                return _words_at(text, flat, spans, cased=bool(seams))
     return _token_words(text, exact, folded)
 
 
@@ -246,9 +246,12 @@ def _spelled_across_seams(flat: str, words: frozenset[str], seams: list[int]) ->
     return False
 
 
-def _word(text: str, flat: str, span: Span) -> _Word:
-    start, end = span
-    return _Word(start, end, flat[start:end].lower(), normalize_term(text[start:end])[0])
+def _words_at(text: str, flat: str, spans: list[Span], *, cased: bool) -> list[_Word]:
+    """The words of *text* at *spans*, with their folds from *flat* (lower-cased
+    when upper-case letters mark its seams: *cased*)."""
+    if cased:
+        return [_Word(s, e, flat[s:e].lower(), normalize_term(text[s:e])[0]) for s, e in spans]
+    return [_Word(s, e, flat[s:e], normalize_term(text[s:e])[0]) for s, e in spans]
 
 
 def _straddles(span: Span, seams: list[int]) -> bool:
@@ -477,10 +480,21 @@ def _fragment(text: str, anchor: int, *, width: int, matches: list[tuple[int, in
     body = " ".join(piece.split())
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    inside = [(s - start, e - start) for s, e in matches if s >= start and e <= end]
+    # The matches wholly inside: their starts and their ends both increase.
+    first = bisect_left(matches, start, key=_start_of)
+    inside = [(s - start, e - start) for s, e in matches[first : bisect_right(
+        matches, end, lo=first, key=_end_of)]]
     spans = _remap(piece, body, inside)
     shift = len(prefix)
     return Snippet(prefix + body + suffix, [(s + shift, e + shift) for s, e in spans])
+
+
+def _start_of(span: Span) -> int:
+    return span[0]
+
+
+def _end_of(span: Span) -> int:
+    return span[1]
 
 
 def _last_space(text: str, lo: int, hi: int) -> int:
