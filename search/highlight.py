@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, TypedDict
 
-from search.normalize import fold, fold_aligned, glued_seams, nfc, normalize_term, tokens
+from search.normalize import fold, fold_aligned_with_seams, nfc, normalize_term, tokens
 
 #: Target length of one fragment, in characters.
 FRAGMENT_CHARS = 180
@@ -149,9 +149,9 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
     """
     folded = {w for w in folded if w}
     if folded:
-        flat = fold_aligned(text)
-        if flat is not None:
-            seams = glued_seams(text)
+        aligned = fold_aligned_with_seams(text)
+        if aligned is not None:
+            flat, seams = aligned
             if seams:
                 ends = [*seams[1:], len(flat)]
                 flat = flat[:seams[0]] + "".join(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
 
 from search.highlight import Snippet, find_matches, mark_all, snippets
 from search.normalize import fold
+from tests.conftest import vntc_records
 
 
 def marked(snippet: Snippet) -> list[str]:
@@ -113,6 +115,17 @@ def test_words_beyond_plain_letters_still_match_as_tokens_do(odd: str) -> None:
     text = "Quận NamTừ Liêm, ñ n-a NAM " * 5
     wanted = {"nam", "liem", odd}
     assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
+
+
+def test_fast_matching_agrees_with_token_matching_on_real_articles() -> None:
+    """VNTC articles (glued words, line breaks, long bodies): a few of each one's
+    words, then many (one pattern for all), mark what the tokens say."""
+    for n, line in enumerate(vntc_records(150)):
+        text = nfc(json.loads(line)["text"])
+        words = sorted(set(terms(text, folded=True)))
+        for size in (3, 12):
+            wanted = set(words[n % 7 :: max(1, len(words) // size)][:size])
+            assert find_matches(text, set(), wanted) == _token_marks(text, wanted), (n, wanted)
 
 
 def _token_marks(text: str, folded: set[str]) -> list[tuple[int, int]]:
