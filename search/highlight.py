@@ -36,6 +36,7 @@ import html
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, TypedDict
@@ -126,15 +127,33 @@ def _marked_words(
     readings: Sequence[Words],
 ) -> list[_Word]:
     """The matched words of NFC *text*, filtered by the reading and the phrases."""
-    runs = [p for p in phrases if len(p) > 1]
+    wanted = _wanted(frozenset(exact), frozenset(folded), tuple(phrases))
+    words = _matched_words(text, exact, wanted.folded)
+    words = _under_reading(text, words, readings)
+    return _in_phrases(text, words, wanted.runs, only_together=wanted.only_together)
+
+
+class _Wanted(NamedTuple):
+    """What a query looks for in each text: its folded words (anywhere or in
+    phrases), its phrases of several words, and the words wanted only in those."""
+
+    folded: frozenset[str]
+    runs: tuple[Words, ...]
+    only_together: frozenset[str]
+
+
+@lru_cache(maxsize=64)
+def _wanted(exact: frozenset[str], folded: frozenset[str], phrases: tuple[Words, ...]) -> _Wanted:
+    """:class:`_Wanted` of a query's marking: worked out once for the texts of a
+    page (a title and a body a hit), not once a text. Empty words mark nothing."""
+    runs = tuple(p for p in phrases if len(p) > 1)
     loose = {w for w in folded if w} | {w for p in phrases if len(p) == 1 for w in p}
     only_together = {w for p in runs for w in p} - loose - {fold(e) for e in exact}
-    words = _matched_words(text, exact, loose | only_together)
-    words = _under_reading(text, words, readings)
-    return _in_phrases(text, words, runs, only_together=only_together)
+    return _Wanted(frozenset(w for w in loose | only_together if w), runs,
+                   frozenset(only_together))
 
 
-def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
+def _matched_words(text: str, exact: set[str], folded: frozenset[str]) -> list[_Word]:
     """Every word of NFC *text* whose exact or folded form is wanted, in order.
 
     Fast path: every query word reaches the index through its folded form, so when
@@ -145,9 +164,8 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
     word too, as the tokenizer splits there. Text where a match straddles a seam
     takes the word-by-word path: either it is no token, or it is a whole glued
     word, which the tokenizer also yields part by part (the reading and the phrases
-    may keep a part and drop the whole). Empty words mark nothing.
+    may keep a part and drop the whole). *folded* has no empty word.
     """
-    folded = {w for w in folded if w}
     if folded:
         aligned = fold_aligned_with_seams(text)
         if aligned is not None:
@@ -156,7 +174,7 @@ def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
                 ends = [*seams[1:], len(flat)]
                 flat = flat[:seams[0]] + "".join(
                     flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
-            spans = _folded_spans(flat, frozenset(folded), seams)
+            spans = _folded_spans(flat, folded, seams)
             if spans is not None:
                 return _words_at(text, flat, spans, cased=bool(seams))
     return _token_words(text, exact, folded)
@@ -273,7 +291,7 @@ def _joined(spans: Iterable[Span]) -> list[Span]:
     return found
 
 
-def _token_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
+def _token_words(text: str, exact: set[str], folded: AbstractSet[str]) -> list[_Word]:
     """Word-by-word matching with :func:`search.normalize.tokens` (exact and folded);
     a glued word comes before its parts."""
     return [_Word(t.start, t.end, t.folded, t.exact) for t in tokens(text)
@@ -306,7 +324,7 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
     likeliest. A query word the text writes in that reading's form keeps only
     those occurrences; one it never writes so keeps all its folded matches.
     """
-    if not readings:
+    if not readings or not words:
         return words
     exacts = [w.exact for w in words]
     written = set(exacts)
@@ -333,8 +351,8 @@ def _reading_evidence(text: str, words: list[_Word], reading: Words, *,
     return max(n for n, exact in zip(runs, exacts, strict=True) if exact in spelled), len(written)
 
 
-def _in_phrases(text: str, words: list[_Word], runs: list[Words], *,
-                only_together: set[str]) -> list[_Word]:
+def _in_phrases(text: str, words: list[_Word], runs: Sequence[Words], *,
+                only_together: AbstractSet[str]) -> list[_Word]:
     """*words* without the phrase words that stand outside every phrase occurrence."""
     if not only_together:
         return words
@@ -405,20 +423,23 @@ def snippets(  # noqa: PLR0913 - query.py passes a marking's parts; one Marking 
     if not words:
         return [_fragment(text, 0, width=width, matches=[])] if text.strip() else []
     matches = _joined((w.start, w.end) for w in words)
-    pairs = _query_pairs(phrases, readings)
+    pairs = _query_pairs(tuple(phrases), tuple(readings))
     best, *others = _best_windows(text, words, pairs, limit=limit, width=width)
     return [_fragment(text, start, width=width, matches=matches)
             for start in [best, *sorted(others)]]
 
 
-def _query_pairs(phrases: Sequence[Words], readings: Sequence[Words]) -> set[tuple[str, str]]:
-    """Folded word pairs the query has side by side (its phrases and its reading)."""
+@lru_cache(maxsize=64)
+def _query_pairs(phrases: tuple[Words, ...],
+                 readings: tuple[Words, ...]) -> frozenset[tuple[str, str]]:
+    """Folded word pairs the query has side by side (its phrases and its reading):
+    once a query, not once a text."""
     sequences = [*phrases, *([fold(w) for w in r] for r in readings)]
-    return {(s[i], s[i + 1]) for s in sequences for i in range(len(s) - 1)}
+    return frozenset((s[i], s[i + 1]) for s in sequences for i in range(len(s) - 1))
 
 
 def _best_windows(
-    text: str, words: list[_Word], pairs: set[tuple[str, str]], *, limit: int, width: int
+    text: str, words: list[_Word], pairs: AbstractSet[tuple[str, str]], *, limit: int, width: int
 ) -> list[int]:
     """Start offsets of up to *limit* non-overlapping windows, best first.
 
@@ -449,7 +470,7 @@ def _best_windows(
     return chosen
 
 
-def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]], *,
+def _run_lengths(text: str, words: list[_Word], pairs: AbstractSet[tuple[str, str]], *,
                  keys: list[str]) -> list[int]:
     """For each matched word, how many matched words end with it standing side by
     side in the query's order (1 when it does not follow the one before so); the
@@ -513,20 +534,16 @@ def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[in
         return [(s, e) for s, e in spans if body[s:e].strip()]
     runs = [m.span() for m in _DROPPING_SPACES.finditer(piece)]
     starts = [a for a, _ in runs]
-    removed, total = [], 0  # characters dropped by the runs up to and including each
+    removed = [0]  # characters dropped by the first k runs, for each k
     for a, b in runs:
-        total += b - a if a == 0 else b - a - 1
-        removed.append(total)
-
-    def at(i: int) -> int:  # *i* is not inside a run
-        k = bisect_right(starts, i)
-        return i - (removed[k - 1] if k else 0)
-
+        removed.append(removed[-1] + (b - a if a == 0 else b - a - 1))
     out = []
     for s, e in spans:
         if piece[s].isspace() or piece[e - 1].isspace():
             continue  # matches are words: they neither start nor end with a space
-        out.append((at(s), at(e - 1) + 1))
+        # Neither s nor e - 1 is inside a run: the runs before them moved them.
+        out.append((s - removed[bisect_right(starts, s)],
+                    e - removed[bisect_right(starts, e - 1)]))
     return [(s, e) for s, e in out if body[s:e].strip()]
 
 

@@ -291,8 +291,9 @@ def _codes(text: str) -> npt.NDArray[np.uint32] | None:
 
 def _looked_up(codes: npt.NDArray[np.uint32],
                array: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
-    """*codes* looked up in *array*; ``None`` when one maps to 0."""
-    out = array[codes]
+    """*codes* looked up in *array*; ``None`` when one maps to 0. (``take`` is
+    several times faster than indexing with an array, and the codes are in range.)"""
+    out = array.take(codes)
     return out if out.all() else None
 
 
