@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from typing import NamedTuple, TypedDict
 
 from search.normalize import fold, fold_aligned_with_seams, nfc, normalize_term, tokens
@@ -448,18 +449,21 @@ def _best_windows(
     (*pairs*), then by its distinct words, then by its matches.
     """
     runs = _run_lengths(text, words, pairs, keys=[w.folded for w in words])
-    chained = max(runs, default=1) > 1  # else every window's run is 1
+    chained = [j for j, run in enumerate(runs) if run > 1]  # the other words count 1
     exacts = [w.exact for w in words]
     ends = [w.end for w in words]
     scored = []
     stop = 0  # words[i:stop] fit in the window starting at word i (ends only grow)
-    for i, (start, *_) in enumerate(words):
+    for i, start in enumerate([w.start for w in words]):
         stop = max(stop, i)
         while stop < len(ends) and ends[stop] <= start + width:
             stop += 1
-        together = max((min(runs[j], j - i + 1) for j in range(i, stop)), default=1) \
-            if chained else 1
-        scored.append((together, len(set(exacts[i:stop])), stop - i, -start, start))
+        together = 1
+        if chained:
+            inside = chained[bisect_left(chained, i) : bisect_left(chained, stop)]
+            together = max((min(runs[j], j - i + 1) for j in inside), default=1)
+        distinct = len(set(exacts[i:stop])) if stop - i > 1 else stop - i
+        scored.append((together, distinct, stop - i, -start, start))
     scored.sort(reverse=True)
     chosen: list[int] = []
     for *_, start in scored:
@@ -478,8 +482,10 @@ def _run_lengths(text: str, words: list[_Word], pairs: AbstractSet[tuple[str, st
     runs = [1] * len(words)
     if not pairs:
         return runs
-    for i, pair in enumerate(zip(keys, keys[1:], strict=False), 1):
-        if pair in pairs and _side_by_side(text, words[i - 1], words[i]):
+    pairs_in_text = zip(keys, keys[1:], strict=False)
+    followed = compress(range(1, len(keys)), map(pairs.__contains__, pairs_in_text))
+    for i in followed:  # in order: the run before i is final
+        if _side_by_side(text, words[i - 1], words[i]):
             runs[i] = runs[i - 1] + 1
     return runs
 
