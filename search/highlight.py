@@ -333,10 +333,28 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
     if len(readings) > 1:  # max() keeps the first (likeliest) of ties
         reading = max(readings, key=lambda r: _reading_evidence(text, words, r, exacts=exacts))
     forms: dict[str, set[str]] = {}
-    for exact in reading:
+    for exact, folded in _reading_parts(reading).folds:
         if exact in written:
-            forms.setdefault(fold(exact), set()).add(exact)
+            forms.setdefault(folded, set()).add(exact)
+    if not forms:
+        return words
     return [w for w in words if w.folded not in forms or w.exact in forms[w.folded]]
+
+
+class _ReadingParts(NamedTuple):
+    """A reading's words as a set, its pairs of words side by side, and each
+    word with its fold."""
+
+    spelled: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    folds: tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=256)
+def _reading_parts(reading: Words) -> _ReadingParts:
+    """:class:`_ReadingParts` of *reading*: once a query, not once a text."""
+    return _ReadingParts(frozenset(reading), frozenset(zip(reading, reading[1:], strict=False)),
+                         tuple((exact, fold(exact)) for exact in reading))
 
 
 def _reading_evidence(text: str, words: list[_Word], reading: Words, *,
@@ -344,11 +362,12 @@ def _reading_evidence(text: str, words: list[_Word], reading: Words, *,
     """How well the text follows *reading*: the most of its words the text writes
     side by side, then how many of them it writes, in its spelling (*exacts*:
     the exact forms of *words*). A reading it writes none of has none."""
-    spelled = set(reading)
-    written = spelled.intersection(exacts)
+    parts = _reading_parts(reading)
+    written = parts.spelled.intersection(exacts)
     if not written:
         return 0, 0
-    runs = _run_lengths(text, words, set(zip(reading, reading[1:], strict=False)), keys=exacts)
+    runs = _run_lengths(text, words, parts.pairs, keys=exacts)
+    spelled = parts.spelled
     return max(n for n, exact in zip(runs, exacts, strict=True) if exact in spelled), len(written)
 
 
