@@ -526,21 +526,16 @@ def _fragment(text: str, anchor: int, *, width: int, matches: list[tuple[int, in
     body = " ".join(piece.split())
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    # The matches wholly inside: their starts and their ends both increase.
-    first = bisect_left(matches, start, key=_start_of)
-    inside = [(s - start, e - start) for s, e in matches[first : bisect_right(
-        matches, end, lo=first, key=_end_of)]]
+    # The matches wholly inside. Joined matches neither touch nor overlap: of those
+    # that start before the end, only the last can cross it.
+    first = bisect_left(matches, (start,))
+    stop = bisect_left(matches, (end,), lo=first)
+    if stop > first and matches[stop - 1][1] > end:
+        stop -= 1
+    inside = [(s - start, e - start) for s, e in matches[first:stop]]
     spans = _remap(piece, body, inside)
     shift = len(prefix)
     return Snippet(prefix + body + suffix, [(s + shift, e + shift) for s, e in spans])
-
-
-def _start_of(span: Span) -> int:
-    return span[0]
-
-
-def _end_of(span: Span) -> int:
-    return span[1]
 
 
 def _last_space(text: str, lo: int, hi: int) -> int:
