@@ -522,8 +522,7 @@ def _fragment(text: str, anchor: int, *, width: int, matches: list[tuple[int, in
         space = _last_space(text, start, end)
         end = space if space > anchor else end
     piece = text[start:end]
-    # Flatten line breaks: a snippet is one line of context.
-    body = " ".join(piece.split())
+    body = _one_line(piece)
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     # The matches wholly inside. Joined matches neither touch nor overlap: of those
@@ -536,6 +535,16 @@ def _fragment(text: str, anchor: int, *, width: int, matches: list[tuple[int, in
     spans = _remap(piece, body, inside)
     shift = len(prefix)
     return Snippet(prefix + body + suffix, [(s + shift, e + shift) for s, e in spans])
+
+
+def _one_line(piece: str) -> str:
+    """*piece* with its line breaks flattened (a snippet is one line of context):
+    each run of whitespace one space, none at the ends. A piece whose only
+    whitespace is lone spaces inside stands as it is (the usual fragment: any other
+    whitespace character is unprintable)."""
+    if piece.isprintable() and "  " not in piece and piece[:1] != " " and piece[-1:] != " ":
+        return piece
+    return " ".join(piece.split())
 
 
 def _last_space(text: str, lo: int, hi: int) -> int:
