@@ -34,13 +34,15 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from typing import NamedTuple, TypedDict
 
-from search.normalize import fold, fold_aligned, glued_seams, nfc, normalize_term, tokens
+from search.normalize import fold, fold_aligned_with_seams, nfc, normalize_term, tokens
 
 #: Target length of one fragment, in characters.
 FRAGMENT_CHARS = 180
@@ -126,45 +128,149 @@ def _marked_words(
     readings: Sequence[Words],
 ) -> list[_Word]:
     """The matched words of NFC *text*, filtered by the reading and the phrases."""
-    runs = [p for p in phrases if len(p) > 1]
+    wanted = _wanted(frozenset(exact), frozenset(folded), tuple(phrases))
+    words = _matched_words(text, exact, wanted.folded)
+    words = _under_reading(text, words, readings)
+    return _in_phrases(text, words, wanted.runs, only_together=wanted.only_together)
+
+
+class _Wanted(NamedTuple):
+    """What a query looks for in each text: its folded words (anywhere or in
+    phrases), its phrases of several words, and the words wanted only in those."""
+
+    folded: frozenset[str]
+    runs: tuple[Words, ...]
+    only_together: frozenset[str]
+
+
+@lru_cache(maxsize=64)
+def _wanted(exact: frozenset[str], folded: frozenset[str], phrases: tuple[Words, ...]) -> _Wanted:
+    """:class:`_Wanted` of a query's marking: worked out once for the texts of a
+    page (a title and a body a hit), not once a text. Empty words mark nothing."""
+    runs = tuple(p for p in phrases if len(p) > 1)
     loose = {w for w in folded if w} | {w for p in phrases if len(p) == 1 for w in p}
     only_together = {w for p in runs for w in p} - loose - {fold(e) for e in exact}
-    words = _matched_words(text, exact, loose | only_together)
-    words = _under_reading(text, words, readings)
-    return _in_phrases(text, words, runs, only_together=only_together)
+    return _Wanted(frozenset(w for w in loose | only_together if w), runs,
+                   frozenset(only_together))
 
 
-def _matched_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
+def _matched_words(text: str, exact: set[str], folded: frozenset[str]) -> list[_Word]:
     """Every word of NFC *text* whose exact or folded form is wanted, in order.
 
     Fast path: every query word reaches the index through its folded form, so when
     *folded* is given it alone decides. The whole text is folded at once (for
     Vietnamese each letter folds to one ASCII letter, so the offsets stay aligned)
-    and one regular expression finds the words. Where a glued word's part starts
-    (``NamTừ``), the fold is upper-cased: the regex takes an upper-case letter as a
-    word boundary too, as the tokenizer splits there. Text where a match straddles
-    a seam takes the word-by-word path: either it is no token, or it is a whole
-    glued word, which the tokenizer also yields part by part (the reading and the
-    phrases may keep a part and drop the whole). Empty words mark nothing.
+    and the words are looked for in the fold (:func:`_folded_spans`). Where a glued
+    word's part starts (``NamTừ``), the fold is upper-cased: that letter starts a
+    word too, as the tokenizer splits there. Text where a match straddles a seam
+    takes the word-by-word path: either it is no token, or it is a whole glued
+    word, which the tokenizer also yields part by part (the reading and the phrases
+    may keep a part and drop the whole). *folded* has no empty word.
     """
-    folded = {w for w in folded if w}
     if folded:
-        flat = fold_aligned(text)
-        if flat is not None:
-            seams = glued_seams(text)
+        aligned = fold_aligned_with_seams(text)
+        if aligned is not None:
+            flat, seams = aligned
             if seams:
                 ends = [*seams[1:], len(flat)]
                 flat = flat[:seams[0]] + "".join(
                     flat[a].upper() + flat[a + 1 : b] for a, b in zip(seams, ends, strict=True))
-            spans = [m.span() for m in _words_regex(frozenset(folded)).finditer(flat)]
-            if not seams or not any(_straddles(span, seams) for span in spans):
-                return [_word(text, flat, span) for span in spans]
+            spans = _folded_spans(flat, folded, seams)
+            if spans is not None:
+                return _words_at(text, flat, spans, cased=bool(seams))
     return _token_words(text, exact, folded)
 
 
-def _word(text: str, flat: str, span: Span) -> _Word:
-    start, end = span
-    return _Word(start, end, flat[start:end].lower(), normalize_term(text[start:end])[0])
+def _folded_spans(flat: str, words: frozenset[str], seams: list[int]) -> list[Span] | None:
+    """Where *words* stand as whole words in *flat* (a fold with its seams
+    upper-cased), in order; ``None`` when a match straddles a seam.
+
+    Words of plain letters and digits (all of a query's, in practice) are looked
+    for one literal at a time, which the regex engine scans for far faster than
+    for a set of alternatives that each start with a boundary test; then a word
+    is one part of a glued word (lower-case, or capitalised at its seam), and
+    what spells a word across a seam is looked for among the glued words alone
+    (:func:`_spelled_across_seams`). Other words take :func:`_words_regex`.
+    """
+    if not all(_PLAIN.fullmatch(w) for w in words):
+        spans = [m.span() for m in _words_regex(words).finditer(flat)]
+    elif seams and _spelled_across_seams(flat, words, seams):
+        return None
+    else:
+        found = [m.span() for p in _plain_patterns(words, capitals=bool(seams))
+                 for m in p.finditer(flat)]
+        spans = sorted(found) if len(found) > 1 else found
+    if seams and any(_straddles(span, seams) for span in spans):
+        return None
+    return spans
+
+
+#: A word of plain lower-case ASCII letters and digits.
+_PLAIN = re.compile(r"[a-z0-9]+")
+#: A run of letters and digits in a fold.
+_RUN = re.compile(r"[A-Za-z0-9]+")
+#: The start of a glued word's part in a fold (an upper-cased letter).
+_PART = re.compile(r"(?=[A-Z])")
+#: Above this many words, one pattern of alternatives scans once instead of one
+#: pattern a word.
+_ONE_PATTERN_AFTER = 8
+
+
+def _plain_patterns(words: frozenset[str], *, capitals: bool) -> list[re.Pattern[str]]:
+    """Patterns finding the plain *words* in a fold as whole words or glued parts:
+    one a word (remembered a word, as queries share words), or one for all past
+    :data:`_ONE_PATTERN_AFTER` words (an expanded prefix)."""
+    if len(words) > _ONE_PATTERN_AFTER:
+        return [_words_pattern(tuple(sorted(words, key=lambda w: (-len(w), w))), capitals)]
+    return [_words_pattern((w,), capitals) for w in words]
+
+
+@lru_cache(maxsize=4096)
+def _words_pattern(words: tuple[str, ...], capitals: bool) -> re.Pattern[str]:
+    """A pattern finding any of the plain *words* (longest first) in a fold.
+
+    A word is lower-case after no letter or digit, or (with *capitals*)
+    capitalised anywhere (the start of a glued word's part); either way it ends
+    where no lower-case letter or digit follows. Each alternative starts with its
+    literal, so the engine skips to where one could start.
+    """
+    alternatives = []
+    for word in words:
+        alternatives.append(f"{word}(?<![A-Za-z0-9]{word})")
+        if capitals and word[0].isalpha():
+            alternatives.append(word[0].upper() + word[1:])
+    return re.compile(f"(?:{'|'.join(alternatives)})(?![a-z0-9])")
+
+
+def _spelled_across_seams(flat: str, words: frozenset[str], seams: list[int]) -> bool:
+    """True when parts of a glued word in *flat*, two or more side by side, spell
+    one of *words* (then a match would straddle a seam)."""
+    checked = -1  # glued words end at or before this offset have been checked
+    for seam in seams:
+        if seam < checked or not flat[seam].isupper():
+            continue
+        start = seam
+        while start and flat[start - 1].isalnum():
+            start -= 1
+        glued = _RUN.match(flat, start)
+        assert glued is not None  # the seam's letter is one
+        checked = glued.end()
+        parts = [p.lower() for p in _PART.split(glued.group()) if p]
+        for i in range(len(parts) - 1):
+            spelled = parts[i]
+            for part in parts[i + 1 :]:
+                spelled += part
+                if spelled in words:
+                    return True
+    return False
+
+
+def _words_at(text: str, flat: str, spans: list[Span], *, cased: bool) -> list[_Word]:
+    """The words of *text* at *spans*, with their folds from *flat* (lower-cased
+    when upper-case letters mark its seams: *cased*)."""
+    if cased:
+        return [_Word(s, e, flat[s:e].lower(), normalize_term(text[s:e])[0]) for s, e in spans]
+    return [_Word(s, e, flat[s:e], normalize_term(text[s:e])[0]) for s, e in spans]
 
 
 def _straddles(span: Span, seams: list[int]) -> bool:
@@ -186,7 +292,7 @@ def _joined(spans: Iterable[Span]) -> list[Span]:
     return found
 
 
-def _token_words(text: str, exact: set[str], folded: set[str]) -> list[_Word]:
+def _token_words(text: str, exact: set[str], folded: AbstractSet[str]) -> list[_Word]:
     """Word-by-word matching with :func:`search.normalize.tokens` (exact and folded);
     a glued word comes before its parts."""
     return [_Word(t.start, t.end, t.folded, t.exact) for t in tokens(text)
@@ -219,27 +325,54 @@ def _under_reading(text: str, words: list[_Word], readings: Sequence[Words]) -> 
     likeliest. A query word the text writes in that reading's form keeps only
     those occurrences; one it never writes so keeps all its folded matches.
     """
-    if not readings:
+    if not readings or not words:
         return words
-    written = {w.exact for w in words}
-    reading = max(readings, key=lambda r: (  # max() keeps the first (likeliest) of ties
-        _longest_run(text, words, r), len(written.intersection(r))))
+    exacts = [w.exact for w in words]
+    written = set(exacts)
+    reading = readings[0]
+    if len(readings) > 1:  # max() keeps the first (likeliest) of ties
+        reading = max(readings, key=lambda r: _reading_evidence(text, words, r, exacts=exacts))
     forms: dict[str, set[str]] = {}
-    for exact in reading:
+    for exact, folded in _reading_parts(reading).folds:
         if exact in written:
-            forms.setdefault(fold(exact), set()).add(exact)
+            forms.setdefault(folded, set()).add(exact)
+    if not forms:
+        return words
     return [w for w in words if w.folded not in forms or w.exact in forms[w.folded]]
 
 
-def _longest_run(text: str, words: list[_Word], reading: Words) -> int:
-    """The most words of *reading* the text writes side by side, in its spelling."""
-    runs = _run_lengths(text, words, set(zip(reading, reading[1:], strict=False)),
-                        exact=True)
-    return max((n for n, w in zip(runs, words, strict=True) if w.exact in reading), default=0)
+class _ReadingParts(NamedTuple):
+    """A reading's words as a set, its pairs of words side by side, and each
+    word with its fold."""
+
+    spelled: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    folds: tuple[tuple[str, str], ...]
 
 
-def _in_phrases(text: str, words: list[_Word], runs: list[Words], *,
-                only_together: set[str]) -> list[_Word]:
+@lru_cache(maxsize=256)
+def _reading_parts(reading: Words) -> _ReadingParts:
+    """:class:`_ReadingParts` of *reading*: once a query, not once a text."""
+    return _ReadingParts(frozenset(reading), frozenset(zip(reading, reading[1:], strict=False)),
+                         tuple((exact, fold(exact)) for exact in reading))
+
+
+def _reading_evidence(text: str, words: list[_Word], reading: Words, *,
+                      exacts: list[str]) -> tuple[int, int]:
+    """How well the text follows *reading*: the most of its words the text writes
+    side by side, then how many of them it writes, in its spelling (*exacts*:
+    the exact forms of *words*). A reading it writes none of has none."""
+    parts = _reading_parts(reading)
+    written = parts.spelled.intersection(exacts)
+    if not written:
+        return 0, 0
+    runs = _run_lengths(text, words, parts.pairs, keys=exacts)
+    spelled = parts.spelled
+    return max(n for n, exact in zip(runs, exacts, strict=True) if exact in spelled), len(written)
+
+
+def _in_phrases(text: str, words: list[_Word], runs: Sequence[Words], *,
+                only_together: AbstractSet[str]) -> list[_Word]:
     """*words* without the phrase words that stand outside every phrase occurrence."""
     if not only_together:
         return words
@@ -310,20 +443,23 @@ def snippets(  # noqa: PLR0913 - query.py passes a marking's parts; one Marking 
     if not words:
         return [_fragment(text, 0, width=width, matches=[])] if text.strip() else []
     matches = _joined((w.start, w.end) for w in words)
-    pairs = _query_pairs(phrases, readings)
+    pairs = _query_pairs(tuple(phrases), tuple(readings))
     best, *others = _best_windows(text, words, pairs, limit=limit, width=width)
     return [_fragment(text, start, width=width, matches=matches)
             for start in [best, *sorted(others)]]
 
 
-def _query_pairs(phrases: Sequence[Words], readings: Sequence[Words]) -> set[tuple[str, str]]:
-    """Folded word pairs the query has side by side (its phrases and its reading)."""
+@lru_cache(maxsize=64)
+def _query_pairs(phrases: tuple[Words, ...],
+                 readings: tuple[Words, ...]) -> frozenset[tuple[str, str]]:
+    """Folded word pairs the query has side by side (its phrases and its reading):
+    once a query, not once a text."""
     sequences = [*phrases, *([fold(w) for w in r] for r in readings)]
-    return {(s[i], s[i + 1]) for s in sequences for i in range(len(s) - 1)}
+    return frozenset((s[i], s[i + 1]) for s in sequences for i in range(len(s) - 1))
 
 
 def _best_windows(
-    text: str, words: list[_Word], pairs: set[tuple[str, str]], *, limit: int, width: int
+    text: str, words: list[_Word], pairs: AbstractSet[tuple[str, str]], *, limit: int, width: int
 ) -> list[int]:
     """Start offsets of up to *limit* non-overlapping windows, best first.
 
@@ -331,15 +467,21 @@ def _best_windows(
     longest run of matched words standing together in the query's order
     (*pairs*), then by its distinct words, then by its matches.
     """
-    runs = _run_lengths(text, words, pairs)
+    runs = _run_lengths(text, words, pairs, keys=[w.folded for w in words])
+    chained = [j for j, run in enumerate(runs) if run > 1]  # the other words count 1
+    exacts = [w.exact for w in words]
+    ends = [w.end for w in words]
     scored = []
     stop = 0  # words[i:stop] fit in the window starting at word i (ends only grow)
-    for i, (start, *_) in enumerate(words):
+    for i, start in enumerate([w.start for w in words]):
         stop = max(stop, i)
-        while stop < len(words) and words[stop].end <= start + width:
+        while stop < len(ends) and ends[stop] <= start + width:
             stop += 1
-        together = max((min(runs[j], j - i + 1) for j in range(i, stop)), default=1)
-        distinct = len({w.exact for w in words[i:stop]})
+        together = 1
+        if chained:
+            inside = chained[bisect_left(chained, i) : bisect_left(chained, stop)]
+            together = max((min(runs[j], j - i + 1) for j in inside), default=1)
+        distinct = len(set(exacts[i:stop])) if stop - i > 1 else stop - i
         scored.append((together, distinct, stop - i, -start, start))
     scored.sort(reverse=True)
     chosen: list[int] = []
@@ -351,18 +493,18 @@ def _best_windows(
     return chosen
 
 
-def _run_lengths(text: str, words: list[_Word], pairs: set[tuple[str, str]], *,
-                 exact: bool = False) -> list[int]:
+def _run_lengths(text: str, words: list[_Word], pairs: AbstractSet[tuple[str, str]], *,
+                 keys: list[str]) -> list[int]:
     """For each matched word, how many matched words end with it standing side by
     side in the query's order (1 when it does not follow the one before so); the
-    *pairs* are of folded words, or with *exact* of exact ones."""
-    def key(word: _Word) -> str:
-        return word.exact if exact else word.folded
-
+    *pairs* are of the words' *keys* (their folded or their exact forms)."""
     runs = [1] * len(words)
-    for i in range(1, len(words) if pairs else 0):
-        before, word = words[i - 1], words[i]
-        if (key(before), key(word)) in pairs and _side_by_side(text, before, word):
+    if not pairs:
+        return runs
+    pairs_in_text = zip(keys, keys[1:], strict=False)
+    followed = compress(range(1, len(keys)), map(pairs.__contains__, pairs_in_text))
+    for i in followed:  # in order: the run before i is final
+        if _side_by_side(text, words[i - 1], words[i]):
             runs[i] = runs[i - 1] + 1
     return runs
 
@@ -380,14 +522,29 @@ def _fragment(text: str, anchor: int, *, width: int, matches: list[tuple[int, in
         space = _last_space(text, start, end)
         end = space if space > anchor else end
     piece = text[start:end]
-    # Flatten line breaks: a snippet is one line of context.
-    body = " ".join(piece.split())
+    body = _one_line(piece)
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    inside = [(s - start, e - start) for s, e in matches if s >= start and e <= end]
+    # The matches wholly inside. Joined matches neither touch nor overlap: of those
+    # that start before the end, only the last can cross it.
+    first = bisect_left(matches, (start,))
+    stop = bisect_left(matches, (end,), lo=first)
+    if stop > first and matches[stop - 1][1] > end:
+        stop -= 1
+    inside = [(s - start, e - start) for s, e in matches[first:stop]]
     spans = _remap(piece, body, inside)
     shift = len(prefix)
     return Snippet(prefix + body + suffix, [(s + shift, e + shift) for s, e in spans])
+
+
+def _one_line(piece: str) -> str:
+    """*piece* with its line breaks flattened (a snippet is one line of context):
+    each run of whitespace one space, none at the ends. A piece whose only
+    whitespace is lone spaces inside stands as it is (the usual fragment: any other
+    whitespace character is unprintable)."""
+    if piece.isprintable() and "  " not in piece and piece[:1] != " " and piece[-1:] != " ":
+        return piece
+    return " ".join(piece.split())
 
 
 def _last_space(text: str, lo: int, hi: int) -> int:
@@ -404,23 +561,21 @@ def _remap(piece: str, body: str, spans: list[tuple[int, int]]) -> list[tuple[in
     at the ends."""
     if body == piece:  # nothing collapsed (the usual fragment): offsets stand
         return [(s, e) for s, e in spans if body[s:e].strip()]
-    runs = [(m.start(), m.end()) for m in _SPACES.finditer(piece)]
+    runs = [m.span() for m in _DROPPING_SPACES.finditer(piece)]
     starts = [a for a, _ in runs]
-    removed, total = [], 0  # characters dropped by the runs up to and including each
+    removed = [0]  # characters dropped by the first k runs, for each k
     for a, b in runs:
-        total += b - a if a == 0 else b - a - 1
-        removed.append(total)
-
-    def at(i: int) -> int:  # *i* is not inside a run
-        k = bisect_right(starts, i)
-        return i - (removed[k - 1] if k else 0)
-
+        removed.append(removed[-1] + (b - a if a == 0 else b - a - 1))
     out = []
     for s, e in spans:
         if piece[s].isspace() or piece[e - 1].isspace():
             continue  # matches are words: they neither start nor end with a space
-        out.append((at(s), at(e - 1) + 1))
+        # Neither s nor e - 1 is inside a run: the runs before them moved them.
+        out.append((s - removed[bisect_right(starts, s)],
+                    e - removed[bisect_right(starts, e - 1)]))
     return [(s, e) for s, e in out if body[s:e].strip()]
 
 
-_SPACES = re.compile(r"\s+")
+#: The runs of whitespace that collapsing drops characters of: several in a row,
+#: or any at the start (a lone space or line break inside only becomes a space).
+_DROPPING_SPACES = re.compile(r"^\s+|\s\s+")

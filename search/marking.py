@@ -30,7 +30,7 @@ from search.schema import (
     SOURCE,
     TITLE,
     TITLE_FIELD,
-    stored_body,
+    stored_texts,
 )
 from search.searching import Found
 
@@ -129,7 +129,8 @@ def _without_negations(q: wq.Query) -> wq.Query | None:
 def _hit(hit: WhooshHit, marking: Marking, with_snippets: bool = True) -> Hit:
     """One hit for the result page: its stored fields, snippets and title marked."""
     stored = hit.fields()
-    body = stored_body(stored) if with_snippets else ""
+    summary, body = stored_texts(stored)  # one decompression for both
+    body = body if with_snippets else ""
     title = stored.get(TITLE, "")
     return Hit(
         id=stored[ID],
@@ -143,5 +144,5 @@ def _hit(hit: WhooshHit, marking: Marking, with_snippets: bool = True) -> Hit:
                           readings=marking.readings),
         title_marks=mark_all(title, marking.exact, marking.folded, phrases=marking.phrases,
                              readings=marking.readings),
-        fields=extra_fields(stored),
+        fields=extra_fields(stored, summary=summary),
     )

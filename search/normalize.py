@@ -201,9 +201,19 @@ def has_glued_words(text: str) -> bool:
 def glued_seams(text: str) -> list[int]:
     """Offsets in *text* where :func:`tokens` starts a part of a glued word
     (``NamTừ`` → ``[3]``): the seams a plain fold does not see."""
-    case = _mapped(text, _CASE_TABLE)
+    return _seams(text, _codes(text))
+
+
+def _seams(text: str, codes: npt.NDArray[np.uint32] | None) -> list[int]:
+    """:func:`glued_seams` of *text*, through the array of its *codes* where there
+    is one (:func:`_codes`). Most texts have no seam: one look at the case
+    string's bytes says so."""
+    case = None if codes is None else _looked_up(codes, _array_of(_CASE_TABLE))
     if case is None:
         return [m.start() + 1 for m in _SEAM.finditer(text.translate(_CASE_TABLE))]
+    cases = case.tobytes()
+    if b"lU" not in cases and b"UUl" not in cases:
+        return []
     upper = case == _UPPER
     lower = case == _LOWER
     after_lower = np.flatnonzero(lower[:-1] & upper[1:]) + 1
@@ -230,6 +240,18 @@ def fold_aligned(text: str) -> str | None:
     return _lookup(text, _ALIGNED_TABLE)
 
 
+def fold_aligned_with_seams(text: str) -> tuple[str, list[int]] | None:
+    """:func:`fold_aligned` and :func:`glued_seams` of *text* at once (``None``
+    when it is not in NFC): the highlighter needs both of every article body, and
+    both read the text's code points, which are taken once here."""
+    if not (text.isascii() or unicodedata.is_normalized("NFC", text)):
+        return None
+    codes = _codes(text)
+    flat = None if codes is None else _looked_up(codes, _array_of(_ALIGNED_TABLE))
+    folded = text.translate(_ALIGNED_TABLE) if flat is None else flat.tobytes().decode("ascii")
+    return folded, _seams(text, codes)
+
+
 #: Code points below this are mapped through numpy arrays (:func:`_lookup`): all of
 #: Latin, Vietnamese (U+1EA0–U+1EF9) and the usual punctuation (U+2010–U+2026).
 _ARRAY_SPAN = 0x2100
@@ -254,12 +276,24 @@ def _through(text: str, array: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] |
     """*text*'s code points looked up in *array* (one per code point below
     :data:`_ARRAY_SPAN`); ``None`` for short text (not worth it), a character
     beyond the array, or one the array maps to 0."""
+    codes = _codes(text)
+    return None if codes is None else _looked_up(codes, array)
+
+
+def _codes(text: str) -> npt.NDArray[np.uint32] | None:
+    """*text*'s code points as an array to look up (:func:`_looked_up`); ``None``
+    for short text (not worth it) or a character beyond :data:`_ARRAY_SPAN`."""
     if len(text) < 64:
         return None
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    if codes.max() >= _ARRAY_SPAN:
-        return None
-    out = array[codes]
+    return None if codes.max() >= _ARRAY_SPAN else codes
+
+
+def _looked_up(codes: npt.NDArray[np.uint32],
+               array: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
+    """*codes* looked up in *array*; ``None`` when one maps to 0. (``take`` is
+    several times faster than indexing with an array, and the codes are in range.)"""
+    out = array.take(codes)
     return out if out.all() else None
 
 

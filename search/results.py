@@ -99,13 +99,14 @@ class SearchResult:
         }
 
 
-def extra_fields(stored: dict[str, Any]) -> dict[str, Any]:
-    """Extracted metadata beyond the core hit fields, as JSON-ready values."""
+def extra_fields(stored: dict[str, Any], *, summary: str | None = None) -> dict[str, Any]:
+    """Extracted metadata beyond the core hit fields, as JSON-ready values; the
+    *summary* when the caller has unpacked it already (it is stored compressed)."""
     meta = stored.get(META) or {}
     return {
         "places": list(stored.get(PLACES) or []),
         "people": [p for p in (stored.get(PEOPLE) or "").split(", ") if p],
-        "summary": stored_summary(stored),
+        "summary": stored_summary(stored) if summary is None else summary,
         "word_count": stored.get(WORD_COUNT),
         **{k: v for k, v in meta.items() if _jsonable(v)},
     }

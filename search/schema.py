@@ -91,7 +91,9 @@ def pack_body(body: str, summary: str = "") -> bytes:
     return zlib.compress(f"{summary}{_PACK_SEPARATOR}{body}".encode(), 6)
 
 
-def _unpack(stored: Mapping[str, object]) -> tuple[str, str]:
+def stored_texts(stored: Mapping[str, object]) -> tuple[str, str]:
+    """The article's lede and body from a document's stored fields: both come out
+    of one compressed value, so a caller that needs both asks once."""
     packed = stored.get(BODY_Z)
     if not packed or not isinstance(packed, bytes):
         return "", ""
@@ -101,12 +103,12 @@ def _unpack(stored: Mapping[str, object]) -> tuple[str, str]:
 
 def stored_body(stored: Mapping[str, object]) -> str:
     """The article body from a document's stored fields."""
-    return _unpack(stored)[1]
+    return stored_texts(stored)[1]
 
 
 def stored_summary(stored: Mapping[str, object]) -> str:
     """The article's lede from a document's stored fields."""
-    return _unpack(stored)[0]
+    return stored_texts(stored)[0]
 
 
 class NamesColumn(VarBytesListColumn):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
 
 from search.highlight import Snippet, find_matches, mark_all, snippets
 from search.normalize import fold
+from tests.conftest import vntc_records
 
 
 def marked(snippet: Snippet) -> list[str]:
@@ -94,6 +96,36 @@ def test_fast_matching_agrees_with_token_matching(text: str, data) -> None:
     wanted = set(data.draw(st.lists(st.sampled_from(words), max_size=4))) if words else set()
     wanted |= {"xyz"}
     assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts, st.data())
+def test_fast_matching_of_many_words_and_joined_parts_agrees_with_token_matching(
+        text: str, data) -> None:
+    """Past a handful of words the fast path scans for all at once; words that join
+    two neighbours (a glued word's parts, spelled across its seam) are no part."""
+    words = terms(text, folded=True)
+    pool = sorted(set(words) | {a + b for a, b in zip(words, words[1:], strict=False)})
+    wanted = set(data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=14)))
+    assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
+
+
+@pytest.mark.parametrize("odd", ["ñ", "NAM"])
+def test_words_beyond_plain_letters_still_match_as_tokens_do(odd: str) -> None:
+    text = "Quận NamTừ Liêm, ñ n-a NAM " * 5
+    wanted = {"nam", "liem", odd}
+    assert find_matches(text, set(), wanted) == _token_marks(text, wanted)
+
+
+def test_fast_matching_agrees_with_token_matching_on_real_articles() -> None:
+    """VNTC articles (glued words, line breaks, long bodies): a few of each one's
+    words, then many (one pattern for all), mark what the tokens say."""
+    for n, line in enumerate(vntc_records(150)):
+        text = nfc(json.loads(line)["text"])
+        words = sorted(set(terms(text, folded=True)))
+        for size in (3, 12):
+            wanted = set(words[n % 7 :: max(1, len(words) // size)][:size])
+            assert find_matches(text, set(), wanted) == _token_marks(text, wanted), (n, wanted)
 
 
 def _token_marks(text: str, folded: set[str]) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ from search.normalize import (
     canonical_tone,
     fold,
     fold_aligned,
+    fold_aligned_with_seams,
     folded_words,
     glued_seams,
     nfc,
@@ -215,6 +216,16 @@ def test_long_text_folds_and_splits_as_the_tables_say(text: str) -> None:
     # last capital of a run that starts a lower-case word ("TPHồ"), one character in.
     case = "".join("U" if ch.isupper() else "l" if ch.islower() else " " for ch in text)
     assert glued_seams(text) == [m.start() + 1 for m in re.finditer("(?=lU|UUl)", case)]
+    assert fold_aligned_with_seams(text) == (fold_aligned(text), glued_seams(text))
+
+
+@pytest.mark.parametrize("text", ["NamTừ", "Quận Ba Đình", "", "Hà Nội 北京 TPHồ"])
+def test_fold_with_seams_of_short_text_is_both(text: str) -> None:
+    assert fold_aligned_with_seams(text) == (fold_aligned(text), glued_seams(text))
+
+
+def test_fold_with_seams_of_nfd_text_is_none() -> None:
+    assert fold_aligned_with_seams(unicodedata.normalize("NFD", "Quận NamTừ " * 10)) is None
 
 
 def test_glued_seams_of_a_long_text() -> None:
