@@ -34,11 +34,11 @@ def test_a_small_cache_gives_the_same_answers(searcher, index_dir) -> None:
             stats = posting_arrays.cache_stats()
             assert stats["budget"] == 20_000 and 0 < stats["bytes"] <= 20_000
     finally:
-        posting_arrays.configure(posting_arrays.CACHE_BYTES)
+        posting_arrays.configure(posting_arrays.CACHE_BYTES, posting_arrays.CACHE_MOST)
 
 
 def test_searchers_on_one_index_share_the_cache(index_dir) -> None:
-    posting_arrays.configure(posting_arrays.CACHE_BYTES)
+    posting_arrays.configure(posting_arrays.CACHE_BYTES, posting_arrays.CACHE_MOST)
     with store.open_index(index_dir).searcher() as a, store.open_index(index_dir).searcher() as b:
         assert a.reader() is not b.reader()
         ranked(a, parse("kinh tế việt nam"))
@@ -92,3 +92,23 @@ def test_cached_arrays_hold_whooshs_values(searcher) -> None:
             keys = posting_arrays.positions(reader, "text_f", btext, docs=ids)
             assert keys.tolist() == [doc << 32 | p for doc, _, ps in expected for p in ps]
     assert "uint8" in kinds
+
+
+def test_the_budget_grows_with_the_archive_open(index_dir, monkeypatch) -> None:
+    """The cache holds CACHE_PER_ARTICLE bytes an open article, between its least and
+    most budget: a big archive's everyday lists do not evict each other (at 300k
+    articles a fixed 256 MB doubled the warm p50), a small one keeps the least."""
+    monkeypatch.setattr(posting_arrays, "CACHE_PER_ARTICLE", 100_000)
+    posting_arrays.configure(1_000, 10**12)
+    try:
+        with store.open_index(index_dir).searcher() as s:
+            run(s, "kinh tế việt nam", with_snippets=False)
+            articles = s.doc_count_all()
+            assert posting_arrays.cache_stats()["budget"] >= 100_000 * articles  # and other open ones
+        posting_arrays.configure(1_000, 50_000)
+        with store.open_index(index_dir).searcher() as s:
+            run(s, "kinh tế việt nam", with_snippets=False)
+            assert posting_arrays.cache_stats()["budget"] == 50_000  # the most
+            assert posting_arrays.cache_stats()["bytes"] <= 50_000
+    finally:
+        posting_arrays.configure(posting_arrays.CACHE_BYTES, posting_arrays.CACHE_MOST)
