@@ -150,12 +150,13 @@ def _candidates(lex: Lexicon, toks: list[TokenTuple], i: int) -> dict[str, float
     if times:
         unseen = has_accents(exact) and not writes_so(lex, exact, folded)
         out[folded] = UNSEEN_SPELLING_COST if unseen else 0.0
-    if not times or _isolated(lex, toks, i):
+    isolated = not times or _isolated(lex, toks, i)
+    if isolated:
         for decoded in ime_decode(exact):
             f = fold(decoded)
             if f != folded and lex.frequency(f) > 0:
                 out.setdefault(f, IME_COST)
-    for word in _typo_fixes(lex, toks, i, times):
+    for word in _typo_fixes(lex, toks, i, times=times, isolated=isolated):
         if not has_accents(exact) or _marked_form(lex, word, exact) or (
                 not times and _one_edit_form(lex, word, exact)):
             out.setdefault(word, EDIT_COST)
@@ -177,8 +178,10 @@ def _kept_marks(lex: Lexicon, typed: str, chosen: str) -> str | None:
     return typed
 
 
-def _typo_fixes(lex: Lexicon, toks: list[TokenTuple], i: int, times: int) -> list[str]:
-    """Index words one edit from the word at *i* that may be what was meant.
+def _typo_fixes(lex: Lexicon, toks: list[TokenTuple], i: int, *, times: int,
+                isolated: bool) -> list[str]:
+    """Index words one edit from the word at *i* (*times* in the archive, *isolated*
+    from its query neighbours there) that may be what was meant.
 
     Any of them for a word the archive lacks or never writes next to its query
     neighbours; for a rare word standing among them, only far commoner ones
@@ -187,7 +190,7 @@ def _typo_fixes(lex: Lexicon, toks: list[TokenTuple], i: int, times: int) -> lis
     folded = toks[i][1]
     if len(folded) < 3 or folded.isdigit():
         return []
-    if not times or (not writes_so(lex, toks[i][0], folded) and _isolated(lex, toks, i)):
+    if not times or (isolated and not writes_so(lex, toks[i][0], folded)):
         return _near_in_context(lex, toks, i)
     if times > SUSPECT_TIMES:
         return []
@@ -202,13 +205,10 @@ def _near_in_context(lex: Lexicon, toks: list[TokenTuple], i: int) -> list[str]:
     (``gua``: ``qua``, ``cua``, ``gia`` … all commoner than ``giua``); the one
     that fits the words around it is the one meant (``gữa sân`` → ``giữa sân``)."""
     near = [w for w, _ in lex.near_words(toks[i][1], NEAR_IN_CONTEXT)]
-    known = [j for j in (i - 1, i + 1) if 0 <= j < len(toks) and lex.frequency(toks[j][1])]
-
-    def fits(word: str) -> bool:
-        return any(lex.pair_seen([toks[j][1], word] if j < i else [word, toks[j][1]])
-                   for j in known)
-
-    return near[:NEAR_WORDS] + [w for w in near[NEAR_WORDS:] if fits(w)]
+    known = _known_neighbours(lex, toks, i)
+    return near[:NEAR_WORDS] + [
+        w for w in near[NEAR_WORDS:]
+        if any(lex.pair_seen(p) for p in _pairs_with(toks, known, at=i, word=w))]
 
 
 def _marked_form(lex: Lexicon, folded: str, typed: str) -> bool:
@@ -244,12 +244,22 @@ def _isolated(lex: Lexicon, toks: list[TokenTuple], i: int) -> bool:
     """True when the word at *i* stands next to none of its query neighbours in the
     archive. Neighbours the archive lacks say nothing (``miễn thđế``: the slip is
     ``thđế``'s, not ``miễn``'s)."""
-    neighbours: list[list[str]] = []
-    if i > 0 and lex.frequency(toks[i - 1][1]):
-        neighbours.append([toks[i - 1][1], toks[i][1]])
-    if i + 1 < len(toks) and lex.frequency(toks[i + 1][1]):
-        neighbours.append([toks[i][1], toks[i + 1][1]])
+    neighbours = _pairs_with(toks, _known_neighbours(lex, toks, i), at=i,
+                             word=toks[i][1])
     return bool(neighbours) and not any(lex.pair_seen(p) for p in neighbours)
+
+
+def _known_neighbours(lex: Lexicon, toks: list[TokenTuple], i: int) -> list[int]:
+    """The slots beside *i* whose words the archive knows: only they can say
+    whether a word in slot *i* stands where the archive writes it."""
+    return [j for j in (i - 1, i + 1) if 0 <= j < len(toks) and lex.frequency(toks[j][1])]
+
+
+def _pairs_with(toks: list[TokenTuple], neighbours: list[int], *, at: int,
+                word: str) -> list[list[str]]:
+    """The word pairs *word*, standing in slot *at*, makes with the folded words of
+    the *neighbours* slots, in reading order."""
+    return [[toks[j][1], word] if j < at else [word, toks[j][1]] for j in neighbours]
 
 
 def _best_words(lex: Lexicon, slots: list[dict[str, float]]) -> list[str]:
