@@ -210,6 +210,7 @@ def evaluate(engine, items: list[Item], seed: int = 11) -> dict:
             ids = engine.search(query, snippets=False)
             ranks[form].append(ids.index(item.doc_id) + 1 if item.doc_id in ids else None)
     halves = [half_of(item.doc_id) for item in items]
+    distinct = [item.shared == 1 for item in items]
     out = {}
     for form, rs in ranks.items():
         found = [r for r in rs if r]
@@ -217,7 +218,6 @@ def evaluate(engine, items: list[Item], seed: int = 11) -> dict:
             "mrr10": round(sum(1 / r for r in found) / len(rs), 4) if rs else 0.0,
             "recall10": round(len(found) / len(rs), 4) if rs else 0.0,
         }
-        distinct = [item.shared == 1 for item in items]
         out[form]["mrr10_distinct"] = _mrr(rs, distinct)
         for half in HALVES:
             in_half = [h == half for h in halves]
@@ -225,7 +225,7 @@ def evaluate(engine, items: list[Item], seed: int = 11) -> dict:
             out[form][f"mrr10_distinct_{half}"] = _mrr(
                 rs, [a and b for a, b in zip(in_half, distinct, strict=True)])
     out["_items"] = len(items)
-    out["_distinct"] = sum(item.shared == 1 for item in items)
+    out["_distinct"] = sum(distinct)
     out["_ceiling"] = ceiling(items)
     out["_tone_swapped_changed"] = changed
     return out

@@ -110,7 +110,7 @@ class _Cache:
         """Start afresh with *budget* bytes, growing up to *most* (fixed without)."""
         with self.lock:
             self.items.clear()
-            self.used, self.budget = 0, budget
+            self.used = 0
             self.least, self.most = budget, budget if most is None else most
             self._resize()
 
