@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from search import lexicon, store
-from search.normalize import fold
+from search.normalize import fold, token_tuples
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,33 @@ def test_pair_surfaces_leave_out_sentence_starts(tmp_path) -> None:
     index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
     with store.open_index(tmp_path / "ix").searcher() as s:
         assert lexicon.pair_surfaces(s, ["uy", "ban"]) == {("ủy", "ban"): 2}
+
+
+def test_text_spans_find_whole_words_in_a_row() -> None:
+    inside, starting, around = lexicon.text_spans(
+        "Đà Nẵng mưa lớn", "Bão vào Đà Nẵng. Đà Nẵng sơ tán; xđà Nẵng, đà nẵngx, đà - nẵng", ["da", "nang"])
+    assert starting == {("Đà", "Nẵng"): 2}  # the title's start and after the full stop
+    assert inside == {("Đà", "Nẵng"): 1, ("đà", "nẵng"): 1}  # not "xđà", not "nẵngx"
+    assert around[(("Đà", "Nẵng"), -1, "vao")] == 1 and around[(("Đà", "Nẵng"), 1, "mua")] == 1
+
+
+def test_text_spans_agree_with_the_tokenizer_on_real_articles() -> None:
+    import json
+    import unicodedata
+
+    from tests.conftest import vntc_records
+
+    for line in vntc_records(200):
+        text = json.loads(line)["text"]
+        if not unicodedata.is_normalized("NFC", text):
+            continue  # read as None: offsets into a fold of NFD would not point into it
+        title, _, body = text.partition("\n")
+        toks = token_tuples(text)
+        for a, b in list(zip(toks, toks[1:], strict=False))[:40:7]:
+            glued = text[a[2] - 1 : a[2]].isalnum() or text[b[3] : b[3] + 1].isalnum()
+            if glued or b[2] - a[3] > 3 or not (a[1].isalnum() and b[1].isalnum()):
+                continue  # parts of a glued word ("TPHCm") are not words of their own here
+            inside, starting, _ = lexicon.text_spans(title, body, [a[1], b[1]])
+            found = inside + starting
+            assert found[(text[a[2]:a[3]], text[b[2]:b[3]])] >= 1, (a, b)
+            assert all(fold(" ".join(s)) == f"{a[1]} {b[1]}" for s in found)
