@@ -409,8 +409,9 @@ def _print_result(result: SearchResult) -> None:
             _print_facets(result.facets)
         return
     _print_hits(result)
-    if "typos" in kinds:
-        out.print(Text(_worded(kinds["typos"], result), style="dim"))
+    for kind in ("typos", "missing_one"):
+        if kind in kinds:
+            out.print(Text(_worded(kinds[kind], result), style="dim"))
     if result.page < result.pages:
         out.print(Text(f"More: --page {result.page + 1}", style="dim"))
     if result.facets:
@@ -436,6 +437,8 @@ def _worded(notice: Notice, result: SearchResult) -> str:
     if notice.kind == "past_last_page":  # rather than print "page 9/2"
         return (f"{result.total} result(s){what}; page {result.page} is past the last "
                 f"page ({notice.count}): try --page {notice.count}")
+    if notice.kind == "missing_one":
+        return f"The last {notice.count} of these lack one of the words."
     return f"{notice.count} of these match a word one typo away."
 
 

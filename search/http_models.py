@@ -68,6 +68,7 @@ class SearchAnswer(BaseModel):
     suggestion: str | None = None
     corrected: bool
     typos: int
+    missing_one: int = 0
     hits: list[HitModel]
     notices: list[NoticeModel]
     facets: dict[str, dict[str, int]] | None = None

@@ -56,9 +56,10 @@ def page_hits(  # noqa: PLR0913 - paging and marking options, all keyword-only
     typos = exact
     if typo_q is not None and found.typos:
         typos = highlight_terms(wq.Or([q, typo_q]), searcher)._replace(readings=exact.readings)
-    first_typo = found.total - found.typos
+    first_missing = found.total - found.missing_one
+    first_typo = first_missing - found.typos
     return [
-        _hit(hit, typos if n >= first_typo else exact, True)
+        _hit(hit, typos if first_typo <= n < first_missing else exact, True)
         for n, hit in enumerate(hits, (page - 1) * limit)
     ]
 

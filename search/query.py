@@ -245,7 +245,9 @@ def run(
     :data:`search.relax.TYPO_WHEN_FEWER` articles, words of
     :data:`search.relax.TYPO_MIN_LETTERS`+ letters also match index words one
     edit away, and those articles follow the exact ones (a fixed threshold, not the
-    page size, so every page of one query agrees on the total). With *suggest*, the result carries a
+    page size, so every page of one query agrees on the total); when all of those
+    are still fewer, the articles holding all the words but one follow them
+    (``missing_one``). With *suggest*, the result carries a
     "did you mean" (:mod:`search.spelling`); when the query finds nothing at all
     and the suggestion changes its words, the suggestion's results are shown
     (``corrected``). Only then are words dropped (``fallback``/``relaxed``).
@@ -263,6 +265,7 @@ def run(
     typo_q = None
     if not exact and words.strip():
         found, typo_q = _with_typo_matches(search, q, found, vocabulary)
+        found = _with_missing_one(search, q, typo_q, found)
     suggestion = spelling.suggest(vocabulary, words) if suggest and words.strip() else None
     corrected = False
     if found.empty and suggestion and suggestion.corrected and not exact:
@@ -286,7 +289,7 @@ def run(
         sort=sort, fallback=relaxed_by is not None, relaxed=relaxed_by,
         facets=found.facets() if facets else None, partial=found.partial,
         suggestion=suggestion.text if suggestion else None, corrected=corrected,
-        typos=found.typos,
+        typos=found.typos, missing_one=found.missing_one,
     )
 
 
@@ -315,6 +318,24 @@ def _with_typo_matches(search: Searching, q: wq.Query, found: Found,
     if typo_q is None:
         return found, None
     return found.then(search.run(Without(typo_q, required_part(q)))), typo_q
+
+
+def _with_missing_one(search: Searching, q: wq.Query, typo_q: wq.Query | None,
+                      found: Found) -> Found:
+    """*found* followed by the articles holding all the words but one, when the words
+    (exact or one typo away) match fewer than :data:`~search.relax.TYPO_WHEN_FEWER`.
+
+    A slip that makes another real word (``cha`` for ``chia``) matches exactly
+    elsewhere and is no typo to tolerate, so the article meant lacks one word; it
+    comes after every article holding them all. A query that finds nothing is
+    relaxed the same way, but as the ``fallback`` (:func:`run`)."""
+    if not found.total or found.total >= TYPO_WHEN_FEWER or found.partial:
+        return found
+    relaxed = all_but_one(q)
+    if relaxed is None:
+        return found
+    held = required_part(typo_q if typo_q is not None else q)
+    return found.then_missing_one(search.run(Without(relaxed, held)))
 
 
 def _first_to_find(search: Searching, named: Sequence[tuple[str, wq.Query | None]],

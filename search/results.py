@@ -72,7 +72,8 @@ class SearchResult:
     partial: bool = False  # the time limit cut the search short
     suggestion: str | None = None  # "did you mean": the query the user probably meant
     corrected: bool = False  # the query found nothing; these hits are for the suggestion
-    typos: int = 0  # hits that match only through typo tolerance (ranked last)
+    typos: int = 0  # hits that match only through typo tolerance (ranked after exact ones)
+    missing_one: int = 0  # hits that lack one of the words (ranked last)
     notices: tuple[Notice, ...] = ()
 
     @property
@@ -93,6 +94,7 @@ class SearchResult:
             "suggestion": self.suggestion,
             "corrected": self.corrected,
             "typos": self.typos,
+            "missing_one": self.missing_one,
             "hits": [h.as_dict() for h in self.hits],
             "notices": [n.as_dict() for n in self.notices],
             **({"facets": self.facets} if self.facets is not None else {}),

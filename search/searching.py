@@ -53,11 +53,13 @@ class _Deadline(WrappingCollector):
 
 @dataclass
 class Found:
-    """Ranked matches of one or more searches, in order (exact before typo matches)."""
+    """Ranked matches of one or more searches, in order: exact, then typo matches,
+    then those lacking one word."""
 
     parts: list[Results] = field(default_factory=list)  # best first
     partial: bool = False
-    typos: int = 0
+    typos: int = 0  # the last matches but :attr:`missing_one`: only typo alternatives find them
+    missing_one: int = 0  # the very last: they lack one of the words
 
     @property
     def total(self) -> int:
@@ -71,6 +73,11 @@ class Found:
     def then(self, more: Found) -> Found:
         """These matches followed by *more* (which are counted as typo matches)."""
         return Found(self.parts + more.parts, self.partial or more.partial, more.total)
+
+    def then_missing_one(self, more: Found) -> Found:
+        """These matches followed by *more*, which lack one of the words."""
+        return Found(self.parts + more.parts, self.partial or more.partial, self.typos,
+                     more.total)
 
     def page(self, page: int, limit: int) -> list[WhooshHit]:
         hits = [hit for r in self.parts for hit in r]

@@ -34,8 +34,8 @@ from search.store import IndexStats
 if TYPE_CHECKING:
     from search.engine import Engine
 
-NoticeKind = Literal["corrected", "suggestion", "fallback", "typos", "past_last_page", "no_results",
-                     "partial"]
+NoticeKind = Literal["corrected", "suggestion", "fallback", "typos", "missing_one",
+                     "past_last_page", "no_results", "partial"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +46,8 @@ class Notice:
     #: corrected/suggestion: the suggested query (front ends link or bold it)
     query: str | None = None
     relaxed: str | None = None  # fallback: "all_but_one" or "any_word"
-    count: int | None = None  # typos: hits one typo away; past_last_page: the last page
+    #: typos: hits one typo away; missing_one: hits lacking a word; past_last_page: the last page
+    count: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "query": self.query, "relaxed": self.relaxed,
@@ -131,6 +132,8 @@ def notices(result: SearchResult) -> tuple[Notice, ...]:
         found.append(Notice(kind="past_last_page", count=result.pages))
     if result.typos:
         found.append(Notice(kind="typos", count=result.typos))
+    if result.missing_one:
+        found.append(Notice(kind="missing_one", count=result.missing_one))
     if result.partial:  # the time limit, or a cluster shard with no live replica
         found.append(Notice(kind="partial"))
     return tuple(found)

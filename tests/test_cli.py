@@ -19,7 +19,8 @@ def test_search_json_shape(cli, seed_index) -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert {"query", "total", "page", "limit", "took_ms", "hits"} <= set(data)
-    assert data["query"] == "quan uy ba dinh" and data["total"] == 2
+    assert data["query"] == "quan uy ba dinh" and data["total"] == 4
+    assert data["missing_one"] == 2  # the last two lack one of the words
     assert data["page"] == 1 and data["limit"] == 10 and data["took_ms"] >= 0
     for hit in data["hits"]:
         assert HIT_KEYS <= set(hit)

@@ -11,6 +11,7 @@ from search.engine import LocalEngine
 from search.errors import QueryError
 from search.indexer import index_paths
 from search.limits import MAX_QUERY_CHARS
+from search.normalize import fold
 from search.query import parse, run
 
 
@@ -356,6 +357,38 @@ def test_typo_matches_are_paged_after_exact_ones(vntc_index) -> None:
     assert 7 < exact_total < 21  # the pages cross from exact to typo matches
 
 
+def test_articles_lacking_one_word_follow_when_few_hold_them_all(seed_index) -> None:
+    whole = search(seed_index, "quan uy ba dinh")
+    held = ids(seed_index, "quan uy ba dinh", exact=True)  # --exact: the words as typed
+    got = [h.id for h in whole.hits]
+    assert len(held) == 2 and got[:2] == held and whole.missing_one == 2 == whole.total - 2
+    pages = [search(seed_index, "quan uy ba dinh", limit=1, page=p) for p in (1, 2, 3, 4)]
+    assert [h.id for p in pages for h in p.hits] == got  # paged across the tiers alike
+    assert all(p.total == 4 and p.missing_one == 2 for p in pages)
+    assert search(seed_index, "dang").missing_one == 0  # one word: nothing to leave out
+
+
+@pytest.mark.parametrize(("typed", "source"), [
+    ("cay tnhh phuong nam", "XH_NLD_ (4119).txt"),  # "cty": the slip makes a real word
+    ("dong cho le duan", "XH_NLD_ (4739).txt"),  # "đồng chí", typed "cho" (chợ)
+])
+def test_a_slip_that_makes_a_real_word_still_finds_the_article(vntc_index, typed, source) -> None:
+    r = search(vntc_index, typed)
+    got = [h.id.rsplit("/", 1)[-1] for h in r.hits]
+    assert source in got and got.index(source) >= r.total - r.missing_one > 0
+    assert source not in [i.rsplit("/", 1)[-1] for i in ids(vntc_index, typed, exact=True)]
+
+
+def test_typo_matches_come_before_those_lacking_a_word(vntc_index) -> None:
+    r = search(vntc_index, "nha uong ruouu vuot", limit=100)  # "ruouu": a typo of "rượu"
+    assert r.typos and r.missing_one and r.total <= 100
+    assert len({h.id for h in r.hits}) == r.total  # each article once, in one tier
+    first_missing = r.total - r.missing_one
+    for hit in r.hits[first_missing - r.typos : first_missing]:  # the typo matches
+        marked = {fold(s.text[a:b]).lower() for s in hit.snippets for a, b in s.matches}
+        assert {"ruou", "vuot"} <= marked  # every word, "rượu" one edit from "ruouu"
+
+
 def test_query_that_finds_nothing_shows_the_correction(seed_index) -> None:
     r = search(seed_index, "quaanj uyr")
     assert r.corrected and r.suggestion == "Quận ủy" and r.total == 5
@@ -365,7 +398,8 @@ def test_query_that_finds_nothing_shows_the_correction(seed_index) -> None:
 
 def test_suggestion_shown_with_results(seed_index) -> None:
     r = search(seed_index, "quan uy ba dinh")
-    assert r.suggestion == "Quận ủy Ba Đình" and not r.corrected and r.total == 2
+    assert r.suggestion == "Quận ủy Ba Đình" and not r.corrected
+    assert r.total == 4 and r.missing_one == 2  # two articles hold all four words
     assert r.as_dict()["suggestion"] == "Quận ủy Ba Đình"
     assert search(seed_index, "quan uy ba dinh", suggest=False).suggestion is None
 

@@ -32,7 +32,7 @@ from tests.conftest import CORPUS, SEED_IDS, vntc_records
 
 #: Every key a search answer had before notices existed: none may go.
 RESULT_KEYS = {"query", "total", "page", "limit", "took_ms", "sort", "fallback", "relaxed",
-               "partial", "suggestion", "corrected", "typos", "hits"}
+               "partial", "suggestion", "corrected", "typos", "missing_one", "hits"}
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +103,9 @@ def test_a_corrected_query_says_so(seeds) -> None:
 
 def test_a_suggestion_alone_keeps_the_hits(seeds) -> None:
     result = ask(seeds, "quan uy ba dinh")
-    assert result.notices == (Notice(kind="suggestion", query="Quận ủy Ba Đình"),)
-    assert not result.corrected and result.total == 2
+    assert result.notices == (Notice(kind="suggestion", query="Quận ủy Ba Đình"),
+                              Notice(kind="missing_one", count=2))
+    assert not result.corrected and result.total == 4 and result.missing_one == 2
 
 
 def test_exact_turns_the_correction_off(seeds) -> None:

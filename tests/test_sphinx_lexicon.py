@@ -124,6 +124,30 @@ def test_typo_matches_follow_the_exact_ones(engines: Engines) -> None:
     assert exact.total == service.search(engines.local, SearchRequest(q=q, exact=True)).total
 
 
+@pytest.mark.parametrize("q", [
+    "cay tnhh phuong nam",  # "cty": the slip makes a real word
+    "nha uong ruouu vuot",  # a typo ("ruouu") and a slip ("vuot" for "suot") at once
+])
+def test_articles_lacking_one_word_follow_as_locally(engines: Engines, q: str) -> None:
+    local, cluster = _search(engines.local, q), _search(engines.cluster, q)
+    assert local.missing_one and (cluster.total, cluster.typos, cluster.missing_one) == (
+        local.total, local.typos, local.missing_one)
+    whole, local_whole = _every_hit(engines.cluster, q), _every_hit(engines.local, q)
+    first_missing = cluster.total - cluster.missing_one
+    assert set(whole[first_missing:]) == set(local_whole[first_missing:])
+    paged = [h.id for page in range(1, -(-cluster.total // 7) + 1)
+             for h in service.search(engines.cluster, SearchRequest(q=q, limit=7, page=page)).hits]
+    assert paged == whole  # every tier paged once, in order
+    assert "missing_one" in [n.kind for n in cluster.notices]
+
+
+def _every_hit(engine: object, q: str) -> list[str]:
+    """Every hit's id, in order, page by page of 100."""
+    first = service.search(engine, SearchRequest(q=q, limit=100))  # type: ignore[arg-type]
+    return [h.id for page in range(1, first.pages + 1) for h in service.search(
+        engine, SearchRequest(q=q, limit=100, page=page)).hits]  # type: ignore[arg-type]
+
+
 def test_a_query_that_finds_nothing_is_corrected_as_locally(engines: Engines) -> None:
     local, cluster = _search(engines.local, "chinh phuu"), _search(engines.cluster, "chinh phuu")
     assert cluster.corrected and cluster.suggestion == local.suggestion == "Chính phủ"

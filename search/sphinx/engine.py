@@ -73,7 +73,7 @@ from search.places import gazetteer
 from search.query import parse as local_query
 from search.readings import Reading
 from search.readings import readings as probable_readings
-from search.relax import TYPO_WHEN_FEWER, typo_alternatives
+from search.relax import MAX_RELAX_WORDS, TYPO_WHEN_FEWER, typo_alternatives
 from search.results import Hit, SearchResult, extra_fields
 from search.schema import SCHEMA_VERSION
 from search.sphinx import failover, ingest, rescore, rows, rtindex, sphinxql, vocabulary
@@ -87,8 +87,6 @@ from search.syntax import split_filters
 if TYPE_CHECKING:
     from search.service import SearchRequest
 
-#: Relaxation as locally: all words but one for 3 to this many words, then any word.
-MAX_RELAX_WORDS = 8
 #: Seconds a loaded vocabulary is used before asking whether it changed (one read).
 VOCABULARY_CHECK = 5.0
 
@@ -118,6 +116,7 @@ class Found:
     partial: bool
     match: str | None
     typos: int = 0
+    missing_one: int = 0  # the very last: they lack one of the words
     stored: dict[int, object] = field(default_factory=dict)
 
 
@@ -210,6 +209,8 @@ class SphinxEngine:
         if compiled and not request.exact:
             found, widened = self._with_typo_matches(request, found, where=where, words=words,
                                                      likely=likely or (), exact=compiled)
+            found = self._with_missing_one(request, found, where=where,
+                                           held=widened or compiled, plain=compiled.plain)
         suggestion = self.did_you_mean(words) if words.strip() else None
         corrected, typed = False, words
         if not found.total and suggestion and suggestion.corrected and not request.exact:
@@ -232,7 +233,7 @@ class SphinxEngine:
             sort=request.sort, fallback=relaxed is not None, relaxed=relaxed, facets=facets,
             partial=found.partial or not complete,
             suggestion=suggestion.text if suggestion else None,
-            corrected=corrected, typos=found.typos,
+            corrected=corrected, typos=found.typos, missing_one=found.missing_one,
         )
 
     def _found(self, request: SearchRequest, match: str | None, where: sphinxql.Where, *,
@@ -307,6 +308,24 @@ class SphinxEngine:
         return Found(rows, found.total + more.total, found.partial or more.partial,
                      widened.match, typos=more.total, stored=found.stored), widened
 
+    def _with_missing_one(self, request: SearchRequest, found: Found, *,
+                          where: sphinxql.Where, held: sphinxql.Compiled,
+                          plain: list[str]) -> Found:
+        """*found* followed by the articles holding all the words but one, when the
+        words (exact or one typo away, *held*) match fewer than
+        :data:`~search.relax.TYPO_WHEN_FEWER` (as locally)."""
+        if (not found.total or found.total >= TYPO_WHEN_FEWER or found.partial
+                or not 3 <= len(plain) <= MAX_RELAX_WORDS):
+            return found
+        offset = (request.page - 1) * request.limit
+        skip = max(0, offset - found.total)  # matches lacking a word before this page
+        more = self._page(request, sphinxql.missing_one(plain, held), where,
+                          offset=skip, limit=request.limit)
+        rows = (found.rows + more.rows)[: request.limit]
+        return Found(rows, found.total + more.total, found.partial or more.partial,
+                     found.match, typos=found.typos, missing_one=more.total,
+                     stored=found.stored)
+
     def _stored(self, ids: list[int],
                 known: dict[int, object] | None = None) -> tuple[dict[int, object], bool]:
         """The stored JSON of the rows *ids* (searchd ids), and whether all came;
@@ -354,8 +373,10 @@ class SphinxEngine:
         readings = list(likely) if likely is not None else self.readings(typed)
         marks = _marking(exact, typed, readings)
         typo_marks = _marking(widened, typed, readings) if widened is not None else marks
-        first_typo = found.total - found.typos - (request.page - 1) * request.limit
-        return [_hit(row, stored[int(row["id"])], typo_marks if n >= first_typo else marks)
+        first_missing = found.total - found.missing_one - (request.page - 1) * request.limit
+        first_typo = first_missing - found.typos
+        return [_hit(row, stored[int(row["id"])],
+                     typo_marks if first_typo <= n < first_missing else marks)
                 for n, row in enumerate(found.rows) if int(row["id"]) in stored]
 
     def _facets(self, match: str | None, where: sphinxql.Where) -> dict[str, dict[str, int]]:

@@ -162,6 +162,13 @@ def typo_only(widened: Compiled, exact: Compiled) -> str:
     return _with_boosts(f"(({widened.required}) -({exact.required}))", widened.boosts)
 
 
+def missing_one(plain: Sequence[str], held: Compiled) -> str:
+    """MATCH for the articles holding all the *plain* words but one that *held* (the
+    query as typed, or widened by typo alternatives) does not match: they follow
+    those, as locally (:func:`search.query.run`)."""
+    return f"(({relaxed_match(plain, len(plain) - 1)}) -({held.required}))"
+
+
 def folded_phrase(words: Sequence[str]) -> str:
     """MATCH for the folded *words* standing together, in title or body."""
     return f'{FOLDED_FIELDS} "{" ".join(_token(w) for w in words)}"'
