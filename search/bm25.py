@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from whoosh import query as wq
@@ -79,6 +79,14 @@ def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's s
 def no_results(searcher: Searcher) -> Results:
     """An empty ``Results`` (a search cut short before it found anything)."""
     return CountedResults(searcher, [], total=0)
+
+
+def merged(searcher: Searcher, parts: Sequence[Results], limit: int) -> Results:
+    """The *limit* best hits of searches that share no document, as one ``Results``
+    (higher score first, then lower document number, as :func:`search` orders; the
+    total is theirs summed)."""
+    top = sorted((hit for r in parts for hit in r.top_n), key=lambda sd: (-sd[0], sd[1]))
+    return CountedResults(searcher, top[:limit], total=sum(len(r) for r in parts))
 
 
 class CountedResults(Results):

@@ -36,7 +36,14 @@ from search.marking import marking_of, page_hits
 from search.negation import Without
 from search.normalize import fold, has_accents
 from search.readings import Reading, readings
-from search.relax import TYPO_WHEN_FEWER, all_but_one, has_many_words, required_part, with_typos
+from search.relax import (
+    TYPO_WHEN_FEWER,
+    all_but_one,
+    each_left_out,
+    has_many_words,
+    required_part,
+    with_typos,
+)
 from search.results import SearchResult
 from search.schema import (
     EXACT_BOOST,
@@ -331,11 +338,12 @@ def _with_missing_one(search: Searching, q: wq.Query, typo_q: wq.Query | None,
     relaxed the same way, but as the ``fallback`` (:func:`run`)."""
     if not found.total or found.total >= TYPO_WHEN_FEWER or found.partial:
         return found
-    relaxed = all_but_one(q)
-    if relaxed is None:
+    parts, relaxed = each_left_out(q), all_but_one(q)
+    if parts is None or relaxed is None:
         return found
     held = required_part(typo_q if typo_q is not None else q)
-    return found.then_missing_one(search.run(Without(relaxed, held)))
+    return found.then_missing_one(search.run_disjoint(
+        [Without(p, held) for p in parts], Without(relaxed, held)))
 
 
 def _first_to_find(search: Searching, named: Sequence[tuple[str, wq.Query | None]],

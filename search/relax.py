@@ -85,6 +85,41 @@ def all_but_one(q: wq.Query) -> wq.Query | None:
     words stay excluded. Whoosh's ``Or(minmatch=…)`` is not implemented, so this is
     the OR of the ANDs that each leave one word out.
     """
+    found = _left_out(q)
+    if found is None:
+        return None
+    ands, excluded = found
+    relaxed: wq.Query = wq.Or(ands)
+    if excluded is not None:
+        relaxed = Without(relaxed, excluded)
+    return wq.AndMaybe(relaxed, q.b) if isinstance(q, wq.AndMaybe) else relaxed
+
+
+def each_left_out(q: wq.Query) -> list[wq.Query] | None:
+    """:func:`all_but_one` as one query per word left out (with *q*'s boosts and
+    exclusions each), or ``None``.
+
+    Without the articles that hold every word, they share no article (one lacking
+    word *i* matches only the query leaving *i* out), so each can be scored on its
+    own by the whole-list scorer and their best merged
+    (:meth:`search.searching.Searching.run_disjoint`): Whoosh's collector would
+    walk and score every match of the OR one by one.
+    """
+    found = _left_out(q)
+    if found is None:
+        return None
+    ands, excluded = found
+    out = []
+    for part in ands:
+        kept = part if excluded is None else Without(part, excluded)
+        out.append(wq.AndMaybe(kept, q.b) if isinstance(q, wq.AndMaybe) else kept)
+    return out
+
+
+def _left_out(q: wq.Query) -> tuple[list[wq.Query], wq.Query | None] | None:
+    """The ANDs that each leave one of *q*'s required words out (its negated words
+    kept in each), and what *q* excludes besides; ``None`` for other shapes and for
+    fewer than 3 or more than :data:`MAX_RELAX_WORDS` words."""
     required = required_part(q)
     excluded = None
     if isinstance(required, wq.AndNot):  # "a b c -d": relax the words, keep -d
@@ -95,12 +130,9 @@ def all_but_one(q: wq.Query) -> wq.Query | None:
     negations = [c for c in required.subqueries if isinstance(c, wq.Not)]
     if not 3 <= len(words) <= MAX_RELAX_WORDS:
         return None
-    relaxed: wq.Query = wq.Or(
-        [wq.And([w for j, w in enumerate(words) if j != i] + negations) for i in range(len(words))]
-    )
-    if excluded is not None:
-        relaxed = Without(relaxed, excluded)
-    return wq.AndMaybe(relaxed, q.b) if isinstance(q, wq.AndMaybe) else relaxed
+    ands: list[wq.Query] = [wq.And([w for j, w in enumerate(words) if j != i] + negations)
+                            for i in range(len(words))]
+    return ands, excluded
 
 
 def has_many_words(q: wq.Query) -> bool:

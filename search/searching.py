@@ -12,6 +12,7 @@ hit (``tests/same_as_whoosh.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,22 @@ class Searching:
             if the_plan is not None:
                 return self._scored(the_plan, limit, deadline)
         return self._collected(q, limit, deadline)
+
+    def run_disjoint(self, parts: Sequence[wq.Query], whole: wq.Query) -> Found:
+        """:meth:`run` for *whole*, whose matches are those of *parts*, which share
+        none: by relevance, each part goes to the fast scorer and their best are
+        merged by score (a shape Whoosh alone would take, such as an OR of ANDs,
+        would be walked and scored match by match). Otherwise, or when a part has
+        another shape, *whole* goes to :meth:`run`."""
+        plans = [plan.plan(p) for p in parts]
+        if (self.sort != "relevance" or self.facets or not bm25.usable(self.searcher)
+                or not plans or any(p is None for p in plans)):
+            return self.run(whole)
+        limit = self.page * self.limit
+        deadline = time.monotonic() + self.time_limit if self.time_limit else None
+        found = [self._scored(p, limit, deadline) for p in plans if p is not None]
+        return Found([bm25.merged(self.searcher, [f.parts[0] for f in found], limit)],
+                     any(f.partial for f in found))
 
     def _scored(self, the_plan: plan.Plan, limit: int, deadline: float | None) -> Found:
         """By the fast scorer (:mod:`search.bm25`)."""
