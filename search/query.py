@@ -281,9 +281,7 @@ def run(
             (q, found, _), typo_q, corrected = fixed, None, True
     relaxed_by = None
     if found.empty and has_many_words(q):
-        # Relax step by step: all words but one (a word the archive lacks), then any word.
-        relaxed = _first_to_find(search, [("all_but_one", all_but_one(q)),
-                                          ("any_word", parse(words, any_word=True))])
+        relaxed = _relaxed(search, q, words)
         if relaxed is not None:
             q, found, relaxed_by = relaxed
     typed = suggestion.text if corrected and suggestion else words
@@ -344,6 +342,21 @@ def _with_missing_one(search: Searching, q: wq.Query, typo_q: wq.Query | None,
     held = required_part(typo_q if typo_q is not None else q)
     return found.then_missing_one(search.run_disjoint(
         [Without(p, held) for p in parts], Without(relaxed, held)))
+
+
+def _relaxed(search: Searching, q: wq.Query,
+             words: str) -> tuple[wq.Query, Found, str] | None:
+    """Step by step, for a query whose words match nothing: all words but one (a
+    word the archive lacks), then any word; the first query that finds something,
+    what it found and its name (``None`` when neither does). As nothing holds every
+    word, the ANDs leaving one word out share no article and are scored apart
+    (:meth:`~search.searching.Searching.run_disjoint`)."""
+    parts, whole = each_left_out(q), all_but_one(q)
+    if parts is not None and whole is not None:
+        more = search.run_disjoint(parts, whole)
+        if more.total or more.partial:
+            return whole, more, "all_but_one"
+    return _first_to_find(search, [("any_word", parse(words, any_word=True))])
 
 
 def _first_to_find(search: Searching, named: Sequence[tuple[str, wq.Query | None]],

@@ -49,3 +49,17 @@ def test_each_left_out_ranks_as_whoosh_ranks_the_or(vntc_index, text: str,
     if len(want) == 40:  # the last score may tie with documents left out
         got, want = [h for h in got if h[0] != want[-1][0]], [h for h in want if h[0] != want[-1][0]]
     assert got == want
+
+
+@pytest.mark.parametrize("text", ["quan uy xyzzyq ba dinh", "cong an xyzzyq bat giu"])
+def test_when_nothing_holds_every_word_the_parts_need_no_exclusion(vntc_index, text: str) -> None:
+    q = parse(text)
+    parts, whole = each_left_out(q), all_but_one(q)
+    assert parts is not None and whole is not None
+    search = Searching(searcher=searcher_of(vntc_index), limit=10)
+    merged, alone = search.run_disjoint(parts, whole), search.run(whole)
+    assert merged.total == alone.total > 0
+    got = [(round(h.score, 9), h.docnum) for r in merged.parts for h in r]
+    want = sorted(((round(h.score, 9), h.docnum) for r in alone.parts for h in r),
+                  key=lambda sd: (-sd[0], sd[1]))
+    assert [d for _, d in got[:5]] == [d for _, d in want[:5]] and got[0][0] == want[0][0]
