@@ -172,6 +172,12 @@ def test_page_reflects_the_query_escaped(client) -> None:
     assert r.status_code == 200 and "<img src=x" not in r.text
 
 
+def test_page_counts_the_hits_lacking_a_word(client) -> None:
+    r = client.get("/", params={"q": "quan uy ba dinh"})
+    assert r.status_code == 200 and "4 kết quả (2 thiếu một từ)" in r.text
+    assert client.get("/search", params={"q": "quan uy ba dinh"}).json()["missing_one"] == 2
+
+
 def test_page_filters_and_pagination_links(client) -> None:
     r = client.get("/", params={"q": "dang", "place": "Ba Đình", "year": "2020"})
     assert r.status_code == 200 and "1 kết quả" in r.text
