@@ -31,6 +31,7 @@ from whoosh.collectors import TimeLimit
 from whoosh.reading import IndexReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Results, Searcher
+from whoosh.sorting import FacetMap
 
 from search import proximity
 from search.generations import PerReader, registry
@@ -48,17 +49,26 @@ def usable(searcher: Searcher) -> bool:
     return type(searcher.weighting) is BM25F
 
 
-def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's split lands
+#: Facet maps of a set of matches (sorted global document numbers), or ``None``
+#: when they cannot be counted so (:func:`search.filters.facet_maps`).
+Grouping = Callable[[Searcher, np.ndarray], "dict[str, FacetMap] | None"]
+
+
+def search(  # noqa: PLR0913, PLR0917 - query.py calls it so
         searcher: Searcher, the_plan: Plan, limit: int,
-        allow: np.ndarray | None = None, deadline: float | None = None) -> Results:
+        allow: np.ndarray | None = None, deadline: float | None = None,
+        grouping: Grouping | None = None) -> Results:
     """The top *limit* documents for *the_plan*, as Whoosh ``Results`` (exact total).
 
     *allow*: sorted global document numbers a hit must be among (a filter).
     *deadline* (``time.monotonic()``): past it, raise Whoosh's ``TimeLimit`` before
-    the next segment, as a time-limited Whoosh collector would.
+    the next segment, as a time-limited Whoosh collector would. With *grouping*,
+    the results keep every match (:attr:`CountedResults.matched`) and carry their
+    facet groups, counted by it over them.
     """
     parent = searcher.get_parent()
     ids_parts, score_parts, total = [], [], 0
+    matched: list[np.ndarray] = []
     for sub, offset in searcher.leaf_searchers():
         if deadline is not None and time.monotonic() > deadline:
             raise TimeLimit
@@ -66,6 +76,8 @@ def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's s
         allowed = None if allow is None else _segment_part(allow, offset, reader.doc_count_all())
         ids, scores, pending = _score_segment(parent, reader, the_plan, allow=allowed)
         total += len(ids)
+        if grouping is not None:
+            matched.append(ids + offset)
         ids, scores = proximity.settle(reader, ids, scores, pending=pending, limit=limit)
         if len(ids):
             ids_parts.append(ids + offset)
@@ -73,7 +85,12 @@ def search(  # noqa: PLR0917 - query.py calls it so; keyword-only once query's s
     ids = np.concatenate(ids_parts) if ids_parts else EMPTY_IDS
     scores = np.concatenate(score_parts) if score_parts else EMPTY_WEIGHTS
     top = _top(ids, scores, limit)
-    return CountedResults(searcher, [(float(scores[i]), int(ids[i])) for i in top], total=total)
+    hits = [(float(scores[i]), int(ids[i])) for i in top]
+    if grouping is None:
+        return CountedResults(searcher, hits, total=total)
+    every = np.concatenate(matched) if matched else EMPTY_IDS
+    return CountedResults(searcher, hits, total=total, matched=every,
+                          facetmaps=grouping(searcher, every))
 
 
 def no_results(searcher: Searcher) -> Results:
@@ -81,12 +98,20 @@ def no_results(searcher: Searcher) -> Results:
     return CountedResults(searcher, [], total=0)
 
 
-def merged(searcher: Searcher, parts: Sequence[Results], limit: int) -> Results:
+def merged(searcher: Searcher, parts: Sequence[CountedResults], limit: int, *,
+           grouping: Grouping | None = None) -> Results:
     """The *limit* best hits of searches that share no document, as one ``Results``
     (higher score first, then lower document number, as :func:`search` orders; the
-    total is theirs summed)."""
+    total is theirs summed; with *grouping*, the facet groups of all their matches,
+    which each part must have kept)."""
     top = sorted((hit for r in parts for hit in r.top_n), key=lambda sd: (-sd[0], sd[1]))
-    return CountedResults(searcher, top[:limit], total=sum(len(r) for r in parts))
+    total = sum(len(r) for r in parts)
+    if grouping is None:
+        return CountedResults(searcher, top[:limit], total=total)
+    every = np.sort(np.concatenate([r.matched for r in parts if r.matched is not None]
+                                   or [EMPTY_IDS]))
+    return CountedResults(searcher, top[:limit], total=total, matched=every,
+                          facetmaps=grouping(searcher, every))
 
 
 class CountedResults(Results):
@@ -97,9 +122,13 @@ class CountedResults(Results):
     intersecting, so ``len()`` returns that count.
     """
 
-    def __init__(self, searcher: Searcher, top_n: list[tuple[float, int]], *, total: int) -> None:
-        super().__init__(searcher, None, top_n)
+    def __init__(self, searcher: Searcher, top_n: list[tuple[float, int]], *, total: int,
+                 matched: np.ndarray | None = None,
+                 facetmaps: dict[str, FacetMap] | None = None) -> None:
+        super().__init__(searcher, None, top_n, facetmaps=facetmaps)
         self.total = total
+        #: Every match (sorted global numbers), when kept for facets.
+        self.matched = matched
 
     def __len__(self) -> int:
         return self.total

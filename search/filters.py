@@ -15,13 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.searching import Results
-from whoosh.sorting import FieldFacet, TranslateFacet
+from whoosh.searching import Results, Searcher
+from whoosh.sorting import Categorizer, FacetMap, FieldFacet, TranslateFacet
 from whoosh.util.times import datetime_to_long
 
 from search.dates import date_bounds
 from search.errors import QueryError
+from search.generations import PerReader, registry
 from search.normalize import place_key, terms
 from search.schema import (
     AUTHOR,
@@ -162,12 +164,82 @@ def _dated_first(key: int) -> int:
 DATE_ORDER = TranslateFacet(_dated_first, FieldFacet(DATE))
 
 
+class Counts(FacetMap):
+    """Group sizes, as Whoosh's ``Count`` keeps them, that can also grow by many
+    documents at once (:func:`facet_maps`)."""
+
+    def __init__(self) -> None:
+        self.sizes: dict[object, int] = {}
+
+    def add(self, groupname: object, docid: int, sortkey: object) -> None:
+        self.grow(groupname, 1)
+
+    def grow(self, groupname: object, n: int) -> None:
+        self.sizes[groupname] = self.sizes.get(groupname, 0) + n
+
+    def as_dict(self) -> dict[object, int]:
+        return dict(self.sizes)
+
+
+#: Per segment reader and facet name: every document's groups, as parallel arrays
+#: (document, group number) and the group names, read once through Whoosh's own
+#: categorizer (:func:`_segment_groups`).
+Groups = tuple[np.ndarray, np.ndarray, list[object]]
+_GROUPS: PerReader[dict[str, Groups]] = registry.per_reader("facet groups")
+
+
+def facet_maps(searcher: Searcher, ids: np.ndarray) -> dict[str, FacetMap] | None:
+    """The :data:`FACETS` counted over the documents *ids* (sorted global numbers)
+    as Whoosh's faceting collector counts them: for matches the whole-list scorer
+    found, which no collector walked (Whoosh would walk and score every match again:
+    seconds on an everyday word at 84k). Each segment's groups are read once,
+    through the collector's own categorizers, and counted with numpy after.
+    ``None`` when a facet needs the matcher at hand (none of ours does)."""
+    maps: dict[str, FacetMap] = {}
+    for name, facet in FACETS.items():
+        categorizer = facet.categorizer(searcher)
+        if categorizer.needs_current:
+            return None
+        counts = maps[name] = Counts()
+        for leaf, offset in searcher.leaf_searchers():
+            lo, hi = np.searchsorted(ids, (offset, offset + leaf.doc_count_all()))
+            if lo == hi:
+                continue
+            known = _GROUPS.get(leaf.reader(), dict)
+            if name not in known:
+                categorizer.set_searcher(leaf, offset)
+                known[name] = _segment_groups(categorizer, leaf.doc_count_all())
+            docs, groups, names = known[name]
+            held = groups[np.isin(docs, ids[lo:hi] - offset, assume_unique=False)]
+            for group, n in enumerate(np.bincount(held, minlength=len(names)).tolist()):
+                if n:
+                    counts.grow(names[group], n)
+    return maps
+
+
+def _segment_groups(categorizer: Categorizer, doc_count: int) -> Groups:
+    """Every document's groups in one segment, as the faceting collector reads
+    them: ``(documents, group numbers, group names)``."""
+    numbers: dict[object, int] = {}
+    docs: list[int] = []
+    groups: list[int] = []
+    for docnum in range(doc_count):
+        keys = (categorizer.keys_for(None, docnum) if categorizer.allow_overlap
+                else [categorizer.key_for(None, docnum)])
+        for key in keys:
+            docs.append(docnum)
+            groups.append(numbers.setdefault(categorizer.key_to_name(key), len(numbers)))
+    return (np.array(docs, dtype=np.int64), np.array(groups, dtype=np.int64),
+            list(numbers))
+
+
 def facet_counts(results: Results) -> dict[str, dict[str, int]]:
     """The top values of each facet over all the query's matches, most frequent first."""
     out: dict[str, dict[str, int]] = {}
+    counted = set(results.facet_names())
     for name in FACETS:
         pairs = []
-        for key, count in results.groups(name).items():
+        for key, count in (results.groups(name) if name in counted else {}).items():
             if isinstance(key, bytes):
                 key = key.decode("utf-8")
             if key in (None, "", 0):

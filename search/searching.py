@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from whoosh import query as wq
 from whoosh.collectors import (
@@ -26,10 +26,10 @@ from whoosh.collectors import (
 )
 from whoosh.searching import Hit as WhooshHit
 from whoosh.searching import Results, Searcher
-from whoosh.sorting import Count
+from whoosh.sorting import Count, FacetMap
 
 from search import bm25, plan
-from search.filters import DATE_ORDER, FACET_SIZE, FACETS, facet_counts
+from search.filters import DATE_ORDER, FACET_SIZE, FACETS, facet_counts, facet_maps
 from search.limits import Sort
 from search.posting_arrays import allowed
 
@@ -97,6 +97,12 @@ class Found:
         }
 
 
+def _matches_only(searcher: Searcher, ids: Any) -> dict[str, FacetMap]:
+    """A grouping that counts nothing: the parts of :meth:`Searching.run_disjoint`
+    keep their matches, and the facets are counted once over all of them."""
+    return {}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Searching:
     """One request's search settings, to run the query and its fallbacks alike.
@@ -126,10 +132,12 @@ class Searching:
         """
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
-        if self.sort == "relevance" and not self.facets and bm25.usable(self.searcher):
+        if self.sort == "relevance" and bm25.usable(self.searcher):
             the_plan = plan.plan(q)
             if the_plan is not None:
-                return self._scored(the_plan, limit, deadline)
+                found = self._scored(the_plan, limit, deadline)
+                if not self.facets or found.partial or found.parts[0].facet_names():
+                    return found
         return self._collected(q, limit, deadline)
 
     def run_disjoint(self, parts: Sequence[wq.Query], whole: wq.Query) -> Found:
@@ -139,20 +147,31 @@ class Searching:
         would be walked and scored match by match). Otherwise, or when a part has
         another shape, *whole* goes to :meth:`run`."""
         plans = [plan.plan(p) for p in parts]
-        if (self.sort != "relevance" or self.facets or not bm25.usable(self.searcher)
+        if (self.sort != "relevance" or not bm25.usable(self.searcher)
                 or not plans or any(p is None for p in plans)):
             return self.run(whole)
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
-        found = [self._scored(p, limit, deadline) for p in plans if p is not None]
-        return Found([bm25.merged(self.searcher, [f.parts[0] for f in found], limit)],
-                     any(f.partial for f in found))
+        keep = _matches_only if self.facets else None
+        found = [self._scored(p, limit, deadline, grouping=keep) for p in plans if p is not None]
+        partial = any(f.partial for f in found)
+        grouping = facet_maps if self.facets and not partial else None
+        results = bm25.merged(self.searcher, [cast(bm25.CountedResults, f.parts[0])
+                                              for f in found], limit, grouping=grouping)
+        if grouping is not None and not results.facet_names():
+            return self.run(whole)  # facets only a collector can count
+        return Found([results], partial)
 
-    def _scored(self, the_plan: plan.Plan, limit: int, deadline: float | None) -> Found:
-        """By the fast scorer (:mod:`search.bm25`)."""
+    def _scored(self, the_plan: plan.Plan, limit: int, deadline: float | None, *,
+                grouping: bm25.Grouping | None = None) -> Found:
+        """By the fast scorer (:mod:`search.bm25`), with the facet groups when asked
+        (*grouping*, by default :func:`~search.filters.facet_maps`)."""
         allow = allowed(self.searcher, self.flt) if self.flt is not None else None
+        if grouping is None and self.facets:
+            grouping = facet_maps
         try:
-            return Found([bm25.search(self.searcher, the_plan, limit, allow, deadline)])
+            return Found([bm25.search(self.searcher, the_plan, limit, allow, deadline,
+                                      grouping)])
         except TimeLimit:
             return Found([bm25.no_results(self.searcher)], partial=True)
 
