@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Results, Searcher
-from whoosh.sorting import Categorizer, FacetMap, FieldFacet, TranslateFacet
+from whoosh.sorting import Categorizer, FacetMap, FieldFacet, MultiFacet, TranslateFacet
 from whoosh.util.times import datetime_to_long
 
 from search.dates import date_bounds
@@ -231,6 +232,42 @@ def _segment_groups(categorizer: Categorizer, doc_count: int) -> Groups:
             groups.append(numbers.setdefault(categorizer.key_to_name(key), len(numbers)))
     return (np.array(docs, dtype=np.int64), np.array(groups, dtype=np.int64),
             list(numbers))
+
+
+#: Per segment reader: every document's ``sort="date"`` key (``None`` when a key
+#: is not a plain integer), read once through Whoosh's own categorizer.
+_DATE_KEYS: PerReader[np.ndarray | None] = registry.per_reader("date keys")
+
+
+def newest_first(searcher: Searcher, ids: np.ndarray, limit: int) -> list[tuple[int, int]] | None:
+    """The *limit* newest of the documents *ids* (sorted global numbers), as Whoosh's
+    sorting collector orders them by :data:`DATE_ORDER` reversed: ``(key, docnum)``,
+    largest key first, then larger number. For matches the whole-list scorer found:
+    the collector would walk and score every match again. ``None`` when the keys
+    cannot be read so."""
+    categorizer = MultiFacet.from_sortedby(DATE_ORDER).categorizer(searcher)
+    if categorizer.needs_current:
+        return None
+    keys = np.empty(len(ids), dtype=np.int64)
+    for leaf, offset in searcher.leaf_searchers():
+        lo, hi = np.searchsorted(ids, (offset, offset + leaf.doc_count_all()))
+        if lo == hi:
+            continue
+        known = _DATE_KEYS.get(leaf.reader(), partial(_segment_keys, categorizer, leaf, offset))
+        if known is None:
+            return None
+        keys[lo:hi] = known[ids[lo:hi] - offset]
+    order = np.lexsort((ids, keys))[::-1][:limit]
+    return [(int(keys[i]), int(ids[i])) for i in order]
+
+
+def _segment_keys(categorizer: Categorizer, leaf: Searcher, offset: int) -> np.ndarray | None:
+    """Every document's date key in one segment, or ``None`` if one is no integer."""
+    categorizer.set_searcher(leaf, offset)
+    keys = [categorizer.key_for(None, docnum) for docnum in range(leaf.doc_count_all())]
+    if not all(type(k) is int and -(2**63) <= k < 2**63 for k in keys):
+        return None
+    return np.array(keys, dtype=np.int64)
 
 
 def facet_counts(results: Results) -> dict[str, dict[str, int]]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.collectors import (
     Collector,
@@ -29,7 +30,14 @@ from whoosh.searching import Results, Searcher
 from whoosh.sorting import Count, FacetMap
 
 from search import bm25, plan
-from search.filters import DATE_ORDER, FACET_SIZE, FACETS, facet_counts, facet_maps
+from search.filters import (
+    DATE_ORDER,
+    FACET_SIZE,
+    FACETS,
+    facet_counts,
+    facet_maps,
+    newest_first,
+)
 from search.limits import Sort
 from search.posting_arrays import allowed
 
@@ -132,35 +140,62 @@ class Searching:
         """
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
-        if self.sort == "relevance" and bm25.usable(self.searcher):
-            the_plan = plan.plan(q)
-            if the_plan is not None:
-                found = self._scored(the_plan, limit, deadline)
-                if not self.facets or found.partial or found.parts[0].facet_names():
-                    return found
+        the_plan = plan.plan(q) if bm25.usable(self.searcher) else None
+        if the_plan is not None and self.sort == "relevance":
+            found = self._scored(the_plan, limit, deadline)
+            if not self.facets or found.partial or found.parts[0].facet_names():
+                return found
+        elif the_plan is not None and self.sort == "date":
+            dated = self._dated(the_plan, limit, deadline)
+            if dated is not None:
+                return dated
         return self._collected(q, limit, deadline)
+
+    def _dated(self, the_plan: plan.Plan, limit: int, deadline: float | None) -> Found | None:
+        """Newest first, from the fast scorer's matches (:func:`~search.filters.newest_first`)
+        and their facets; ``None`` when the date keys or facets cannot be read so."""
+        found = self._scored(the_plan, limit, deadline, grouping=_matches_only)
+        matched = cast(bm25.CountedResults, found.parts[0]).matched
+        if found.partial or matched is None:
+            return found if found.partial else None
+        return self._newest(matched)
+
+    def _newest(self, matched: np.ndarray) -> Found | None:
+        """The page's newest of *matched* (sorted global numbers), with their facets;
+        ``None`` when the date keys or facets cannot be read so."""
+        newest = newest_first(self.searcher, matched, self.page * self.limit)
+        maps = facet_maps(self.searcher, matched) if self.facets else {}
+        if newest is None or maps is None:
+            return None
+        return Found([bm25.CountedResults(self.searcher, cast(list[tuple[float, int]], newest),
+                                          total=len(matched), matched=matched, facetmaps=maps)])
 
     def run_disjoint(self, parts: Sequence[wq.Query], whole: wq.Query) -> Found:
         """:meth:`run` for *whole*, whose matches are those of *parts*, which share
-        none: by relevance, each part goes to the fast scorer and their best are
-        merged by score (a shape Whoosh alone would take, such as an OR of ANDs,
-        would be walked and scored match by match). Otherwise, or when a part has
-        another shape, *whole* goes to :meth:`run`."""
+        none: each part goes to the fast scorer, and their best are merged by score,
+        or their matches ordered newest first (a shape Whoosh alone would take, such
+        as an OR of ANDs, would be walked and scored match by match). When a part
+        has another shape, *whole* goes to :meth:`run`."""
         plans = [plan.plan(p) for p in parts]
-        if (self.sort != "relevance" or not bm25.usable(self.searcher)
-                or not plans or any(p is None for p in plans)):
+        if not bm25.usable(self.searcher) or not plans or any(p is None for p in plans):
             return self.run(whole)
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
-        keep = _matches_only if self.facets else None
+        keep = _matches_only if self.facets or self.sort == "date" else None
         found = [self._scored(p, limit, deadline, grouping=keep) for p in plans if p is not None]
         partial = any(f.partial for f in found)
-        grouping = facet_maps if self.facets and not partial else None
-        results = bm25.merged(self.searcher, [cast(bm25.CountedResults, f.parts[0])
-                                              for f in found], limit, grouping=grouping)
+        scored = [cast(bm25.CountedResults, f.parts[0]) for f in found]
+        if partial:
+            return Found([bm25.merged(self.searcher, scored, limit)], partial)
+        if self.sort == "date":
+            every = np.sort(np.concatenate([r.matched for r in scored if r.matched is not None]
+                                           or [np.empty(0, dtype=np.int64)]))
+            return self._newest(every) or self.run(whole)
+        grouping = facet_maps if self.facets else None
+        results = bm25.merged(self.searcher, scored, limit, grouping=grouping)
         if grouping is not None and not results.facet_names():
             return self.run(whole)  # facets only a collector can count
-        return Found([results], partial)
+        return Found([results])
 
     def _scored(self, the_plan: plan.Plan, limit: int, deadline: float | None, *,
                 grouping: bm25.Grouping | None = None) -> Found:

@@ -149,3 +149,28 @@ def test_facets_counted_from_the_scorers_matches_are_whooshs(
             slow = _found(index_dir, query, fast=False, monkeypatch=monkeypatch, **options)
             assert fast[0] == slow[0] and fast[2] == slow[2]
             assert set(fast[1]) == set(slow[1]) or len(fast[1]) == 30  # ties at the cut
+
+
+@pytest.mark.parametrize("query", ["dang", "quan uy ba dinh", "chinh phu", "xyzzyq",
+                                   "nha uong ruou vuot", "cong an xyzzyq bat giu"])
+def test_newest_first_from_the_scorers_matches_is_whooshs_order(
+        seed_index: Path, vntc_index: Path, query: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sort="date"`` from the fast scorer's matches orders them as Whoosh's sorting
+    collector does (newest first, undated last, ties by larger number), with the
+    same keys, totals and facets (on the dated seeds and the undated VNTC articles)."""
+    for index_dir in (seed_index, vntc_index):
+        for page in (1, 2):
+            got = _dated(index_dir, query, page, fast=True, monkeypatch=monkeypatch)
+            want = _dated(index_dir, query, page, fast=False, monkeypatch=monkeypatch)
+            assert got == want
+
+
+def _dated(index_dir: Path, query: str, page: int, *, fast: bool,
+           monkeypatch: pytest.MonkeyPatch) -> tuple[object, ...]:
+    if not fast:
+        monkeypatch.setattr(bm25, "usable", lambda s: False)
+    try:
+        r = search(index_dir, query, sort="date", facets=True, limit=7, page=page)
+    finally:
+        monkeypatch.undo()
+    return r.total, r.facets, [(h.id, h.score) for h in r.hits]
