@@ -132,7 +132,9 @@ def test_engines_read_a_directory_of_raw_files(tmp_path: Path) -> None:
         engine.open()
         found[engine.name] = engine.search("Quận ủy Ba Đình")
         engine.close()
-    assert found["vnsearch"] and set(found["vnsearch"]) == set(found["fts5"])
+    # vnsearch's first hits hold every word, as FTS5's; those lacking one follow them
+    held = found["vnsearch"][: len(found["fts5"])]
+    assert held and set(held) == set(found["fts5"])
     assert all(i in {r["id"] for r in recs} for i in found["vnsearch"])
 
 
