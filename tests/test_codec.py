@@ -32,7 +32,18 @@ from search.analysis import FOLDED
 from search.archive import Record, read_archive
 from search.codec import version
 from search.codec.packing import absolute_positions, pack_ints, position_gaps, unpack_ints
-from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
+from search.codec.postings import (
+    BLOCK_POSTINGS,
+    EXISTENCE,
+    FREQUENCY,
+    POSITIONS,
+    PostingColumns,
+    PostingList,
+    SmallLists,
+    VnLeafMatcher,
+    VnPostingsWriter,
+    VnTermInfo,
+)
 from search.codec.vncodec import VnCodec, segment_arrays
 from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, TITLE_FIELD, build_schema
@@ -136,6 +147,49 @@ def test_matcher_skips_like_a_walk(postings: tuple, target: int) -> None:
     assert (matcher.id() if matcher.is_active() else None) == (rest[0] if rest else None)
     if rest:
         assert matcher.value_as("frequency") == len(positions[ids.index(rest[0])])
+
+
+@st.composite
+def small_term_lists(draw: st.DrawFn) -> list[tuple[list[int], list[list[int]], list[int]]]:
+    """Several terms' one-block lists: ids, positions (their count the frequency)
+    and each document's length (zero too: a field without lengths)."""
+    terms = []
+    for _ in range(draw(st.integers(1, 6))):
+        top = draw(st.sampled_from([300, 70_000, _MAX_ID]))
+        ids = sorted(draw(st.sets(st.integers(0, top), min_size=1, max_size=BLOCK_POSTINGS)))
+        freqs = draw(st.sampled_from(["one", "some"]))
+        positions = [sorted(draw(st.sets(st.integers(0, draw(st.sampled_from([200, 70_000]))),
+                                         min_size=1, max_size=1 if freqs == "one" else 4)))
+                     for _ in ids]
+        lengths = [draw(st.sampled_from([0, 1, 7, 300, 90_000, 200_000])) for _ in ids]
+        terms.append((ids, positions, lengths))
+    return terms
+
+
+@settings(max_examples=80, deadline=None)
+@given(small_term_lists(), st.sampled_from([POSITIONS, FREQUENCY, EXISTENCE]))
+def test_small_lists_written_at_once_are_written_one_by_one(terms: list, kind: int) -> None:
+    """The batch encoder writes the bytes and term infos of the one-list writer."""
+    storage = RamStorage()
+    one_by_one, at_once = storage.create_file("a"), storage.create_file("b")
+    single = VnPostingsWriter(one_by_one)
+    infos = []
+    for ids, positions, lengths in terms:
+        freqs = [len(p) if kind != EXISTENCE else 1 for p in positions]
+        infos.append(single.write_list(PostingColumns(
+            ids=ids, freqs=freqs, weights=[float(f) for f in freqs], lengths=lengths,
+            positions=[x for p in positions for x in p]), kind=kind).to_bytes())
+    flat = [list(itertools.chain.from_iterable(column)) for column in zip(*terms, strict=True)]
+    freqs = ([len(p) for ids, positions, _ in terms for p in positions] if kind != EXISTENCE
+             else [1] * len(flat[0]))
+    batch = VnPostingsWriter(at_once).write_small_lists(SmallLists(
+        counts=np.array([len(ids) for ids, _, _ in terms]), ids=np.array(flat[0]),
+        freqs=np.array(freqs), lengths=np.array(flat[2]),
+        positions=np.array(list(itertools.chain.from_iterable(flat[1])))), kind=kind)
+    assert [row.tobytes() for row in batch] == infos
+    one_by_one.close()
+    at_once.close()
+    assert storage.open_file("b").read() == storage.open_file("a").read()
 
 
 @settings(deadline=None)  # a loaded machine overruns the default

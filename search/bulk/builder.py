@@ -26,6 +26,7 @@ contents lists is swept like any abandoned writer's files.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ from search.codec.postings import (
     FREQUENCY,
     POSITIONS,
     PostingColumns,
+    SmallLists,
     format_kind,
 )
 from search.codec.terms import VnFieldWriter
@@ -218,22 +220,16 @@ class SegmentBuilder:
     @staticmethod
     def _write_words(writer: VnFieldWriter, grouped: GroupedPostings,
                      lengths: npt.NDArray[np.int64]) -> None:
-        """Each term's whole list in one call (plain lists for one-block terms)."""
-        starts = grouped.term_starts.tolist()
-        pos_starts = grouped.pos_starts
-        for t, btext in enumerate(grouped.terms):
-            a, b = starts[t], starts[t + 1]
-            docs, freqs = grouped.docs[a:b], grouped.freqs[a:b]
-            positions = grouped.positions[pos_starts[a]:pos_starts[b]]
-            if b - a <= BLOCK_POSTINGS:
-                freq_list = freqs.tolist()
-                columns = PostingColumns(
-                    ids=docs.tolist(), freqs=freq_list, weights=[float(f) for f in freq_list],
-                    lengths=lengths[docs].tolist(), positions=positions.tolist())
+        """Each run of one-block terms in one call (encoded together in numpy), each
+        longer list in one call of its own."""
+        small = np.diff(grouped.term_starts) <= BLOCK_POSTINGS
+        cuts = [0, *(np.flatnonzero(small[1:] != small[:-1]) + 1).tolist(), len(small)]
+        for lo, hi in itertools.pairwise(cuts):
+            if small[lo]:
+                _write_small(writer, grouped, lengths, terms=(lo, hi))
             else:
-                columns = PostingColumns(ids=docs, freqs=freqs, weights=freqs.astype(np.float64),
-                                         lengths=lengths[docs], positions=positions)
-            writer.write_list(btext, columns)
+                for t in range(lo, hi):
+                    _write_large(writer, grouped, lengths, term=t)
 
     @staticmethod
     def _write_short(writer: VnFieldWriter, terms: ShortPostings,
@@ -252,3 +248,27 @@ class SegmentBuilder:
             self.perdoc.stored.close()
             for dbfile, _ in self.perdoc.columns.values():
                 dbfile.close()
+
+
+def _write_small(writer: VnFieldWriter, grouped: GroupedPostings,
+                 lengths: npt.NDArray[np.int64], *, terms: tuple[int, int]) -> None:
+    """Terms ``lo:hi`` of *grouped*, one-block lists all, in one call."""
+    lo, hi = terms
+    a, b = int(grouped.term_starts[lo]), int(grouped.term_starts[hi])
+    docs = grouped.docs[a:b].astype(np.int64)
+    positions = grouped.positions[int(grouped.pos_starts[a]):int(grouped.pos_starts[b])]
+    writer.write_small_lists(grouped.terms[lo:hi], SmallLists(
+        counts=np.diff(grouped.term_starts[lo:hi + 1]), ids=docs,
+        freqs=grouped.freqs[a:b].astype(np.int64), lengths=lengths[docs],
+        positions=positions.astype(np.int64)))
+
+
+def _write_large(writer: VnFieldWriter, grouped: GroupedPostings,
+                 lengths: npt.NDArray[np.int64], *, term: int) -> None:
+    """One term of *grouped* with a list of several blocks."""
+    a, b = int(grouped.term_starts[term]), int(grouped.term_starts[term + 1])
+    docs, freqs = grouped.docs[a:b], grouped.freqs[a:b]
+    positions = grouped.positions[int(grouped.pos_starts[a]):int(grouped.pos_starts[b])]
+    writer.write_list(grouped.terms[term], PostingColumns(
+        ids=docs, freqs=freqs, weights=freqs.astype(np.float64), lengths=lengths[docs],
+        positions=positions))

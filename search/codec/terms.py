@@ -12,7 +12,7 @@ methods: :meth:`~VnTermsReader.postings_arrays` and
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, KeysView
+from collections.abc import Iterator, KeysView, Sequence
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -28,6 +28,7 @@ from whoosh.scoring import BaseScorer
 from search.codec.postings import (
     PostingColumns,
     PostingList,
+    SmallLists,
     VnLeafMatcher,
     VnPostingsWriter,
     VnTermInfo,
@@ -88,6 +89,18 @@ class VnFieldWriter(FieldWriter):
         fieldobj = cast(FieldType, self.fieldobj)
         info = self.postwriter.write_list(columns, kind=format_kind(fieldobj.format))
         self.tindex.add(_FIELD.pack(self.fieldid) + btext, info.to_bytes())
+
+    def write_small_lists(self, terms: Sequence[bytes], lists: SmallLists) -> None:
+        """Write many terms' one-block lists of the current field at once (terms in
+        byte order, the lists one after the other): the bytes :meth:`write_list`
+        writes term by term."""
+        fieldobj = cast(FieldType, self.fieldobj)
+        info = self.postwriter.write_small_lists(lists, kind=format_kind(fieldobj.format))
+        rows, size = info.tobytes(), info.itemsize
+        prefix = _FIELD.pack(self.fieldid)
+        add = self.tindex.add
+        for k, btext in enumerate(terms):
+            add(prefix + btext, rows[k * size:(k + 1) * size])
 
     def close(self) -> None:
         self.tindex.close()
