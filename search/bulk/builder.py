@@ -26,7 +26,6 @@ contents lists is swept like any abandoned writer's files.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -37,17 +36,11 @@ from whoosh.util.numeric import length_to_byte
 
 from search.analysis import VietnameseTokenizer
 from search.bulk.forms import Forms
-from search.bulk.grouped import GroupedPostings, ShortPostings, WordPostings, group_postings
+from search.bulk.grouped import ShortPostings, WordPostings, group_postings
 from search.bulk.runs import Run, RunReader, RunWriter, merged_short, merged_words
+from search.bulk.writing import write_short, write_words
 from search.codec.perdoc import BYTE_TO_LENGTH, VnPerDocWriter
-from search.codec.postings import (
-    BLOCK_POSTINGS,
-    FREQUENCY,
-    POSITIONS,
-    PostingColumns,
-    SmallLists,
-    format_kind,
-)
+from search.codec.postings import FREQUENCY, POSITIONS, format_kind
 from search.codec.terms import VnFieldWriter
 from search.codec.vncodec import VnCodec, VnSegment
 
@@ -195,9 +188,10 @@ class SegmentBuilder:
             writer.start_field(fieldname, self.schema[fieldname])
             lengths = self._doc_lengths(fieldname)
             if fieldname in self.words:
-                self._write_words(writer, group_postings(self.words.pop(fieldname)), lengths)
+                write_words(writer, group_postings(self.words.pop(fieldname)), lengths)
             else:
-                self._write_short(writer, self.short.pop(fieldname), lengths)
+                write_short(writer, self.short.pop(fieldname), lengths,
+                            fieldobj=self.schema[fieldname])
             writer.finish_field()
 
     def _write_runs(self, writer: VnFieldWriter) -> None:
@@ -209,38 +203,14 @@ class SegmentBuilder:
                 lengths = self._doc_lengths(fieldname)
                 if any(fieldname in run.words for run in self.runs):
                     for grouped in merged_words(readers, fieldname):
-                        self._write_words(writer, grouped, lengths)
+                        write_words(writer, grouped, lengths)
                 else:
-                    self._write_short(writer, merged_short(readers, fieldname), lengths)
+                    write_short(writer, merged_short(readers, fieldname), lengths,
+                                fieldobj=self.schema[fieldname])
                 writer.finish_field()
         finally:
             for reader in readers:
                 reader.close()
-
-    @staticmethod
-    def _write_words(writer: VnFieldWriter, grouped: GroupedPostings,
-                     lengths: npt.NDArray[np.int64]) -> None:
-        """Each run of one-block terms in one call (encoded together in numpy), each
-        longer list in one call of its own."""
-        small = np.diff(grouped.term_starts) <= BLOCK_POSTINGS
-        cuts = [0, *(np.flatnonzero(small[1:] != small[:-1]) + 1).tolist(), len(small)]
-        for lo, hi in itertools.pairwise(cuts):
-            if small[lo]:
-                _write_small(writer, grouped, lengths, terms=(lo, hi))
-            else:
-                for t in range(lo, hi):
-                    _write_large(writer, grouped, lengths, term=t)
-
-    @staticmethod
-    def _write_short(writer: VnFieldWriter, terms: ShortPostings,
-                     lengths: npt.NDArray[np.int64]) -> None:
-        """A short field's terms through the codec's per-posting writer (Whoosh's
-        own encoding of their values)."""
-        for btext in sorted(terms):
-            writer.start_term(btext)
-            for docnum, weight, vbytes in terms[btext]:
-                writer.add(docnum, weight, vbytes, int(lengths[docnum]))
-            writer.finish_term()
 
     def cancel(self) -> None:
         """Close the open files of a builder that will not finish."""
@@ -249,26 +219,3 @@ class SegmentBuilder:
             for dbfile, _ in self.perdoc.columns.values():
                 dbfile.close()
 
-
-def _write_small(writer: VnFieldWriter, grouped: GroupedPostings,
-                 lengths: npt.NDArray[np.int64], *, terms: tuple[int, int]) -> None:
-    """Terms ``lo:hi`` of *grouped*, one-block lists all, in one call."""
-    lo, hi = terms
-    a, b = int(grouped.term_starts[lo]), int(grouped.term_starts[hi])
-    docs = grouped.docs[a:b].astype(np.int64)
-    positions = grouped.positions[int(grouped.pos_starts[a]):int(grouped.pos_starts[b])]
-    writer.write_small_lists(grouped.terms[lo:hi], SmallLists(
-        counts=np.diff(grouped.term_starts[lo:hi + 1]), ids=docs,
-        freqs=grouped.freqs[a:b].astype(np.int64), lengths=lengths[docs],
-        positions=positions.astype(np.int64)))
-
-
-def _write_large(writer: VnFieldWriter, grouped: GroupedPostings,
-                 lengths: npt.NDArray[np.int64], *, term: int) -> None:
-    """One term of *grouped* with a list of several blocks."""
-    a, b = int(grouped.term_starts[term]), int(grouped.term_starts[term + 1])
-    docs, freqs = grouped.docs[a:b], grouped.freqs[a:b]
-    positions = grouped.positions[int(grouped.pos_starts[a]):int(grouped.pos_starts[b])]
-    writer.write_list(grouped.terms[term], PostingColumns(
-        ids=docs, freqs=freqs, weights=freqs.astype(np.float64), lengths=lengths[docs],
-        positions=positions))

@@ -65,12 +65,17 @@ def group_postings(words: WordPostings) -> GroupedPostings:
     position each (int32; a segment holds far fewer than 2**31 of any) and 8 of
     sort order; the per-document arrays are let go once joined.
     """
-    encoded = [w.encode("utf-8") for w in words.terms.ids]
-    by_bytes = sorted(range(len(encoded)), key=encoded.__getitem__)
-    rank = np.empty(len(encoded), dtype=np.int32)
-    rank[by_bytes] = np.arange(len(encoded), dtype=np.int32)
-    ranks = rank[np.concatenate(words.term_ids)]
+    ranks = np.concatenate(words.term_ids)
     words.term_ids.clear()
+    # Only the terms this field uses are sorted: its table may be shared with a
+    # field that uses many more (the folded title's with the folded body's).
+    table = list(words.terms.ids)  # in id order
+    used = np.flatnonzero(np.bincount(ranks, minlength=len(table)))
+    encoded = [table[i].encode("utf-8") for i in used.tolist()]
+    by_bytes = sorted(range(len(encoded)), key=encoded.__getitem__)
+    rank = np.zeros(len(table), dtype=np.int32)
+    rank[used[by_bytes]] = np.arange(len(encoded), dtype=np.int32)
+    ranks = rank[ranks]
     order = np.argsort(ranks, kind="stable")
     ranks = ranks[order]
     docs = np.repeat(np.asarray(words.docnums, dtype=np.int32),

@@ -146,15 +146,12 @@ class VnPostingsWriter(PostingsWriter):
         self.start_postings(None, None)
         return info
 
-    def write_small_lists(self, lists: SmallLists, *, kind: int) -> npt.NDArray[np.void]:
-        """Write many terms' one-block lists at once (:func:`small_lists`); their
-        term infos (:data:`TERM_INFO` rows, the bytes :meth:`VnTermInfo.to_bytes`
-        packs). The bytes are those :meth:`write_list` writes term by term."""
-        data, info = small_lists(lists, kind)
-        info["offset"] += self.postfile.tell()
+    def write_encoded(self, data: bytes, *, terms: int) -> int:
+        """Write *terms* lists encoded already (:func:`small_lists`); where they start."""
+        offset: int = self.postfile.tell()
         self.postfile.write(data)
-        self.terms_written += len(info)
-        return info
+        self.terms_written += terms
+        return offset
 
     def write_list(self, columns: PostingColumns, *, kind: int) -> VnTermInfo:
         """Write one term's whole posting list at once (the bulk builder's way in);
@@ -288,7 +285,7 @@ def _small_position_gaps(positions: list[int], freqs: list[int]) -> list[int]:
 class SmallLists(NamedTuple):
     """Many terms' one-block posting lists (at most :data:`BLOCK_POSTINGS` postings
     each, at least one), one after the other: what
-    :meth:`VnPostingsWriter.write_small_lists` takes. Each posting's weight is its
+    :meth:`~search.codec.terms.VnFieldWriter.write_terms` takes. Each posting's weight is its
     frequency (a text field's), *lengths* are the documents' quantised field
     lengths, *positions* absolute, every posting's in turn (POSITIONS layout only,
     each posting with at least one)."""
@@ -312,6 +309,8 @@ def small_lists(lists: SmallLists, kind: int) -> tuple[bytes, npt.NDArray[np.voi
     Most terms have a few postings, and encoding them one by one in Python was most
     of writing a segment."""
     counts = lists.counts
+    if not len(counts):
+        return b"", np.zeros(0, dtype=TERM_INFO)
     starts = np.cumsum(counts) - counts
     ids = lists.ids
     id_gaps = np.diff(ids, prepend=0)
