@@ -6,13 +6,15 @@ sorts and spills tuples, and a field writer that decodes each posting again
 (``bench/results/profile-index-before.md``: ~60% of indexing). Here the words of
 each text field become term ids (:mod:`search.bulk.forms`) and, for the whole batch,
 postings are grouped by term with one numpy ``argsort``; each term's list then
-goes to the codec in one call (:meth:`~search.codec.terms.VnFieldWriter.write_list`).
+goes to the codec, a field in one call (:mod:`search.bulk.writing`).
 
 The segment is the one Whoosh's writer would make of the same documents, byte for
 byte: the same terms, weights, positions and field lengths, the same stored fields
 and columns (written through the codec's own per-document writer). Short fields
-(ids, keys, numbers, dates) go through Whoosh's field API (``field.index``) and
-the codec's per-posting writer, so their encoding is Whoosh's by construction.
+(ids, keys, numbers, dates) go through Whoosh's field API (``field.index``), so
+their terms and values are Whoosh's by construction; values that only hold a
+frequency are written as arrays like the words', any others through the codec's
+per-posting writer (:mod:`search.bulk.writing`).
 
 A builder whose postings outgrow the caller's memory budget spills them to run
 files and merges those when it finishes (:mod:`search.bulk.runs`); its segment is
@@ -218,4 +220,3 @@ class SegmentBuilder:
             self.perdoc.stored.close()
             for dbfile, _ in self.perdoc.columns.values():
                 dbfile.close()
-
