@@ -147,7 +147,8 @@ class SegmentBuilder:
             return
         out = RunWriter(self.storage, self.segment, len(self.runs))
         for fieldname in self._word_fields():
-            out.add_words(fieldname, group_postings(self.words.pop(fieldname)))
+            out.add_words(fieldname, group_postings(self.words.pop(fieldname)),
+                          positions=format_kind(self.schema[fieldname].format) == POSITIONS)
         for fieldname in self._short_fields():
             out.add_short(fieldname, self.short.pop(fieldname))
         self.runs.append(out.close())

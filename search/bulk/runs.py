@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -59,7 +59,7 @@ class WordRun:
     """A text field's grouped postings in a run file (see :class:`GroupedPostings`):
     the term bytes (joined, with each term's end), each term's first posting and
     first position (one more than the terms), and per posting its document and
-    frequency, then the positions."""
+    frequency, then the positions (none for a field without them)."""
 
     terms: Stretch
     term_ends: Stretch
@@ -97,9 +97,13 @@ class RunWriter:
         self.file.write(array.data)
         return Stretch(offset, array.dtype.str, len(array))
 
-    def add_words(self, fieldname: str, grouped: GroupedPostings) -> None:
-        """A text field's postings (terms in byte order)."""
+    def add_words(self, fieldname: str, grouped: GroupedPostings, *, positions: bool) -> None:
+        """A text field's postings (terms in byte order); their positions only when
+        the field stores them (*positions*: the exact fields keep frequencies)."""
         starts = grouped.term_starts
+        if not positions:
+            grouped = replace(grouped, pos_starts=np.zeros_like(grouped.pos_starts),
+                              positions=grouped.positions[:0])
         self.run.words[fieldname] = WordRun(
             terms=self._array(np.frombuffer(b"".join(grouped.terms), dtype=np.uint8), "u1"),
             term_ends=self._array(np.cumsum([len(t) for t in grouped.terms]), "<i8"),
@@ -240,12 +244,14 @@ def _merged_chunk(parts: Sequence[_WordPart], terms: list[bytes],
         order = np.argsort(np.concatenate([s.ranks for s in slices]), kind="stable")
         docs = np.concatenate([s.docs for s in slices])[order]
         run_freqs = np.concatenate([s.freqs for s in slices])
-        # Where each posting's positions start in the slices' positions, one after
-        # the other, and where they go once the postings are in order.
-        starts = np.cumsum(run_freqs) - run_freqs
         freqs = run_freqs[order]
-        gather = np.repeat(starts[order] - (np.cumsum(freqs) - freqs), freqs)
-        gather += np.arange(len(gather), dtype=np.int64)
-        positions = np.concatenate([s.positions for s in slices])[gather]
+        positions = np.concatenate([s.positions for s in slices])
+        if len(positions):  # a field without positions has none to reorder
+            # Where each posting's positions start in the slices' positions, one
+            # after the other, and where they go once the postings are in order.
+            starts = np.cumsum(run_freqs) - run_freqs
+            gather = np.repeat(starts[order] - (np.cumsum(freqs) - freqs), freqs)
+            gather += np.arange(len(gather), dtype=np.int64)
+            positions = positions[gather]
     return GroupedPostings(terms, term_starts, docs, freqs,
                            np.concatenate(([0], np.cumsum(freqs))), positions)
