@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from whoosh import index
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import TEXT
 from whoosh.filedb.filestore import RamStorage
 from whoosh.formats import Existence, Frequency, Positions
 from whoosh.sorting import Count, FieldFacet
@@ -32,7 +33,18 @@ from search.analysis import FOLDED
 from search.archive import Record, read_archive
 from search.codec import version
 from search.codec.packing import absolute_positions, pack_ints, position_gaps, unpack_ints
-from search.codec.postings import PostingList, VnLeafMatcher, VnPostingsWriter, VnTermInfo
+from search.codec.postings import (
+    BLOCK_POSTINGS,
+    EXISTENCE,
+    PostingColumns,
+    PostingList,
+    SmallLists,
+    VnLeafMatcher,
+    VnPostingsWriter,
+    VnTermInfo,
+    format_kind,
+)
+from search.codec.terms import VnFieldWriter
 from search.codec.vncodec import VnCodec, segment_arrays
 from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, TITLE_FIELD, build_schema
@@ -136,6 +148,64 @@ def test_matcher_skips_like_a_walk(postings: tuple, target: int) -> None:
     assert (matcher.id() if matcher.is_active() else None) == (rest[0] if rest else None)
     if rest:
         assert matcher.value_as("frequency") == len(positions[ids.index(rest[0])])
+
+
+@st.composite
+def term_lists(draw: st.DrawFn) -> list[tuple[list[int], list[list[int]], list[int]]]:
+    """Several terms' lists, mostly of one block: ids, positions (their count the
+    frequency) and each document's length (zero too: a field without lengths)."""
+    terms = []
+    for _ in range(draw(st.integers(1, 6))):
+        top = draw(st.sampled_from([300, 70_000, _MAX_ID]))
+        most = draw(st.sampled_from([BLOCK_POSTINGS, BLOCK_POSTINGS, 3 * BLOCK_POSTINGS]))
+        ids = sorted(draw(st.sets(st.integers(0, top), min_size=1, max_size=most)))
+        freqs = draw(st.sampled_from(["one", "some"]))
+        positions = [sorted(draw(st.sets(st.integers(0, draw(st.sampled_from([200, 70_000]))),
+                                         min_size=1, max_size=1 if freqs == "one" else 4)))
+                     for _ in ids]
+        lengths = [draw(st.sampled_from([0, 1, 7, 300, 90_000, 200_000])) for _ in ids]
+        terms.append((ids, positions, lengths))
+    return terms
+
+
+def _columns(ids: list[int], positions: list[list[int]], lengths: list[int],
+             kind: int) -> PostingColumns:
+    freqs = [len(p) if kind != EXISTENCE else 1 for p in positions]
+    return PostingColumns(ids=ids, freqs=freqs, weights=[float(f) for f in freqs],
+                          lengths=lengths, positions=[x for p in positions for x in p])
+
+
+@settings(max_examples=80, deadline=None)
+@given(term_lists(), st.sampled_from([Positions(), Frequency(), Existence()]))
+def test_terms_written_at_once_are_written_one_by_one(terms: list, fmt) -> None:
+    """The field writer's batch way (one-block lists encoded together) writes the
+    term dictionary and postings its one-list way writes."""
+    kind = format_kind(fmt)
+    field = TEXT()
+    field.format = fmt
+    storage = RamStorage()
+    files = []
+    for at_once in (False, True):
+        segment = VnCodec().new_segment(storage, "x")
+        writer = VnFieldWriter(storage, segment)
+        writer.start_field("f", field)
+        btexts = [f"t{k:02d}".encode() for k in range(len(terms))]
+        columns = [_columns(*term, kind) for term in terms]
+        if at_once:
+            small = [c for c in columns if len(c.ids) <= BLOCK_POSTINGS]
+            writer.write_terms(btexts, SmallLists(
+                counts=np.array([len(c.ids) for c in small], dtype=np.int64),
+                **{name: np.array([x for c in small for x in getattr(c, name)], dtype=np.int64)
+                   for name in ("ids", "freqs", "lengths", "positions")}),
+                {k: c for k, c in enumerate(columns) if len(c.ids) > BLOCK_POSTINGS})
+        else:
+            for btext, c in zip(btexts, columns, strict=True):
+                writer.write_list(btext, c)
+        writer.finish_field()
+        writer.close()
+        files.append({name.split(".", 1)[1]: storage.open_file(name).read()
+                      for name in segment.list_files(storage)})
+    assert files[0] == files[1]
 
 
 @settings(deadline=None)  # a loaded machine overruns the default

@@ -1,10 +1,10 @@
-"""The indexer's builders (:mod:`search.bulk.workers`): a builder that wrote several
-segments merges them (into one per ``MERGED_AT_MOST``) before it reports, in its own
-process.
+"""The indexer's builders (:mod:`search.bulk.workers`): a builder that spilled several
+runs merges them into its segment (one segment per ``MERGED_AT_MOST`` runs) before
+it reports, in its own process.
 
-A big run writes a segment per ``SEGMENT_WORDS`` words; left as they are, all of
-VNTC made eight segments and queries paid for each. Here the budget is made small
-so 600 VNTC articles make a segment per batch: six, or three per builder.
+A big run spills a run per ``SEGMENT_WORDS`` words; as separate segments, all of
+VNTC made eight and queries paid for each. Here the budget is made small so 600
+VNTC articles make a run per batch: six, or three per builder.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_each_builder_merges_its_segments(archive: Path, tmp_path: Path, procs: 
     """One segment per builder, or per *at_most* of its segments."""
     whole = tmp_path / "whole"
     index_paths(whole, [archive], procs=procs)
-    monkeypatch.setattr(workers, "SEGMENT_WORDS", 20_000)  # a segment per batch of 100
+    monkeypatch.setattr(workers, "SEGMENT_WORDS", 20_000)  # a run per batch of 100
     monkeypatch.setattr(workers, "MERGED_AT_MOST", at_most)
     cut = tmp_path / "cut"
     summary = index_paths(cut, [archive], procs=procs)
@@ -63,7 +63,7 @@ def test_each_builder_merges_its_segments(archive: Path, tmp_path: Path, procs: 
     assert not stray
     if at_most > 100:
         assert segments == procs
-    else:  # each builder wrote more than at_most segments: more than one left each
+    else:  # each builder spilled more than at_most runs: more than one segment each
         assert segments > procs
     # The same matches, the same top hits; scores within 1%: a merged segment
     # keeps each document's quantised field length (as Whoosh's merge does), so

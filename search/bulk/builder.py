@@ -6,13 +6,19 @@ sorts and spills tuples, and a field writer that decodes each posting again
 (``bench/results/profile-index-before.md``: ~60% of indexing). Here the words of
 each text field become term ids (:mod:`search.bulk.forms`) and, for the whole batch,
 postings are grouped by term with one numpy ``argsort``; each term's list then
-goes to the codec in one call (:meth:`~search.codec.terms.VnFieldWriter.write_list`).
+goes to the codec, a field in one call (:mod:`search.bulk.writing`).
 
 The segment is the one Whoosh's writer would make of the same documents, byte for
 byte: the same terms, weights, positions and field lengths, the same stored fields
 and columns (written through the codec's own per-document writer). Short fields
-(ids, keys, numbers, dates) go through Whoosh's field API (``field.index``) and
-the codec's per-posting writer, so their encoding is Whoosh's by construction.
+(ids, keys, numbers, dates) go through Whoosh's field API (``field.index``), so
+their terms and values are Whoosh's by construction; values that only hold a
+frequency are written as arrays like the words', any others through the codec's
+per-posting writer (:mod:`search.bulk.writing`).
+
+A builder whose postings outgrow the caller's memory budget spills them to run
+files and merges those when it finishes (:mod:`search.bulk.runs`); its segment is
+then the one the merge of a segment per run would write.
 
 A builder writes its files into the index directory but commits nothing: the
 caller hands the finished :class:`~search.codec.vncodec.VnSegment` to a Whoosh
@@ -22,7 +28,6 @@ contents lists is swept like any abandoned writer's files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,21 +37,14 @@ from whoosh.filedb.filestore import Storage
 from whoosh.util.numeric import length_to_byte
 
 from search.analysis import VietnameseTokenizer
-from search.bulk.forms import FieldTerms, Forms, Terms
+from search.bulk.forms import Forms
+from search.bulk.grouped import ShortPostings, WordPostings, group_postings
+from search.bulk.runs import Run, RunReader, RunWriter, merged_short, merged_words
+from search.bulk.writing import write_short, write_words
 from search.codec.perdoc import BYTE_TO_LENGTH, VnPerDocWriter
-from search.codec.postings import (
-    BLOCK_POSTINGS,
-    FREQUENCY,
-    POSITIONS,
-    PostingColumns,
-    format_kind,
-)
+from search.codec.postings import FREQUENCY, POSITIONS, format_kind
 from search.codec.terms import VnFieldWriter
 from search.codec.vncodec import VnCodec, VnSegment
-
-#: One posting of a short field, as Whoosh's field API gives it: document number,
-#: weight, value bytes.
-ShortPosting = tuple[int, float, bytes]
 
 
 def is_word_field(fieldobj: FieldType) -> bool:
@@ -57,78 +55,15 @@ def is_word_field(fieldobj: FieldType) -> bool:
             and not fieldobj.vector and not fieldobj.separate_spelling())
 
 
-@dataclass
-class WordPostings:
-    """One text field's words over a batch: term ids (into *terms*) and positions,
-    per document."""
-
-    terms: Terms
-    term_ids: list[npt.NDArray[np.int32]] = field(default_factory=list)
-    positions: list[npt.NDArray[np.int32]] = field(default_factory=list)
-    docnums: list[int] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-    words: int = 0
-
-    def add(self, docnum: int, found: FieldTerms) -> None:
-        """Record one document's words (in position order)."""
-        self.term_ids.append(found.ids)
-        self.positions.append(found.positions)
-        self.docnums.append(docnum)
-        self.counts.append(len(found.ids))
-        self.words += len(found.ids)
-
-
-@dataclass
-class GroupedPostings:
-    """A text field's postings grouped by term, terms in byte order."""
-
-    terms: list[bytes]
-    term_starts: npt.NDArray[np.int64]  # into the postings, one more than terms
-    docs: npt.NDArray[np.int32]  # per posting
-    freqs: npt.NDArray[np.int64]  # per posting
-    pos_starts: npt.NDArray[np.int64]  # into positions, one more than postings
-    positions: npt.NDArray[np.int32]
-
-
-def group_postings(words: WordPostings) -> GroupedPostings:
-    """Sort a field's words by term (stable, so documents and positions stay in
-    order) and cut them into postings: one numpy pass for the whole batch.
-
-    The peak of a builder's memory: per word, 4 bytes of term id, document and
-    position each (int32; a segment holds far fewer than 2**31 of any) and 8 of
-    sort order; the per-document arrays are let go once joined.
-    """
-    encoded = [w.encode("utf-8") for w in words.terms.ids]
-    by_bytes = sorted(range(len(encoded)), key=encoded.__getitem__)
-    rank = np.empty(len(encoded), dtype=np.int32)
-    rank[by_bytes] = np.arange(len(encoded), dtype=np.int32)
-    ranks = rank[np.concatenate(words.term_ids)]
-    words.term_ids.clear()
-    order = np.argsort(ranks, kind="stable")
-    ranks = ranks[order]
-    docs = np.repeat(np.asarray(words.docnums, dtype=np.int32),
-                     np.asarray(words.counts, dtype=np.int64))[order]
-    positions = np.concatenate(words.positions)
-    words.positions.clear()
-    positions = positions[order]
-    del order
-    total = len(ranks)
-    new_posting = np.ones(total, dtype=bool)
-    new_posting[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
-    starts = np.flatnonzero(new_posting)
-    pos_starts = np.append(starts, total)
-    posting_ranks = ranks[starts]
-    new_term = np.ones(len(starts), dtype=bool)
-    new_term[1:] = posting_ranks[1:] != posting_ranks[:-1]
-    term_starts = np.append(np.flatnonzero(new_term), len(starts))
-    return GroupedPostings(
-        terms=[encoded[by_bytes[r]] for r in posting_ranks[term_starts[:-1]].tolist()],
-        term_starts=term_starts, docs=docs[starts], freqs=np.diff(pos_starts),
-        pos_starts=pos_starts, positions=positions)
-
-
 class SegmentBuilder:
-    """Collects documents (Whoosh field dicts) and writes them as one segment."""
+    """Collects documents (Whoosh field dicts) and writes them as one segment.
+
+    The postings collected so far can be spilled to a run file (:meth:`spill`, when
+    they reach the caller's memory budget); :meth:`finish` then merges the runs
+    (:mod:`search.bulk.runs`). The segment is the one the merge of one segment
+    per run (:mod:`search.bulk.merging`) writes, and with no spill the one
+    Whoosh's writer writes.
+    """
 
     def __init__(self, storage: Storage, schema: Schema, *, indexname: str,
                  codec: VnCodec) -> None:
@@ -138,10 +73,13 @@ class SegmentBuilder:
         self.perdoc = VnPerDocWriter(storage, self.segment)
         self.forms = Forms()
         self.words: dict[str, WordPostings] = {}
-        self.short: dict[str, dict[bytes, list[ShortPosting]]] = {}
+        self.short: dict[str, ShortPostings] = {}
         #: Each text field's length byte per document (Whoosh's quantised length).
         self.lengths: dict[str, bytearray] = {}
         self.doccount = 0
+        self.runs: list[Run] = []
+        #: Documents whose postings are in the runs.
+        self.spilled_docs = 0
 
     @property
     def word_count(self) -> int:
@@ -201,59 +139,81 @@ class SegmentBuilder:
         found = found + bytes(self.doccount - len(found))
         return BYTE_TO_LENGTH[np.frombuffer(bytes(found), dtype=np.uint8)].astype(np.int64)
 
+    def spill(self) -> None:
+        """Write the postings collected since the last spill to a run file and let
+        them go (memory then holds only the documents' lengths); nothing when no
+        document came since."""
+        if self.doccount == self.spilled_docs:
+            return
+        out = RunWriter(self.storage, self.segment, len(self.runs))
+        for fieldname in self._word_fields():
+            out.add_words(fieldname, group_postings(self.words.pop(fieldname)),
+                          positions=format_kind(self.schema[fieldname].format) == POSITIONS)
+        for fieldname in self._short_fields():
+            out.add_short(fieldname, self.short.pop(fieldname))
+        self.runs.append(out.close())
+        self.forms, self.words, self.short = Forms(), {}, {}
+        self.spilled_docs = self.doccount
+
+    def _word_fields(self) -> list[str]:
+        """The text fields with postings in memory."""
+        return sorted(name for name, words in self.words.items() if words.words)
+
+    def _short_fields(self) -> list[str]:
+        """The short fields with postings in memory."""
+        return sorted(name for name, terms in self.short.items() if terms)
+
     def finish(self) -> VnSegment:
         """Write the segment's files (assembled into one compound file, as Whoosh's
         writer does) and return the segment; the builder is spent."""
+        if self.runs:
+            self.spill()
+        if len(self.runs) > 1:
+            self.perdoc.quantise_totals()  # as the merge of a segment per run does
         self.perdoc.close()
         writer = VnFieldWriter(self.storage, self.segment)
-        # Only fields with postings get a number in the term dictionary, as in Whoosh.
-        with_postings = {name for name, words in self.words.items() if words.words}
-        with_postings |= {name for name, terms in self.short.items() if terms}
-        for fieldname in sorted(with_postings):
-            fieldobj = self.schema[fieldname]
-            writer.start_field(fieldname, fieldobj)
-            lengths = self._doc_lengths(fieldname)
-            if fieldname in self.words:
-                self._write_words(writer, group_postings(self.words.pop(fieldname)), lengths)
-            else:
-                self._write_short(writer, self.short.pop(fieldname), lengths)
-            writer.finish_field()
+        if self.runs:
+            self._write_runs(writer)
+        else:
+            self._write_memory(writer)
         writer.close()
+        for run in self.runs:
+            self.storage.delete_file(run.filename)
         self.segment.set_doc_count(self.doccount)
         if self.segment.should_assemble():
             self.segment.create_compound_file(self.storage)
         return self.segment
 
-    @staticmethod
-    def _write_words(writer: VnFieldWriter, grouped: GroupedPostings,
-                     lengths: npt.NDArray[np.int64]) -> None:
-        """Each term's whole list in one call (plain lists for one-block terms)."""
-        starts = grouped.term_starts.tolist()
-        pos_starts = grouped.pos_starts
-        for t, btext in enumerate(grouped.terms):
-            a, b = starts[t], starts[t + 1]
-            docs, freqs = grouped.docs[a:b], grouped.freqs[a:b]
-            positions = grouped.positions[pos_starts[a]:pos_starts[b]]
-            if b - a <= BLOCK_POSTINGS:
-                freq_list = freqs.tolist()
-                columns = PostingColumns(
-                    ids=docs.tolist(), freqs=freq_list, weights=[float(f) for f in freq_list],
-                    lengths=lengths[docs].tolist(), positions=positions.tolist())
+    def _write_memory(self, writer: VnFieldWriter) -> None:
+        """The postings held in memory (nothing spilled)."""
+        # Only fields with postings get a number in the term dictionary, as in Whoosh.
+        for fieldname in sorted({*self._word_fields(), *self._short_fields()}):
+            writer.start_field(fieldname, self.schema[fieldname])
+            lengths = self._doc_lengths(fieldname)
+            if fieldname in self.words:
+                write_words(writer, group_postings(self.words.pop(fieldname)), lengths)
             else:
-                columns = PostingColumns(ids=docs, freqs=freqs, weights=freqs.astype(np.float64),
-                                         lengths=lengths[docs], positions=positions)
-            writer.write_list(btext, columns)
+                write_short(writer, self.short.pop(fieldname), lengths,
+                            fieldobj=self.schema[fieldname])
+            writer.finish_field()
 
-    @staticmethod
-    def _write_short(writer: VnFieldWriter, terms: dict[bytes, list[ShortPosting]],
-                     lengths: npt.NDArray[np.int64]) -> None:
-        """A short field's terms through the codec's per-posting writer (Whoosh's
-        own encoding of their values)."""
-        for btext in sorted(terms):
-            writer.start_term(btext)
-            for docnum, weight, vbytes in terms[btext]:
-                writer.add(docnum, weight, vbytes, int(lengths[docnum]))
-            writer.finish_term()
+    def _write_runs(self, writer: VnFieldWriter) -> None:
+        """The postings of every run, merged."""
+        readers = [RunReader(self.storage, run) for run in self.runs]
+        try:
+            for fieldname in sorted(set().union(*(run.fieldnames for run in self.runs))):
+                writer.start_field(fieldname, self.schema[fieldname])
+                lengths = self._doc_lengths(fieldname)
+                if any(fieldname in run.words for run in self.runs):
+                    for grouped in merged_words(readers, fieldname):
+                        write_words(writer, grouped, lengths)
+                else:
+                    write_short(writer, merged_short(readers, fieldname), lengths,
+                                fieldobj=self.schema[fieldname])
+                writer.finish_field()
+        finally:
+            for reader in readers:
+                reader.close()
 
     def cancel(self) -> None:
         """Close the open files of a builder that will not finish."""

@@ -4,8 +4,9 @@ The indexing run (:mod:`search.indexer`) decides which articles to add; it hands
 them here in batches. Each batch goes to a worker process (or, with one process,
 is built in this one), which extracts the articles' metadata, turns them into
 Whoosh documents and feeds a :class:`~search.bulk.builder.SegmentBuilder`;
-a builder that holds :data:`SEGMENT_WORDS` words writes its segment and starts
-another, so memory stays bounded by that budget and the batches queued.
+a builder that holds :data:`SEGMENT_WORDS` words spills them to a run file
+(:mod:`search.bulk.runs`), so memory stays bounded by that budget and the batches
+queued; its segment merges its runs when it finishes.
 
 Nothing is committed here: :meth:`Builders.finish` returns the finished segments,
 and the run commits them through Whoosh's own writer (its lock, its deletions, its
@@ -29,18 +30,18 @@ from whoosh.index import Index
 from search import documents
 from search.archive import Failure, Record
 from search.bulk.builder import SegmentBuilder
-from search.bulk.merging import merge_segments
 from search.codec.vncodec import VnCodec
 from search.safe_writer import IndexWriteError
 
-#: Words (postings before grouping) a builder collects before it writes its
-#: segment: ~8 bytes each while collecting, ~4× that while grouping. With 12M, all
-#: of VNTC peaked at 999 MB over every process (the builders' grouping, then their
+#: Words (postings before grouping) a builder collects before it spills them to a
+#: run: ~8 bytes each while collecting, ~4× that while grouping. With 12M, all of
+#: VNTC peaked at 999 MB over every process (the builders' grouping, then their
 #: merges reading the segments); with 8M, 858 MB.
 SEGMENT_WORDS = 8_000_000
-#: Segments a builder merges into one at the end of its run (all of VNTC makes
-#: about six per builder): a merge reads every page of its segments, and on a much
-#: bigger archive one merge of everything would hold them all.
+#: Runs a builder's segment merges at most (all of VNTC makes about six per
+#: builder); then the segment is finished and another started: a merge holds
+#: every run's term list, and on a much bigger archive one merge of everything
+#: would hold them all.
 MERGED_AT_MOST = 8
 #: Articles sent to a worker at a time.
 BATCH_ARTICLES = 100
@@ -86,39 +87,26 @@ class BatchBuilder:
                                               indexname=self.ix.indexname, codec=VnCodec())
             self.builder.add_document(documents.to_document(record, root, article))
         if self.builder is not None and self.builder.word_count >= SEGMENT_WORDS:
-            self.built.segments.append(self.builder.finish())
-            self.builder = None
+            self.builder.spill()
+            if len(self.builder.runs) >= MERGED_AT_MOST:
+                self.built.segments.append(self.builder.finish())
+                self.builder = None
 
     def finish(self) -> Built:
-        """Write the last segment and merge this builder's segments (into one per
-        :data:`MERGED_AT_MOST`); everything built.
+        """Write the last segment; everything built.
 
-        A big run writes a segment per :data:`SEGMENT_WORDS`: eight for all of
-        VNTC at 12M words a segment, whose per-segment costs made a query's p50
-        1.37× that of a two-segment index (`bench/results/latency_ab_84k_*`). Each
-        builder merges its own, so both cores share the merging and the run
-        leaves one segment per builder — one per :data:`MERGED_AT_MOST` of its
-        segments, so that a merge reads a bounded amount whatever the archive.
+        A big run spills a run per :data:`SEGMENT_WORDS`, and its builder's
+        segment merges them (:mod:`search.bulk.runs`): separate segments, eight
+        for all of VNTC at 12M words each, made a query's p50 1.37× that of a
+        two-segment index (`bench/results/latency_ab_84k_*`). Each worker merges
+        its own, so both cores share the merging and the run leaves one segment
+        per builder — one per :data:`MERGED_AT_MOST` of its runs, so that a merge
+        reads a bounded amount whatever the archive.
         """
         if self.builder is not None:
             self.built.segments.append(self.builder.finish())
             self.builder = None
-        segments = self.built.segments
-        self.built.segments = [merged for i in range(0, len(segments), MERGED_AT_MOST)
-                               for merged in self._merged(segments[i:i + MERGED_AT_MOST])]
         return self.built
-
-    def _merged(self, segments: list[Segment]) -> list[Segment]:
-        """*segments* as one segment (none if they hold no document; a lone one as it
-        is); the merged ones' files go (no table of contents lists them yet)."""
-        if len(segments) < 2:
-            return segments
-        storage = self.ix.storage
-        merged = merge_segments(storage, self.ix.schema, segments, indexname=self.ix.indexname)
-        for segment in segments:
-            for name in segment.list_files(storage):
-                storage.delete_file(name)
-        return [merged] if merged is not None else []
 
 
 def _work(ix: Index, jobs: multiprocessing.Queue[list[Job] | None],

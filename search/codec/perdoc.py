@@ -116,6 +116,14 @@ class VnPerDocWriter(PerDocumentWriter):
         self.totals[fieldname] = (self.totals.get(fieldname, 0)
                                   + int(BYTE_TO_LENGTH[length_bytes].sum()))
 
+    def quantise_totals(self) -> None:
+        """Make each field's total the sum of its documents' quantised lengths, as a
+        merge's :meth:`add_length_bytes` makes it: a bulk builder that merged its
+        runs (:mod:`search.bulk.runs`) writes the segment such a merge wrote."""
+        for fieldname, lengths in self.lengths.items():
+            self.totals[fieldname] = int(
+                BYTE_TO_LENGTH[np.frombuffer(bytes(lengths), dtype=np.uint8)].sum())
+
     def add_column_value(self, fieldname: str, columnobj: Column, value: object) -> None:
         if fieldname not in self.columns:
             dbfile = self.segment.create_file(self.storage, column_ext(fieldname))

@@ -146,6 +146,13 @@ class VnPostingsWriter(PostingsWriter):
         self.start_postings(None, None)
         return info
 
+    def write_encoded(self, data: bytes, *, terms: int) -> int:
+        """Write *terms* lists encoded already (:func:`small_lists`); where they start."""
+        offset: int = self.postfile.tell()
+        self.postfile.write(data)
+        self.terms_written += terms
+        return offset
+
     def write_list(self, columns: PostingColumns, *, kind: int) -> VnTermInfo:
         """Write one term's whole posting list at once (the bulk builder's way in);
         the bytes are those :meth:`add_posting` + :meth:`finish_postings` write."""
@@ -273,6 +280,157 @@ def _small_position_gaps(positions: list[int], freqs: list[int]) -> list[int]:
             out.extend(b - a for a, b in zip(doc, doc[1:], strict=False))
         at += freq
     return out
+
+
+class SmallLists(NamedTuple):
+    """Many terms' one-block posting lists (at most :data:`BLOCK_POSTINGS` postings
+    each, at least one), one after the other: what
+    :meth:`~search.codec.terms.VnFieldWriter.write_terms` takes. Each posting's weight is its
+    frequency (a text field's), *lengths* are the documents' quantised field
+    lengths, *positions* absolute, every posting's in turn (POSITIONS layout only,
+    each posting with at least one)."""
+
+    counts: npt.NDArray[np.int64]  # postings per term
+    ids: npt.NDArray[np.int64]  # per posting, ascending within each term
+    freqs: npt.NDArray[np.int64]
+    lengths: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+
+
+#: One term's info as :meth:`VnTermInfo.to_bytes` packs it (its struct, as numpy).
+TERM_INFO = np.dtype([("weight", "<f4"), ("df", "<u4"), ("min_len", "u1"), ("max_len", "u1"),
+                      ("max_weight", "<f4"), ("min_id", "<u4"), ("max_id", "<u4"),
+                      ("offset", "<u8"), ("blocks", "<u4")])
+
+
+def small_lists(lists: SmallLists, kind: int) -> tuple[bytes, npt.NDArray[np.void]]:
+    """:func:`_small_list` of every term at once, in numpy: the terms' bytes one
+    after the other, and their term infos (offsets relative to the first term's).
+    Most terms have a few postings, and encoding them one by one in Python was most
+    of writing a segment."""
+    counts = lists.counts
+    if not len(counts):
+        return b"", np.zeros(0, dtype=TERM_INFO)
+    starts = np.cumsum(counts) - counts
+    ids = lists.ids
+    id_gaps = np.diff(ids, prepend=0)
+    id_gaps[starts] = ids[starts]
+    if len(id_gaps) and int(id_gaps.min()) < 0:
+        raise ValueError("document ids must increase within each term")
+    unit = np.maximum.reduceat(lists.freqs, starts) == 1
+    parts = [_Packed(id_gaps, counts)]
+    if not unit.all():
+        parts.append(_Packed(lists.freqs[np.repeat(~unit, counts)], np.where(unit, 0, counts),
+                             skip=unit))
+    if kind == POSITIONS:
+        parts.append(_Packed(_position_gaps_flat(lists.positions, lists.freqs),
+                             np.add.reduceat(lists.freqs, starts)))
+    sizes = np.full(len(counts), _TABLE_ROW.size + 1, dtype=np.int64)  # row, flags
+    for part in parts:
+        sizes += part.sizes
+    offsets = np.cumsum(sizes) - sizes
+    out = np.zeros(int(sizes.sum()), dtype=np.uint8)
+    table, info = _small_tables(lists, starts, offsets)
+    _scatter_rows(out, offsets, table.view(np.uint8).reshape(len(counts), -1))
+    out[offsets + _TABLE_ROW.size] = (kind << _KIND_SHIFT) | np.where(unit, _UNIT_FREQS, 0)
+    at = offsets + _TABLE_ROW.size + 1
+    for part in parts:
+        part.write(out, at)
+        at = at + part.sizes
+    return out.tobytes(), info
+
+
+class _Packed:
+    """One packed column of many terms (:func:`_pack_small` each): its values, how
+    many belong to each term, and the terms that leave it out (*skip*)."""
+
+    def __init__(self, values: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], *,
+                 skip: npt.NDArray[np.bool_] | None = None) -> None:
+        self.values = values
+        self.counts = counts
+        self.skip = np.zeros(len(counts), dtype=bool) if skip is None else skip
+        starts = np.cumsum(counts) - counts
+        top = np.zeros(len(counts), dtype=np.int64)
+        has = counts > 0
+        if len(values):
+            top[has] = np.maximum.reduceat(values, starts[has])
+        self.codes = ((top >= 1 << 8).astype(np.int64) + (top >= 1 << 16)
+                      + (top >= 1 << 32))
+        self.widths = 1 << self.codes
+        self.sizes = np.where(self.skip, 0, 1 + counts * self.widths)
+
+    def write(self, out: npt.NDArray[np.uint8], at: npt.NDArray[np.int64]) -> None:
+        """Each term's code byte at *at*, then its values at their width."""
+        out[at[~self.skip]] = self.codes[~self.skip]
+        keep = ~self.skip
+        if not keep.any():
+            return
+        counts = self.counts
+        widths = np.repeat(self.widths, counts)
+        firsts = np.repeat(at + 1, counts)
+        index = np.arange(len(widths), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
+                                                                   counts)
+        where = firsts + index * widths
+        values = self.values.astype(np.uint64)
+        for k in range(8):
+            wide = widths > k
+            if not wide.any():
+                break
+            out[where[wide] + k] = (values[wide] >> np.uint64(8 * k)) & np.uint64(0xFF)
+
+
+def _position_gaps_flat(positions: npt.NDArray[np.int64],
+                        freqs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """:func:`_small_position_gaps` of every posting at once."""
+    out = np.diff(positions, prepend=0)
+    firsts = np.cumsum(freqs) - freqs
+    out[firsts] = positions[firsts]
+    if len(out) and int(out.min()) < 0:
+        raise ValueError("positions must increase within each document")
+    return out
+
+
+def _small_tables(lists: SmallLists, starts: npt.NDArray[np.int64],
+                  offsets: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.void],
+                                                           npt.NDArray[np.void]]:
+    """Each term's block-table row and term info, as :func:`_small_list` makes them."""
+    lengths, freqs = lists.lengths, lists.freqs
+    ends = starts + lists.counts - 1
+    max_weight = np.maximum.reduceat(freqs, starts).astype(np.float32)
+    min_len = np.minimum.reduceat(lengths, starts)
+    max_len = np.maximum.reduceat(lengths, starts)
+    min_nonzero = np.minimum.reduceat(np.where(lengths > 0, lengths, np.iinfo(np.int64).max),
+                                      starts)
+    min_nonzero[min_nonzero == np.iinfo(np.int64).max] = 0  # none: Whoosh's None
+    table = np.zeros(len(starts), dtype=BLOCK_TABLE)
+    table["max_id"] = lists.ids[ends]
+    table["min_len"] = _length_bytes(min_len)
+    table["max_len"] = _length_bytes(max_len)
+    table["max_weight"] = max_weight
+    info = np.zeros(len(starts), dtype=TERM_INFO)
+    info["weight"] = np.add.reduceat(freqs, starts)
+    info["df"] = lists.counts
+    info["min_len"] = _length_bytes(min_nonzero)
+    info["max_len"] = table["max_len"]
+    info["max_weight"] = max_weight
+    info["min_id"] = lists.ids[starts]
+    info["max_id"] = table["max_id"]
+    info["offset"] = offsets
+    info["blocks"] = 1
+    return table, info
+
+
+def _length_bytes(lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+    """Whoosh's ``length_to_byte`` of each length (worked out once per value)."""
+    values, inverse = np.unique(lengths, return_inverse=True)
+    found = np.array([length_to_byte(int(v)) for v in values.tolist()], dtype=np.uint8)
+    return found[inverse.reshape(-1)]
+
+
+def _scatter_rows(out: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64],
+                  rows: npt.NDArray[np.uint8]) -> None:
+    """Row *i* of *rows* into *out* at ``offsets[i]``."""
+    out[offsets[:, None] + np.arange(rows.shape[1])] = rows
 
 
 def block_table(ids: npt.NDArray[np.int64], weights: npt.NDArray[np.float32],

@@ -12,7 +12,7 @@ methods: :meth:`~VnTermsReader.postings_arrays` and
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, KeysView
+from collections.abc import Iterator, KeysView, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -28,10 +28,12 @@ from whoosh.scoring import BaseScorer
 from search.codec.postings import (
     PostingColumns,
     PostingList,
+    SmallLists,
     VnLeafMatcher,
     VnPostingsWriter,
     VnTermInfo,
     format_kind,
+    small_lists,
 )
 from search.codec.version import (
     FORMAT_VERSION,
@@ -88,6 +90,33 @@ class VnFieldWriter(FieldWriter):
         fieldobj = cast(FieldType, self.fieldobj)
         info = self.postwriter.write_list(columns, kind=format_kind(fieldobj.format))
         self.tindex.add(_FIELD.pack(self.fieldid) + btext, info.to_bytes())
+
+    def write_terms(self, terms: Sequence[bytes], small: SmallLists,
+                    large: Mapping[int, PostingColumns]) -> None:
+        """Write terms of the current field (in byte order): term *k*'s list is
+        ``large[k]`` when there is one, else the next of *small*'s one-block lists,
+        all of which are encoded together in numpy (:func:`small_lists`: most terms
+        have a few postings, and encoding them one by one was most of writing a
+        segment). The bytes are those :meth:`write_list` writes term by term."""
+        fieldobj = cast(FieldType, self.fieldobj)
+        data, info = small_lists(small, format_kind(fieldobj.format))
+        ends = [*info["offset"][1:].tolist(), len(data)]
+        prefix = _FIELD.pack(self.fieldid)
+        j = k = 0
+        for stop in [*sorted(large), len(terms)]:
+            n = stop - k  # small terms k…stop-1 are small lists j…j+n-1
+            if n:
+                first = int(info["offset"][j])
+                info["offset"][j:j + n] += self.postwriter.write_encoded(
+                    data[first:ends[j + n - 1]], terms=n) - first
+                rows = info[j:j + n].tobytes()
+                size = info.itemsize
+                for i in range(n):
+                    self.tindex.add(prefix + terms[k + i], rows[i * size:(i + 1) * size])
+                j += n
+            if stop < len(terms):
+                self.write_list(terms[stop], large[stop])
+            k = stop + 1
 
     def close(self) -> None:
         self.tindex.close()
