@@ -343,7 +343,8 @@ def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
     ] = False,
     exact: Annotated[
         bool,
-        typer.Option("--exact", help="No typo tolerance and no automatic correction."),
+        typer.Option("--exact", help="No typo tolerance, no articles lacking a word, "
+                                     "no automatic correction."),
     ] = False,
     index_dir: IndexDir = store.DEFAULT_INDEX,
     engine_url: EngineUrl = None,
@@ -353,9 +354,10 @@ def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
 
     Accents are optional: 'quan uy ba dinh' finds "Quận ủy Ba Đình"; words typed
     with accents rank exact matches first. Abbreviations find their full forms and
-    back (UBND = "Ủy ban nhân dân"). All words are required; when that fills less
-    than a page, words of 5+ letters also match one typo away (ranked after the
-    exact matches; --exact turns this off).
+    back (UBND = "Ủy ban nhân dân"). All words are required; when fewer than 50
+    articles have them all, words of 5+ letters also match one typo away, then the
+    articles holding all the words but one follow (each ranked after the matches
+    before it; --exact turns both off).
 
     "Có phải bạn muốn tìm" suggests the accented or corrected query (Telex/VNI typed
     with the keyboard tool off included: 'quaanj uyr'). If nothing matches, the

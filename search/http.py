@@ -117,7 +117,8 @@ def create_app(index_dir: Path, searchers: int = POOL_SIZE,
         author: str | None = None,
         source: str | None = None,
         facets: bool = False,
-        exact: Annotated[bool, Query(description="No typo tolerance or correction")] = False,
+        exact: Annotated[bool, Query(
+            description="No typo tolerance, no articles lacking a word, no correction")] = False,
     ) -> JSONResponse:
         filters = Filters(place=place, since=since, until=until, author=author, source=source)
         request = SearchRequest(q=q, limit=limit, page=page, sort=sort,  # type: ignore[arg-type]
