@@ -37,7 +37,15 @@ from search import proximity
 from search.generations import PerReader, registry
 from search.plan import Item, Plan, Shared
 from search.posting_arrays import EMPTY_WEIGHTS, field_lengths, postings_of
-from search.sorted_ids import EMPTY_IDS, SEARCH_STEPS, common, common_docs, in_sorted, union
+from search.sorted_ids import (
+    EMPTY_IDS,
+    SEARCH_STEPS,
+    common,
+    common_docs,
+    in_sorted,
+    segment_span,
+    union,
+)
 
 #: A term's posting list as arrays: sorted segment-local ids and its weight in each.
 Postings = tuple[np.ndarray, np.ndarray]
@@ -49,22 +57,17 @@ def usable(searcher: Searcher) -> bool:
     return type(searcher.weighting) is BM25F
 
 
-#: Facet maps of a set of matches (sorted global document numbers), or ``None``
-#: when they cannot be counted so (:func:`search.filters.facet_maps`).
-Grouping = Callable[[Searcher, np.ndarray], "dict[str, FacetMap] | None"]
-
-
 def search(  # noqa: PLR0913, PLR0917 - query.py calls it so
         searcher: Searcher, the_plan: Plan, limit: int,
         allow: np.ndarray | None = None, deadline: float | None = None,
-        grouping: Grouping | None = None) -> Results:
+        keep_matches: bool = False) -> CountedResults:
     """The top *limit* documents for *the_plan*, as Whoosh ``Results`` (exact total).
 
     *allow*: sorted global document numbers a hit must be among (a filter).
     *deadline* (``time.monotonic()``): past it, raise Whoosh's ``TimeLimit`` before
-    the next segment, as a time-limited Whoosh collector would. With *grouping*,
-    the results keep every match (:attr:`CountedResults.matched`) and carry their
-    facet groups, counted by it over them.
+    the next segment, as a time-limited Whoosh collector would. With
+    *keep_matches*, the results keep every match (:attr:`CountedResults.matched`:
+    facets and the date order are read from them).
     """
     parent = searcher.get_parent()
     ids_parts, score_parts, total = [], [], 0
@@ -76,7 +79,7 @@ def search(  # noqa: PLR0913, PLR0917 - query.py calls it so
         allowed = None if allow is None else _segment_part(allow, offset, reader.doc_count_all())
         ids, scores, pending = _score_segment(parent, reader, the_plan, allow=allowed)
         total += len(ids)
-        if grouping is not None:
+        if keep_matches:
             matched.append(ids + offset)
         ids, scores = proximity.settle(reader, ids, scores, pending=pending, limit=limit)
         if len(ids):
@@ -86,32 +89,25 @@ def search(  # noqa: PLR0913, PLR0917 - query.py calls it so
     scores = np.concatenate(score_parts) if score_parts else EMPTY_WEIGHTS
     top = _top(ids, scores, limit)
     hits = [(float(scores[i]), int(ids[i])) for i in top]
-    if grouping is None:
-        return CountedResults(searcher, hits, total=total)
-    every = np.concatenate(matched) if matched else EMPTY_IDS
-    return CountedResults(searcher, hits, total=total, matched=every,
-                          facetmaps=grouping(searcher, every))
+    every = (np.concatenate(matched) if matched else EMPTY_IDS) if keep_matches else None
+    return CountedResults(searcher, hits, total=total, matched=every)
 
 
-def no_results(searcher: Searcher) -> Results:
+def no_results(searcher: Searcher) -> CountedResults:
     """An empty ``Results`` (a search cut short before it found anything)."""
     return CountedResults(searcher, [], total=0)
 
 
-def merged(searcher: Searcher, parts: Sequence[CountedResults], limit: int, *,
-           grouping: Grouping | None = None) -> Results:
+def merged(searcher: Searcher, parts: Sequence[CountedResults], limit: int) -> CountedResults:
     """The *limit* best hits of searches that share no document, as one ``Results``
     (higher score first, then lower document number, as :func:`search` orders; the
-    total is theirs summed; with *grouping*, the facet groups of all their matches,
-    which each part must have kept)."""
+    total is theirs summed; their matches, when every part kept them)."""
     top = sorted((hit for r in parts for hit in r.top_n), key=lambda sd: (-sd[0], sd[1]))
-    total = sum(len(r) for r in parts)
-    if grouping is None:
-        return CountedResults(searcher, top[:limit], total=total)
-    every = np.sort(np.concatenate([r.matched for r in parts if r.matched is not None]
-                                   or [EMPTY_IDS]))
-    return CountedResults(searcher, top[:limit], total=total, matched=every,
-                          facetmaps=grouping(searcher, every))
+    kept = [r.matched for r in parts]
+    every = None if any(m is None for m in kept) else np.sort(
+        np.concatenate([m for m in kept if m is not None] or [EMPTY_IDS]))
+    return CountedResults(searcher, top[:limit], total=sum(len(r) for r in parts),
+                          matched=every)
 
 
 class CountedResults(Results):
@@ -127,7 +123,7 @@ class CountedResults(Results):
                  facetmaps: dict[str, FacetMap] | None = None) -> None:
         super().__init__(searcher, None, top_n, facetmaps=facetmaps)
         self.total = total
-        #: Every match (sorted global numbers), when kept for facets.
+        #: Every match (sorted global numbers), when kept for facets or the date order.
         self.matched = matched
 
     def __len__(self) -> int:
@@ -148,7 +144,7 @@ def _top(ids: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
 def _segment_part(allow: np.ndarray, offset: int, size: int) -> np.ndarray:
     """The segment-local numbers of the documents of *allow* (sorted global
     numbers) in the segment of *size* documents starting at *offset*."""
-    lo, hi = np.searchsorted(allow, (offset, offset + size))
+    lo, hi = segment_span(allow, offset, size)
     part: np.ndarray = allow[lo:hi] - offset
     return part
 

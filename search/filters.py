@@ -37,6 +37,7 @@ from search.schema import (
     SOURCE_NAME,
     YEAR,
 )
+from search.sorted_ids import segment_span
 
 #: A date range a filter keeps (either end open: ``None``).
 DateRange = tuple[datetime | None, datetime | None]
@@ -203,7 +204,7 @@ def facet_maps(searcher: Searcher, ids: np.ndarray) -> dict[str, FacetMap] | Non
             return None
         counts = maps[name] = Counts()
         for leaf, offset in searcher.leaf_searchers():
-            lo, hi = np.searchsorted(ids, (offset, offset + leaf.doc_count_all()))
+            lo, hi = segment_span(ids, offset, leaf.doc_count_all())
             if lo == hi:
                 continue
             known = _GROUPS.get(leaf.reader(), dict)
@@ -250,7 +251,7 @@ def newest_first(searcher: Searcher, ids: np.ndarray, limit: int) -> list[tuple[
         return None
     keys = np.empty(len(ids), dtype=np.int64)
     for leaf, offset in searcher.leaf_searchers():
-        lo, hi = np.searchsorted(ids, (offset, offset + leaf.doc_count_all()))
+        lo, hi = segment_span(ids, offset, leaf.doc_count_all())
         if lo == hi:
             continue
         known = _DATE_KEYS.get(leaf.reader(), partial(_segment_keys, categorizer, leaf, offset))

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import numpy as np
 from whoosh import query as wq
 from whoosh.collectors import (
     Collector,
@@ -27,7 +26,7 @@ from whoosh.collectors import (
 )
 from whoosh.searching import Hit as WhooshHit
 from whoosh.searching import Results, Searcher
-from whoosh.sorting import Count, FacetMap
+from whoosh.sorting import Count
 
 from search import bm25, plan
 from search.filters import (
@@ -105,12 +104,6 @@ class Found:
         }
 
 
-def _matches_only(searcher: Searcher, ids: Any) -> dict[str, FacetMap]:
-    """A grouping that counts nothing: the parts of :meth:`Searching.run_disjoint`
-    keep their matches, and the facets are counted once over all of them."""
-    return {}
-
-
 @dataclass(frozen=True, kw_only=True)
 class Searching:
     """One request's search settings, to run the query and its fallbacks alike.
@@ -141,34 +134,12 @@ class Searching:
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
         the_plan = plan.plan(q) if bm25.usable(self.searcher) else None
-        if the_plan is not None and self.sort == "relevance":
+        if the_plan is not None and self.sort in ("relevance", "date"):
             found = self._scored(the_plan, limit, deadline)
-            if not self.facets or found.partial or found.parts[0].facet_names():
-                return found
-        elif the_plan is not None and self.sort == "date":
-            dated = self._dated(the_plan, limit, deadline)
-            if dated is not None:
-                return dated
+            finished = found if found.partial else self._finished(found.parts[0])
+            if finished is not None:
+                return finished
         return self._collected(q, limit, deadline)
-
-    def _dated(self, the_plan: plan.Plan, limit: int, deadline: float | None) -> Found | None:
-        """Newest first, from the fast scorer's matches (:func:`~search.filters.newest_first`)
-        and their facets; ``None`` when the date keys or facets cannot be read so."""
-        found = self._scored(the_plan, limit, deadline, grouping=_matches_only)
-        matched = cast(bm25.CountedResults, found.parts[0]).matched
-        if found.partial or matched is None:
-            return found if found.partial else None
-        return self._newest(matched)
-
-    def _newest(self, matched: np.ndarray) -> Found | None:
-        """The page's newest of *matched* (sorted global numbers), with their facets;
-        ``None`` when the date keys or facets cannot be read so."""
-        newest = newest_first(self.searcher, matched, self.page * self.limit)
-        maps = facet_maps(self.searcher, matched) if self.facets else {}
-        if newest is None or maps is None:
-            return None
-        return Found([bm25.CountedResults(self.searcher, cast(list[tuple[float, int]], newest),
-                                          total=len(matched), matched=matched, facetmaps=maps)])
 
     def run_disjoint(self, parts: Sequence[wq.Query], whole: wq.Query) -> Found:
         """:meth:`run` for *whole*, whose matches are those of *parts*, which share
@@ -181,32 +152,41 @@ class Searching:
             return self.run(whole)
         limit = self.page * self.limit
         deadline = time.monotonic() + self.time_limit if self.time_limit else None
-        keep = _matches_only if self.facets or self.sort == "date" else None
-        found = [self._scored(p, limit, deadline, grouping=keep) for p in plans if p is not None]
-        partial = any(f.partial for f in found)
-        scored = [cast(bm25.CountedResults, f.parts[0]) for f in found]
-        if partial:
-            return Found([bm25.merged(self.searcher, scored, limit)], partial)
-        if self.sort == "date":
-            every = np.sort(np.concatenate([r.matched for r in scored if r.matched is not None]
-                                           or [np.empty(0, dtype=np.int64)]))
-            return self._newest(every) or self.run(whole)
-        grouping = facet_maps if self.facets else None
-        results = bm25.merged(self.searcher, scored, limit, grouping=grouping)
-        if grouping is not None and not results.facet_names():
-            return self.run(whole)  # facets only a collector can count
-        return Found([results])
+        found = [self._scored(p, limit, deadline) for p in plans if p is not None]
+        results = bm25.merged(self.searcher, [cast(bm25.CountedResults, f.parts[0])
+                                              for f in found], limit)
+        if any(f.partial for f in found):
+            return Found([results], partial=True)
+        return self._finished(results) or self.run(whole)
 
-    def _scored(self, the_plan: plan.Plan, limit: int, deadline: float | None, *,
-                grouping: bm25.Grouping | None = None) -> Found:
-        """By the fast scorer (:mod:`search.bm25`), with the facet groups when asked
-        (*grouping*, by default :func:`~search.filters.facet_maps`)."""
+    def _finished(self, results: Results) -> Found | None:
+        """The fast scorer's *results* as the request wants them: newest first by
+        date (:func:`~search.filters.newest_first`), with facets when asked
+        (:func:`~search.filters.facet_maps`), both read from every match rather
+        than by a collector walking and scoring them again. ``None`` when the date
+        keys or the facets cannot be read so."""
+        matched = cast(bm25.CountedResults, results).matched
+        if matched is None:
+            return Found([results])
+        top = results.top_n
+        if self.sort == "date":
+            newest = newest_first(self.searcher, matched, self.page * self.limit)
+            if newest is None:
+                return None
+            top = cast(list[tuple[float, int]], newest)
+        maps = facet_maps(self.searcher, matched) if self.facets else {}
+        if maps is None:
+            return None
+        return Found([bm25.CountedResults(self.searcher, top, total=len(matched),
+                                          matched=matched, facetmaps=maps)])
+
+    def _scored(self, the_plan: plan.Plan, limit: int, deadline: float | None) -> Found:
+        """By the fast scorer (:mod:`search.bm25`); every match kept when the facets
+        or the date order are read from them (:meth:`_finished`)."""
         allow = allowed(self.searcher, self.flt) if self.flt is not None else None
-        if grouping is None and self.facets:
-            grouping = facet_maps
+        keep = self.facets or self.sort == "date"
         try:
-            return Found([bm25.search(self.searcher, the_plan, limit, allow, deadline,
-                                      grouping)])
+            return Found([bm25.search(self.searcher, the_plan, limit, allow, deadline, keep)])
         except TimeLimit:
             return Found([bm25.no_results(self.searcher)], partial=True)
 

@@ -123,3 +123,10 @@ def common_docs(id_lists: list[np.ndarray], within: np.ndarray | None = None) ->
         if not len(candidates):
             return EMPTY_IDS
     return EMPTY_IDS if candidates is None else candidates
+
+
+def segment_span(ids: np.ndarray, offset: int, size: int) -> tuple[int, int]:
+    """Where the documents of the segment of *size* documents starting at *offset*
+    stand in *ids* (sorted global document numbers): ``ids[lo:hi]``."""
+    lo, hi = np.searchsorted(ids, (offset, offset + size))
+    return int(lo), int(hi)

@@ -7,7 +7,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.sorted_ids import common, common_docs, found_at, in_sorted, sorted_unique, union
+from search.sorted_ids import (
+    common,
+    common_docs,
+    found_at,
+    in_sorted,
+    segment_span,
+    sorted_unique,
+    union,
+)
 
 ids = st.lists(st.integers(0, 200), max_size=60).map(lambda xs: np.unique(np.asarray(
     xs, dtype=np.int64)))
@@ -66,3 +74,9 @@ def test_found_at_agrees_for_few_and_many_values() -> None:
         assert here.tolist() == np.isin(vals, sorted_ids).tolist()
         assert (sorted_ids[at[here]] == vals[here]).all()
         assert in_sorted(vals, sorted_ids).tolist() == here.tolist()
+
+
+@given(ids, st.integers(0, 200), st.integers(0, 80))
+def test_segment_span_is_the_segments_documents(a: np.ndarray, offset: int, size: int) -> None:
+    lo, hi = segment_span(a, offset, size)
+    assert a[lo:hi].tolist() == [x for x in a.tolist() if offset <= x < offset + size]
