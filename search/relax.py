@@ -76,12 +76,14 @@ def with_typos(q: wq.Query, source: Lexicon | IndexReader) -> wq.Query | None:
 
 #: Longest query (in words) that gets the all-but-one relaxation (n intersections).
 MAX_RELAX_WORDS = 8
+#: Shortest query (in words) that gets it.
+MIN_RELAX_WORDS = 3
 
 
 def all_but_one(q: wq.Query) -> wq.Query | None:
     """*q* with any one of its required words allowed to be missing, or ``None``.
 
-    Only for plain all-words queries of 3 to :data:`MAX_RELAX_WORDS` words; excluded
+    Only for plain all-words queries of :func:`may_leave_one_out` length; excluded
     words stay excluded. Whoosh's ``Or(minmatch=…)`` is not implemented, so this is
     the OR of the ANDs that each leave one word out.
     """
@@ -119,7 +121,7 @@ def each_left_out(q: wq.Query) -> list[wq.Query] | None:
 def _left_out(q: wq.Query) -> tuple[list[wq.Query], wq.Query | None] | None:
     """The ANDs that each leave one of *q*'s required words out (its negated words
     kept in each), and what *q* excludes besides; ``None`` for other shapes and for
-    fewer than 3 or more than :data:`MAX_RELAX_WORDS` words."""
+    a length :func:`may_leave_one_out` refuses."""
     required = required_part(q)
     excluded = None
     if isinstance(required, wq.AndNot):  # "a b c -d": relax the words, keep -d
@@ -128,11 +130,18 @@ def _left_out(q: wq.Query) -> tuple[list[wq.Query], wq.Query | None] | None:
         return None
     words = [c for c in required.subqueries if not isinstance(c, wq.Not)]
     negations = [c for c in required.subqueries if isinstance(c, wq.Not)]
-    if not 3 <= len(words) <= MAX_RELAX_WORDS:
+    if not may_leave_one_out(len(words)):
         return None
     ands: list[wq.Query] = [wq.And([w for j, w in enumerate(words) if j != i] + negations)
                             for i in range(len(words))]
     return ands, excluded
+
+
+def may_leave_one_out(words: int) -> bool:
+    """Whether a plain query of *words* words is relaxed to all but one of them:
+    from :data:`MIN_RELAX_WORDS` (two words less one is a single everyday word) to
+    :data:`MAX_RELAX_WORDS` (one intersection a word left out)."""
+    return MIN_RELAX_WORDS <= words <= MAX_RELAX_WORDS
 
 
 def has_many_words(q: wq.Query) -> bool:

@@ -73,7 +73,7 @@ from search.places import gazetteer
 from search.query import parse as local_query
 from search.readings import Reading
 from search.readings import readings as probable_readings
-from search.relax import MAX_RELAX_WORDS, TYPO_WHEN_FEWER, typo_alternatives
+from search.relax import TYPO_WHEN_FEWER, may_leave_one_out, typo_alternatives
 from search.results import Hit, SearchResult, extra_fields
 from search.schema import SCHEMA_VERSION
 from search.sphinx import failover, ingest, rescore, rows, rtindex, sphinxql, vocabulary
@@ -300,11 +300,8 @@ class SphinxEngine:
             words, likely, near=lambda word: typo_alternatives(lexicon, word))
         if not widened.widened:
             return found, None
-        offset = (request.page - 1) * request.limit
-        skip = max(0, offset - found.total)  # typo matches before this page
-        more = self._page(request, sphinxql.typo_only(widened, exact), where,
-                          offset=skip, limit=request.limit)
-        rows = (found.rows + more.rows)[: request.limit]
+        rows, more = self._following(request, found, sphinxql.typo_only(widened, exact),
+                                     where=where)
         return Found(rows, found.total + more.total, found.partial or more.partial,
                      widened.match, typos=more.total, stored=found.stored), widened
 
@@ -315,16 +312,22 @@ class SphinxEngine:
         words (exact or one typo away, *held*) match fewer than
         :data:`~search.relax.TYPO_WHEN_FEWER` (as locally)."""
         if (not found.total or found.total >= TYPO_WHEN_FEWER or found.partial
-                or not 3 <= len(plain) <= MAX_RELAX_WORDS):
+                or not may_leave_one_out(len(plain))):
             return found
-        offset = (request.page - 1) * request.limit
-        skip = max(0, offset - found.total)  # matches lacking a word before this page
-        more = self._page(request, sphinxql.missing_one(plain, held), where,
-                          offset=skip, limit=request.limit)
-        rows = (found.rows + more.rows)[: request.limit]
+        rows, more = self._following(request, found, sphinxql.missing_one(plain, held),
+                                     where=where)
         return Found(rows, found.total + more.total, found.partial or more.partial,
                      found.match, typos=found.typos, missing_one=more.total,
                      stored=found.stored)
+
+    def _following(self, request: SearchRequest, found: Found, match: str, *,
+                   where: sphinxql.Where) -> tuple[list[dict[str, Any]], Page]:
+        """The page's rows once the matches of *match*, which rank after all of
+        *found*, follow them; and the page of those that was read (its total
+        counts them all)."""
+        skip = max(0, (request.page - 1) * request.limit - found.total)  # before this page
+        more = self._page(request, match, where, offset=skip, limit=request.limit)
+        return (found.rows + more.rows)[: request.limit], more
 
     def _stored(self, ids: list[int],
                 known: dict[int, object] | None = None) -> tuple[dict[int, object], bool]:
@@ -484,7 +487,7 @@ class SphinxEngine:
 def _relaxations(plain: Sequence[str]) -> list[tuple[str, int]]:
     """The quorums to try when all words find nothing, as the local relaxation."""
     steps = []
-    if 3 <= len(plain) <= MAX_RELAX_WORDS:
+    if may_leave_one_out(len(plain)):
         steps.append(("all_but_one", len(plain) - 1))
     if len(plain) >= 2:
         steps.append(("any_word", 1))
