@@ -255,9 +255,10 @@ def run(
     page size, so every page of one query agrees on the total); when all of those
     are still fewer, the articles holding all the words but one follow them
     (``missing_one``). With *suggest*, the result carries a
-    "did you mean" (:mod:`search.spelling`); when the query finds nothing at all
-    and the suggestion changes its words, the suggestion's results are shown
-    (``corrected``). Only then are words dropped (``fallback``/``relaxed``).
+    "did you mean" (:mod:`search.spelling`); when no article holds the words as
+    typed and the suggestion changes them, the suggestion's results are shown
+    (``corrected``), followed by the typed words' typo matches they lack. Only when
+    nothing is found at all are words dropped (``fallback``/``relaxed``).
 
     Paging and sort are taken as given: :func:`search.service.check` is where
     they are checked against :mod:`search.limits`, for every front end.
@@ -275,10 +276,10 @@ def run(
         found = _with_missing_one(search, q, typo_q, found)
     suggestion = spelling.suggest(vocabulary, words) if suggest and words.strip() else None
     corrected = False
-    if found.empty and suggestion and suggestion.corrected and not exact:
-        fixed = _first_to_find(search, [("corrected", parse(suggestion.text))])
+    if suggestion and suggestion.corrected and not exact and _none_as_typed(found):
+        fixed = _corrected(search, suggestion.text, typed=(q, typo_q), found=found)
         if fixed is not None:
-            (q, found, _), typo_q, corrected = fixed, None, True
+            (q, found, likely), corrected = fixed, True
     relaxed_by = None
     if found.empty and has_many_words(q):
         relaxed = _relaxed(search, q, words)
@@ -286,8 +287,7 @@ def run(
             q, found, relaxed_by = relaxed
     typed = suggestion.text if corrected and suggestion else words
     hits = page_hits(searcher, found, q, typo_q=typo_q, page=page, limit=limit,
-                      with_snippets=with_snippets, typed=typed,
-                      readings=None if corrected else likely)
+                      with_snippets=with_snippets, typed=typed, readings=likely)
     return SearchResult(
         query=text, total=found.total, page=page, limit=limit,
         took_ms=(time.perf_counter() - started) * 1000, hits=hits,
@@ -336,12 +336,52 @@ def _with_missing_one(search: Searching, q: wq.Query, typo_q: wq.Query | None,
     relaxed the same way, but as the ``fallback`` (:func:`run`)."""
     if not found.total or found.total >= TYPO_WHEN_FEWER or found.partial:
         return found
+    more = _missing_one(search, q, required_part(typo_q if typo_q is not None else q))
+    return found if more is None else found.then_missing_one(more)
+
+
+def _missing_one(search: Searching, q: wq.Query, *held: wq.Query) -> Found | None:
+    """The articles holding all of *q*'s words but one that none of *held* match
+    (``None`` for a query too short or too long to leave a word out)."""
     parts, relaxed = each_left_out(q), all_but_one(q)
     if parts is None or relaxed is None:
-        return found
-    held = required_part(typo_q if typo_q is not None else q)
-    return found.then_missing_one(search.run_disjoint(
-        [Without(p, held) for p in parts], Without(relaxed, held)))
+        return None
+    shown = held[0] if len(held) == 1 else wq.Or(list(held))
+    return search.run_disjoint([Without(p, shown) for p in parts], Without(relaxed, shown))
+
+
+def _none_as_typed(found: Found) -> bool:
+    """Whether no article holds the words as typed: *found* is empty, or holds only
+    articles matched through words one edit away or lacking a word."""
+    return not found.partial and found.total == found.typos + found.missing_one
+
+
+def _corrected(search: Searching, text: str, *, typed: tuple[wq.Query, wq.Query | None],
+               found: Found) -> tuple[wq.Query, Found, list[Reading] | None] | None:
+    """The did-you-mean *text*'s query, what it finds and its readings, when it finds
+    something (``None`` when not): its matches first, then what the *typed* query
+    (as typed, and widened by typos) *found*, without them: its typo matches, then
+    the articles lacking one of its words. Nothing found before is lost.
+
+    The did-you-mean weighs the whole query's context (``vurus h5n1`` → ``virus
+    H5N1``), where typo tolerance widens each word alone: when the words as typed
+    are in no article, the correction's articles are the likelier ones."""
+    try:
+        fixed_q, likely = _first_query(search.searcher, text, search.flt)
+    except QueryError:
+        return None
+    fixed = search.run(fixed_q)
+    if fixed.empty:
+        return None
+    q, typo_q = typed
+    shown = required_part(fixed_q)
+    if typo_q is not None and found.typos:
+        fixed = fixed.then(search.run(Without(typo_q, shown)))
+    if found.missing_one:
+        more = _missing_one(search, q, required_part(typo_q if typo_q is not None else q), shown)
+        if more is not None:
+            fixed = fixed.then_missing_one(more)
+    return fixed_q, fixed, likely
 
 
 def _relaxed(search: Searching, q: wq.Query,

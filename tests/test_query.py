@@ -326,12 +326,60 @@ def test_fallback_relaxes_to_all_but_one_word_before_any_word(seed_index) -> Non
 
 
 def test_typo_tolerance_finds_words_one_edit_away(seed_index) -> None:
-    typo = search(seed_index, "nhiemm vu")  # "nhiệm vụ" with a doubled m
+    typo = search(seed_index, "nhiemm vu", suggest=False)  # "nhiệm vụ" with a doubled m
     assert typo.total == 5 and typo.typos == 5 and not typo.fallback
     marks = {s.text[a:b] for h in typo.hits for s in h.snippets for a, b in s.matches}
     assert "nhiệm" in marks  # the word it stood for is highlighted
     strict = search(seed_index, "nhiemm vu", exact=True)
     assert strict.typos == 0 and (strict.total == 0 or strict.fallback)
+
+
+def test_words_in_no_article_show_the_correction_first(seed_index) -> None:
+    """No article holds "nhiemm": the did-you-mean's articles are the results."""
+    fixed = search(seed_index, "nhiemm vu")
+    assert fixed.corrected and fixed.suggestion == "Nhiệm vụ"
+    assert fixed.total == 5 and fixed.typos == 0  # every typo match holds "nhiệm vụ"
+    assert [h.id for h in fixed.hits] == ids(seed_index, "nhiệm vụ", exact=True)
+
+
+def _every(index_dir: Path, text: str, **kwargs) -> list[str]:
+    return ids(index_dir, text, limit=500, **kwargs)
+
+
+@pytest.mark.parametrize("typed", [
+    "Các trờưng đại học",       # "trường": typo matches alone put the article 8th
+    "Triển khai chơưng trình",  # "chương"
+])
+def test_correction_first_then_the_typo_matches_it_lacks(vntc_index, typed) -> None:
+    fixed = search(vntc_index, typed, limit=500)
+    assert fixed.corrected and fixed.suggestion
+    first = _every(vntc_index, fixed.suggestion, exact=True)
+    got = [h.id for h in fixed.hits]
+    assert got[: len(first)] == first  # the correction's articles, in its own order
+    before = search(vntc_index, typed, limit=500, suggest=False)  # typo matches only
+    assert before.total == before.typos > 0
+    assert set(got[len(first):]) == {h.id for h in before.hits} - set(first)
+    assert fixed.typos == fixed.total - len(first) > 0  # nothing lost, nothing twice
+    assert len(set(got)) == len(got) == fixed.total
+
+
+def test_correction_keeps_the_articles_lacking_a_word(vntc_index) -> None:
+    typed = "Phụ nữ ngihện ma"  # "nghiện"; few articles: those lacking a word follow
+    before = search(vntc_index, typed, limit=500, suggest=False)
+    assert before.missing_one and before.total == before.typos + before.missing_one
+    fixed = search(vntc_index, typed, limit=500)
+    assert fixed.corrected and fixed.missing_one
+    assert {h.id for h in fixed.hits} == {h.id for h in before.hits} | set(
+        _every(vntc_index, fixed.suggestion or "", exact=True))
+    tail = [h.id for h in fixed.hits][fixed.total - fixed.missing_one:]
+    assert set(tail) <= {h.id for h in before.hits[before.total - before.missing_one:]}
+
+
+def test_words_some_article_holds_are_not_replaced(vntc_index) -> None:
+    """A rare word the archive holds keeps its own results; the did-you-mean is offered."""
+    typed = "nguyet"  # few articles, so typo matches follow: not a correction
+    result = search(vntc_index, typed)
+    assert not result.corrected and result.total > result.typos > 0
 
 
 def test_short_words_get_no_typo_tolerance(seed_index) -> None:
@@ -380,7 +428,8 @@ def test_a_slip_that_makes_a_real_word_still_finds_the_article(vntc_index, typed
 
 
 def test_typo_matches_come_before_those_lacking_a_word(vntc_index) -> None:
-    r = search(vntc_index, "nha uong ruouu vuot", limit=100)  # "ruouu": a typo of "rượu"
+    # "ruouu": a typo of "rượu" (without the did-you-mean, whose articles would come first)
+    r = search(vntc_index, "nha uong ruouu vuot", limit=100, suggest=False)
     assert r.typos and r.missing_one and r.total <= 100
     assert len({h.id for h in r.hits}) == r.total  # each article once, in one tier
     first_missing = r.total - r.missing_one

@@ -122,9 +122,15 @@ def test_a_fallback_says_how_far_it_relaxed(seeds, q, relaxed) -> None:
 
 
 def test_typo_matches_are_counted(seeds) -> None:
-    result = ask(seeds, "khen thuongg")
-    assert Notice(kind="typos", count=result.typos) in result.notices and result.typos == 3
-    assert "typos" not in kinds(ask(seeds, "khen thuongg", exact=True))
+    result = ask(seeds, "thuong")  # in three articles; "trường", one edit away, in two
+    assert Notice(kind="typos", count=result.typos) in result.notices and result.typos == 2
+    assert "typos" not in kinds(ask(seeds, "thuong", exact=True))
+
+
+def test_words_in_no_article_are_corrected(seeds) -> None:
+    result = ask(seeds, "khen thuongg")  # typo matches alone, so the correction shows
+    assert Notice(kind="corrected", query="Khen thưởng") in result.notices
+    assert result.total == 3 and "typos" not in kinds(result)
 
 
 def test_a_page_past_the_last_names_the_last(seeds) -> None:

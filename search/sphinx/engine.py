@@ -17,8 +17,9 @@ and reloaded after indexing or when the vocabulary's word total changes
 (:meth:`SphinxEngine.lexicon`). A search then goes as :func:`search.query.run`
 goes: when the words match fewer than :data:`~search.relax.TYPO_WHEN_FEWER`
 articles, words one edit away join the MATCH and their articles follow the exact
-ones (``typos``); the result carries the suggestion; a query that finds nothing
-shows its correction's results (``corrected``, unless ``exact``); then relaxation.
+ones (``typos``); the result carries the suggestion; a query whose words as typed
+are in no article shows its correction's results first (``corrected``, unless
+``exact``); then relaxation.
 
 What the cluster does differently, said rather than faked:
 
@@ -213,11 +214,12 @@ class SphinxEngine:
                                            held=widened or compiled, plain=compiled.plain)
         suggestion = self.did_you_mean(words) if words.strip() else None
         corrected, typed = False, words
-        if not found.total and suggestion and suggestion.corrected and not request.exact:
-            fixed = sphinxql.compile_query(suggestion.text)
-            more = self._found(request, fixed.match, where, ranking=Ranking(suggestion.text))
-            if more.total or more.partial:
-                found, compiled, widened, likely = more, fixed, None, None
+        if (suggestion and suggestion.corrected and not request.exact
+                and not found.partial and found.total == found.typos + found.missing_one):
+            fixed = self._corrected(request, suggestion.text, filters, where=where,
+                                    typed=(compiled, widened), found=found)
+            if fixed is not None:
+                found, compiled, likely = fixed
                 corrected, typed = True, suggestion.text
         relaxed = None
         if compiled and not found.total and not found.partial:
@@ -275,6 +277,36 @@ class SphinxEngine:
         stats = self.statistics().of(terms, remember=not partial)
         return [{**window[i], "score": score}
                 for i, score in rescore.order(the_plan, analysed, stats)], stored
+
+    def _corrected(  # noqa: PLR0913 - the request, and what it already found, keyword-only
+        self, request: SearchRequest, text: str, filters: Filters, *, where: sphinxql.Where,
+        typed: tuple[sphinxql.Compiled | None, sphinxql.Compiled | None], found: Found,
+    ) -> tuple[Found, sphinxql.Compiled, list[Reading] | None] | None:
+        """What the did-you-mean *text* finds, then what the *typed* query (as typed,
+        and widened by typos) *found*, without it: its typo matches, then the articles
+        lacking one of its words; the correction's compiled query and readings
+        (``None`` when it finds nothing), as locally (:func:`search.query.run`)."""
+        likely = self._ranking_readings(text)
+        fixed = self._compiled(text, filters, likely or ())
+        if fixed is None:
+            return None
+        first = self._found(request, fixed.match, where, ranking=Ranking(text, likely or ()))
+        if not first.total and not first.partial:
+            return None
+        exact, widened = typed
+        if widened is not None and found.typos:
+            rows, more = self._following(request, first, sphinxql.typo_only(widened, fixed),
+                                         where=where)
+            first = Found(rows, first.total + more.total, first.partial or more.partial,
+                          fixed.match, typos=more.total, stored=first.stored)
+        held = widened or exact
+        if found.missing_one and exact is not None and held is not None:
+            rows, more = self._following(
+                request, first, sphinxql.missing_one(exact.plain, held, fixed), where=where)
+            first = Found(rows, first.total + more.total, first.partial or more.partial,
+                          fixed.match, typos=first.typos, missing_one=more.total,
+                          stored=first.stored)
+        return first, fixed, likely
 
     def _relaxed(self, request: SearchRequest, found: Found, *, plain: list[str],
                  where: sphinxql.Where) -> tuple[Found, str | None]:

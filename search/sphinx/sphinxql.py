@@ -162,11 +162,12 @@ def typo_only(widened: Compiled, exact: Compiled) -> str:
     return _with_boosts(f"(({widened.required}) -({exact.required}))", widened.boosts)
 
 
-def missing_one(plain: Sequence[str], held: Compiled) -> str:
-    """MATCH for the articles holding all the *plain* words but one that *held* (the
-    query as typed, or widened by typo alternatives) does not match: they follow
-    those, as locally (:func:`search.query.run`)."""
-    return f"(({relaxed_match(plain, len(plain) - 1)}) -({held.required}))"
+def missing_one(plain: Sequence[str], *held: Compiled) -> str:
+    """MATCH for the articles holding all the *plain* words but one that none of
+    *held* (the query as typed, or widened by typo alternatives; and its correction)
+    matches: they follow those, as locally (:func:`search.query.run`)."""
+    without = " ".join(f"-({h.required})" for h in held)
+    return f"(({relaxed_match(plain, len(plain) - 1)}) {without})"
 
 
 def folded_phrase(words: Sequence[str]) -> str:
