@@ -275,17 +275,17 @@ def run(
         found, typo_q = _with_typo_matches(search, q, found, vocabulary)
         found = _with_missing_one(search, q, typo_q, found)
     suggestion = spelling.suggest(vocabulary, words) if suggest and words.strip() else None
-    corrected = False
+    corrected, typed = False, words
     if suggestion and suggestion.corrected and not exact and _none_as_typed(found):
-        fixed = _corrected(search, suggestion.text, typed=(q, typo_q), found=found)
+        searched = spelling.searched_form(words, suggestion.text)
+        fixed = _corrected(search, searched, typed=(q, typo_q), found=found)
         if fixed is not None:
-            (q, found, likely), corrected = fixed, True
+            (q, found, likely), corrected, typed = fixed, True, searched
     relaxed_by = None
     if found.empty and has_many_words(q):
         relaxed = _relaxed(search, q, words)
         if relaxed is not None:
             q, found, relaxed_by = relaxed
-    typed = suggestion.text if corrected and suggestion else words
     hits = page_hits(searcher, found, q, typo_q=typo_q, page=page, limit=limit,
                       with_snippets=with_snippets, typed=typed, readings=likely)
     return SearchResult(

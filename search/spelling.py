@@ -100,6 +100,24 @@ class Suggestion:
         return {"text": self.text, "corrected": self.corrected}
 
 
+def searched_form(typed: str, suggestion: str) -> str:
+    """The *suggestion* for the *typed* query as its results are searched: a word
+    typed without marks loses the marks the suggestion guessed for it.
+
+    The guess is one reading; searched unmarked, the word is ranked by its likely
+    readings like any word typed so (``ngori`` → ``ngồi`` shown, ``ngoi`` searched:
+    the article meant may say "ngoài"). Marks the user typed stay."""
+    said, shown = token_tuples(typed), token_tuples(suggestion)
+    if len(said) != len(shown):
+        return suggestion
+    out, last = [], 0
+    for was, tok in zip(said, shown, strict=True):
+        word = suggestion[tok[2] : tok[3]]
+        out += [suggestion[last : tok[2]], word if has_accents(was[0]) else fold(word)]
+        last = tok[3]
+    return "".join([*out, suggestion[last:]])
+
+
 def suggest(source: Lexicon | Searcher, text: str) -> Suggestion | None:
     """The query the user most likely meant, or ``None`` if *text* is already it.
 

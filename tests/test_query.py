@@ -13,6 +13,7 @@ from search.indexer import index_paths
 from search.limits import MAX_QUERY_CHARS
 from search.normalize import fold
 from search.query import parse, run
+from search.spelling import searched_form
 
 
 def search(index_dir: Path, text: str, **kwargs):
@@ -353,7 +354,7 @@ def _every(index_dir: Path, text: str, **kwargs) -> list[str]:
 def test_correction_first_then_the_typo_matches_it_lacks(vntc_index, typed) -> None:
     fixed = search(vntc_index, typed, limit=500)
     assert fixed.corrected and fixed.suggestion
-    first = _every(vntc_index, fixed.suggestion, exact=True)
+    first = _every(vntc_index, searched_form(typed, fixed.suggestion), exact=True)
     got = [h.id for h in fixed.hits]
     assert got[: len(first)] == first  # the correction's articles, in its own order
     before = search(vntc_index, typed, limit=500, suggest=False)  # typo matches only

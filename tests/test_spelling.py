@@ -10,7 +10,7 @@ from search import store
 from search.accents import keeps_accents
 from search.indexer import index_paths
 from search.normalize import fold, has_accents, token_tuples
-from search.spelling import one_edit, suggest
+from search.spelling import one_edit, searched_form, suggest
 from tests.conftest import CORPUS
 
 
@@ -216,3 +216,14 @@ def test_a_word_is_capitalised_only_when_the_archive_clearly_does(
     (tmp_path / "a.txt").write_text("Tin ngắn\n\n" + body, encoding="utf-8")
     index_paths(tmp_path / "ix", [tmp_path / "a.txt"])
     assert suggestion(tmp_path / "ix", "uy ban nhan dan").text == expected
+
+
+@pytest.mark.parametrize(("typed", "suggestion", "searched"), [
+    ("hàm ếch ngori", "Hàm ếch ngồi", "Hàm ếch ngoi"),  # the guessed marks go (and case)
+    ("nguy co vurus h5n1", "Nguy cơ virus H5N1", "nguy co virus h5n1"),
+    ("câhu âu", "Châu Âu", "Châu Âu"),  # marks typed stay
+    ("quaanj uyr", "Quận ủy", "quan uy"),  # Telex keys are no marks typed
+    ("tp.hcm xyz", "TP HCM", "TP HCM"),  # words that do not pair up: as suggested
+])
+def test_a_correction_is_searched_with_the_marks_typed(typed, suggestion, searched) -> None:
+    assert searched_form(typed, suggestion) == searched

@@ -216,11 +216,12 @@ class SphinxEngine:
         corrected, typed = False, words
         if (suggestion and suggestion.corrected and not request.exact
                 and not found.partial and found.total == found.typos + found.missing_one):
-            fixed = self._corrected(request, suggestion.text, filters, where=where,
+            searched = spelling.searched_form(words, suggestion.text)
+            fixed = self._corrected(request, searched, filters, where=where,
                                     typed=(compiled, widened), found=found)
             if fixed is not None:
                 found, compiled, likely = fixed
-                corrected, typed = True, suggestion.text
+                corrected, typed = True, searched
         relaxed = None
         if compiled and not found.total and not found.partial:
             found, relaxed = self._relaxed(request, found, plain=compiled.plain, where=where)
