@@ -364,6 +364,17 @@ def test_correction_first_then_the_typo_matches_it_lacks(vntc_index, typed) -> N
     assert len(set(got)) == len(got) == fixed.total
 
 
+def test_corrected_results_page_through_every_tier_once(vntc_index) -> None:
+    typed = "Các trờưng đại học"
+    whole = search(vntc_index, typed, limit=210)
+    assert whole.corrected and whole.typos and whole.total <= 210  # 185 + 17 typo matches
+    pages = [search(vntc_index, typed, limit=70, page=p) for p in (1, 2, 3)]
+    assert [h.id for p in pages for h in p.hits] == [h.id for h in whole.hits]
+    assert {p.total for p in pages} == {whole.total} and {p.typos for p in pages} == {whole.typos}
+    by_date = search(vntc_index, typed, limit=10, sort="date")
+    assert by_date.corrected and by_date.total == whole.total
+
+
 def test_correction_keeps_the_articles_lacking_a_word(vntc_index) -> None:
     typed = "Phụ nữ ngihện ma"  # "nghiện"; few articles: those lacking a word follow
     before = search(vntc_index, typed, limit=500, suggest=False)

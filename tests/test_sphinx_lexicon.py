@@ -114,8 +114,9 @@ def test_one_typo_finds_what_the_local_engine_finds(engines: Engines) -> None:
 
 
 def test_typo_matches_follow_the_exact_ones(engines: Engines) -> None:
-    q = "nguyen tan dungg"  # "dungg" is no word: its typo matches are every match
+    q = "nguyen tan dungg"  # "dungg" is no word: the correction's matches, then typo ones
     local, cluster = _search(engines.local, q), _search(engines.cluster, q)
+    assert cluster.corrected and local.corrected and cluster.suggestion == local.suggestion
     assert cluster.typos and (cluster.total, cluster.typos) == (local.total, local.typos)
     deeper = service.search(engines.cluster, SearchRequest(q=q, limit=3, page=2))
     assert not {h.id for h in deeper.hits} & {h.id for h in cluster.hits}
