@@ -396,20 +396,9 @@ def _relaxed(search: Searching, q: wq.Query,
         more = search.run_disjoint(parts, whole)
         if more.total or more.partial:
             return whole, more, "all_but_one"
-    return _first_to_find(search, [("any_word", parse(words, any_word=True))])
-
-
-def _first_to_find(search: Searching, named: Sequence[tuple[str, wq.Query | None]],
-                   ) -> tuple[wq.Query, Found, str] | None:
-    """The first of the *named* queries that finds something (or runs out of time),
-    what it found, and its name; ``None`` when none does."""
-    for mode, q in named:
-        if q is None:
-            continue
-        more = search.run(q)
-        if more.total or more.partial:
-            return q, more, mode
-    return None
+    any_word = parse(words, any_word=True)
+    more = search.run(any_word)
+    return (any_word, more, "any_word") if more.total or more.partial else None
 
 
 def _filtered(text: str, filters: Filters | None) -> tuple[str, wq.Query | None]:
