@@ -355,9 +355,9 @@ def search_cmd(  # noqa: PLR0913, PLR0917 - typer: each command-line option is a
     Accents are optional: 'quan uy ba dinh' finds "Quận ủy Ba Đình"; words typed
     with accents rank exact matches first. Abbreviations find their full forms and
     back (UBND = "Ủy ban nhân dân"). All words are required; when fewer than 50
-    articles have them all, words of 5+ letters also match one typo away, then the
-    articles holding all the words but one follow (each ranked after the matches
-    before it; --exact turns both off).
+    articles have them all, words of 5+ letters (4+ if no article has them) also
+    match one typo away, then the articles holding all the words but one follow
+    (each ranked after the matches before it; --exact turns both off).
 
     "Có phải bạn muốn tìm" suggests the accented or corrected query (Telex/VNI typed
     with the keyboard tool off included: 'quaanj uyr'). If nothing matches, the

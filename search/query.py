@@ -250,7 +250,8 @@ def run(
 
     Unless *exact*: when the words match fewer than
     :data:`search.relax.TYPO_WHEN_FEWER` articles, words of
-    :data:`search.relax.TYPO_MIN_LETTERS`+ letters also match index words one
+    :data:`search.relax.TYPO_MIN_LETTERS`+ letters (4+ for a word the archive
+    lacks: :func:`search.relax.typo_alternatives`) also match index words one
     edit away, and those articles follow the exact ones (a fixed threshold, not the
     page size, so every page of one query agrees on the total); when all of those
     are still fewer, the articles holding all the words but one follow them

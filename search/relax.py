@@ -28,6 +28,9 @@ def required_part(q: wq.Query) -> wq.Query:
 TYPO_WHEN_FEWER = 50
 #: Shortest word (folded letters) that typo tolerance applies to.
 TYPO_MIN_LETTERS = 5
+#: Shortest word the archive lacks that typo tolerance applies to: as typed it
+#: matches nothing, so its neighbours take no place from an exact match.
+TYPO_MIN_LETTERS_UNKNOWN = 4
 #: Weight of a typo-tolerant match relative to the word typed.
 TYPO_BOOST = 0.5
 
@@ -35,16 +38,20 @@ TYPO_BOOST = 0.5
 def typo_alternatives(words: Lexicon, folded: str) -> list[str]:
     """The archive words a typed word (folded) also matches under typo tolerance:
     those one edit away, most frequent first, for a word of
-    :data:`TYPO_MIN_LETTERS`+ letters (shorter ones have too many neighbours)."""
-    if len(folded) < TYPO_MIN_LETTERS or not folded.isalpha():
+    :data:`TYPO_MIN_LETTERS`+ letters (shorter ones have too many neighbours), or
+    of :data:`TYPO_MIN_LETTERS_UNKNOWN`+ letters when the archive lacks it
+    (``chíh``: without them, only a right did-you-mean could find ``chính``)."""
+    if not folded.isalpha() or len(folded) < TYPO_MIN_LETTERS_UNKNOWN:
+        return []
+    if len(folded) < TYPO_MIN_LETTERS and words.frequency(folded) > 0:
         return []
     return [w for w, _ in words.near_words(folded)]
 
 
 def with_typos(q: wq.Query, source: Lexicon | IndexReader) -> wq.Query | None:
-    """*q* with each required word of 5+ letters also matching words one edit away
-    (:func:`typo_alternatives`, from *source*: the archive's vocabulary, or the
-    local index's reader).
+    """*q* with each required word of 5+ letters (4+ the archive lacks) also
+    matching words one edit away (:func:`typo_alternatives`, from *source*: the
+    archive's vocabulary, or the local index's reader).
 
     Only the words that decide the match are widened (not phrases, not excluded
     words); ``None`` when no word has a near neighbour in the index.

@@ -395,7 +395,15 @@ def test_words_some_article_holds_are_not_replaced(vntc_index) -> None:
 
 
 def test_short_words_get_no_typo_tolerance(seed_index) -> None:
-    assert search(seed_index, "quam", suggest=False).total == 0  # "quan" is 4 letters
+    assert search(seed_index, "qan", suggest=False).total == 0  # "quan", 3 letters typed
+    held = search(seed_index, "thu", suggest=False)  # "thư", a word the seeds hold
+    assert held.total and not held.typos
+
+
+def test_a_four_letter_word_no_article_holds_matches_its_neighbours(seed_index) -> None:
+    widened = search(seed_index, "quam", suggest=False)  # "quan": no article says "quam"
+    assert widened.total == widened.typos > 0
+    assert search(seed_index, "quam", suggest=False, exact=True).total == 0
 
 
 def test_typo_matches_rank_below_exact_matches(vntc_index) -> None:
