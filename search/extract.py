@@ -46,7 +46,9 @@ _BOILERPLATE = re.compile(r"(?:" + "|".join(BOILERPLATE) + r")[\s.:]*", re.I)
 _PAREN_SOURCE = re.compile(r"^\(([^()\d]{2,20})\)\s*[-–—:]?\s*")
 _DASH_SOURCE = re.compile(r"^([^\W\d_][\w.]{1,19})\s*[-–—]\s+")
 _SENTENCE_END = re.compile(r"[.!?…]")
-_SPACES = re.compile(r"[\s\u00a0\u200b\u200c\u200d\ufeff]+")
+#: Separators that are not whitespace to ``str.split`` (zero-width spaces, joiners, BOM).
+_ZERO_WIDTH = "\u200b\u200c\u200d\ufeff"
+_ZERO_WIDTH_AS_SPACE = str.maketrans(dict.fromkeys(_ZERO_WIDTH, " "))
 MAX_TITLE = 200
 #: A header line longer than this is prose, not a date line.
 MAX_DATE_LINE = 80
@@ -120,8 +122,18 @@ class Article:
 
 
 def clean_line(line: str) -> str:
-    """Collapse NBSP/zero-width/tab runs to single spaces and trim."""
-    return _SPACES.sub(" ", line).strip()
+    """Collapse NBSP/zero-width/tab runs to single spaces and trim.
+
+    Most lines are clean already, which one look tells: every separator other
+    than the space is unprintable (``\\s``, NBSP, zero-width), so a printable
+    line without a double, leading or trailing space is returned as it is. A
+    regex substitution on every line was a tenth of extraction.
+    """
+    if line.isprintable() and "  " not in line and line[:1] != " " and line[-1:] != " ":
+        return line
+    if any(z in line for z in _ZERO_WIDTH):
+        line = line.translate(_ZERO_WIDTH_AS_SPACE)
+    return " ".join(line.split())  # str.split splits on what the regex \s matches
 
 
 def is_boilerplate(line: str) -> bool:
