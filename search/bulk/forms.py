@@ -111,13 +111,12 @@ class Forms:
 
     def _analyse(self, text: str) -> TextTerms:
         words = raw_words(text)
-        known = self._form_ids
-        ids = list(map(known.get, words))
-        if None in ids:
-            for word in set(words).difference(known):  # in no particular order: fine,
-                self._add(word)  # a term's number only has to be unique
-            ids = list(map(known.get, words))
-        forms = np.array(ids, dtype=np.int32)
+        try:
+            forms = self._form_array(words)
+        except KeyError:  # a word not met before
+            for word in set(words).difference(self._form_ids):  # in no particular order:
+                self._add(word)  # fine, a term's number only has to be unique
+            forms = self._form_array(words)
         entries = self._first.values[forms]
         counts = self._count.values[forms]
         if (counts == 1).all():
@@ -130,6 +129,11 @@ class Forms:
             positions = (np.cumsum(advances) - advances).astype(np.int32)
         return TextTerms(self._folded_of.values[entries], self._exact_of.values[entries],
                          self._accented_of.values[entries], positions)
+
+    def _form_array(self, words: list[str]) -> IdArray:
+        """The form numbers of *words* (a ``KeyError`` when one has none yet),
+        straight into an array: no list of numbers in between."""
+        return np.fromiter(map(self._form_ids.__getitem__, words), np.int32, len(words))
 
     def _add(self, word: str) -> None:
         """Number a new form and record its terms."""
