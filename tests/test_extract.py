@@ -161,6 +161,9 @@ def test_very_long_first_line_gives_a_bounded_title() -> None:
         (["Tiêu đề", "Nội dung dài của bài viết ở đây.", "BẢN ĐỒ SỐ"], None),
         (["Tiêu đề", "Nội dung dài của bài viết ở đây.", "Ba Đình"], None),
         (["Tiêu đề", "Nội dung dài của bài viết ở đây.", "Số 12 Lê Lợi"], None),
+        # the longest byline: "Theo", a five-word name, "(tổng hợp)"
+        (["Tiêu đề", "Nội dung.", "Theo Tôn Nữ Thị Hà Giang (tổng hợp)"], "Tôn Nữ Thị Hà Giang"),
+        (["Tiêu đề", "Nội dung.", "Theo Tôn Nữ Thị Hà Giang Anh (tổng hợp)"], None),
     ],
 )
 def test_find_author(lines, author) -> None:
