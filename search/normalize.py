@@ -310,6 +310,9 @@ def _array_of(table: dict[int, str]) -> npt.NDArray[np.uint8]:
 
 
 _SPACE = ord(" ")
+#: Place names whose filter key (:func:`place_key`) is remembered: every indexed
+#: article's places and provinces are keyed, from a gazetteer of a few hundred.
+PLACE_KEYS_REMEMBERED = 4096
 
 
 @lru_cache(maxsize=8)
@@ -323,8 +326,9 @@ def folded_words(text: str) -> tuple[list[str], list[int]]:
     counts its words), so callers must not modify the lists.
     """
     text = nfc(text)
-    seams = glued_seams(text)
-    found = _long_folded_words(text, seams)
+    codes = _codes(text)  # taken once for the seams and the words
+    seams = _seams(text, codes)
+    found = None if codes is None else _long_folded_words(codes, seams)
     if found is not None:
         return found
     toks = token_tuples(text)
@@ -332,12 +336,13 @@ def folded_words(text: str) -> tuple[list[str], list[int]]:
     return [t[1] for t in kept], [t[2] for t in kept]
 
 
-def _long_folded_words(text: str, seams: list[int]) -> tuple[list[str], list[int]] | None:
-    """:func:`folded_words` of a long text through a lookup array (each word
-    character's fold, a space for the rest), a glued word cut before each seam.
-    ``None`` when the array cannot say it (a character beyond it, or whose fold
-    is not one letter or digit)."""
-    folded = _through(text, _word_folds())
+def _long_folded_words(codes: npt.NDArray[np.uint32],
+                       seams: list[int]) -> tuple[list[str], list[int]] | None:
+    """:func:`folded_words` of a long text, given its *codes* (:func:`_codes`),
+    through a lookup array (each word character's fold, a space for the rest), a
+    glued word cut before each seam. ``None`` when the array cannot say it (a
+    character whose fold is not one letter or digit)."""
+    folded = _looked_up(codes, _word_folds())
     if folded is None:
         return None
     in_word = folded != _SPACE
@@ -503,6 +508,7 @@ def tokens(text: str) -> Iterator[Token]:
     return map(Token._make, token_tuples(text))
 
 
+@lru_cache(maxsize=PLACE_KEYS_REMEMBERED)
 def place_key(name: str) -> str:
     """A place name as a filter key: folded words joined by spaces (``TP.HCM`` → ``tp hcm``)."""
     return " ".join(t.folded for t in tokens(name))
