@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from datetime import datetime
 
@@ -160,6 +161,9 @@ def test_very_long_first_line_gives_a_bounded_title() -> None:
         (["Tiêu đề", "Nội dung dài của bài viết ở đây.", "BẢN ĐỒ SỐ"], None),
         (["Tiêu đề", "Nội dung dài của bài viết ở đây.", "Ba Đình"], None),
         (["Tiêu đề", "Nội dung dài của bài viết ở đây.", "Số 12 Lê Lợi"], None),
+        # the longest byline: "Theo", a five-word name, "(tổng hợp)"
+        (["Tiêu đề", "Nội dung.", "Theo Tôn Nữ Thị Hà Giang (tổng hợp)"], "Tôn Nữ Thị Hà Giang"),
+        (["Tiêu đề", "Nội dung.", "Theo Tôn Nữ Thị Hà Giang Anh (tổng hợp)"], None),
     ],
 )
 def test_find_author(lines, author) -> None:
@@ -216,6 +220,19 @@ def test_boilerplate_lines(line) -> None:
 @pytest.mark.parametrize("line", ["Chia sẻ kinh nghiệm quản lý đô thị", "Bản đồ số hóa phường"])
 def test_real_lines_are_not_boilerplate(line) -> None:
     assert not is_boilerplate(line)
+
+
+#: Every kind of separator a page dump holds: spaces, tab, NBSP, em and ideographic
+#: spaces, zero-width spaces and joiners, BOM, form feed, NEL, line separator.
+_SEPARATORS = " \t\u00a0\u2003\u3000\u200b\u200c\u200d\ufeff\x0b\x0c\x1c\x85\u2028"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*_SEPARATORS, *"aàB1.,Đ"]), max_size=40))
+def test_a_line_s_separators_become_single_spaces(line: str) -> None:
+    # what a regex substitution of every separator run does
+    expected = re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", " ", line).strip()
+    assert clean_lines(line) == ([expected] if expected else [])
 
 
 def test_nfd_and_crlf_input_extracts_the_same(seeds) -> None:

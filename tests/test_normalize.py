@@ -20,6 +20,7 @@ from search.normalize import (
     glued_seams,
     nfc,
     normalize_term,
+    raw_words,
     terms,
     tokens,
 )
@@ -217,6 +218,18 @@ def test_long_text_folds_and_splits_as_the_tables_say(text: str) -> None:
     case = "".join("U" if ch.isupper() else "l" if ch.islower() else " " for ch in text)
     assert glued_seams(text) == [m.start() + 1 for m in re.finditer("(?=lU|UUl)", case)]
     assert fold_aligned_with_seams(text) == (fold_aligned(text), glued_seams(text))
+
+
+@pytest.mark.parametrize("text", _long_texts())
+def test_long_text_raw_words_are_the_regex_words(text: str) -> None:
+    """Raw words cut through the lookup array are the letter-and-digit runs."""
+    assert raw_words(text) == re.findall(r"[^\W_]+", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aàĐ0²½_ .,\u00a0\u200b\u0301\u2029\u2160北😀", min_size=60, max_size=200))
+def test_raw_words_of_any_text_are_the_regex_words(text: str) -> None:
+    assert raw_words(text) == re.findall(r"[^\W_]+", text)
 
 
 @pytest.mark.parametrize("text", ["NamTừ", "Quận Ba Đình", "", "Hà Nội 北京 TPHồ"])

@@ -16,7 +16,9 @@ whole and its parts), the same gap between the parts of a multi-part value.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -84,20 +86,16 @@ class Forms:
     def field(self, value: str, mode: str) -> FieldTerms:
         """The terms a :class:`~search.analysis.VietnameseTokenizer` of *mode*
         (``exact``, ``folded`` or ``accented``) yields for *value*."""
-        parts = [self.text(part) for part in value.split(PART_SEPARATOR)]
-        offsets, offset = [], 0
-        for part in parts:
-            offsets.append(offset)
+        table = self.folded if mode == "folded" else self.exact
+        if PART_SEPARATOR not in value:  # one part, as most fields: no copies
+            return FieldTerms(table, *_mode_terms(self.text(value), mode))
+        ids, positions, offset = [], [], 0
+        for part in map(self.text, value.split(PART_SEPARATOR)):
+            part_ids, part_positions = _mode_terms(part, mode)
+            ids.append(part_ids)
+            positions.append(part_positions + offset)
             if len(part.positions):
                 offset += int(part.positions[-1]) + 1 + PART_GAP
-        table = self.folded if mode == "folded" else self.exact
-        ids = [p.folded if mode == "folded" else p.exact for p in parts]
-        positions = [p.positions + o for p, o in zip(parts, offsets, strict=True)]
-        if mode == "accented":
-            ids = [i[p.accented] for i, p in zip(ids, parts, strict=True)]
-            positions = [q[p.accented] for q, p in zip(positions, parts, strict=True)]
-        if len(parts) == 1:
-            return FieldTerms(table, ids[0], positions[0])
         return FieldTerms(table, np.concatenate(ids), np.concatenate(positions))
 
     def text(self, text: str) -> TextTerms:
@@ -111,13 +109,13 @@ class Forms:
 
     def _analyse(self, text: str) -> TextTerms:
         words = raw_words(text)
-        known = self._form_ids
-        ids = list(map(known.get, words))
-        if None in ids:
-            for word in set(words).difference(known):  # in no particular order: fine,
-                self._add(word)  # a term's number only has to be unique
-            ids = list(map(known.get, words))
-        forms = np.array(ids, dtype=np.int32)
+        try:
+            forms = self._form_array(words)
+        except KeyError:  # a word not met before
+            # the new words in order of first use, told apart at C speed (a set of
+            # every word of a body cost more than the new ones)
+            self._add(dict.fromkeys(filterfalse(self._form_ids.__contains__, words)))
+            forms = self._form_array(words)
         entries = self._first.values[forms]
         counts = self._count.values[forms]
         if (counts == 1).all():
@@ -131,17 +129,44 @@ class Forms:
         return TextTerms(self._folded_of.values[entries], self._exact_of.values[entries],
                          self._accented_of.values[entries], positions)
 
-    def _add(self, word: str) -> None:
-        """Number a new form and record its terms."""
-        self._form_ids[word] = len(self._form_ids)
-        plan = word_plan(word)
-        self._first.append(len(self._advance_of))
-        self._count.append(len(plan))
-        for exact, folded, _, _, advance in plan:
-            self._folded_of.append(self.folded.id(folded))
-            self._exact_of.append(self.exact.id(exact))
-            self._accented_of.append(exact != folded)
-            self._advance_of.append(advance)
+    def _form_array(self, words: list[str]) -> IdArray:
+        """The form numbers of *words* (a ``KeyError`` when one has none yet),
+        straight into an array: no list of numbers in between."""
+        return np.fromiter(map(self._form_ids.__getitem__, words), np.int32, len(words))
+
+    def _add(self, words: Iterable[str]) -> None:
+        """Number new forms and record their terms (the columns grow once per
+        call, not once per value)."""
+        first, count = [], []
+        folded_of, exact_of, accented_of, advance_of = [], [], [], []
+        entry = len(self._advance_of)
+        for word in words:
+            self._form_ids[word] = len(self._form_ids)
+            plan = word_plan(word)
+            first.append(entry)
+            count.append(len(plan))
+            entry += len(plan)
+            for exact, folded, _, _, advance in plan:
+                folded_of.append(self.folded.id(folded))
+                exact_of.append(self.exact.id(exact))
+                accented_of.append(exact != folded)
+                advance_of.append(advance)
+        self._first.extend(first)
+        self._count.extend(count)
+        self._folded_of.extend(folded_of)
+        self._exact_of.extend(exact_of)
+        self._accented_of.extend(accented_of)
+        self._advance_of.extend(advance_of)
+
+
+def _mode_terms(found: TextTerms, mode: str) -> tuple[IdArray, IdArray]:
+    """A text's term ids and positions as a tokenizer of *mode* yields them: the
+    folded or exact terms, or only the exact terms that differ from their fold."""
+    if mode == "folded":
+        return found.folded, found.positions
+    if mode == "accented":
+        return found.exact[found.accented], found.positions[found.accented]
+    return found.exact, found.positions
 
 
 class _Column:
@@ -159,8 +184,12 @@ class _Column:
         """The values so far (a view: read it before appending more)."""
         return self._array[: self._size]
 
-    def append(self, value: int | bool) -> None:
-        if self._size == len(self._array):
-            self._array = np.concatenate([self._array, np.zeros_like(self._array)])
-        self._array[self._size] = value
-        self._size += 1
+    def extend(self, values: list[int] | list[bool]) -> None:
+        """Append *values* (doubling the array as often as they need)."""
+        end = self._size + len(values)
+        if end > len(self._array):
+            grown = np.zeros(max(end, 2 * len(self._array)), dtype=self._array.dtype)
+            grown[: self._size] = self.values
+            self._array = grown
+        self._array[self._size : end] = values
+        self._size = end
