@@ -36,14 +36,7 @@ from search.marking import marking_of, page_hits
 from search.negation import Without
 from search.normalize import fold, has_accents
 from search.readings import Reading, readings
-from search.relax import (
-    TYPO_WHEN_FEWER,
-    all_but_one,
-    each_left_out,
-    has_many_words,
-    required_part,
-    with_typos,
-)
+from search.relax import TYPO_WHEN_FEWER, has_many_words, left_out, required_part, with_typos
 from search.results import SearchResult
 from search.schema import (
     EXACT_BOOST,
@@ -337,16 +330,23 @@ def _with_missing_one(search: Searching, q: wq.Query, typo_q: wq.Query | None,
     relaxed the same way, but as the ``fallback`` (:func:`run`)."""
     if not found.total or found.total >= TYPO_WHEN_FEWER or found.partial:
         return found
-    more = _missing_one(search, q, required_part(typo_q if typo_q is not None else q))
+    more = _missing_one(search, q, _held(q, typo_q))
     return found if more is None else found.then_missing_one(more)
+
+
+def _held(q: wq.Query, typo_q: wq.Query | None) -> wq.Query:
+    """What decides the matches of the words as typed, or widened by typos when
+    they were: the articles lacking a word are those it does not match."""
+    return required_part(typo_q if typo_q is not None else q)
 
 
 def _missing_one(search: Searching, q: wq.Query, *held: wq.Query) -> Found | None:
     """The articles holding all of *q*'s words but one that none of *held* match
     (``None`` for a query too short or too long to leave a word out)."""
-    parts, relaxed = each_left_out(q), all_but_one(q)
-    if parts is None or relaxed is None:
+    found = left_out(q)
+    if found is None:
         return None
+    parts, relaxed = found
     shown = held[0] if len(held) == 1 else wq.Or(list(held))
     return search.run_disjoint([Without(p, shown) for p in parts], Without(relaxed, shown))
 
@@ -379,7 +379,7 @@ def _corrected(search: Searching, text: str, *, typed: tuple[wq.Query, wq.Query 
     if typo_q is not None and found.typos:
         fixed = fixed.then(search.run(Without(typo_q, shown)))
     if found.missing_one:
-        more = _missing_one(search, q, required_part(typo_q if typo_q is not None else q), shown)
+        more = _missing_one(search, q, _held(q, typo_q), shown)
         if more is not None:
             fixed = fixed.then_missing_one(more)
     return fixed_q, fixed, likely
@@ -392,8 +392,9 @@ def _relaxed(search: Searching, q: wq.Query,
     what it found and its name (``None`` when neither does). As nothing holds every
     word, the ANDs leaving one word out share no article and are scored apart
     (:meth:`~search.searching.Searching.run_disjoint`)."""
-    parts, whole = each_left_out(q), all_but_one(q)
-    if parts is not None and whole is not None:
+    found = left_out(q)
+    if found is not None:
+        parts, whole = found
         more = search.run_disjoint(parts, whole)
         if more.total or more.partial:
             return whole, more, "all_but_one"

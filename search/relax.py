@@ -92,25 +92,19 @@ def all_but_one(q: wq.Query) -> wq.Query | None:
 
     Only for plain all-words queries of :func:`may_leave_one_out` length; excluded
     words stay excluded. Whoosh's ``Or(minmatch=…)`` is not implemented, so this is
-    the OR of the ANDs that each leave one word out.
+    the OR of the ANDs that each leave one word out (:func:`left_out`).
     """
-    found = _left_out(q)
-    if found is None:
-        return None
-    ands, excluded = found
-    relaxed: wq.Query = wq.Or(ands)
-    if excluded is not None:
-        relaxed = Without(relaxed, excluded)
-    return wq.AndMaybe(relaxed, q.b) if isinstance(q, wq.AndMaybe) else relaxed
+    found = left_out(q)
+    return None if found is None else found[1]
 
 
-def each_left_out(q: wq.Query) -> list[wq.Query] | None:
-    """:func:`all_but_one` as one query per word left out (with *q*'s boosts and
-    exclusions each), or ``None``.
+def left_out(q: wq.Query) -> tuple[list[wq.Query], wq.Query] | None:
+    """*q* as one query per word left out (with *q*'s boosts and exclusions each),
+    and their OR (:func:`all_but_one`); ``None`` for other shapes and lengths.
 
-    Without the articles that hold every word, they share no article (one lacking
-    word *i* matches only the query leaving *i* out), so each can be scored on its
-    own by the whole-list scorer and their best merged
+    Without the articles that hold every word, the parts share no article (one
+    lacking word *i* matches only the query leaving *i* out), so each can be scored
+    on its own by the whole-list scorer and their best merged
     (:meth:`search.searching.Searching.run_disjoint`): Whoosh's collector would
     walk and score every match of the OR one by one.
     """
@@ -118,11 +112,12 @@ def each_left_out(q: wq.Query) -> list[wq.Query] | None:
     if found is None:
         return None
     ands, excluded = found
-    out = []
-    for part in ands:
+
+    def as_q(part: wq.Query) -> wq.Query:
         kept = part if excluded is None else Without(part, excluded)
-        out.append(wq.AndMaybe(kept, q.b) if isinstance(q, wq.AndMaybe) else kept)
-    return out
+        return wq.AndMaybe(kept, q.b) if isinstance(q, wq.AndMaybe) else kept
+
+    return [as_q(part) for part in ands], as_q(wq.Or(ands))
 
 
 def _left_out(q: wq.Query) -> tuple[list[wq.Query], wq.Query | None] | None:

@@ -120,6 +120,18 @@ class Found:
     missing_one: int = 0  # the very last: they lack one of the words
     stored: dict[int, object] = field(default_factory=dict)
 
+    def then(self, rows: list[dict[str, Any]], more: Page, *, match: str | None) -> Found:
+        """The page's *rows* once the matches *more* counts, typo matches, follow
+        these (:meth:`search.searching.Found.then`); facets count over *match*."""
+        return Found(rows, self.total + more.total, self.partial or more.partial, match,
+                     typos=more.total, stored=self.stored)
+
+    def then_missing_one(self, rows: list[dict[str, Any]], more: Page) -> Found:
+        """The page's *rows* once the matches *more* counts, which lack one of the
+        words, follow these (:meth:`search.searching.Found.then_missing_one`)."""
+        return Found(rows, self.total + more.total, self.partial or more.partial, self.match,
+                     typos=self.typos, missing_one=more.total, stored=self.stored)
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -298,15 +310,12 @@ class SphinxEngine:
         if widened is not None and found.typos:
             rows, more = self._following(request, first, sphinxql.typo_only(widened, fixed),
                                          where=where)
-            first = Found(rows, first.total + more.total, first.partial or more.partial,
-                          fixed.match, typos=more.total, stored=first.stored)
-        held = widened or exact
-        if found.missing_one and exact is not None and held is not None:
+            first = first.then(rows, more, match=fixed.match)
+        if found.missing_one and exact is not None:
             rows, more = self._following(
-                request, first, sphinxql.missing_one(exact.plain, held, fixed), where=where)
-            first = Found(rows, first.total + more.total, first.partial or more.partial,
-                          fixed.match, typos=first.typos, missing_one=more.total,
-                          stored=first.stored)
+                request, first, sphinxql.missing_one(exact.plain, widened or exact, fixed),
+                where=where)
+            first = first.then_missing_one(rows, more)
         return first, fixed, likely
 
     def _relaxed(self, request: SearchRequest, found: Found, *, plain: list[str],
@@ -335,8 +344,7 @@ class SphinxEngine:
             return found, None
         rows, more = self._following(request, found, sphinxql.typo_only(widened, exact),
                                      where=where)
-        return Found(rows, found.total + more.total, found.partial or more.partial,
-                     widened.match, typos=more.total, stored=found.stored), widened
+        return found.then(rows, more, match=widened.match), widened
 
     def _with_missing_one(self, request: SearchRequest, found: Found, *,
                           where: sphinxql.Where, held: sphinxql.Compiled,
@@ -349,9 +357,7 @@ class SphinxEngine:
             return found
         rows, more = self._following(request, found, sphinxql.missing_one(plain, held),
                                      where=where)
-        return Found(rows, found.total + more.total, found.partial or more.partial,
-                     found.match, typos=found.typos, missing_one=more.total,
-                     stored=found.stored)
+        return found.then_missing_one(rows, more)
 
     def _following(self, request: SearchRequest, found: Found, match: str, *,
                    where: sphinxql.Where) -> tuple[list[dict[str, Any]], Page]:
