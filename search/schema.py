@@ -10,7 +10,8 @@ ranking is an optional boost, scored only on documents that already match:
   so a query typed with accents ranks ``bà`` above ``ba``, and ``-bà`` can exclude
   exactly ``bà``.
 
-The article text and its lede are stored once, zlib-compressed together
+The article text and its lede are stored once, compressed together
+(:mod:`search.compression`)
 (``body_z``), for snippets and ``vnsearch show``; the stored title is plain.
 ``id``, ``path``, ``hash`` and ``root`` are columns so the indexer can read them for
 every document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
@@ -22,7 +23,6 @@ counting places from vectors crashed on the first matching article without a pla
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 
 from whoosh.columns import VarBytesListColumn
@@ -30,6 +30,7 @@ from whoosh.fields import DATETIME, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.fields import ID as ID_TYPE
 
 from search.analysis import ACCENTED, FOLDED, PART_SEPARATOR
+from search.compression import compress, decompress
 
 #: Bump when the schema changes in a way an old index cannot serve.
 SCHEMA_VERSION = 6
@@ -88,7 +89,7 @@ def pack_body(body: str, summary: str = "") -> bytes:
     Vietnamese UTF-8 shrinks ~3×, and the summary (the lede, a copy of the body's
     first paragraph) costs almost nothing next to the body it repeats.
     """
-    return zlib.compress(f"{summary}{_PACK_SEPARATOR}{body}".encode(), 6)
+    return compress(f"{summary}{_PACK_SEPARATOR}{body}".encode())
 
 
 def stored_texts(stored: Mapping[str, object]) -> tuple[str, str]:
@@ -97,7 +98,7 @@ def stored_texts(stored: Mapping[str, object]) -> tuple[str, str]:
     packed = stored.get(BODY_Z)
     if not packed or not isinstance(packed, bytes):
         return "", ""
-    summary, _, body = zlib.decompress(packed).decode("utf-8").partition(_PACK_SEPARATOR)
+    summary, _, body = decompress(packed).decode("utf-8").partition(_PACK_SEPARATOR)
     return summary, body
 
 

@@ -3,7 +3,8 @@
 * Field lengths are one ``uint8`` array per field, in Whoosh's own quantised length
   byte (``length_to_byte``): BM25F in Whoosh scores with the quantised length, so the
   fast scorer, reading :meth:`VnPerDocReader.field_lengths`, computes the same scores.
-* Stored fields are pickled and zlib-compressed :data:`STORED_BLOCK_DOCS` documents at
+* Stored fields are pickled and compressed (:mod:`search.compression`)
+  :data:`STORED_BLOCK_DOCS` documents at
   a time (W3 compresses each document alone, so short fields shared by many
   documents — sources, authors, dates — compress better together).
 * Columns (sorting, facets) are Whoosh's own column formats, one file per column.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import pickle
 import struct
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search.codec.version import HEADER_SIZE, check_header, file_header
+from search.compression import compress, decompress
 
 if TYPE_CHECKING:
     from search.codec.vncodec import VnSegment
@@ -45,8 +46,6 @@ STORED_BLOCK_DOCS = 2
 #: reads each hit's fields several times (ranking, snippets, the page), and a block
 #: costs a decompression of its 16 documents each time it is read anew.
 STORED_BLOCKS_KEPT = 32
-#: zlib level of stored blocks (W3 uses zlib too, per document).
-STORED_LEVEL = 6
 
 LENGTHS_EXT = ".vln"
 STORED_EXT = ".vst"
@@ -152,7 +151,7 @@ class VnPerDocWriter(PerDocumentWriter):
     def _flush_stored(self) -> None:
         if self.pending:
             blob = pickle.dumps(self.pending, protocol=pickle.HIGHEST_PROTOCOL)
-            self.stored.write(zlib.compress(blob, STORED_LEVEL))
+            self.stored.write(compress(blob))
             self.stored_offsets.append(self.stored.tell())
             self.pending = []
 
@@ -300,7 +299,7 @@ class VnPerDocReader(PerDocumentReader):
         docs = self.recent_blocks.get(block)
         if docs is None:
             start, end = int(self.stored_offsets[block]), int(self.stored_offsets[block + 1])
-            docs = pickle.loads(zlib.decompress(self.stored.get(start, end - start)))
+            docs = pickle.loads(decompress(self.stored.get(start, end - start)))
             self.recent_blocks[block] = docs
             if len(self.recent_blocks) > STORED_BLOCKS_KEPT:
                 self.recent_blocks.popitem(last=False)

@@ -10,7 +10,11 @@ from __future__ import annotations
 import struct
 
 #: Bump whenever anything the codec writes changes shape.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: Older formats this version still reads: format 2 is format 3 with its stored
+#: blocks compressed by zlib rather than Zstandard, and :mod:`search.compression`
+#: tells the two apart block by block.
+STILL_READ = frozenset({2})
 
 _HEADER = struct.Struct("<4sH")
 
@@ -37,8 +41,8 @@ def check_header(data: bytes, magic: bytes, name: str) -> None:
 
 
 def check_version(version: int, name: str) -> None:
-    """Stop with a clear message unless *version* is this codec's."""
-    if version != FORMAT_VERSION:
+    """Stop with a clear message unless this codec reads *version*."""
+    if version != FORMAT_VERSION and version not in STILL_READ:
         raise FormatVersionError(
             f"{name} was written by codec format {version}, this vnsearch reads format "
             f"{FORMAT_VERSION}: rebuild the index with `vnsearch index --rebuild`")
