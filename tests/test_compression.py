@@ -83,3 +83,28 @@ def test_index_written_with_zlib_still_reads(tmp_path: Path,
         hits = [[h.id for h in e.search(SearchRequest(q=q)).hits]
                 for e in (old_engine, new_engine)]
         assert hits[0] and hits[0] == hits[1]
+
+
+def test_zlib_index_takes_new_articles(corpus_copy: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Articles added to an index of codec format 2 are written in the new format
+    beside (or merged with) the old segments, and every article still reads."""
+    with monkeypatch.context() as old:
+        old.setattr(version, "FORMAT_VERSION", 2)
+        old.setattr("search.codec.terms.FORMAT_VERSION", 2)
+        old.setattr(compression, "compress", _zlib)
+        old.setattr(perdoc, "compress", _zlib)
+        old.setattr("search.schema.compress", _zlib)
+        index_paths(tmp_path / "ix", [corpus_copy])
+    first = corpus_copy / SEED_IDS[0]
+    added = corpus_copy / "them.txt"
+    added.write_text("Bài mới về Quận ủy Ba Đình\n\n" + first.read_text(encoding="utf-8"),
+                     encoding="utf-8")
+    summary = index_paths(tmp_path / "ix", [corpus_copy])
+    assert summary.added == 1 and not summary.failed
+    engine = open_engine(tmp_path / "ix")
+    assert engine.documents() == len(SEED_IDS) + 1
+    for doc_id in [*SEED_IDS, "them.txt"]:
+        article = engine.article(doc_id)
+        assert article is not None and article["body"]
+    assert "them.txt" in [h.id for h in engine.search(SearchRequest(q="bai moi")).hits]
