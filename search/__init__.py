@@ -7,7 +7,8 @@ One core library with thin front ends. The modules, in the order data flows:
   ``places``;
 * normalise → ``normalize`` (what a word is: NFC, tone placement, folding),
   ``analysis`` (Whoosh tokenizers over it), ``abbrev`` (abbreviations);
-* index → ``schema`` (fields), ``documents`` (what an article becomes in the index),
+* index → ``schema`` (fields), ``compression`` (how stored text is compressed),
+  ``documents`` (what an article becomes in the index),
   ``indexer`` (the incremental, failure-safe run), ``bulk`` (new articles written as
   whole codec segments by worker processes; segments merged by concatenating their
   arrays), ``safe_writer`` (the Whoosh writer
