@@ -193,8 +193,8 @@ def find_title(lines: list[str]) -> tuple[str, int]:
     for i, line in enumerate(lines[:6]):
         if is_section_header(line) and i + 1 < len(lines):
             continue
-        if dates.date_line(line) and len(line) < 60:
-            continue
+        if len(line) < 60 and dates.date_line(line):  # length first: a run-on
+            continue  # first line is the whole article, and its dates are no title's
         return shorten_title(line), i
     return (shorten_title(lines[0]), 0) if lines else ("", -1)
 
