@@ -256,12 +256,3 @@ def test_one_and_two_builder_processes_index_alike(tmp_path: Path) -> None:
             ranked = sorted((-round(h.score, 6), h.id) for h in found.hits)
             hits.append((found.total, ranked))
     assert hits[0] == hits[1] and hits[0][0] > 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(0, 2**31 - 1) | st.integers(0, 5) | st.integers(0, 70_000),
-                max_size=300))
-def test_stable_order_is_numpy_s_stable_argsort(keys: list[int]) -> None:
-    """The term ranks' sort order, by radix passes: numpy's stable argsort's."""
-    ranks = np.array(keys, dtype=np.int32)
-    assert grouped.stable_order(ranks).tolist() == np.argsort(ranks, kind="stable").tolist()

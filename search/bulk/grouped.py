@@ -93,22 +93,6 @@ class GroupedPostings:
     positions: npt.NDArray[np.int32]
 
 
-#: Keys below this are sorted in one radix pass (:func:`stable_order`).
-_HALF = 1 << 16
-
-
-def stable_order(keys: npt.NDArray[np.int32]) -> npt.NDArray[np.intp]:
-    """``np.argsort(keys, kind="stable")`` of non-negative int32 *keys* (term ranks),
-    as radix sorts of their 16-bit halves, the low then the high: numpy's stable
-    sort is a radix sort only for keys of 16 bits or fewer and a merge sort
-    above, and a batch's ranks pass 2**16. Two radix passes take about half the
-    merge sort's time."""
-    if not len(keys) or int(keys.max()) < _HALF:
-        return np.argsort(keys.astype(np.uint16), kind="stable")
-    order = np.argsort((keys & (_HALF - 1)).astype(np.uint16), kind="stable")
-    return order[np.argsort((keys >> 16)[order].astype(np.uint16), kind="stable")]
-
-
 def group_postings(words: WordPostings) -> GroupedPostings:
     """Sort a field's words by term (stable, so documents and positions stay in
     order) and cut them into postings: one numpy pass for the whole batch.
@@ -128,7 +112,7 @@ def group_postings(words: WordPostings) -> GroupedPostings:
     rank = np.zeros(len(table), dtype=np.int32)
     rank[used[by_bytes]] = np.arange(len(encoded), dtype=np.int32)
     ranks = rank[ranks]
-    order = stable_order(ranks)
+    order = np.argsort(ranks, kind="stable")
     ranks = ranks[order]
     docs = np.repeat(np.asarray(words.docnums, dtype=np.int32),
                      np.asarray(words.counts, dtype=np.int64))[order]
