@@ -29,6 +29,7 @@ from whoosh.writing import IndexWriter
 
 from search import store
 from search.analysis import FOLDED
+from search.bulk import grouped
 from search.bulk.builder import SegmentBuilder
 from search.codec.postings import BLOCK_POSTINGS
 from search.codec.vncodec import VnCodec
@@ -220,6 +221,23 @@ def test_random_documents_make_the_same_segment(docs: list[dict], tmp_path_facto
     tmp = tmp_path_factory.mktemp("random")
     a = build_with_whoosh(docs, tmp / "whoosh", 1)
     b = build_with_builder(docs, tmp / "built", 1)
+    assert segment_files(a) == segment_files(b)
+
+
+def test_remembered_short_terms_make_the_same_segment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short field values' terms are remembered per value (ids never repeat, roots,
+    years, dates, places do) and forgotten when a field holds too many: the segment
+    stays Whoosh's either way."""
+    monkeypatch.setattr(grouped, "SHORT_VALUES_REMEMBERED", 4)
+    docs = [{ID: f"d{k}", "path": f"p{k}", "root": "r", "hash": f"h{k % 7}",
+             TITLE: "Hà Nội", TITLE_FIELD: "Hà Nội", BODY: "kinh tế",
+             MATCH_FIELD: "Hà Nội\u2029kinh tế", "word_count": k % 5,
+             "date": dt.datetime(2020, 1, 1 + k % 3, 9, k % 2), "year": 2020 + k % 2,
+             "place": "ha noi,ba dinh" if k % 2 else "da nang"}
+            for k in range(40)]
+    a = build_with_whoosh(docs, tmp_path / "whoosh", 1)
+    b = build_with_builder(docs, tmp_path / "built", 1)
     assert segment_files(a) == segment_files(b)
 
 

@@ -38,7 +38,7 @@ from whoosh.util.numeric import length_to_byte
 
 from search.analysis import VietnameseTokenizer
 from search.bulk.forms import Forms
-from search.bulk.grouped import ShortPostings, WordPostings, group_postings
+from search.bulk.grouped import ShortPostings, ShortTerms, WordPostings, group_postings
 from search.bulk.runs import Run, RunReader, RunWriter, merged_short, merged_words
 from search.bulk.writing import write_short, write_words
 from search.codec.perdoc import BYTE_TO_LENGTH, VnPerDocWriter
@@ -74,6 +74,10 @@ class SegmentBuilder:
         self.forms = Forms()
         self.words: dict[str, WordPostings] = {}
         self.short: dict[str, ShortPostings] = {}
+        #: Per field met so far: whether it is a word field (asked per document
+        #: and field otherwise, a tenth of the builder's own time).
+        self._word_field: dict[str, bool] = {}
+        self._short_terms = ShortTerms()
         #: Each text field's length byte per document (Whoosh's quantised length).
         self.lengths: dict[str, bytearray] = {}
         self.doccount = 0
@@ -110,7 +114,7 @@ class SegmentBuilder:
     def _index(self, docnum: int, fieldname: str, value: Any) -> int:
         """Collect a field's postings; its length (0 unless the field is scorable)."""
         fieldobj = self.schema[fieldname]
-        if is_word_field(fieldobj):
+        if self._is_word_field(fieldname, fieldobj):
             found = self.forms.field(value, fieldobj.analyzer.mode)
             postings = self.words.get(fieldname)
             if postings is None:
@@ -118,12 +122,9 @@ class SegmentBuilder:
             postings.add(docnum, found)
             length = len(found.ids) if fieldobj.scorable else 0
         else:
-            if fieldobj.vector or fieldobj.separate_spelling():
-                raise NotImplementedError(f"{fieldname}: term vectors and spelling fields "
-                                          f"are not in vnsearch's schema")
             terms = self.short.setdefault(fieldname, {})
             length = 0
-            for btext, freq, weight, vbytes in fieldobj.index(value):
+            for btext, freq, weight, vbytes in self._short_terms.of(fieldname, fieldobj, value):
                 terms.setdefault(btext, []).append((docnum, weight, vbytes))
                 length += freq
             length = length if fieldobj.scorable else 0
@@ -132,6 +133,18 @@ class SegmentBuilder:
             lengths.extend(bytes(docnum + 1 - len(lengths)))
             lengths[docnum] = length_to_byte(length)
         return length
+
+    def _is_word_field(self, fieldname: str, fieldobj: FieldType) -> bool:
+        """:func:`is_word_field`, told once per field; a field the builder cannot
+        index either way raises."""
+        found = self._word_field.get(fieldname)
+        if found is None:
+            found = is_word_field(fieldobj)
+            if not found and (fieldobj.vector or fieldobj.separate_spelling()):
+                raise NotImplementedError(f"{fieldname}: term vectors and spelling fields "
+                                          f"are not in vnsearch's schema")
+            self._word_field[fieldname] = found
+        return found
 
     def _doc_lengths(self, fieldname: str) -> npt.NDArray[np.int64]:
         """Every document's length in a field as the codec's postings record it."""

@@ -16,9 +16,7 @@ whole and its parts), the same gap between the parts of a multi-part value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import filterfalse
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -74,7 +72,7 @@ class Forms:
     def __init__(self) -> None:
         self.folded = Terms()
         self.exact = Terms()
-        self._form_ids: dict[str, int] = {}
+        self._form_ids = _Numbering()
         self._first = _Column(np.int32)  # per form: its first entry
         self._count = _Column(np.int32)  # per form: its entries
         self._folded_of = _Column(np.int32)  # per entry
@@ -109,13 +107,13 @@ class Forms:
 
     def _analyse(self, text: str) -> TextTerms:
         words = raw_words(text)
-        try:
-            forms = self._form_array(words)
-        except KeyError:  # a word not met before
-            # the new words in order of first use, told apart at C speed (a set of
-            # every word of a body cost more than the new ones)
-            self._add(dict.fromkeys(filterfalse(self._form_ids.__contains__, words)))
-            forms = self._form_array(words)
+        # one pass: a word not met before is numbered as the lookup meets it, and
+        # its terms recorded after (a second pass over a body to tell its new
+        # words apart, then a second lookup, cost more than the new words)
+        forms = np.fromiter(map(self._form_ids.__getitem__, words), np.int32, len(words))
+        if self._form_ids.new:
+            self._add(self._form_ids.new)
+            self._form_ids.new = []
         entries = self._first.values[forms]
         counts = self._count.values[forms]
         if (counts == 1).all():
@@ -129,19 +127,13 @@ class Forms:
         return TextTerms(self._folded_of.values[entries], self._exact_of.values[entries],
                          self._accented_of.values[entries], positions)
 
-    def _form_array(self, words: list[str]) -> IdArray:
-        """The form numbers of *words* (a ``KeyError`` when one has none yet),
-        straight into an array: no list of numbers in between."""
-        return np.fromiter(map(self._form_ids.__getitem__, words), np.int32, len(words))
-
-    def _add(self, words: Iterable[str]) -> None:
-        """Number new forms and record their terms (the columns grow once per
-        call, not once per value)."""
+    def _add(self, words: list[str]) -> None:
+        """Record the terms of newly numbered forms, in their numbers' order (the
+        columns grow once per call, not once per value)."""
         first, count = [], []
         folded_of, exact_of, accented_of, advance_of = [], [], [], []
         entry = len(self._advance_of)
         for word in words:
-            self._form_ids[word] = len(self._form_ids)
             plan = word_plan(word)
             first.append(entry)
             count.append(len(plan))
@@ -157,6 +149,21 @@ class Forms:
         self._exact_of.extend(exact_of)
         self._accented_of.extend(accented_of)
         self._advance_of.extend(advance_of)
+
+
+class _Numbering(dict[str, int]):
+    """Word forms → numbers; a form looked up for the first time is numbered then
+    (the next number) and listed in :attr:`new` until the caller records it. The
+    lookup of a known form stays the dictionary's own, at C speed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[str] = []
+
+    def __missing__(self, word: str) -> int:
+        number = self[word] = len(self)
+        self.new.append(word)
+        return number
 
 
 def _mode_terms(found: TextTerms, mode: str) -> tuple[IdArray, IdArray]:

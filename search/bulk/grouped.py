@@ -11,9 +11,12 @@ stay as Whoosh's field API gives them (:data:`ShortPostings`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from whoosh.fields import FieldType
 
 from search.bulk.forms import FieldTerms, Terms
 
@@ -22,6 +25,39 @@ from search.bulk.forms import FieldTerms, Terms
 ShortPosting = tuple[int, float, bytes]
 #: A short field's postings: each term's, in document order.
 ShortPostings = dict[bytes, list[ShortPosting]]
+#: One term of a short field value, as Whoosh's ``FieldType.index`` yields it:
+#: term bytes, frequency, weight, value bytes.
+ShortTerm = tuple[bytes, int, float, bytes]
+#: Values per field whose terms :class:`ShortTerms` remembers (it starts over when
+#: a field holds more: an id or a hash never repeats, a root or a year always does).
+SHORT_VALUES_REMEMBERED = 4096
+#: The value types whose terms are remembered (hashable, and equal only to a
+#: value of the same type that Whoosh indexes the same).
+_REMEMBERED_TYPES = (str, int, datetime)
+
+
+class ShortTerms:
+    """A short field value's terms, as Whoosh's field API gives them, remembered
+    for the values a batch repeats: the root, years, word counts, dates, places,
+    sources. Asking the field for every document's every value was a fifth of the
+    builder's time outside the word fields."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, dict[tuple[type, Any], list[ShortTerm]]] = {}
+
+    def of(self, fieldname: str, fieldobj: FieldType, value: Any) -> list[ShortTerm]:
+        """The terms ``fieldobj.index(value)`` yields (*fieldobj* is the schema's
+        *fieldname*)."""
+        if type(value) not in _REMEMBERED_TYPES:
+            return list(fieldobj.index(value))
+        known = self._known.setdefault(fieldname, {})
+        key = (type(value), value)
+        found = known.get(key)
+        if found is None:
+            if len(known) >= SHORT_VALUES_REMEMBERED:
+                known.clear()
+            found = known[key] = list(fieldobj.index(value))
+        return found
 
 
 @dataclass
