@@ -59,17 +59,22 @@ def _zlib(data: bytes) -> bytes:
     return zlib.compress(data, 6)
 
 
-def test_index_written_with_zlib_still_reads(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """An index of codec format 2 (zlib bodies and stored blocks) shows the same
-    articles and finds the same hits as one written now."""
+def _index_as_format_2(index_dir: Path, archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Index *archive* as vnsearch wrote codec format 2: zlib bodies and stored blocks."""
     with monkeypatch.context() as old:
         old.setattr(version, "FORMAT_VERSION", 2)
         old.setattr("search.codec.terms.FORMAT_VERSION", 2)
         old.setattr(compression, "compress", _zlib)
         old.setattr(perdoc, "compress", _zlib)
         old.setattr("search.schema.compress", _zlib)
-        index_paths(tmp_path / "old", [CORPUS])
+        index_paths(index_dir, [archive])
+
+
+def test_index_written_with_zlib_still_reads(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index of codec format 2 (zlib bodies and stored blocks) shows the same
+    articles and finds the same hits as one written now."""
+    _index_as_format_2(tmp_path / "old", CORPUS, monkeypatch)
     index_paths(tmp_path / "new", [CORPUS])
     for name, first in (("old", b"\x78"), ("new", compression.ZSTD_MAGIC)):
         with store.open_index(tmp_path / name).searcher() as searcher:
@@ -89,13 +94,7 @@ def test_zlib_index_takes_new_articles(corpus_copy: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Articles added to an index of codec format 2 are written in the new format
     beside (or merged with) the old segments, and every article still reads."""
-    with monkeypatch.context() as old:
-        old.setattr(version, "FORMAT_VERSION", 2)
-        old.setattr("search.codec.terms.FORMAT_VERSION", 2)
-        old.setattr(compression, "compress", _zlib)
-        old.setattr(perdoc, "compress", _zlib)
-        old.setattr("search.schema.compress", _zlib)
-        index_paths(tmp_path / "ix", [corpus_copy])
+    _index_as_format_2(tmp_path / "ix", corpus_copy, monkeypatch)
     first = corpus_copy / SEED_IDS[0]
     added = corpus_copy / "them.txt"
     added.write_text("Bài mới về Quận ủy Ba Đình\n\n" + first.read_text(encoding="utf-8"),
