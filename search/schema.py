@@ -10,9 +10,9 @@ ranking is an optional boost, scored only on documents that already match:
   so a query typed with accents ranks ``bà`` above ``ba``, and ``-bà`` can exclude
   exactly ``bà``.
 
-The article text and its lede are stored once, compressed together
-(:mod:`search.compression`)
-(``body_z``), for snippets and ``vnsearch show``; the stored title is plain.
+The article text and its lede are stored once, compressed together (``body_z``,
+:mod:`search.compression`), for snippets and ``vnsearch show``; the stored title is
+plain.
 ``id``, ``path``, ``hash`` and ``root`` are columns so the indexer can read them for
 every document without unpickling stored fields. ``*_name`` fields and ``year`` exist for
 facet counts: columns are what Whoosh counts groups from, and a column has a value

@@ -4,9 +4,9 @@
   byte (``length_to_byte``): BM25F in Whoosh scores with the quantised length, so the
   fast scorer, reading :meth:`VnPerDocReader.field_lengths`, computes the same scores.
 * Stored fields are pickled and compressed (:mod:`search.compression`)
-  :data:`STORED_BLOCK_DOCS` documents at
-  a time (W3 compresses each document alone, so short fields shared by many
-  documents — sources, authors, dates — compress better together).
+  :data:`STORED_BLOCK_DOCS` documents at a time (W3 compresses each document alone,
+  so short fields shared by many documents — sources, authors, dates — compress
+  better together).
 * Columns (sorting, facets) are Whoosh's own column formats, one file per column.
 
 Deletions stay in the segment object, as Whoosh's segments keep them.
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 STORED_BLOCK_DOCS = 2
 #: Decompressed stored blocks a reader keeps, most recently read: a results page
 #: reads each hit's fields several times (ranking, snippets, the page), and a block
-#: costs a decompression of its 16 documents each time it is read anew.
+#: costs a decompression (and unpickling) each time it is read anew.
 STORED_BLOCKS_KEPT = 32
 
 LENGTHS_EXT = ".vln"
