@@ -3,11 +3,12 @@
     .venv/bin/python bench/chart.py                         # newest bench/results/run-*.json
     .venv/bin/python bench/chart.py bench/results/run-X.json --out growth.png
 
-Three panels, one line per engine over the VNTC and generated points (baomoi, a
-different archive, is left out): query p50 and p95 with snippets, queries/s, and
-indexing articles/s. Log scales, because the engines differ by orders of magnitude.
-Needs ``matplotlib`` (the ``bench`` extra); ``run.py`` calls :func:`draw` itself when
-it is installed.
+Three panels, one line per engine and kind of archive: VNTC (circles) and
+generated (squares), drawn apart because the generated archive is denser and its
+queries cost more at the same size (baomoi, a single archive, is left out). The
+panels: query p50 and p95 with snippets, queries/s, and indexing articles/s. Log
+scales, because the engines differ by orders of magnitude. Needs ``matplotlib`` (the
+``bench`` extra); ``run.py`` calls :func:`draw` itself when it is installed.
 """
 
 from __future__ import annotations
@@ -20,16 +21,21 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def series(report: dict, key: str) -> dict[str, list[tuple[int, float]]]:
-    """``engine -> [(articles, value)]`` sorted by size, growth points only."""
-    out: dict[str, list[tuple[int, float]]] = {}
+#: The marker of each kind of archive's line.
+MARKERS = {"vntc": "o", "generated": "s"}
+
+
+def series(report: dict, key: str) -> dict[tuple[str, str], list[tuple[int, float]]]:
+    """``(engine, kind) -> [(articles, value)]`` sorted by size, growth points only."""
+    out: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for size in report["sizes"]:
-        if size.get("kind", "vntc") == "baomoi":
+        kind = size.get("kind") or ("generated" if size.get("generated") else "vntc")
+        if kind not in MARKERS:
             continue
         for name, info in size["engines"].items():
             if info.get(key) is not None:
-                out.setdefault(name, []).append((size["size"], info[key]))
-    return {name: sorted(points) for name, points in out.items()}
+                out.setdefault((name, kind), []).append((size["size"], info[key]))
+    return {line: sorted(points) for line, points in out.items()}
 
 
 def draw(report: dict, out: Path) -> Path:
@@ -46,10 +52,12 @@ def draw(report: dict, out: Path) -> Path:
     ]
     for ax, keys, title in panels:
         for style, key in zip(("-", "--"), keys, strict=False):
-            for i, (name, points) in enumerate(sorted(series(report, key).items())):
+            lines = series(report, key)
+            colours = {name: f"C{i}" for i, name in enumerate(sorted({n for n, _ in lines}))}
+            for (name, kind), points in sorted(lines.items()):
                 xs, ys = zip(*points, strict=True)
-                ax.plot(xs, ys, style, marker="o", color=f"C{i}",
-                        label=name if style == "-" else None)
+                label = f"{name}, {kind}" if style == "-" else None
+                ax.plot(xs, ys, style, marker=MARKERS[kind], color=colours[name], label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("articles in the archive")

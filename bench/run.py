@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
+import math
 import os
 import random
 import resource
@@ -262,10 +264,44 @@ def markdown(report: dict) -> str:
                   ": MRR@10 / recall@10", ""]
         lines += form_table(engines, lambda q: f"{q['mrr10']:.3f} / {q['recall10']:.3f}")
         lines += distinct_lines(engines)
+    lines += growth_lines(report)
     if report.get("regressions"):
         lines += ["", "**Worse than the previous run by more than 10%:**", ""]
         lines += [f"- {r}" for r in report["regressions"]]
     return "\n".join(lines) + "\n"
+
+
+def growth_lines(report: dict) -> list[str]:
+    """How each engine's warm query p95 grows between the sizes of one kind of archive.
+
+    Growth is only compared within a kind: the generated archive is denser than VNTC
+    (a smaller vocabulary, longer articles, everyday words in most articles), so a
+    step from VNTC to generated mixes the archive's size with its make-up. The
+    exponent is log(p95 ratio) / log(size ratio): below 1 is sub-linear."""
+    lines: list[str] = []
+    for kind in ("vntc", "generated"):
+        points = sorted((s for s in report["sizes"] if (s.get("kind") or "vntc") == kind),
+                        key=lambda s: s["size"])
+        if len(points) < 2:
+            continue
+        steps = list(itertools.pairwise(points))
+        lines += ["", f"Growth of warm query p95, {LABELS[kind] or 'VNTC'} archives "
+                  "(× per step, exponent: below 1 is sub-linear):", "",
+                  "| engine | " + " | ".join(f"{a['size']:,} → {b['size']:,}"
+                                            for a, b in steps) + " |",
+                  "|---|" + "---|" * len(steps)]
+        for name in points[0]["engines"]:
+            cells = []
+            for a, b in steps:
+                pa, pb = a["engines"].get(name, {}), b["engines"].get(name, {})
+                if not pa.get("p95_ms") or not pb.get("p95_ms"):
+                    cells.append("")
+                    continue
+                ratio, grown = pb["p95_ms"] / pa["p95_ms"], b["size"] / a["size"]
+                exponent = math.log(ratio) / math.log(grown)
+                cells.append(f"{ratio:.2f}× for {grown:.2f}× (exponent {exponent:.2f})")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def distinct_lines(engines: dict) -> list[str]:
