@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 SAMPLE_SECONDS = 0.05
 
@@ -51,13 +52,11 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def measure(archive: Path, index_dir: Path, procs: int) -> dict[str, float]:
-    """One ``vnsearch index --rebuild`` run, measured."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "search", "index", str(archive),
-                             "--index", str(index_dir), "--rebuild", "--json",
-                             "--procs", str(procs)], stdout=subprocess.PIPE, env=os.environ)
+def run_sampled(cmd: list[str], **popen: Any) -> tuple[Any, Any, int, int]:
+    """Run *cmd* to its end: ``(stdout, stderr, returncode, peak)``, *peak* being the
+    highest summed resident memory of its process tree seen every
+    :data:`SAMPLE_SECONDS` (shared pages of forked workers count in each)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, **popen)
     peak = 0
     done = threading.Event()
 
@@ -69,13 +68,23 @@ def measure(archive: Path, index_dir: Path, procs: int) -> dict[str, float]:
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    out, _ = proc.communicate()
+    out, err = proc.communicate()
     done.set()
     sampler.join()
+    return out, err, proc.returncode, peak
+
+
+def measure(archive: Path, index_dir: Path, procs: int) -> dict[str, float]:
+    """One ``vnsearch index --rebuild`` run, measured."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out, _, returncode, peak = run_sampled(
+        [sys.executable, "-m", "search", "index", str(archive), "--index", str(index_dir),
+         "--rebuild", "--json", "--procs", str(procs)], env=os.environ)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode:
-        raise SystemExit(f"vnsearch index failed ({proc.returncode})")
+    if returncode:
+        raise SystemExit(f"vnsearch index failed ({returncode})")
     summary = json.loads(out)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"articles": summary["documents"], "wall_s": round(wall, 2),

@@ -15,7 +15,9 @@ baomoi-2017 crawl, 35k raw ``.txt`` files, read as files by every engine) and ea
 
 * indexing in a fresh subprocess: articles/s, MB/s of input, wall and CPU seconds
   (children included: vnsearch indexes with two processes), peak RSS of the engine's
-  main process and of its largest child, index size on disk (and vs FTS5);
+  main process, of its largest child and of all its processes together (sampled
+  every 50 ms; forked workers' shared pages count in each), index size on disk (and
+  vs FTS5);
 * queries: a fixed seeded set (default 500) of 1–4 words from the archive's
   articles, half typed without accents, ~10% quoted phrases, ~10% with a source
   filter; top-10 *with snippets*. Timed twice: a *cold* pass over the whole set
@@ -51,6 +53,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_core import BAOMOI, unpack  # noqa: E402
 from bench.engines import ENGINES, dir_size, records, split_article  # noqa: E402
+from bench.index_rate import run_sampled  # noqa: E402
 from bench.quality import FORMS, build_items, evaluate, surface_words  # noqa: E402
 from search.normalize import fold  # noqa: E402
 
@@ -115,20 +118,32 @@ def build_child(engine: str, archive: Path, workdir: Path) -> None:
     info.update(
         seconds=round(wall, 2),
         cpu_seconds=round(cpu, 2),
-        rss_main_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        rss_main_mb=round(own_peak_rss() / 2**20),
         rss_child_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     )
     print(json.dumps(info))
 
 
+def own_peak_rss() -> int:
+    """This process's peak resident bytes since it started. ``ru_maxrss`` will not do
+    here: Linux carries the parent's peak over into an exec'd child (this bench's
+    parent holds every article of the archive), so it read the parent's memory."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def build(engine: str, archive: Path, workdir: Path) -> dict:
-    proc = subprocess.run(
+    out, err, returncode, peak = run_sampled(
         [sys.executable, __file__, "--build", engine, str(archive), str(workdir)],
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{engine} indexing failed:\n{proc.stderr[-2000:]}")
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
+        stderr=subprocess.PIPE, text=True)
+    if returncode != 0:
+        raise RuntimeError(f"{engine} indexing failed:\n{err[-2000:]}")
+    info = json.loads(out.strip().splitlines()[-1])
+    info["rss_all_mb"] = round(peak / 2**20)
     # The new index is still being written back to disk for half a minute or more;
     # flush it now, so the kernel's writeback does not share the timed queries' CPU.
     os.sync()
@@ -237,6 +252,7 @@ def run_size(n: int, engines: list[str], n_queries: int, quality_items: int,
 PERF_COLS = [
     ("articles_per_s", "articles/s"), ("mb_per_s", "MB/s"), ("seconds", "index s"),
     ("cpu_seconds", "CPU s"), ("rss_main_mb", "RSS main MB"), ("rss_child_mb", "RSS child MB"),
+    ("rss_all_mb", "RSS all MB"),
     ("index_mb", "index MB"), ("size_vs_fts5", "× FTS5"), ("cold_p50_ms", "cold p50 ms"),
     ("cold_p95_ms", "cold p95 ms"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"),
     ("p99_ms", "p99 ms"), ("qps", "q/s"),
