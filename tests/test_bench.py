@@ -145,8 +145,48 @@ def test_chart_series_keeps_growth_points_in_size_order() -> None:
         {"size": 30, "kind": "vntc", "engines": {"vnsearch": {"p50_ms": 3.0}, "fts5": {}}},
         {"size": 10, "engines": {"vnsearch": {"p50_ms": 1.0}}},  # an older file: no kind
         {"size": 35, "kind": "baomoi", "engines": {"vnsearch": {"p50_ms": 9.0}}},
+        {"size": 20, "kind": "generated", "engines": {"vnsearch": {"p50_ms": 5.0}}},
     ]}
-    assert series(report, "p50_ms") == {"vnsearch": [(10, 1.0), (30, 3.0)]}
+    assert series(report, "p50_ms") == {("vnsearch", "vntc"): [(10, 1.0), (30, 3.0)],
+                                        ("vnsearch", "generated"): [(20, 5.0)]}
+
+
+def test_growth_is_compared_within_one_kind_of_archive() -> None:
+    from bench.run import growth_lines
+
+    report = {"sizes": [
+        {"size": 10, "kind": "vntc", "engines": {"vnsearch": {"p95_ms": 2.0}}},
+        {"size": 40, "kind": "vntc", "engines": {"vnsearch": {"p95_ms": 4.0}}},
+        {"size": 80, "kind": "generated", "engines": {"vnsearch": {"p95_ms": 50.0}}},
+    ]}
+    text = "\n".join(growth_lines(report))
+    assert "| 10 → 40 |" in text
+    assert "2.00× for 4.00× (exponent 0.50)" in text  # p95 ∝ √size
+    assert "generated" not in text  # one generated point: nothing to compare it with
+
+
+def test_build_memory_is_the_builders_own_and_its_process_trees() -> None:
+    """The build child's peak is its own, not the bench parent's carried over exec;
+    the sampled peak covers the child's own children too."""
+    import sys
+
+    from bench.index_rate import run_sampled
+
+    repo = Path(__file__).resolve().parent.parent
+    hold = "block = bytearray(120 * 2**20); block[::4096] = b'x' * len(block[::4096])"
+    held = bytearray(300 * 2**20)
+    held[::4096] = b"x" * len(held[::4096])  # resident, not just reserved
+    out, _, returncode, _ = run_sampled(
+        [sys.executable, "-c", f"from bench.run import own_peak_rss\n{hold}\nprint(own_peak_rss())"],
+        text=True, cwd=repo)
+    del held
+    assert returncode == 0
+    assert 120 * 2**20 <= int(out) < 250 * 2**20  # its 120 MB, not the parent's 300
+    grandchild = f"import time\n{hold}\ntime.sleep(0.5)"
+    _, _, returncode, peak = run_sampled(
+        [sys.executable, "-c", f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {grandchild!r}])"])
+    assert returncode == 0
+    assert peak >= 120 * 2**20
 
 
 def test_fts5_finds_dang_in_an_article_saying_dang_with_d_stroke(archive: Path, tmp_path: Path) -> None:
