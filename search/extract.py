@@ -90,11 +90,35 @@ PERSON_TITLES = [
 ]
 _PERSON_WORDS = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
 _LETTER = re.compile(r"[^\W\d_]")
-# A title as whole words, longest first, its words apart by anything
+_WORD_GAP = r"[\s_]+"
+
+
+def _title_alternatives(titles: list[list[str | None]]) -> str:
+    """A regex for any of *titles* (each its letters, ``None`` for a word gap) as a
+    tree of their shared beginnings, the longer before the shorter.
+
+    The search tries the alternatives at each letter that may start one: as a tree
+    it tries one branch per letter rather than every title, for the same match
+    (where one title goes on from another, the longer is tried first, as when they
+    were listed longest first).
+    """
+    branches: dict[str | None, list[list[str | None]]] = {}
+    for title in titles:
+        if title:
+            branches.setdefault(title[0], []).append(title[1:])
+    alternatives = [(_WORD_GAP if head is None else re.escape(head)) + _title_alternatives(rest)
+                    for head, rest in branches.items()]
+    if not alternatives:
+        return ""
+    tree = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+    return f"(?:{tree})?" if not all(titles) else tree
+
+
+# A title as whole words (the longer of two first), its words apart by anything
 # _PERSON_WORDS skips (spaces, ``_``): where a word list would match it. Whether a
 # letter precedes it is checked apart (a lookbehind here made the search 2x slower).
-_TITLE_WORDS = "|".join(r"[\s_]+".join(map(re.escape, t.split()))
-                        for t in sorted(PERSON_TITLES, key=lambda t: -len(t.split())))
+_TITLE_WORDS = _title_alternatives(
+    [[part for word in title.split() for part in (None, *word)][1:] for title in PERSON_TITLES])
 _TITLE_RUN = re.compile(rf"(?:{_TITLE_WORDS})(?![^\W\d_])")
 _TITLE_RUN_ANY_CASE = re.compile(rf"(?<![^\W\d_])(?:{_TITLE_WORDS})(?![^\W\d_])",
                                  re.IGNORECASE)

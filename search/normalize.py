@@ -60,6 +60,12 @@ _VOWELS = frozenset("aăâeêioôơuưyAĂÂEÊIOÔƠUƯYàáảãạ")
 _AMBIGUOUS_NUCLEI = frozenset({"oa", "oe", "uy"})
 
 
+#: Texts from this long on have their :func:`nfc` remembered, the last
+#: :data:`NFC_REMEMBERED` of them (a shorter one is checked faster than looked up).
+NFC_REMEMBERED_FROM = 256
+NFC_REMEMBERED = 8
+
+
 class Token(NamedTuple):
     """One word of a text, with both of its index forms and where it stands."""
 
@@ -72,7 +78,23 @@ class Token(NamedTuple):
 
 def nfc(text: str) -> str:
     """Return *text* in Unicode NFC (cheap when it already is)."""
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
+    if text.isascii():
+        return text
+    if len(text) >= NFC_REMEMBERED_FROM:
+        return _remembered_nfc(text)
+    return _nfc(text)
+
+
+@lru_cache(maxsize=NFC_REMEMBERED)
+def _remembered_nfc(text: str) -> str:
+    """:func:`nfc` of a long text, remembered for the last few: indexing asks it of
+    an article's text and of its body several times over (the steps of extraction,
+    the place scan, the word ids), and each asking read the whole text."""
+    return _nfc(text)
+
+
+def _nfc(text: str) -> str:
+    if unicodedata.is_normalized("NFC", text):
         return text
     return unicodedata.normalize("NFC", text)
 

@@ -72,3 +72,17 @@ def test_reform_merges_are_mapped() -> None:
     assert gaz.by_name["Bình Dương"].province_2025 == "TP.HCM"
     assert gaz.by_name["Hà Giang"].province_2025 == "Tuyên Quang"
     assert gaz.by_name["Hà Nội"].province_2025 == "Hà Nội"
+
+
+def test_mentions_in_a_long_text_match_its_sentences_one_by_one() -> None:
+    # a long text's words are told apart through lookup arrays (capitals, digits);
+    # what it mentions must be what its sentences mention one by one
+    sentences = ["Quận NamTừ Liêm tổ chức hội nghị.", "một con đường long an toàn.",
+                 "Tỉnh Long An và TP HCM.", "tại quận 1 và quận 12,", "có 1 người.",
+                 "xây dựng phường Điện Biên.", "Đoàn đến Hà Nội, rồi ĐÀ NẴNG.",
+                 "quận ƨ là chữ lạ,", "ở đà nẵng thì không."]
+    text = " ".join(sentences * 3)
+    assert len(text) > 200
+    expected = [name for s in sentences * 3 for name in mentions(s)]
+    assert mentions(text) == expected
+    assert "Quận 2" in expected  # "ƨ" folds to "2", lower-case: after "quận", it counts

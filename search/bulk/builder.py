@@ -28,10 +28,11 @@ contents lists is swept like any abandoned writer's files.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from whoosh.columns import Column
 from whoosh.fields import FieldType, Schema
 from whoosh.filedb.filestore import Storage
 from whoosh.util.numeric import length_to_byte
@@ -55,6 +56,24 @@ def is_word_field(fieldobj: FieldType) -> bool:
             and not fieldobj.vector and not fieldobj.separate_spelling())
 
 
+def _no_option(fieldname: str) -> None:
+    """Raise for a Whoosh option (``_stored_…``, ``_boost``) among a document's fields."""
+    if fieldname.startswith("_"):
+        raise ValueError(f"the bulk builder takes no Whoosh options ({fieldname})")
+
+
+class _FieldPlan(NamedTuple):
+    """What the builder needs to know of a schema field for every document."""
+
+    name: str
+    fieldobj: FieldType
+    indexed: bool
+    stored: bool
+    column_type: Column | None
+    word_mode: str | None  # the tokenizer's mode of a word field (None: a short field)
+    scorable: bool
+
+
 class SegmentBuilder:
     """Collects documents (Whoosh field dicts) and writes them as one segment.
 
@@ -74,9 +93,9 @@ class SegmentBuilder:
         self.forms = Forms()
         self.words: dict[str, WordPostings] = {}
         self.short: dict[str, ShortPostings] = {}
-        #: Per field met so far: whether it is a word field (asked per document
-        #: and field otherwise, a tenth of the builder's own time).
-        self._word_field: dict[str, bool] = {}
+        #: Per field met so far: how the builder takes it (asked of the schema and
+        #: the field per document and field otherwise, a tenth of the builder's own time).
+        self._plans: dict[str, _FieldPlan] = {}
         self._short_terms = ShortTerms()
         #: Each text field's length byte per document (Whoosh's quantised length).
         self.lengths: dict[str, bytearray] = {}
@@ -97,54 +116,59 @@ class SegmentBuilder:
         self.perdoc.start_doc(docnum)
         for fieldname in sorted(fields):
             value = fields[fieldname]
-            if fieldname.startswith("_"):
-                raise ValueError(f"the bulk builder takes no Whoosh options ({fieldname})")
             if value is None:
+                _no_option(fieldname)
                 continue
-            fieldobj = self.schema[fieldname]
-            length = self._index(docnum, fieldname, value) if fieldobj.indexed else 0
-            self.perdoc.add_field(fieldname, fieldobj, value if fieldobj.stored else None,
+            plan = self._plans.get(fieldname) or self._plan(fieldname)
+            length = self._index(docnum, plan, value) if plan.indexed else 0
+            self.perdoc.add_field(fieldname, plan.fieldobj, value if plan.stored else None,
                                   length)
-            if fieldobj.column_type:
-                self.perdoc.add_column_value(fieldname, fieldobj.column_type,
-                                             fieldobj.to_column_value(value))
+            if plan.column_type:
+                self.perdoc.add_column_value(fieldname, plan.column_type,
+                                             plan.fieldobj.to_column_value(value))
         self.perdoc.finish_doc()
         self.doccount += 1
 
-    def _index(self, docnum: int, fieldname: str, value: Any) -> int:
+    def _index(self, docnum: int, plan: _FieldPlan, value: Any) -> int:
         """Collect a field's postings; its length (0 unless the field is scorable)."""
-        fieldobj = self.schema[fieldname]
-        if self._is_word_field(fieldname, fieldobj):
-            found = self.forms.field(value, fieldobj.analyzer.mode)
+        fieldname = plan.name
+        if plan.word_mode is not None:
+            found = self.forms.field(value, plan.word_mode)
             postings = self.words.get(fieldname)
             if postings is None:
                 postings = self.words[fieldname] = WordPostings(found.table)
             postings.add(docnum, found)
-            length = len(found.ids) if fieldobj.scorable else 0
+            length = len(found.ids) if plan.scorable else 0
         else:
             terms = self.short.setdefault(fieldname, {})
             length = 0
-            for btext, freq, weight, vbytes in self._short_terms.of(fieldname, fieldobj, value):
+            for btext, freq, weight, vbytes in self._short_terms.of(fieldname, plan.fieldobj,
+                                                                    value):
                 terms.setdefault(btext, []).append((docnum, weight, vbytes))
                 length += freq
-            length = length if fieldobj.scorable else 0
+            length = length if plan.scorable else 0
         if length:
             lengths = self.lengths.setdefault(fieldname, bytearray())
             lengths.extend(bytes(docnum + 1 - len(lengths)))
             lengths[docnum] = length_to_byte(length)
         return length
 
-    def _is_word_field(self, fieldname: str, fieldobj: FieldType) -> bool:
-        """:func:`is_word_field`, told once per field; a field the builder cannot
-        index either way raises."""
-        found = self._word_field.get(fieldname)
-        if found is None:
-            found = is_word_field(fieldobj)
-            if not found and (fieldobj.vector or fieldobj.separate_spelling()):
+    def _plan(self, fieldname: str) -> _FieldPlan:
+        """How the builder takes a field, told once per field; a field the builder
+        cannot index raises."""
+        _no_option(fieldname)
+        fieldobj = self.schema[fieldname]
+        word_mode = None
+        if fieldobj.indexed:
+            if is_word_field(fieldobj):
+                word_mode = fieldobj.analyzer.mode
+            elif fieldobj.vector or fieldobj.separate_spelling():
                 raise NotImplementedError(f"{fieldname}: term vectors and spelling fields "
                                           f"are not in vnsearch's schema")
-            self._word_field[fieldname] = found
-        return found
+        plan = self._plans[fieldname] = _FieldPlan(
+            fieldname, fieldobj, bool(fieldobj.indexed), bool(fieldobj.stored),
+            fieldobj.column_type, word_mode, bool(fieldobj.scorable))
+        return plan
 
     def _doc_lengths(self, fieldname: str) -> npt.NDArray[np.int64]:
         """Every document's length in a field as the codec's postings record it."""
