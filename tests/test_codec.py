@@ -95,6 +95,17 @@ def test_position_gaps_round_trip(postings: tuple) -> None:
     assert absolute_positions(position_gaps(flat, freqs), freqs).tolist() == flat.tolist()
 
 
+@settings(deadline=None)  # a loaded machine overruns the default
+@given(st.lists(st.lists(st.integers(0, 2**40), max_size=6, unique=True), max_size=40))
+def test_position_gaps_round_trip_in_place_with_empty_documents(docs: list[list[int]]) -> None:
+    positions = [sorted(p) for p in docs]  # some documents without positions
+    freqs = np.array([len(p) for p in positions], dtype=np.int64)
+    flat = np.array(list(itertools.chain.from_iterable(positions)), dtype=np.int64)
+    pgaps = position_gaps(flat, freqs)
+    assert absolute_positions(pgaps.copy(), freqs).tolist() == flat.tolist()
+    assert absolute_positions(pgaps, freqs, in_place=True).tolist() == flat.tolist()
+
+
 def _write_list(ids: list[int], values: list[bytes], weights: list[float],
                 fmt) -> PostingList:
     storage = RamStorage()
@@ -123,6 +134,10 @@ def test_positions_round_trip_through_the_codec(postings: tuple, rnd) -> None:
     assert found.tolist() == asked[:-1]
     assert [flat[starts[i]:starts[i + 1]].tolist() for i in range(len(found))] == \
         [by_id[d] for d in asked[:-1]]
+    whole_ids, whole_starts, whole = stored.positions(np.array(ids, dtype=np.int64))
+    assert whole_ids.tolist() == ids  # the whole list, as the cache of lists reads it
+    assert [whole[whole_starts[i]:whole_starts[i + 1]].tolist()
+            for i in range(len(ids))] == positions
     matcher = VnLeafMatcher(stored, fmt)
     walked = []
     while matcher.is_active():

@@ -72,18 +72,20 @@ def position_gaps(positions: np.ndarray, freqs: np.ndarray) -> npt.NDArray[np.in
     return out
 
 
-def absolute_positions(pgaps: npt.NDArray[np.int64],
-                       freqs: np.ndarray) -> npt.NDArray[np.int64]:
-    """Undo :func:`position_gaps`: a running sum restarted at each document."""
-    total = np.cumsum(pgaps)
+def absolute_positions(pgaps: npt.NDArray[np.int64], freqs: np.ndarray, *,
+                       in_place: bool = False) -> npt.NDArray[np.int64]:
+    """Undo :func:`position_gaps`: a running sum restarted at each document.
+
+    With *in_place*, *pgaps* (int64, the caller's own) becomes the result: a common
+    word's positions are megabytes, and a copy of them costs as much as the sum."""
     firsts = doc_starts(freqs)
     if len(firsts) < 2:
-        return total
-    # What the running sum had reached before each document, subtracted back.
-    before = np.zeros(len(total), dtype=np.int64)
-    reached = total[firsts[1:] - 1]
-    before[firsts[1:]] = np.diff(reached, prepend=0)
-    return total - np.cumsum(before)
+        return np.cumsum(pgaps, out=pgaps if in_place else None)
+    # One running sum over all documents, each document's first gap lowered by the
+    # previous document's own sum (its last position), so the sum restarts there.
+    steps = pgaps if in_place else np.array(pgaps, dtype=np.int64)
+    steps[firsts[1:]] -= np.add.reduceat(steps, firsts)[:-1]
+    return np.cumsum(steps, out=steps)
 
 
 def doc_starts(freqs: np.ndarray) -> npt.NDArray[np.int64]:

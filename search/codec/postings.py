@@ -520,7 +520,8 @@ class PostingList:
 
     def positions_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
         """The absolute positions of postings ``lo:hi``, flat (only their bytes read)."""
-        return absolute_positions(self.position_gaps_of(lo, hi), self.freqs()[lo:hi])
+        return absolute_positions(self.position_gaps_of(lo, hi), self.freqs()[lo:hi],
+                                  in_place=True)
 
     def position_gaps_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
         """The positions of postings ``lo:hi`` as stored (each document's first
@@ -547,6 +548,12 @@ class PostingList:
         are ``flat[starts[i]:starts[i + 1]]``."""
         ids = self.ids()
         docs = np.asarray(docs, dtype=np.int64)
+        if len(docs) == len(ids) and self.count and np.array_equal(docs, ids):
+            # The whole list (what the cache of decoded lists asks for): no rows to
+            # find, no blocks to pick, every position kept.
+            starts = np.zeros(self.count + 1, dtype=np.int64)
+            starts[1:] = self.position_ends()
+            return ids.copy(), starts, self.positions_of(0, self.count)
         rows = np.searchsorted(ids, docs)
         rows = (rows[(rows < len(ids)) & (ids[np.minimum(rows, len(ids) - 1)] == docs)]
                 if len(ids) else rows[:0])
@@ -566,8 +573,12 @@ class PostingList:
             lo = int(run[0]) * BLOCK_POSTINGS
             hi = min((int(run[-1]) + 1) * BLOCK_POSTINGS, self.count)
             flat = self.positions_of(lo, hi)
+            wanted = rows[(rows >= lo) & (rows < hi)]
+            if len(wanted) == hi - lo:  # every posting of the run: nothing to drop
+                flats.append(flat)
+                continue
             keep = np.zeros(hi - lo, dtype=bool)
-            keep[rows[(rows >= lo) & (rows < hi)] - lo] = True
+            keep[wanted - lo] = True
             flats.append(flat[np.repeat(keep, freqs[lo:hi])])
         counts = freqs[rows]
         starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
