@@ -27,6 +27,7 @@ from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from search import sorted_ids
 from search.codec.vncodec import SegmentArrays, segment_arrays
 from search.generations import PerReader, registry
 from search.sorted_ids import EMPTY_IDS
@@ -362,13 +363,14 @@ def allowed(searcher: Searcher, flt: wq.Query) -> np.ndarray:
                 parts.append(postings(reader, flt.fieldname, btext)[0] + offset)
         return np.concatenate(parts) if parts else EMPTY_IDS
     if type(flt) in (wq.And, wq.Or) and flt.subqueries:
+        # Each set is sorted and distinct already: intersected and merged as such,
+        # not sorted again (np.intersect1d did, 3 ms a filter at 84k articles).
         sets = [allowed(searcher, s) for s in flt.subqueries]
+        if type(flt) is wq.Or:
+            return sorted_ids.union(sets)
         out = sets[0]
         for other in sets[1:]:
-            if type(flt) is wq.And:
-                out = np.intersect1d(out, other, assume_unique=True)
-            else:
-                out = np.union1d(out, other)
+            out = sorted_ids.common(out, other)
         return out
     key = (_token(searcher.reader()), "filter", repr(flt))
     found = _CACHE.get(key)

@@ -5,11 +5,13 @@ deleted articles left out."""
 from __future__ import annotations
 
 import pytest
+from whoosh import query as wq
 
 from search import posting_arrays, store
 from search.generations import registry
 from search.indexer import index_paths
 from search.query import parse, run
+from search.schema import MATCH_FIELD
 from tests.same_as_whoosh import QUERIES, ranked, same_ranking
 
 
@@ -112,3 +114,14 @@ def test_the_budget_grows_with_the_archive_open(index_dir, monkeypatch) -> None:
             assert posting_arrays.cache_stats()["bytes"] <= 50_000
     finally:
         posting_arrays.configure(posting_arrays.CACHE_BYTES, posting_arrays.CACHE_MOST)
+
+
+@pytest.mark.parametrize("combine", [wq.And, wq.Or])
+def test_filters_combine_as_whoosh_does(searcher, combine) -> None:
+    words = ["kinh", "te", "viet", "nam", "ha", "noi"]
+    for a, b, c in [words[0:3], words[2:5], words[3:6]]:
+        flt = combine([wq.Term(MATCH_FIELD, a), wq.Term(MATCH_FIELD, b),
+                       combine([wq.Term(MATCH_FIELD, c)])])
+        expected = sorted(searcher.docs_for_query(flt))
+        got = posting_arrays.allowed(searcher, flt)
+        assert got.tolist() == expected and len(expected)
