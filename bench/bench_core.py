@@ -8,7 +8,7 @@ searcher. Prints a Markdown table and writes ``bench/results/core.json``.
     .venv/bin/python bench/bench_core.py                 # corpus + baomoi
     .venv/bin/python bench/bench_core.py --no-baomoi     # bundled corpus only
 
-baomoi-2017 is read from ../shared/corpora/baomoi-2017.tar.gz and unpacked once
+baomoi-2017 is read from $VNSEARCH_SHARED/corpora/baomoi-2017.tar.gz and unpacked once
 into a temporary directory (never into the repository).
 """
 
@@ -20,18 +20,22 @@ import os
 import random
 import resource
 import statistics
+import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-from search import store
-from search.indexer import index_paths
-from search.normalize import fold, terms
-from search.query import run
-
 REPO = Path(__file__).resolve().parent.parent
-BAOMOI = REPO.parent / "shared" / "corpora" / "baomoi-2017.tar.gz"
+if str(REPO) not in sys.path:  # run as a script, or imported from bench/ as bench_core
+    sys.path.insert(0, str(REPO))
+
+from bench.corpora import BAOMOI  # noqa: E402
+from search import store  # noqa: E402
+from search.indexer import index_paths  # noqa: E402
+from search.normalize import fold, terms  # noqa: E402
+from search.query import run  # noqa: E402
+
 RESULTS = REPO / "bench" / "results"
 
 

@@ -1,6 +1,6 @@
 """vnsearch's codec against Whoosh's W3 on real VNTC articles.
 
-Writes the first N articles (default 5,000) of ../shared/corpora/vntc.jsonl.gz once
+Writes the first N articles (default 5,000) of $VNSEARCH_SHARED/corpora/vntc.jsonl.gz once
 with each codec (one segment), then reports:
 
 * index size on disk (and of the stored fields alone), and write time;
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import itertools
+import sys
 import tempfile
 import time
 import zlib
@@ -46,7 +47,10 @@ from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, build_schema
 
 REPO = Path(__file__).resolve().parent.parent
-VNTC = REPO.parent / "shared" / "corpora" / "vntc.jsonl.gz"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.corpora import VNTC  # noqa: E402
 
 
 def documents(n: int, workdir: Path) -> list[dict]:

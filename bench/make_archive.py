@@ -32,9 +32,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.corpora import VNTC  # noqa: E402
 from search.places import gazetteer  # noqa: E402
 
-VNTC = REPO.parent / "shared" / "corpora" / "vntc.jsonl.gz"
 MODEL = REPO / "bench" / "work" / "bigrams.pickle"
 TRAIN_ARTICLES = 3000
 SURNAMES = "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý".split()

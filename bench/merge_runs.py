@@ -29,8 +29,11 @@ from pathlib import Path
 
 from whoosh import index
 
-#: Where the shared corpora are ($VNSEARCH_SHARED/corpora, as the tests find them).
-SHARED = Path(os.environ.get("VNSEARCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.corpora import VNTC  # noqa: E402
 
 
 def segments(index_dir: Path) -> int:
@@ -59,7 +62,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--out", type=Path, help="write the runs as JSON here")
     args = parser.parse_args()
-    with gzip.open(SHARED / "corpora" / "vntc.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with gzip.open(VNTC, "rt", encoding="utf-8") as fh:
         lines = list(itertools.islice(fh, args.size))
     step = len(lines) // args.runs
     work = Path(tempfile.mkdtemp(prefix="merge-runs-"))

@@ -8,7 +8,7 @@ One command, one run, same machine, same archive for every engine:
     .venv/bin/python bench/run.py --sizes 84132 --generated 300000 --quality-sizes 84132
     .venv/bin/python bench/run.py --sizes "" --baomoi            # 35k raw .txt files
 
-For each archive size (the first N records of ../shared/corpora/vntc.jsonl.gz, all
+For each archive size (the first N records of $VNSEARCH_SHARED/corpora/vntc.jsonl.gz, all
 kept, duplicates included; ``--generated N`` adds an archive of N synthetic articles
 from bench/make_archive.py, to go past the real data; ``--baomoi`` adds the whole
 baomoi-2017 crawl, 35k raw ``.txt`` files, read as files by every engine) and each engine:
@@ -51,13 +51,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_core import BAOMOI, unpack  # noqa: E402
+from bench.bench_core import unpack  # noqa: E402
+from bench.corpora import BAOMOI, VNTC  # noqa: E402
 from bench.engines import ENGINES, dir_size, records, split_article  # noqa: E402
 from bench.index_rate import run_sampled  # noqa: E402
 from bench.quality import FORMS, build_items, evaluate, surface_words  # noqa: E402
 from search.normalize import fold  # noqa: E402
 
-VNTC = REPO.parent / "shared" / "corpora" / "vntc.jsonl.gz"
 WORK = REPO / "bench" / "work"
 RESULTS = REPO / "bench" / "results"
 

@@ -62,11 +62,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import bench_core  # noqa: E402
+from bench.corpora import BAOMOI  # noqa: E402
 from bench.engines import ENGINES, records  # noqa: E402
 from search.normalize import fold, nfc, token_tuples  # noqa: E402
 
-SHARED = Path(os.environ.get("VNSEARCH_SHARED", REPO.parent / "shared")) / "corpora"
-BAOMOI = SHARED / "baomoi-2017.tar.gz"
 WORK = REPO / "bench" / "work"
 QUERIES = REPO / "bench" / "short_queries.tsv"
 RESULTS = REPO / "bench" / "results" / "short_queries.json"

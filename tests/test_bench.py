@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -388,3 +391,14 @@ def test_report_gives_mrr_over_distinct_items_and_the_ceiling() -> None:
     out = evaluate(oracle, items)
     assert out["_ceiling"] == ceiling(items) and out["_distinct"] <= out["_items"]
     assert out["as_written"]["mrr10_distinct"] == 1.0
+
+
+def test_every_benchmark_finds_the_corpora_through_vnsearch_shared(tmp_path: Path) -> None:
+    """``$VNSEARCH_SHARED`` points the benchmarks at the corpora, as it does the tests."""
+    code = ("import bench.run, bench.bench_core, bench.short_queries, bench.corpora as c; "
+            "print(c.VNTC, bench.run.VNTC, bench.bench_core.BAOMOI, bench.short_queries.BAOMOI)")
+    env = {**os.environ, "VNSEARCH_SHARED": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parent.parent,
+                         capture_output=True, text=True, check=True).stdout.split()
+    corpora = tmp_path / "corpora"
+    assert out == [str(corpora / "vntc.jsonl.gz")] * 2 + [str(corpora / "baomoi-2017.tar.gz")] * 2
