@@ -101,6 +101,26 @@ def test_vnsearch_engine(archive: Path, tmp_path: Path) -> None:
     engine.close()
 
 
+def test_cold_profile_compares_each_querys_cold_and_warm_run(archive: Path, tmp_path: Path) -> None:
+    from bench.cold_profile import profiled_pass, report
+
+    engine = Vnsearch(tmp_path)
+    engine.build(archive)
+    engine.open()
+    queries: list[tuple[str, str | None]] = [("dang vien", None), ("nang nong", "X"),
+                                             ("go vap", None), ("quan", None)]
+    cold = profiled_pass(engine, queries)
+    warm = profiled_pass(engine, queries)
+    engine.close()
+    text = report(queries, cold, warm, band_size=2, top=5)
+    assert text.startswith("4 queries; the 2 around the cold median:")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    assert 0 < len(rows) <= 5
+    assert all(" search/" not in row and ".py:" in row for row in rows)  # vnsearch's own
+    diffs = [float(row.split("|")[1]) for row in rows]
+    assert diffs == sorted(diffs, reverse=True)  # what the cold run pays most first
+
+
 def test_make_archive_is_deterministic_and_parseable(tmp_path: Path) -> None:
     from bench.make_archive import generate
     from search.extract import extract
