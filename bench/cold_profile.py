@@ -53,7 +53,7 @@ def cumulative(runs: list[tuple[float, cProfile.Profile]],
     for i in band[1:]:
         stats.add(runs[i][1])
     return {key: (calls, cum) for key, (_cc, calls, _tt, cum, _callers)
-            in stats.stats.items()}
+            in stats.stats.items()}  # type: ignore[attr-defined]
 
 
 def report(queries: list[tuple[str, str | None]], cold: list[tuple[float, cProfile.Profile]],
