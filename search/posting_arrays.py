@@ -366,12 +366,7 @@ def allowed(searcher: Searcher, flt: wq.Query) -> np.ndarray:
         # Each set is sorted and distinct already: intersected and merged as such,
         # not sorted again (np.intersect1d did, 3 ms a filter at 84k articles).
         sets = [allowed(searcher, s) for s in flt.subqueries]
-        if type(flt) is wq.Or:
-            return sorted_ids.union(sets)
-        out = sets[0]
-        for other in sets[1:]:
-            out = sorted_ids.common(out, other)
-        return out
+        return sorted_ids.union(sets) if type(flt) is wq.Or else sorted_ids.common_docs(sets)
     key = (_token(searcher.reader()), "filter", repr(flt))
     found = _CACHE.get(key)
     if found is None:
