@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -247,6 +248,35 @@ def _entry(reader: IndexReader, fieldname: str, btext: bytes) -> _Postings:
         found = _read_postings(reader, fieldname, btext)
         _CACHE.put(key, found)
     return cast(_Postings, found)  # this key's kind of entry
+
+
+def term_weights(reader: IndexReader, fieldname: str) -> Iterator[tuple[bytes, float]]:
+    """Every term of a leaf reader's *fieldname*, with its weight (occurrences): from
+    the codec's dictionary in one walk, or Whoosh's term infos for a segment another
+    codec wrote."""
+    codec = _arrays.get(reader, lambda: _opened(reader)) if hasattr(reader, "segment") else None
+    if codec is not None:
+        return codec.term_weights(fieldname)
+    return ((text, float(info.weight())) for text, info in reader.iter_field(fieldname))
+
+
+def common_postings(reader: IndexReader, fieldname: str, btexts: list[bytes]) -> np.ndarray:
+    """Sorted segment-local ids of the documents holding every term of *btexts*
+    (deleted ones left out), cached like the lists themselves.
+
+    The likely reading (:mod:`search.readings`) and the did-you-mean
+    (:mod:`search.spelling`) both ask whether the query's word pairs stand
+    together, and each starts from the documents holding both words: for
+    everyday words that intersection is most of the cost of asking, so it is
+    taken once a query rather than once an asker.
+    """
+    key = (_token(reader), "common", fieldname, *btexts)
+    found = _CACHE.get(key)
+    if found is None:
+        found = (sorted_ids.common_docs([_entry(reader, fieldname, b).ids for b in btexts]),)
+        _CACHE.put(key, found)
+    ids: np.ndarray = found[0]
+    return ids
 
 
 def _compact(values: np.ndarray, exact: np.dtype[Any]) -> np.ndarray:

@@ -17,7 +17,7 @@ from whoosh.matching import Matcher, UnionMatcher
 from whoosh.searching import Searcher
 from whoosh.util import make_binary_tree
 
-from search import posting_arrays, proximity, sorted_ids
+from search import posting_arrays, proximity
 
 #: Leaps a walk may take before it gives up (one leap moves every list once).
 STEPS = 1000
@@ -100,8 +100,7 @@ def in_a_row(searcher: Searcher, field: str, words: list[str], *, wanted: int,
         btexts = [reader.schema[field].to_bytes(w) for w in words]
         if not all((field, b) in reader for b in btexts):
             continue
-        candidates = sorted_ids.common_docs(
-            [posting_arrays.postings(reader, field, b)[0] for b in btexts])
+        candidates = posting_arrays.common_postings(reader, field, btexts)
         candidates = candidates[:steps]
         steps -= len(candidates)
         start, chunk = 0, _FIRST_CHUNK

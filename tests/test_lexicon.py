@@ -28,6 +28,22 @@ def test_unaccented_spelling_is_what_remains(searcher) -> None:
     assert forms.get("ba", 0) > 0  # "Ba Đình" is written without a mark on "Ba"
 
 
+def test_accent_counts_add_up_over_segments_and_fields(segmented_index) -> None:
+    """Each spelling's count is its title and body occurrences in every segment, as
+    Whoosh's own term statistics give them."""
+    with store.open_index(segmented_index).searcher() as s:
+        reader = s.reader()
+        assert len(s.leaf_searchers()) > 1
+        for folded in ("viet", "nam", "dong", "cua", "nguoi", "thanh"):
+            forms = lexicon.accent_forms(reader, folded)
+            accented = [(w, n) for w, n in forms if w != folded]
+            assert accented and all(fold(w) == folded for w, _ in accented)
+            for word, n in accented:
+                assert n == sum(int(reader.frequency(f, word)) for f in ("title", "body"))
+            assert sum(n for _, n in forms) == lexicon.frequency(reader, folded)
+            assert [n for _, n in forms] == sorted((n for _, n in forms), reverse=True)
+
+
 def test_edits1() -> None:
     near = lexicon.edits1("hoa")
     assert {"hoat", "ho", "hao", "koa", "hoan"} <= near and "hoa" not in near

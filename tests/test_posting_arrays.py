@@ -125,3 +125,27 @@ def test_filters_combine_as_whoosh_does(searcher, combine) -> None:
         expected = sorted(searcher.docs_for_query(flt))
         got = posting_arrays.allowed(searcher, flt)
         assert got.tolist() == expected and len(expected)
+
+
+def test_term_weights_are_whooshs_term_statistics(searcher) -> None:
+    """One walk over a field's dictionary gives every term with the weight Whoosh's
+    own term info reports, in the same order, segment by segment."""
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        for field in ("title", "body", MATCH_FIELD):
+            expected = [(t, info.weight()) for t, info in reader.iter_field(field)]
+            assert list(posting_arrays.term_weights(reader, field)) == expected
+            assert expected
+        assert list(posting_arrays.term_weights(reader, "no_such_field")) == []
+
+
+def test_common_postings_are_the_documents_holding_every_word(searcher) -> None:
+    for leaf, _ in searcher.leaf_searchers():
+        reader = leaf.reader()
+        for words in (["kinh", "te"], ["viet", "nam", "ha"], ["cua", "cac"]):
+            btexts = [w.encode() for w in words]
+            held = [set(posting_arrays.postings(reader, MATCH_FIELD, b)[0].tolist())
+                    for b in btexts]
+            got = posting_arrays.common_postings(reader, MATCH_FIELD, btexts)
+            assert got.tolist() == sorted(set.intersection(*held))
+            assert posting_arrays.common_postings(reader, MATCH_FIELD, btexts) is got  # cached

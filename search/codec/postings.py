@@ -75,6 +75,7 @@ class VnTermInfo(TermInfo):
     #: weight (float32, as W3 keeps it), df, min/max length byte, max weight,
     #: min/max id, offset, block count.
     _STRUCT = struct.Struct("<fIBBfIIQI")
+    _WEIGHT = struct.Struct("<f")  # the record's first field
 
     def __init__(self, *, offset: int = 0, blocks: int = 0, **stats: object) -> None:
         super().__init__(**stats)
@@ -87,6 +88,13 @@ class VnTermInfo(TermInfo):
             self.weight(), self.doc_frequency(), length_to_byte(self.min_length() or 0),
             length_to_byte(self.max_length()), self.max_weight(),
             self.min_id() or 0, self.max_id() or 0, self.offset, self.blocks)
+
+    @classmethod
+    def weight_of(cls, data: bytes) -> float:
+        """The weight (how often the term occurs) of a :meth:`to_bytes` record,
+        without the rest: a walk over a field's terms wants only that."""
+        weight: float = cls._WEIGHT.unpack_from(data)[0]
+        return weight
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VnTermInfo:

@@ -167,6 +167,16 @@ class VnTermsReader(TermsReader):
         return ((self.split_key(k), VnTermInfo.from_bytes(v))
                 for k, v in self.tindex.items_from(self.key(fieldname, prefix)))
 
+    def term_weights(self, fieldname: str) -> Iterator[tuple[bytes, float]]:
+        """Every term of *fieldname* with its weight (occurrences), in term order:
+        one walk over the dictionary, each record read for its weight only (the
+        lexicon's accent map counts every spelling so, rather than look each up)."""
+        start = self.key(fieldname, b"")
+        for key, value in self.tindex.items_from(start):
+            if not key.startswith(start):
+                return
+            yield key[len(start):], VnTermInfo.weight_of(value)
+
     def term_info(self, fieldname: str, btext: bytes) -> VnTermInfo:
         try:
             return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)])

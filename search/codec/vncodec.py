@@ -129,6 +129,10 @@ class SegmentArrays:
         """See :meth:`VnTermsReader.positions_arrays`."""
         return self.terms.positions_arrays(fieldname, btext, docs)
 
+    def term_weights(self, fieldname: str) -> Iterator[tuple[bytes, float]]:
+        """See :meth:`VnTermsReader.term_weights`."""
+        return self.terms.term_weights(fieldname)
+
     def field_lengths(self, fieldname: str) -> npt.NDArray[np.float64]:
         """See :meth:`VnPerDocReader.field_lengths`."""
         return self.perdoc.field_lengths(fieldname)
