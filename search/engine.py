@@ -50,6 +50,7 @@ from search.readings import readings as probable_readings
 from search.results import SearchResult, get_article
 from search.safe_writer import open_writer
 from search.schema import ID
+from search.store import StrPath
 
 if TYPE_CHECKING:
     from search.service import SearchRequest
@@ -120,14 +121,14 @@ class LocalEngine:
     :meth:`open` does so at once.
     """
 
-    def __init__(self, index_dir: Path, searchers: SearcherSource | None = None) -> None:
-        self.index_dir = index_dir
+    def __init__(self, index_dir: StrPath, searchers: SearcherSource | None = None) -> None:
+        self.index_dir = Path(index_dir)
         self._searchers = searchers
 
     @classmethod
-    def open(cls, index_dir: Path) -> LocalEngine:
+    def open(cls, index_dir: StrPath) -> LocalEngine:
         """An engine on the index at *index_dir*, opened now (so errors show now)."""
-        return cls(index_dir, generations.open_generation(index_dir))
+        return cls(index_dir, generations.open_generation(Path(index_dir)))
 
     def _source(self) -> SearcherSource:
         if self._searchers is None:
@@ -204,7 +205,7 @@ class LocalEngine:
 ENGINE_ENV = "VNSEARCH_ENGINE"
 
 
-def build_engine(index_dir: Path, url: str | None = None,
+def build_engine(index_dir: StrPath, url: str | None = None,
                  searchers: SearcherSource | None = None) -> Engine:
     """The engine for *url* (a cluster), else the local index at *index_dir*
     (searched through *searchers* when given). Nothing is opened yet; a bad URL
@@ -218,7 +219,7 @@ def build_engine(index_dir: Path, url: str | None = None,
     return SphinxEngine(url)
 
 
-def open_engine(index_dir: Path, url: str | None = None) -> Engine:
+def open_engine(index_dir: StrPath, url: str | None = None) -> Engine:
     """Like :func:`build_engine`, opened now so that errors show now: the local
     index's (:class:`search.store.IndexError_`) or an unreachable cluster's
     (:class:`ConnectionError`)."""

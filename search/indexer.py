@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,6 +46,7 @@ from search.safe_writer import (
     write_error,
 )
 from search.schema import HASH, ID, PATH, ROOT
+from search.store import StrPath
 
 #: Above this many bytes of input, index with both cores.
 PARALLEL_THRESHOLD_BYTES = 4 * 1024 * 1024
@@ -131,8 +132,8 @@ def _input_bytes(files: Iterable[Path]) -> int:
 
 
 def index_paths(
-    index_dir: Path,
-    paths: list[Path],
+    index_dir: StrPath,
+    paths: Sequence[StrPath],
     *,
     rebuild: bool = False,
     progress: Progress | None = None,
@@ -150,6 +151,13 @@ def index_paths(
     leaves the index exactly as it was: on any error, and on Ctrl-C, the writer
     and its worker processes are stopped and their files removed.
     """
+    return _index_under_lock(Path(index_dir), [Path(p) for p in paths], rebuild=rebuild,
+                             progress=progress, procs=procs, notice=notice)
+
+
+def _index_under_lock(index_dir: Path, paths: list[Path], *, rebuild: bool,
+                      progress: Progress | None, procs: int | None,
+                      notice: Callable[[str], None] | None) -> IndexSummary:
     try:
         held = lock.acquire(index_dir)
     except OSError as exc:  # no permission, read-only or full file system

@@ -113,12 +113,20 @@ def _swapping(index_dir: Path, inode_before: int | None) -> bool:
 _SWAP_RETRIES = 20
 
 
-def open_index(index_dir: Path) -> Index:
+#: A path as callers of the library give it: a string or any path object.
+StrPath = str | os.PathLike[str]
+
+
+def open_index(index_dir: StrPath) -> Index:
     """Open an existing index for reading or writing, or say clearly why not.
 
     Whoosh opens segment files only when a searcher reads them; a missing one is
     looked for here, so the message comes at open time rather than mid-search.
     """
+    return _open(Path(index_dir))
+
+
+def _open(index_dir: Path) -> Index:
     try:
         exists = index_exists(index_dir)
     except Exception as exc:  # a truncated or garbled table of contents

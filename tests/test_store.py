@@ -133,3 +133,17 @@ def test_a_readme_only_directory_takes_a_first_index(cli, tmp_path) -> None:
     assert cli("index", CORPUS, "--index", d, "--quiet").exit_code == 0
     assert (d / "README.md").read_text(encoding="utf-8") == "about this directory"
     assert '"documents": 5' in cli("stats", "--index", d, "--json").stdout
+
+
+def test_the_library_takes_paths_as_strings(tmp_path) -> None:
+    """Paths given as strings work like Path objects (they once read as a damaged
+    index: "'str' object has no attribute 'stat'"), and a missing index is named."""
+    from search.engine import open_engine
+    from search.indexer import index_paths
+
+    where = str(tmp_path / "ix")
+    assert index_paths(where, [str(CORPUS)]).added == len(SEED_IDS)
+    assert store.open_index(where).doc_count() == len(SEED_IDS)
+    assert open_engine(where).documents() == len(SEED_IDS)
+    with pytest.raises(store.IndexMissing, match="no index at"):
+        store.open_index(str(tmp_path / "nothing"))
