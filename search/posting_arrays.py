@@ -262,21 +262,34 @@ def term_weights(reader: IndexReader, fieldname: str) -> Iterator[tuple[bytes, f
 
 def common_postings(reader: IndexReader, fieldname: str, btexts: list[bytes]) -> np.ndarray:
     """Sorted segment-local ids of the documents holding every term of *btexts*
-    (deleted ones left out), cached like the lists themselves.
+    (deleted ones left out).
 
     The likely reading (:mod:`search.readings`) and the did-you-mean
     (:mod:`search.spelling`) both ask whether the query's word pairs stand
     together, and each starts from the documents holding both words: for
-    everyday words that intersection is most of the cost of asking, so it is
-    taken once a query rather than once an asker.
+    everyday words that intersection is most of the cost of asking, so the last
+    few are kept (:data:`RECENT_COMMON`), for the rest of the query. Not in the
+    lists' cache: there they pushed out lists the next queries read again.
     """
-    key = (_token(reader), "common", fieldname, *btexts)
-    found = _CACHE.get(key)
+    key = (_token(reader), fieldname, *btexts)
+    with _RECENT_LOCK:
+        found = _RECENT.get(key)
+        if found is not None:
+            _RECENT.move_to_end(key)
     if found is None:
-        found = (sorted_ids.common_docs([_entry(reader, fieldname, b).ids for b in btexts]),)
-        _CACHE.put(key, found)
-    ids: np.ndarray = found[0]
-    return ids
+        found = sorted_ids.common_docs([_entry(reader, fieldname, b).ids for b in btexts])
+        with _RECENT_LOCK:
+            _RECENT[key] = found
+            while len(_RECENT) > RECENT_COMMON:
+                _RECENT.popitem(last=False)
+    return found
+
+
+#: Intersections :func:`common_postings` keeps, the most recent (one query asks
+#: about a few spans; the keys name segment states, so none is ever stale).
+RECENT_COMMON = 8
+_RECENT: OrderedDict[Key, np.ndarray] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
 
 
 def _compact(values: np.ndarray, exact: np.dtype[Any]) -> np.ndarray:
