@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import short_queries as sq
@@ -422,3 +423,28 @@ def test_every_benchmark_finds_the_corpora_through_vnsearch_shared(tmp_path: Pat
                          capture_output=True, text=True, check=True).stdout.split()
     corpora = tmp_path / "corpora"
     assert out == [str(corpora / "vntc.jsonl.gz")] * 2 + [str(corpora / "baomoi-2017.tar.gz")] * 2
+
+
+def test_pair_table_counts_spellings_per_article_and_their_neighbours() -> None:
+    """The spelling-table estimate counts a pair where two words stand together (at
+    most three characters apart, as the span reading has it, and never across two
+    texts), each spelling once an article, and the words on either side."""
+    from bench.pair_table import ID_BITS, Ids, batch_keys, id_arrays
+    from search.normalize import token_tuples
+
+    exact, folded = Ids(), Ids()
+    texts = ["Đà Nẵng nắng. Đà Nẵng", "Da nang", "đà nẵng"]  # articles 0, 0, 1
+    rows = [id_arrays(token_tuples(t), exact=exact, folded=folded) for t in texts]
+    text = np.repeat(np.arange(3), [len(r) for r in rows])
+    pairs, once, around = batch_keys(np.concatenate(rows), text, np.array([0, 0, 1])[text])
+    da_nang = (folded("da") << ID_BITS) | folded("nang")
+    assert Counter(pairs.tolist()) == {da_nang: 4, (folded("nang") << ID_BITS) | folded("nang"): 1,
+                                       (folded("nang") << ID_BITS) | folded("da"): 1}
+    accented = (exact("đà") << ID_BITS) | exact("nẵng")
+    assert Counter(once.tolist())[accented] == 2  # article 0 writes it twice: counted once
+    assert Counter(once.tolist())[(exact("da") << ID_BITS) | exact("nang")] == 1
+    # "Đà Nẵng nắng": after "đà nẵng" stands "nang"; nothing before it.
+    shift = ID_BITS + 1
+    sides = {(k >> 1) & ((1 << ID_BITS) - 1) for k in around.tolist()
+             if k >> shift == accented}
+    assert folded("nang") in sides and 0 in sides
