@@ -163,15 +163,20 @@ FIRST_SAMPLE = 128
 _SENTENCE_START = re.compile(r"(?:^|[.!?:…\n])[\s\"'“‘(\[«-]*$")
 
 
-#: Per segment whose articles hold every word of a span: the segment's searcher, the
-#: words' terms there and the ids of those articles (ascending).
-Candidates = list[tuple[Searcher, list[bytes], np.ndarray]]
+def span_docs(searcher: Searcher, words: list[str],
+              sample: int = SPAN_SAMPLE) -> tuple[list[tuple[Searcher, int, int]], float]:
+    """Articles where *words* (folded) stand in a row, ``(leaf, docnum, times)``, and
+    how many articles each one found stands for.
 
-
-def span_candidates(searcher: Searcher, words: list[str]) -> Candidates:
-    """Per segment, the articles holding every one of *words* (folded): what
-    :func:`span_docs` samples. Intersecting the words' lists is most of a sample's
-    cost for everyday words, so a caller that samples twice takes them once."""
+    Every article holding all the words is a candidate; when there are more than
+    *sample* of them, an even spread across the whole index is checked instead of
+    the first ones, so a span that occurs only late in the archive (``Quận ủy Ba
+    Đình`` among thousands of articles with ``quan``, ``uy``, ``ba`` and ``dinh``)
+    is still seen in proportion, and counts are estimated rather than cut off.
+    The candidates of a span asked about again (the full sample after the quick
+    one) come from :func:`search.posting_arrays.common_postings`' recent ones.
+    """
+    found: list[tuple[Searcher, int, int]] = []
     leaves = []
     for leaf, _ in searcher.leaf_searchers():
         reader = leaf.reader()
@@ -180,28 +185,10 @@ def span_candidates(searcher: Searcher, words: list[str]) -> Candidates:
             ids = posting_arrays.common_postings(reader, MATCH_FIELD, btexts)
             if len(ids):
                 leaves.append((leaf, btexts, ids))
-    return leaves
-
-
-def span_docs(searcher: Searcher, words: list[str], sample: int = SPAN_SAMPLE, *,
-              candidates: Candidates | None = None,
-              ) -> tuple[list[tuple[Searcher, int, int]], float]:
-    """Articles where *words* (folded) stand in a row, ``(leaf, docnum, times)``, and
-    how many articles each one found stands for.
-
-    Every article holding all the words is a candidate (*candidates*, when the
-    caller has them: :func:`span_candidates`); when there are more than *sample*
-    of them, an even spread across the whole index is checked instead of the
-    first ones, so a span that occurs only late in the archive (``Quận ủy Ba
-    Đình`` among thousands of articles with ``quan``, ``uy``, ``ba`` and ``dinh``)
-    is still seen in proportion, and counts are estimated rather than cut off.
-    """
-    leaves = span_candidates(searcher, words) if candidates is None else candidates
     total = sum(len(ids) for _, _, ids in leaves)
     if not total:
         return [], 1.0
     share = min(1.0, sample / total)
-    found: list[tuple[Searcher, int, int]] = []
     for leaf, btexts, ids in leaves:
         if share < 1.0:
             ids = ids[_spread(len(ids), max(1, round(len(ids) * share)))]
@@ -227,10 +214,9 @@ def enough_span_docs(searcher: Searcher, words: list[str],
                      wanted: int) -> tuple[list[tuple[Searcher, int, int]], float]:
     """:func:`span_docs` from a small sample first, the full one only when that
     finds fewer than *wanted* articles: an everyday pair is settled in a glance."""
-    candidates = span_candidates(searcher, words)
-    found, scale = span_docs(searcher, words, FIRST_SAMPLE, candidates=candidates)
+    found, scale = span_docs(searcher, words, sample=FIRST_SAMPLE)
     if len(found) < wanted and scale > 1.0:
-        found, scale = span_docs(searcher, words, candidates=candidates)
+        found, scale = span_docs(searcher, words)
     return found, scale
 
 
