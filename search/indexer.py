@@ -151,13 +151,7 @@ def index_paths(
     leaves the index exactly as it was: on any error, and on Ctrl-C, the writer
     and its worker processes are stopped and their files removed.
     """
-    return _index_under_lock(Path(index_dir), [Path(p) for p in paths], rebuild=rebuild,
-                             progress=progress, procs=procs, notice=notice)
-
-
-def _index_under_lock(index_dir: Path, paths: list[Path], *, rebuild: bool,
-                      progress: Progress | None, procs: int | None,
-                      notice: Callable[[str], None] | None) -> IndexSummary:
+    index_dir = Path(index_dir)
     try:
         held = lock.acquire(index_dir)
     except OSError as exc:  # no permission, read-only or full file system
@@ -166,8 +160,8 @@ def _index_under_lock(index_dir: Path, paths: list[Path], *, rebuild: bool,
         _clear_stale(index_dir, held, notice or (lambda _message: None))
         store.check_target(index_dir, rebuild)
         with interrupt.parent_only() as guard:
-            return _run(index_dir, paths, rebuild=rebuild, progress=progress, procs=procs,
-                        guard=guard, notice=notice)
+            return _run(index_dir, [Path(p) for p in paths], rebuild=rebuild,
+                        progress=progress, procs=procs, guard=guard, notice=notice)
     finally:
         held.release()
 

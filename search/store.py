@@ -123,10 +123,7 @@ def open_index(index_dir: StrPath) -> Index:
     Whoosh opens segment files only when a searcher reads them; a missing one is
     looked for here, so the message comes at open time rather than mid-search.
     """
-    return _open(Path(index_dir))
-
-
-def _open(index_dir: Path) -> Index:
+    index_dir = Path(index_dir)
     try:
         exists = index_exists(index_dir)
     except Exception as exc:  # a truncated or garbled table of contents
