@@ -13,8 +13,8 @@ articles, what such a table would hold and what counting it would add to indexin
   of articles writing each — what the reading needs;
 * distinct (spelling, side, neighbouring folded word) triples — what the fragment
   check needs for a two-word query (``dụng xe`` inside ``sử dụng xe``);
-* the seconds spent counting, given the tokens the builder already has, against
-  vnsearch's indexing CPU in the same run's terms (seconds a thousand articles).
+* the seconds spent counting, given the tokens the builder already has, a thousand
+  articles at a time: to set beside the indexing CPU bench/run.py reports.
 
 Words count as neighbours as the span reading counts them: consecutive tokens with
 at most three characters between them. Sizes are estimated at 8 bytes an entry
