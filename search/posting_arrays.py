@@ -295,7 +295,11 @@ _RECENT_LOCK = threading.Lock()
 def _compact(values: np.ndarray, exact: np.dtype[Any]) -> np.ndarray:
     """*values* as the smallest unsigned integers that hold every one exactly (whole
     numbers from 0 up), else as *exact*: a cached everyday word's weights and
-    positions take a quarter or half the bytes, so more of them stay cached."""
+    positions take a quarter or half the bytes, so more of them stay cached.
+    Unsigned values at most 16 bits wide are taken as they are: the codec gives
+    them at the narrowest width that holds them."""
+    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:
+        return values
     if len(values) and values.min() >= 0:
         top = values.max()
         for small in (np.uint8, np.uint16):

@@ -31,6 +31,8 @@ from whoosh.system import pack_uint
 
 from search.analysis import FOLDED
 from search.archive import Record, read_archive
+from search.bulk.merging import merge_all
+from search.codec import postings as codec_postings
 from search.codec import version
 from search.codec.packing import absolute_positions, pack_ints, position_gaps, unpack_ints
 from search.codec.postings import (
@@ -464,3 +466,68 @@ def test_merging_w3_segments_rewrites_them_with_the_codec(tmp_path: Path) -> Non
     w3, vn = answers
     assert [d for d, _ in vn] == [d for d, _ in w3] and len(w3) == len(docs)
     assert np.allclose([s for _, s in vn], [s for _, s in w3], rtol=0, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- format 3
+
+
+def _positions_as_gaps(positions: np.ndarray, freqs: np.ndarray) -> tuple[int, bytes]:
+    """How codec format 3 stored the positions of a list of several blocks: each
+    document's first position, then gaps (and no flag saying so)."""
+    return 0, pack_ints(position_gaps(positions, freqs))
+
+
+@pytest.fixture(scope="module")
+def format_3_and_4(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same documents written as codec format 3 (positions as gaps) and as now."""
+    tmp = tmp_path_factory.mktemp("format3")
+    docs = vntc_documents(tmp, FORMAT_3_ARTICLES)
+    with pytest.MonkeyPatch.context() as old:
+        old.setattr(version, "FORMAT_VERSION", 3)
+        old.setattr("search.codec.terms.FORMAT_VERSION", 3)
+        old.setattr(codec_postings, "large_positions", _positions_as_gaps)
+        v3 = _build(docs, tmp / "v3", VnCodec())
+    return {"v3": v3, "v4": _build(docs, tmp / "v4", VnCodec())}
+
+
+#: Enough articles for everyday words' lists to span several blocks.
+FORMAT_3_ARTICLES = 600
+
+
+def _big_lists(ix: index.Index) -> dict:
+    """Positions of the words whose lists span several blocks, per segment."""
+    out = {}
+    with ix.reader() as reader:
+        for n, (leaf, _) in enumerate(reader.leaf_readers()):
+            arrays = segment_arrays(leaf)
+            for btext in leaf.lexicon(MATCH_FIELD):
+                if leaf.doc_frequency(MATCH_FIELD, btext) > BLOCK_POSTINGS:
+                    docs = arrays.postings_arrays(MATCH_FIELD, btext)[0]
+                    found, starts, flat = arrays.positions_arrays(MATCH_FIELD, btext, docs)
+                    out[n, btext] = (found.tolist(), starts.tolist(), flat.tolist())
+    return out
+
+
+@pytest.mark.slow
+def test_format_3_positions_still_read(format_3_and_4: dict) -> None:
+    """An index whose lists keep positions as gaps reads the same positions, and
+    answers the same, as one written now (which keeps them as they are)."""
+    v3, v4 = format_3_and_4["v3"], format_3_and_4["v4"]
+    with v3.reader() as reader:
+        assert {leaf.codec().__class__ for leaf, _ in reader.leaf_readers()} == {VnCodec}
+    old, new = _big_lists(v3), _big_lists(v4)
+    assert len(new) > 50 and old == new
+    _same_answers(v3, v4)
+
+
+@pytest.mark.slow
+def test_merging_format_3_segments_writes_positions_as_they_are(format_3_and_4: dict) -> None:
+    """vnsearch's own merge reads format 3's gaps and writes the lists anew: the
+    merged index answers as the same documents merged from format 4 segments."""
+    for name in ("v3", "v4"):
+        format_3_and_4[name].writer(codec=VnCodec()).commit(mergetype=merge_all())
+    for name in ("v3", "v4"):
+        with format_3_and_4[name].reader() as reader:
+            assert reader.is_atomic()
+    assert _big_lists(format_3_and_4["v3"]) == _big_lists(format_3_and_4["v4"])
+    _same_answers(format_3_and_4["v3"], format_3_and_4["v4"])

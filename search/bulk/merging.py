@@ -37,6 +37,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -311,8 +312,7 @@ class LivePostings:
     ids: npt.NDArray[np.int64]
     freqs: npt.NDArray[np.int64]
     weights: npt.NDArray[np.float64]
-    #: As stored: each document's first position, then gaps.
-    position_gaps: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.integer[Any]]
     values: tuple[bytes, ...]
 
 
@@ -325,23 +325,23 @@ def live_postings(source: Source, info: VnTermInfo, kind: int) -> LivePostings |
                                  f"field has layout {kind}: rebuild the index with "
                                  f"`vnsearch index --rebuild`")
     ids, freqs, weights = postings.ids(), postings.freqs(), postings.weights()
-    # Positions as stored: renumbering documents leaves them as they are.
-    pgaps = (postings.position_gaps_of(0, postings.count) if kind == POSITIONS
-             else np.empty(0, dtype=np.int64))
+    # Renumbering documents leaves their positions as they are.
+    positions = (postings.positions_of(0, postings.count) if kind == POSITIONS
+                 else np.empty(0, dtype=np.int64))
     values = postings.values() if kind == OPAQUE else ()
     if source.docmap is None:
-        return LivePostings(ids + source.base, freqs, weights, pgaps, values)
+        return LivePostings(ids + source.base, freqs, weights, positions, values)
     new = source.docmap[ids]
     keep = new >= 0
     if keep.all():
-        return LivePostings(new, freqs, weights, pgaps, values)
+        return LivePostings(new, freqs, weights, positions, values)
     if not keep.any():
         return None
     if kind == POSITIONS:
-        pgaps = pgaps[np.repeat(keep, freqs)]
+        positions = positions[np.repeat(keep, freqs)]
     if kind == OPAQUE:
         values = tuple(v for v, kept in zip(values, keep.tolist(), strict=True) if kept)
-    return LivePostings(new[keep], freqs[keep], weights[keep], pgaps, values)
+    return LivePostings(new[keep], freqs[keep], weights[keep], positions, values)
 
 
 def term_columns(found: list[tuple[Source, VnTermInfo]], *, kind: int,
@@ -355,18 +355,17 @@ def term_columns(found: list[tuple[Source, VnTermInfo]], *, kind: int,
     if not parts:
         return None
     if len(parts) == 1:
-        ids, freqs, weights, pgaps = (parts[0].ids, parts[0].freqs, parts[0].weights,
-                                      parts[0].position_gaps)
+        ids, freqs, weights, positions = (parts[0].ids, parts[0].freqs, parts[0].weights,
+                                          parts[0].positions)
     else:
         ids = np.concatenate([p.ids for p in parts])
         freqs = np.concatenate([p.freqs for p in parts])
         weights = np.concatenate([p.weights for p in parts])
-        pgaps = np.concatenate([p.position_gaps for p in parts])
+        positions = np.concatenate([p.positions for p in parts])
     values = tuple(itertools.chain.from_iterable(p.values for p in parts))
-    has_positions = kind == POSITIONS
     if len(ids) <= BLOCK_POSTINGS:
         return PostingColumns(ids=ids.tolist(), freqs=freqs.tolist(), weights=weights.tolist(),
-                              lengths=lengths[ids].tolist(), values=values,
-                              position_gaps=pgaps.tolist() if has_positions else None)
+                              lengths=lengths[ids].tolist(), positions=positions.tolist(),
+                              values=values)
     return PostingColumns(ids=ids, freqs=freqs, weights=weights, lengths=lengths[ids],
-                          values=values, position_gaps=pgaps if has_positions else None)
+                          positions=positions, values=values)

@@ -15,7 +15,7 @@ query's path, so the arrays stay uncompressed.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,18 @@ def unpack_ints(data: bytes | memoryview, offset: int, count: int,
     dtype = WIDTHS[data[offset]]
     return np.frombuffer(data, dtype=dtype, count=stop - start,
                          offset=offset + 1 + start * dtype.itemsize).astype(np.int64)
+
+
+def stored_ints(data: bytes | memoryview, offset: int, count: int,
+                start: int = 0, stop: int | None = None) -> npt.NDArray[np.integer[Any]]:
+    """:func:`unpack_ints` at the width they were stored (unsigned, read-only,
+    *data*'s own bytes), int64 only for 64-bit values: values read as they are
+    need no copy, and an everyday word's positions are megabytes at int64."""
+    stop = count if stop is None else stop
+    dtype = WIDTHS[data[offset]]
+    found: npt.NDArray[np.integer[Any]] = np.frombuffer(
+        data, dtype=dtype, count=stop - start, offset=offset + 1 + start * dtype.itemsize)
+    return found.astype(np.int64) if dtype.itemsize == 8 else found
 
 
 def gaps(ids: np.ndarray) -> npt.NDArray[np.int64]:

@@ -8,7 +8,18 @@ array (:mod:`search.codec.packing`) over the whole list:
    bound as it does on W3;
 2. a flags byte, then the document ids (gaps), the frequencies (left out when all
    are 1), the weights as float32 (only when they differ from the frequencies), the
-   positions (gaps inside each document), or opaque values for other formats.
+   positions, or opaque values for other formats.
+
+A list of several blocks keeps each document's positions as they are: reading them
+is one ``np.frombuffer``, where gaps took two passes over them (a sum restarted at
+every document), and that sum was most of what a query paid the first time it read
+an everyday word's positions (3.6 ms for the 339,000 of ``co`` in 84k VNTC
+articles). It costs no space there: such a list holds a gap over 255 somewhere, so
+its gaps were stored 16 bits wide already, as its positions are (84.0 MB against
+83.9 MB for ``text_f`` in 84k articles). A one-block list keeps gaps (each
+document's first position, then gaps): its positions often fit in 8 bits as gaps
+only, and summing a few of them costs nothing. Lists written as gaps by codec
+format 3 still read (the flags byte tells them apart).
 
 So a whole list decodes with a handful of numpy calls whatever its length, and the
 positions of a few documents decode from just the byte ranges of the blocks that
@@ -41,7 +52,7 @@ from search.codec.packing import (
     gaps,
     pack_ints,
     packed_size,
-    position_gaps,
+    stored_ints,
     unpack_ints,
     width_code,
 )
@@ -58,6 +69,8 @@ EXISTENCE, FREQUENCY, POSITIONS, OPAQUE = range(4)
 
 _UNIT_FREQS = 1
 _HAS_WEIGHTS = 2
+#: Positions stored as they are, not as gaps (lists of several blocks, since format 4).
+_ABSOLUTE_POSITIONS = 4
 #: The flags byte keeps the layout kind in its upper bits.
 _KIND_SHIFT = 4
 
@@ -179,11 +192,7 @@ class PostingColumns(NamedTuple):
     """One term's postings as columns, in id order: what :meth:`VnPostingsWriter.write_list`
     takes. *positions* are absolute, every posting's concatenated (POSITIONS
     layout only); *values* are opaque value bytes (OPAQUE layout only); *lengths*
-    are the documents' field lengths as Whoosh quantises them. *position_gaps*, when
-    given, replaces *positions*: the positions as stored, each document's first
-    absolute and the rest as gaps (a merge copies them as it reads them,
-    :meth:`PostingList.position_gaps_of`, since renumbering documents leaves them as
-    they are)."""
+    are the documents' field lengths as Whoosh quantises them."""
 
     ids: Sequence[int] | npt.NDArray[np.integer[Any]]
     freqs: Sequence[int] | npt.NDArray[np.int64]
@@ -191,7 +200,6 @@ class PostingColumns(NamedTuple):
     lengths: Sequence[int] | npt.NDArray[np.int64]
     positions: Sequence[int] | npt.NDArray[np.integer[Any]] = ()
     values: Sequence[bytes] = ()
-    position_gaps: Sequence[int] | npt.NDArray[np.int64] | None = None
 
 
 def _large_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
@@ -210,10 +218,10 @@ def _large_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
     if not np.array_equal(weights, freqs.astype(np.float32)):
         flags |= _HAS_WEIGHTS
         parts.append(weights.astype("<f4").tobytes())
-    if kind == POSITIONS and columns.position_gaps is not None:
-        parts.append(pack_ints(np.asarray(columns.position_gaps, np.int64)))
-    elif kind == POSITIONS:
-        parts.append(pack_ints(position_gaps(np.asarray(columns.positions, np.int64), freqs)))
+    if kind == POSITIONS:
+        how, packed = large_positions(np.asarray(columns.positions, dtype=np.int64), freqs)
+        flags |= how
+        parts.append(packed)
     elif kind == OPAQUE:
         parts.append(pack_ints(np.array([len(v) for v in columns.values], dtype=np.int64)))
         parts.append(b"".join(columns.values))
@@ -226,6 +234,14 @@ def _large_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
         minid=int(ids[0]) if len(ids) else None, maxid=int(ids[-1]) if len(ids) else 0,
         blocks=len(table))
     return table.tobytes() + bytes((flags,)) + b"".join(parts), info
+
+
+def large_positions(positions: npt.NDArray[np.int64],
+                    freqs: npt.NDArray[np.int64]) -> tuple[int, bytes]:
+    """How a list of several blocks stores its positions (every posting's, absolute,
+    concatenated; *freqs* per posting): the flag saying how, and the packed column.
+    As they are, since format 4 (see the module's docstring)."""
+    return _ABSOLUTE_POSITIONS, pack_ints(positions)
 
 
 #: ``struct`` codes of :data:`~search.codec.packing.WIDTHS`, and one block-table row.
@@ -259,9 +275,7 @@ def _small_list(columns: PostingColumns, kind: int) -> tuple[bytes, VnTermInfo]:
     if weights != [float(f) for f in freqs]:
         flags |= _HAS_WEIGHTS
         parts.append(struct.pack(f"<{len(weights)}f", *weights))
-    if kind == POSITIONS and columns.position_gaps is not None:
-        parts.append(_pack_small([int(g) for g in columns.position_gaps]))
-    elif kind == POSITIONS:
+    if kind == POSITIONS:
         parts.append(_pack_small(_small_position_gaps([int(p) for p in columns.positions],
                                                       freqs)))
     elif kind == OPAQUE:
@@ -492,10 +506,14 @@ class PostingList:
                 stop: int | None = None) -> npt.NDArray[np.int64]:
         """Items ``start:stop`` of the packed array at *at*, reading only their bytes."""
         stop = count if stop is None else stop
+        return unpack_ints(self._packed_bytes(at, start, stop), 0, stop - start)
+
+    def _packed_bytes(self, at: int, start: int, stop: int) -> bytes:
+        """Items ``start:stop`` of the packed array at *at*, as a packed array of their own."""
         width = WIDTHS[self.postfile.get(at, 1)[0]].itemsize
         data: bytes = self.postfile.get(at, 1) + self.postfile.get(at + 1 + start * width,
                                                                    (stop - start) * width)
-        return unpack_ints(data, 0, stop - start)
+        return data
 
     def ids(self) -> npt.NDArray[np.int64]:
         """Every document id, ascending (int64)."""
@@ -526,20 +544,21 @@ class PostingList:
             self._pos_ends = np.cumsum(self.freqs())
         return self._pos_ends
 
-    def positions_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
-        """The absolute positions of postings ``lo:hi``, flat (only their bytes read)."""
-        return absolute_positions(self.position_gaps_of(lo, hi), self.freqs()[lo:hi],
-                                  in_place=True)
+    def positions_of(self, lo: int, hi: int) -> npt.NDArray[np.integer[Any]]:
+        """The absolute positions of postings ``lo:hi``, flat (only their bytes read).
 
-    def position_gaps_of(self, lo: int, hi: int) -> npt.NDArray[np.int64]:
-        """The positions of postings ``lo:hi`` as stored (each document's first
-        absolute, the others as gaps), flat."""
+        Positions stored as they are come back at their stored width, read-only:
+        no copy of an everyday word's megabytes. Gaps are summed into int64."""
         if self.kind != POSITIONS:
             raise ValueError("this field has no positions")
         ends = self.position_ends()
-        total = int(ends[-1]) if len(ends) else 0
         start = int(ends[lo - 1]) if lo else 0
-        return self._unpack(self.rest_at, total, start, int(ends[hi - 1]) if hi else 0)
+        stop = int(ends[hi - 1]) if hi else 0
+        data = self._packed_bytes(self.rest_at, start, stop)
+        if self.flags & _ABSOLUTE_POSITIONS:
+            return stored_ints(data, 0, stop - start)
+        return absolute_positions(unpack_ints(data, 0, stop - start), self.freqs()[lo:hi],
+                                  in_place=True)
 
     def values(self) -> tuple[bytes, ...]:
         """Opaque per-posting values (formats stored without arrays)."""
@@ -550,7 +569,7 @@ class PostingList:
         return tuple(data[s:e] for s, e in zip([0, *ends[:-1]], ends, strict=True))
 
     def positions(self, docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                   npt.NDArray[np.int64]]:
+                                                   npt.NDArray[np.integer[Any]]]:
         """Positions of those *docs* that hold the term, decoding only the blocks
         that hold them: ``(found, starts, flat)``; document ``found[i]``'s positions
         are ``flat[starts[i]:starts[i + 1]]``."""
@@ -570,7 +589,7 @@ class PostingList:
         if len(rows) > 1 and not bool(np.all(rows[1:] > rows[:-1])):
             rows = np.unique(rows)
         freqs = self.freqs()
-        flats: list[npt.NDArray[np.int64]] = []
+        flats: list[npt.NDArray[np.integer[Any]]] = []
         in_block = rows // BLOCK_POSTINGS
         blocks = in_block[np.concatenate(([True], in_block[1:] != in_block[:-1]))] \
             if len(in_block) else in_block
@@ -609,7 +628,7 @@ class VnLeafMatcher(LeafMatcher):
         self.weightlist: list[float] = postings.weights().tolist()
         self.i = 0
         self.block_positions: tuple[int, npt.NDArray[np.int64],
-                                    npt.NDArray[np.int64]] | None = None
+                                    npt.NDArray[np.integer[Any]]] | None = None
 
     def reset(self) -> None:
         self.i = 0

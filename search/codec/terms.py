@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, KeysView, Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -216,7 +216,7 @@ class VnTermsReader(TermsReader):
 
     def positions_arrays(self, fieldname: str, btext: bytes,
                          docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                    npt.NDArray[np.int64]]:
+                                                    npt.NDArray[np.integer[Any]]]:
         """The term's positions in those of *docs* (sorted ids) that hold it,
         decoding only the blocks that can: ``(found_docs, starts, flat)``; document
         ``found_docs[i]``'s positions are ``flat[starts[i]:starts[i + 1]]``."""

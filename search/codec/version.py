@@ -10,11 +10,13 @@ from __future__ import annotations
 import struct
 
 #: Bump whenever anything the codec writes changes shape.
-FORMAT_VERSION = 3
-#: Older formats this version still reads: format 2 is format 3 with its stored
+FORMAT_VERSION = 4
+#: Older formats this version still reads: format 3 is format 4 with the positions
+#: of every posting list stored as gaps (the flags byte of each list tells them
+#: apart, :mod:`search.codec.postings`); format 2 is format 3 with its stored
 #: blocks compressed by zlib rather than Zstandard, and :mod:`search.compression`
 #: tells the two apart block by block.
-STILL_READ = frozenset({2})
+STILL_READ = frozenset({2, 3})
 
 _HEADER = struct.Struct("<4sH")
 

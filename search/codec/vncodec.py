@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -125,7 +126,7 @@ class SegmentArrays:
 
     def positions_arrays(self, fieldname: str, btext: bytes,
                          docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                    npt.NDArray[np.int64]]:
+                                                    npt.NDArray[np.integer[Any]]]:
         """See :meth:`VnTermsReader.positions_arrays`."""
         return self.terms.positions_arrays(fieldname, btext, docs)
 
