@@ -317,8 +317,7 @@ def _read_postings(reader: IndexReader, fieldname: str, btext: bytes) -> _Postin
     if len(deleted):
         keep = ~np.isin(ids, deleted)
         ids, weights = ids[keep], weights[keep]
-    return _Postings(ids.astype(np.int32), _compact(weights.astype(np.float32),
-                                                    np.dtype(np.float32)))
+    return _Postings(ids.astype(np.int32), _compact(weights, np.dtype(np.float32)))
 
 
 def positions(reader: IndexReader, fieldname: str, btext: bytes, *,

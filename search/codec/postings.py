@@ -538,6 +538,17 @@ class PostingList:
                 self._weights = np.frombuffer(raw, dtype="<f4").astype(np.float64)
         return self._weights
 
+    def stored_weights(self) -> npt.NDArray[np.number[Any]]:
+        """Each posting's weight at the width it is stored: the frequencies
+        (unsigned, read-only) where they are the weights, as in a text field, else
+        float32. :meth:`weights` widens them to float64 for Whoosh; the fast path
+        keeps them narrow, and then they need no conversion at all."""
+        if self.weights_at is not None:
+            return np.frombuffer(self.postfile.get(self.weights_at, 4 * self.count), dtype="<f4")
+        if self.freqs_at is None:
+            return np.ones(self.count, dtype=np.uint8)
+        return stored_ints(self._packed_bytes(self.freqs_at, 0, self.count), 0, self.count)
+
     def position_ends(self) -> npt.NDArray[np.int64]:
         """Where each posting's positions end in the flat positions column."""
         if self._pos_ends is None:

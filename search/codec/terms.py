@@ -204,15 +204,17 @@ class VnTermsReader(TermsReader):
                              term=(fieldname, btext), scorer=scorer)
 
     def postings_arrays(self, fieldname: str,
-                        btext: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Every document holding the term (int64, ascending) and its weight there
-        (float64; the float32 value Whoosh's matcher reports). Deleted documents are
+                        btext: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.number[Any]]]:
+        """Every document holding the term (int64, ascending) and its weight there,
+        the value Whoosh's matcher reports, at the width it is stored
+        (:meth:`~search.codec.postings.PostingList.stored_weights`: unsigned
+        frequencies in a text field, else float32). Deleted documents are
         included, as in the stored list: filter them out with
         :meth:`~search.codec.vncodec.SegmentArrays.deleted_docs` (Whoosh's segment
         reader does the same to its matchers). Raises
         ``TermNotFound`` for a term the segment lacks."""
         postings = self.posting_list(fieldname, btext)
-        return postings.ids(), postings.weights()
+        return postings.ids(), postings.stored_weights()
 
     def positions_arrays(self, fieldname: str, btext: bytes,
                          docs: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],

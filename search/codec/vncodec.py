@@ -120,7 +120,7 @@ class SegmentArrays:
     perdoc: VnPerDocReader
 
     def postings_arrays(self, fieldname: str,
-                        btext: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+                        btext: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.number[Any]]]:
         """See :meth:`VnTermsReader.postings_arrays`."""
         return self.terms.postings_arrays(fieldname, btext)
 
