@@ -32,6 +32,16 @@ from bench.run import archive_for, make_queries  # noqa: E402
 OWN = f"{REPO}/search/"
 
 
+#: The stages of :func:`search.query.run`, by the function each one is (module, name).
+#: Ranking counts every search a query runs (its typo and missing-word widenings too).
+STAGES = {
+    ("query.py", "_first_query"): "likely readings and parsing",
+    ("searching.py", "run"): "ranking",
+    ("spelling.py", "suggest"): "did you mean",
+    ("marking.py", "page_hits"): "the results page (snippets, marks)",
+}
+
+
 def profiled_pass(engine: Vnsearch,
                   queries: list[tuple[str, str | None]]) -> list[tuple[float, cProfile.Profile]]:
     """Each query's wall time (ms, under the profiler) and its own profile."""
@@ -67,9 +77,19 @@ def report(queries: list[tuple[str, str | None]], cold: list[tuple[float, cProfi
     cold_ms = sum(cold[i][0] for i in band) / len(band)
     warm_ms = sum(warm[i][0] for i in band) / len(band)
     lines = [f"{len(queries)} queries; the {len(band)} around the cold median: "
-             f"{cold_ms:.1f} ms cold, {warm_ms:.1f} ms warm a query (under the profiler).",
-             "", "| cold − warm ms | cold ms | warm ms | calls cold / warm | function |",
-             "|---|---|---|---|---|"]
+             f"{cold_ms:.1f} ms cold, {warm_ms:.1f} ms warm a query (under the profiler)."]
+    lines += ["", "What each stage of a query takes (cumulative, per query of the band):", "",
+              "| stage | cold ms | warm ms | cold − warm ms |", "|---|---|---|---|"]
+    for (module, name), stage in STAGES.items():
+        cold_cum = sum(cum for key, (_, cum) in c.items()
+                       if key[0] == f"{OWN}{module}" and key[2] == name)
+        warm_cum = sum(cum for key, (_, cum) in w.items()
+                       if key[0] == f"{OWN}{module}" and key[2] == name)
+        lines.append(f"| {stage} | {cold_cum * per:.2f} | {warm_cum * per:.2f} | "
+                     f"{(cold_cum - warm_cum) * per:.2f} |")
+    lines += ["", "The functions whose time differs most:", "",
+              "| cold − warm ms | cold ms | warm ms | calls cold / warm | function |",
+              "|---|---|---|---|---|"]
     rows = []
     for key, (calls, cum) in c.items():
         if not key[0].startswith(OWN):
