@@ -107,7 +107,7 @@ def over_http(index_dir: Path, typed: list[str]) -> list[float]:
     import socket
     import threading
 
-    import httpx
+    import httpx2
     import uvicorn
 
     from search.http import create_app
@@ -122,7 +122,7 @@ def over_http(index_dir: Path, typed: list[str]) -> list[float]:
     while not server.started:
         time.sleep(0.05)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}") as client:
             def get(prefix: str) -> None:
                 client.get("/suggest", params={"q": prefix}).raise_for_status()
             timed(get, typed[:200])  # warm-up: the server builds its lists once

@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -56,9 +56,9 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
         if proc.poll() is not None:
             raise RuntimeError("server exited early")
         try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
+            if httpx2.get(url + "/health", timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.2)
     raise RuntimeError("server did not become ready")
 
@@ -72,7 +72,7 @@ def load(url: str, queries: list[str], clients: int) -> dict:
 
     def worker() -> None:
         nonlocal errors
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx2.Client(base_url=url, timeout=30) as client:
             while True:
                 with lock:
                     q = next(todo, None)

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import httpx2
 from bench_core import make_queries, percentile
 from load_http import REPO, free_port, wait_ready
 
@@ -198,7 +198,7 @@ def request_mix(titles: list[str], ids: list[str], n: int = 400) -> list[tuple[s
 def client_loop(url: str, mix: list[tuple[str, dict]], deadline: float, tally: Tally,
                 offset: int) -> None:
     """One client: send the mix in a loop (starting at *offset*) until *deadline*."""
-    with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
+    with httpx2.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
         i = offset
         while time.monotonic() < deadline:
             path, params = mix[i % len(mix)]
@@ -207,7 +207,7 @@ def client_loop(url: str, mix: list[tuple[str, dict]], deadline: float, tally: T
             try:
                 r = client.get(path, params=params)
                 tally.record(started, f"GET {path} {params}", r.status_code, r.text)
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 tally.record(started, f"GET {path} {params}", None, repr(exc))
 
 
@@ -220,14 +220,14 @@ class Switch:
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (seconds, VmRSS)
 
 
-def look(client: httpx.Client, t0: float, tally: Tally, switch: Switch, pid: int) -> None:
+def look(client: httpx2.Client, t0: float, tally: Tally, switch: Switch, pid: int) -> None:
     """One look at the document count, whether the marker article is found, and RSS."""
     switch.rss_mb.append((round(time.monotonic() - t0, 1), server_memory(pid).get("VmRSS", 0)))
     for path, params in (("/stats", {}), ("/search", {"q": MARKER, "exact": "true"})):
         started = time.perf_counter()
         try:
             r = client.get(path, params=params)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             tally.record(started, f"watch {path}", None, repr(exc))
             continue
         tally.record(started, f"watch {path}", r.status_code, r.text)
@@ -245,7 +245,7 @@ def look(client: httpx.Client, t0: float, tally: Tally, switch: Switch, pid: int
 def watch(url: str, pid: int, t0: float, deadline: float, tally: Tally, switch: Switch,
           indexed: threading.Event) -> None:
     """Look every second until the soak ends, and once more after the mid-run index."""
-    with httpx.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
+    with httpx2.Client(base_url=url, timeout=CLIENT_TIMEOUT) as client:
         while time.monotonic() < deadline:
             look(client, t0, tally, switch, pid)
             time.sleep(WATCH_EVERY)
@@ -282,7 +282,7 @@ def soak(plan: SoakPlan, url: str, pid: int, archive: Path, extra: list[Path],
     titles, ids = sample_of(index_dir)
     mix = request_mix(titles, ids)
     for path, params in mix[:40]:  # warm up before the first memory reading
-        httpx.get(url + path, params=params, timeout=30)
+        httpx2.get(url + path, params=params, timeout=30)
     before = server_memory(pid)
     tally, switch, added, indexed = Tally(), Switch(), {}, threading.Event()
     t0 = time.monotonic()

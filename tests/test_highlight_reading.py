@@ -159,7 +159,6 @@ def test_typed_accents_on_the_seeds_mark_the_words_as_typed(seeds) -> None:
             assert marks == {"ba", "đình"}, (hit.id, marks)
 
 
-@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_the_http_answer_marks_the_reading(seed_index: Path) -> None:
     """Front ends get the same marks: ``<mark>`` in the JSON's HTML follows the reading."""
     from fastapi.testclient import TestClient

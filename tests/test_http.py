@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 
@@ -70,8 +70,8 @@ def base_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def client(base_url) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=30) as c:
+def client(base_url) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=base_url, timeout=30) as c:
         yield c
 
 
@@ -204,7 +204,7 @@ def test_new_index_is_served_without_restart(tmp_path: Path) -> None:
     index_paths(index_dir, [archive])
     # Three searchers: requests run at once on several, and each is replaced in turn.
     with running_server(index_dir, searchers=3) as url, \
-            httpx.Client(base_url=url, timeout=30) as c:
+            httpx2.Client(base_url=url, timeout=30) as c:
         assert c.get("/search", params={"q": "zyxwvut"}).json()["total"] == 0
         errors: list[str] = []
         stop = threading.Event()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -86,8 +86,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def client(served: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served, timeout=30) as c:
+def client(served: str) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=served, timeout=30) as c:
         yield c
 
 
@@ -116,7 +116,7 @@ def assert_only_our_markup(page: str) -> None:
     assert "<script>alert" not in page and "<img" not in page and "<svg" not in page
 
 
-def hostile_ids(client: httpx.Client) -> list[str]:
+def hostile_ids(client: httpx2.Client) -> list[str]:
     data = client.get("/search", params={"q": MARK, "limit": 20}).json()
     return [h["id"] for h in data["hits"]]
 
@@ -187,7 +187,7 @@ def test_json_answers_carry_markup_as_data_and_escape_snippet_html(client) -> No
 
 
 def raw_get(base: str, path: str) -> tuple[int, str, str]:
-    """GET *path* exactly as written (httpx would resolve ``..`` before sending)."""
+    """GET *path* exactly as written (an HTTP client would resolve ``..`` before sending)."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
@@ -338,7 +338,7 @@ def test_huge_query_strings_are_refused_not_crashed(served, size) -> None:
     assert time.perf_counter() - started < QUICK
     assert status is None or 400 <= status < 500, (status, body[:200])
     # ... and the server is still there for everyone else.
-    with httpx.Client(base_url=served, timeout=30) as c:
+    with httpx2.Client(base_url=served, timeout=30) as c:
         assert c.get("/health").status_code == 200
 
 

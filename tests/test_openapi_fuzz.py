@@ -13,7 +13,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -102,7 +102,7 @@ def test_no_server_error_and_answers_match_the_document(api_schema, path, mode,
 
 def test_the_document_declares_every_answer() -> None:
     """Fast companion: the document describes errors in the shape the server sends."""
-    with running_server(Path("/nonexistent")) as url, httpx.Client(base_url=url) as client:
+    with running_server(Path("/nonexistent")) as url, httpx2.Client(base_url=url) as client:
         spec = client.get("/openapi.json").json()
         # With no index, the server answers 503 in that shape, not a traceback.
         r = client.get("/search", params={"q": "ha noi"})

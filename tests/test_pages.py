@@ -7,7 +7,7 @@ import re
 import shutil
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from search.highlight import Snippet
@@ -20,13 +20,13 @@ BA_DINH = "001_f4567b4d3bda134d.txt"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx2.Client]:
     from search.indexer import index_paths
 
     root = tmp_path_factory.mktemp("pages")
     shutil.copytree(CORPUS, root / "corpus")
     index_paths(root / "ix", [root / "corpus"])
-    with running_server(root / "ix") as url, httpx.Client(base_url=url, timeout=30) as c:
+    with running_server(root / "ix") as url, httpx2.Client(base_url=url, timeout=30) as c:
         yield c
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pytest
 
 from search.normalize import fold
@@ -38,12 +38,12 @@ VOLATILE = ("took_ms",)
 
 
 @pytest.fixture(scope="module")
-def client(real_archive: RealArchive) -> Iterator[httpx.Client]:
-    with running_server(real_archive.index) as url, httpx.Client(base_url=url, timeout=60) as c:
+def client(real_archive: RealArchive) -> Iterator[httpx2.Client]:
+    with running_server(real_archive.index) as url, httpx2.Client(base_url=url, timeout=60) as c:
         yield c
 
 
-def api_search(client: httpx.Client, **params: object) -> dict:
+def api_search(client: httpx2.Client, **params: object) -> dict:
     r = client.get("/search", params=params)
     assert r.status_code == 200, r.text
     return r.json()
