@@ -5,7 +5,7 @@ positions, so reading them as arrays meant reaching into its private internals.
 This package plugs into Whoosh's official extension point (``whoosh.codec.base``)
 instead, one concept per module:
 
-* :mod:`search.codec.packing` — the integer encoding (gaps at the narrowest width);
+* :mod:`search.codec.packing` — the integer encoding (at the narrowest width, gaps where they pay);
 * :mod:`search.codec.postings` — posting lists as packed columns: writer, term infos,
   Whoosh's matcher, and the arrays the fast scorer reads;
 * :mod:`search.codec.terms` — the term dictionary (Whoosh's ``TermsReader`` API);

@@ -2,8 +2,10 @@
 
 Each array is stored at the narrowest little-endian width its largest value fits
 (``uint8``/``uint16``/``uint32``/``uint64``), after a one-byte width code. Document
-ids and positions are stored as gaps, which keeps them small. Decoding is
-``np.frombuffer`` + ``cumsum``, with no Python loop per posting and no pickle.
+ids are stored as gaps, which keeps them small; positions as gaps in one-block lists
+and as they are in longer ones (:mod:`search.codec.postings` says why). Decoding is
+``np.frombuffer`` (+ ``cumsum`` for gaps), with no Python loop per posting and no
+pickle.
 
 Chosen by measurement (``bench/codec.py``, ``bench/results/codec.md``: the 200 most
 frequent words of 5,000 VNTC articles, ids + frequencies + positions): 8.7 bytes per
