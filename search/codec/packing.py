@@ -50,20 +50,20 @@ def unpack_ints(data: bytes | memoryview, offset: int, count: int,
     """Items ``start:stop`` of the *count* integers :func:`pack_ints` wrote at
     *offset*, as int64 (only those bytes are read)."""
     stop = count if stop is None else stop
-    dtype = WIDTHS[data[offset]]
-    return np.frombuffer(data, dtype=dtype, count=stop - start,
-                         offset=offset + 1 + start * dtype.itemsize).astype(np.int64)
+    code = data[offset]
+    return stored_ints(code, data, offset + 1 + start * WIDTHS[code].itemsize,
+                       stop - start).astype(np.int64, copy=False)
 
 
-def stored_ints(data: bytes | memoryview, offset: int, count: int,
-                start: int = 0, stop: int | None = None) -> npt.NDArray[np.integer[Any]]:
-    """:func:`unpack_ints` at the width they were stored (unsigned, read-only,
-    *data*'s own bytes), int64 only for 64-bit values: values read as they are
-    need no copy, and an everyday word's positions are megabytes at int64."""
-    stop = count if stop is None else stop
-    dtype = WIDTHS[data[offset]]
-    found: npt.NDArray[np.integer[Any]] = np.frombuffer(
-        data, dtype=dtype, count=stop - start, offset=offset + 1 + start * dtype.itemsize)
+def stored_ints(code: int, data: bytes | memoryview, offset: int = 0,
+                count: int = -1) -> npt.NDArray[np.integer[Any]]:
+    """*count* integers (all, by default) of width *code* at *offset* in *data*, at
+    the width they were stored (unsigned, read-only, *data*'s own bytes), int64 only
+    for 64-bit values: values read as they are need no copy, and an everyday word's
+    positions are megabytes at int64."""
+    dtype = WIDTHS[code]
+    found: npt.NDArray[np.integer[Any]] = np.frombuffer(data, dtype=dtype, count=count,
+                                                        offset=offset)
     return found.astype(np.int64) if dtype.itemsize == 8 else found
 
 

@@ -53,7 +53,6 @@ from search.codec.packing import (
     pack_ints,
     packed_size,
     stored_ints,
-    unpack_ints,
     width_code,
 )
 
@@ -506,14 +505,14 @@ class PostingList:
                 stop: int | None = None) -> npt.NDArray[np.int64]:
         """Items ``start:stop`` of the packed array at *at*, reading only their bytes."""
         stop = count if stop is None else stop
-        return unpack_ints(self._packed_bytes(at, start, stop), 0, stop - start)
+        return self._stored(at, start, stop).astype(np.int64)
 
-    def _packed_bytes(self, at: int, start: int, stop: int) -> bytes:
-        """Items ``start:stop`` of the packed array at *at*, as a packed array of their own."""
-        width = WIDTHS[self.postfile.get(at, 1)[0]].itemsize
-        data: bytes = self.postfile.get(at, 1) + self.postfile.get(at + 1 + start * width,
-                                                                   (stop - start) * width)
-        return data
+    def _stored(self, at: int, start: int, stop: int) -> npt.NDArray[np.integer[Any]]:
+        """Items ``start:stop`` of the packed array at *at*, at the width they were
+        stored (:func:`~search.codec.packing.stored_ints`; only their bytes read)."""
+        code = self.postfile.get(at, 1)[0]
+        width = WIDTHS[code].itemsize
+        return stored_ints(code, self.postfile.get(at + 1 + start * width, (stop - start) * width))
 
     def ids(self) -> npt.NDArray[np.int64]:
         """Every document id, ascending (int64)."""
@@ -531,11 +530,7 @@ class PostingList:
     def weights(self) -> npt.NDArray[np.float64]:
         """Each posting's weight (float64 holding Whoosh's float32 value)."""
         if self._weights is None:
-            if self.weights_at is None:
-                self._weights = self.freqs().astype(np.float32).astype(np.float64)
-            else:
-                raw = self.postfile.get(self.weights_at, 4 * self.count)
-                self._weights = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+            self._weights = self.stored_weights().astype(np.float32, copy=False).astype(np.float64)
         return self._weights
 
     def stored_weights(self) -> npt.NDArray[np.number[Any]]:
@@ -547,7 +542,7 @@ class PostingList:
             return np.frombuffer(self.postfile.get(self.weights_at, 4 * self.count), dtype="<f4")
         if self.freqs_at is None:
             return np.ones(self.count, dtype=np.uint8)
-        return stored_ints(self._packed_bytes(self.freqs_at, 0, self.count), 0, self.count)
+        return self._stored(self.freqs_at, 0, self.count)
 
     def position_ends(self) -> npt.NDArray[np.int64]:
         """Where each posting's positions end in the flat positions column."""
@@ -565,11 +560,10 @@ class PostingList:
         ends = self.position_ends()
         start = int(ends[lo - 1]) if lo else 0
         stop = int(ends[hi - 1]) if hi else 0
-        data = self._packed_bytes(self.rest_at, start, stop)
+        stored = self._stored(self.rest_at, start, stop)
         if self.flags & _ABSOLUTE_POSITIONS:
-            return stored_ints(data, 0, stop - start)
-        return absolute_positions(unpack_ints(data, 0, stop - start), self.freqs()[lo:hi],
-                                  in_place=True)
+            return stored
+        return absolute_positions(stored.astype(np.int64), self.freqs()[lo:hi], in_place=True)
 
     def values(self) -> tuple[bytes, ...]:
         """Opaque per-posting values (formats stored without arrays)."""
