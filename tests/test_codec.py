@@ -26,6 +26,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT
 from whoosh.filedb.filestore import RamStorage
 from whoosh.formats import Existence, Frequency, Positions
+from whoosh.reading import TermNotFound
 from whoosh.sorting import Count, FieldFacet
 from whoosh.system import pack_uint
 
@@ -46,7 +47,7 @@ from search.codec.postings import (
     VnTermInfo,
     format_kind,
 )
-from search.codec.terms import VnFieldWriter
+from search.codec.terms import TERMS_REMEMBERED, VnFieldWriter
 from search.codec.vncodec import VnCodec, segment_arrays
 from search.documents import analyse, to_document
 from search.schema import MATCH_FIELD, TITLE_FIELD, build_schema
@@ -404,6 +405,39 @@ def test_merged_index_answers_as_on_w3(twin_indexes: dict) -> None:
 
 
 @pytest.mark.slow
+def test_dictionary_lookups_remembered_answer_as_the_file(twin_indexes: dict) -> None:
+    """A segment's terms reader remembers its recent lookups: asked again, and asked
+    about terms it lacks, it answers what its hash file says, and the memo stays
+    within :data:`TERMS_REMEMBERED`."""
+    with twin_indexes["vn"].reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            arrays = segment_arrays(leaf)
+            assert arrays is not None
+            terms = arrays.terms
+            words = list(itertools.islice(leaf.lexicon(MATCH_FIELD), 300))
+            for _ in range(2):  # the second time from the memo
+                for btext in words:
+                    assert (MATCH_FIELD, btext) in terms
+                    info = terms.term_info(MATCH_FIELD, btext)
+                    assert info.doc_frequency() == terms.doc_frequency(MATCH_FIELD, btext)
+                    assert info.weight() == terms.frequency(MATCH_FIELD, btext)
+                    assert info.doc_frequency() == leaf.doc_frequency(MATCH_FIELD, btext)
+            for _ in range(2):
+                assert (MATCH_FIELD, b"khongcotu") not in terms
+                assert ("no such field", words[0]) not in terms
+                with pytest.raises(TermNotFound):
+                    terms.term_info(MATCH_FIELD, b"khongcotu")
+                with pytest.raises(KeyError):
+                    terms.frequency(MATCH_FIELD, b"khongcotu")
+                with pytest.raises(KeyError):
+                    terms.doc_frequency(MATCH_FIELD, b"khongcotu")
+            for n in range(TERMS_REMEMBERED + 10):
+                terms.record(MATCH_FIELD, f"x{n}".encode())
+            assert len(terms.recent) <= TERMS_REMEMBERED
+            assert terms.record(MATCH_FIELD, words[0]) is not None
+            arrays.close()
+
+
 def test_index_and_stored_fields_smaller_than_w3(twin_indexes: dict) -> None:
     w3_bytes, vn_bytes = twin_indexes["sizes"]
     print(f"\nindex size: W3 {w3_bytes:,} bytes, VnCodec {vn_bytes:,} bytes "

@@ -124,6 +124,12 @@ class VnFieldWriter(FieldWriter):
         self.is_closed = True
 
 
+#: Dictionary lookups a segment's terms reader remembers (about 100 bytes each).
+TERMS_REMEMBERED = 4096
+#: What :meth:`VnTermsReader.record` finds for a key not looked up yet.
+_UNSEEN = object()
+
+
 class VnTermsReader(TermsReader):
     """Whoosh's view of a segment's terms, plus arrays for the fast scorer."""
 
@@ -136,6 +142,8 @@ class VnTermsReader(TermsReader):
         self.postfile = segment.open_file(storage, POSTS_EXT)
         check_header(self.postfile.get(0, HEADER_SIZE), _POSTS_MAGIC,
                      segment.make_filename(POSTS_EXT))
+        #: Recent lookups: key → record (``None``: no such term). See :meth:`record`.
+        self.recent: dict[bytes, bytes | None] = {}
 
     def key(self, fieldname: str, btext: bytes) -> bytes:
         """The dictionary key of a term (an unknown field sorts after every field)."""
@@ -144,8 +152,31 @@ class VnTermsReader(TermsReader):
     def split_key(self, key: bytes) -> tuple[str, bytes]:
         return self.fieldunmap[_FIELD.unpack_from(key)[0]], key[_FIELD.size:]
 
+    def record(self, fieldname: str, btext: bytes) -> bytes | None:
+        """A term's stored record (``None`` for a term the segment lacks), remembered.
+
+        One query asks the dictionary about the same few terms many times over:
+        whether the segment has the word, its frequency, its document frequency,
+        its postings, for each field and each step of the query (over sixty hash
+        probes a query on the bench's mix). Each probe walks Whoosh's hash file
+        through Python; the recent answers (:data:`TERMS_REMEMBERED`, forgotten all
+        at once when full) are a dictionary lookup instead.
+        """
+        key = self.key(fieldname, btext)
+        found = self.recent.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = self.tindex.get(key)
+            if len(self.recent) >= TERMS_REMEMBERED:
+                self.recent.clear()
+            self.recent[key] = found
+        return cast("bytes | None", found)
+
+    def _info(self, fieldname: str, btext: bytes) -> VnTermInfo | None:
+        found = self.record(fieldname, btext)
+        return None if found is None else VnTermInfo.from_bytes(found)
+
     def __contains__(self, term: tuple[str, bytes]) -> bool:
-        return self.key(*term) in self.tindex
+        return self.record(*term) is not None
 
     def indexed_field_names(self) -> KeysView[str]:
         return self.fieldmap.keys()
@@ -178,19 +209,24 @@ class VnTermsReader(TermsReader):
             yield key[len(start):], VnTermInfo.weight_of(value)
 
     def term_info(self, fieldname: str, btext: bytes) -> VnTermInfo:
-        try:
-            return VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)])
-        except KeyError:
-            raise TermNotFound(f"No term {fieldname}:{btext!r}") from None
+        info = self._info(fieldname, btext)
+        if info is None:
+            raise TermNotFound(f"No term {fieldname}:{btext!r}")
+        return info
 
     def frequency(self, fieldname: str, btext: bytes) -> float:
         """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
-        weight: float = VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)]).weight()
+        info = self._info(fieldname, btext)
+        if info is None:
+            raise KeyError((fieldname, btext))
+        weight: float = info.weight()
         return weight
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
         """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
-        info = VnTermInfo.from_bytes(self.tindex[self.key(fieldname, btext)])
+        info = self._info(fieldname, btext)
+        if info is None:
+            raise KeyError((fieldname, btext))
         df: int = info.doc_frequency()
         return df
 
@@ -225,6 +261,7 @@ class VnTermsReader(TermsReader):
         return self.posting_list(fieldname, btext).positions(docs)
 
     def close(self) -> None:
+        self.recent.clear()
         self.tindex.close()
         self.postfile.close()
 
