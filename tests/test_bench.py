@@ -122,6 +122,24 @@ def test_cold_profile_compares_each_querys_cold_and_warm_run(archive: Path, tmp_
     assert diffs == sorted(diffs, reverse=True)  # what the cold run pays most first
 
 
+def test_cold_bounds_times_each_pass_and_fts5s_cold_one(archive: Path, tmp_path: Path) -> None:
+    from bench.cold_bounds import PASSES, one_repetition, report
+    from search import posting_arrays
+
+    Vnsearch(tmp_path).build(archive)
+    Fts5(tmp_path).build(archive)
+    queries: list[tuple[str, str | None]] = [("dang vien", None), ("nang nong", "X"),
+                                             ("go vap", None), ("quan", None)]
+    run = one_repetition(tmp_path, queries)
+    assert set(run) == {*PASSES, "fts5 cold"} and all(ms > 0 for ms in run.values())
+    assert posting_arrays.cache_stats()["budget"] >= posting_arrays.CACHE_BYTES
+    text = report([run, run])
+    assert text.startswith("2 repetitions, each in a fresh process")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "×" in line]
+    assert [row.split(" | ")[0][2:] for row in rows[1:]] == list(PASSES.values())
+    assert f"{run['cold'] / run['fts5 cold']:.2f}×" in rows[1]
+
+
 def test_make_archive_is_deterministic_and_parseable(tmp_path: Path) -> None:
     from bench.make_archive import generate
     from search.extract import extract
