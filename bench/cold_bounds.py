@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.engines import Fts5, Vnsearch, records  # noqa: E402
-from bench.run import archive_for, make_queries  # noqa: E402
+from bench.run import built_point, make_queries, point_parser  # noqa: E402
 from search import posting_arrays  # noqa: E402
 
 #: The passes, in the order one repetition runs them, and what each row says.
@@ -96,18 +96,11 @@ def report(runs: list[dict[str, float]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=84132,
-                        help="bench/run.py's index of the first N VNTC articles")
-    parser.add_argument("--queries", type=int, default=500)
+    parser = point_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes")
-    parser.add_argument("--out", type=Path, help="also write the report here")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    archive, workdir = archive_for("vntc", args.size)
-    for engine in ("vnsearch", "fts5.db"):
-        if not (workdir / engine).exists():
-            sys.exit(f"no index at {workdir / engine}: run bench/run.py --size {args.size} first")
+    archive, workdir = built_point(args.size, "vnsearch", "fts5.db")
     if args.one:
         queries = make_queries(list(records(archive)), args.queries)
         print(json.dumps(one_repetition(workdir, queries)))

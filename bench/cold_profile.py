@@ -15,7 +15,6 @@ profiler, so larger than bench/run.py's; their shares are what to read.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import pstats
 import sys
@@ -26,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.engines import Vnsearch, records  # noqa: E402
-from bench.run import archive_for, make_queries  # noqa: E402
+from bench.run import built_point, make_queries, point_parser  # noqa: E402
 
 #: Where a function counts as vnsearch's own (the rest is Whoosh, numpy, Python).
 OWN = f"{REPO}/search/"
@@ -104,17 +103,11 @@ def report(queries: list[tuple[str, str | None]], cold: list[tuple[float, cProfi
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=84132,
-                        help="bench/run.py's index of the first N VNTC articles")
-    parser.add_argument("--queries", type=int, default=500)
+    parser = point_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--band", type=int, default=100, help="queries around the cold median")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args()
-    archive, workdir = archive_for("vntc", args.size)
-    if not (workdir / "vnsearch").exists():
-        sys.exit(f"no index at {workdir / 'vnsearch'}: run bench/run.py --size {args.size} first")
+    archive, workdir = built_point(args.size, "vnsearch")
     queries = make_queries(list(records(archive)), args.queries)
     engine = Vnsearch(workdir)
     engine.open()

@@ -101,6 +101,27 @@ def archive_for(kind: str, n: int) -> tuple[Path, Path]:
     return vntc_subset(n), WORK / f"run-{n}"
 
 
+def point_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a script that reads one point's indexes as run.py built them
+    and its query mix (``--size``, ``--queries``, ``--out``); it adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--size", type=int, default=84132,
+                        help="bench/run.py's index of the first N VNTC articles")
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--out", type=Path, help="also write the report here")
+    return parser
+
+
+def built_point(size: int, *indexes: str) -> tuple[Path, Path]:
+    """:func:`archive_for` the first *size* VNTC articles, exiting with a message
+    when run.py has not built one of *indexes* (names in the point's directory)."""
+    archive, workdir = archive_for("vntc", size)
+    for name in indexes:
+        if not (workdir / name).exists():
+            sys.exit(f"no index at {workdir / name}: run bench/run.py --size {size} first")
+    return archive, workdir
+
+
 def archive_bytes(archive: Path) -> int:
     return dir_size(archive) if archive.is_dir() else archive.stat().st_size
 
