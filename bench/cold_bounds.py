@@ -33,14 +33,13 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.engines import Fts5, Vnsearch, records  # noqa: E402
-from bench.run import built_point, make_queries, point_parser  # noqa: E402
+from bench.run import built_point, make_queries, one_pass, point_parser  # noqa: E402
 from search import posting_arrays  # noqa: E402
 
 #: The passes, in the order one repetition runs them, and what each row says.
@@ -53,13 +52,8 @@ PASSES = {
 
 
 def median_ms(engine: Vnsearch | Fts5, queries: list[tuple[str, str | None]]) -> float:
-    """The median milliseconds of one pass over *queries*."""
-    latencies = []
-    for q, source in queries:
-        started = time.perf_counter()
-        engine.search(q, source)
-        latencies.append((time.perf_counter() - started) * 1000)
-    return statistics.median(latencies)
+    """The median milliseconds of one pass over *queries* (timed as run.py times it)."""
+    return statistics.median(one_pass(engine, queries))
 
 
 def one_repetition(workdir: Path, queries: list[tuple[str, str | None]]) -> dict[str, float]:
