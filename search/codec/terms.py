@@ -216,19 +216,21 @@ class VnTermsReader(TermsReader):
 
     def frequency(self, fieldname: str, btext: bytes) -> float:
         """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
-        info = self._info(fieldname, btext)
-        if info is None:
-            raise KeyError((fieldname, btext))
-        weight: float = info.weight()
+        weight: float = self._counted(fieldname, btext).weight()
         return weight
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
         """Raises ``KeyError`` for a missing term, as Whoosh's segment reader expects."""
+        df: int = self._counted(fieldname, btext).doc_frequency()
+        return df
+
+    def _counted(self, fieldname: str, btext: bytes) -> VnTermInfo:
+        """The term's info for Whoosh's counting calls, which expect ``KeyError``
+        (not ``TermNotFound``) for a term the segment lacks."""
         info = self._info(fieldname, btext)
         if info is None:
             raise KeyError((fieldname, btext))
-        df: int = info.doc_frequency()
-        return df
+        return info
 
     def posting_list(self, fieldname: str, btext: bytes) -> PostingList:
         """The stored postings of a term (its columns decode on demand)."""
