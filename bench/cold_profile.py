@@ -65,6 +65,14 @@ def cumulative(runs: list[tuple[float, cProfile.Profile]],
             in stats.stats.items()}  # type: ignore[attr-defined]
 
 
+def stage_seconds(stats: dict[tuple[str, int, str], tuple[int, float]],
+                  module: str, name: str) -> float:
+    """The cumulative seconds of vnsearch's function *name* in *module* (a stage of
+    :data:`STAGES`), from :func:`cumulative`'s *stats*."""
+    return sum(cum for (path, _, function), (_, cum) in stats.items()
+               if path == f"{OWN}{module}" and function == name)
+
+
 def report(queries: list[tuple[str, str | None]], cold: list[tuple[float, cProfile.Profile]],
            warm: list[tuple[float, cProfile.Profile]], *, band_size: int, top: int) -> str:
     """The markdown report: the band's cold and warm times, then the functions."""
@@ -80,10 +88,7 @@ def report(queries: list[tuple[str, str | None]], cold: list[tuple[float, cProfi
     lines += ["", "What each stage of a query takes (cumulative, per query of the band):", "",
               "| stage | cold ms | warm ms | cold − warm ms |", "|---|---|---|---|"]
     for (module, name), stage in STAGES.items():
-        cold_cum = sum(cum for key, (_, cum) in c.items()
-                       if key[0] == f"{OWN}{module}" and key[2] == name)
-        warm_cum = sum(cum for key, (_, cum) in w.items()
-                       if key[0] == f"{OWN}{module}" and key[2] == name)
+        cold_cum, warm_cum = stage_seconds(c, module, name), stage_seconds(w, module, name)
         lines.append(f"| {stage} | {cold_cum * per:.2f} | {warm_cum * per:.2f} | "
                      f"{(cold_cum - warm_cum) * per:.2f} |")
     lines += ["", "The functions whose time differs most:", "",
